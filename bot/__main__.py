@@ -1,0 +1,215 @@
+"""Command line: `python -m bot <command>`. Commands only pick what to run; bot/app.py wires it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+def _settings(args: argparse.Namespace):
+    from bot.settings import load_settings
+
+    overrides = {"bot_locale": args.locale} if getattr(args, "locale", None) else {}
+    return load_settings(**overrides)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Talks to the bot in the terminal (interactive, or a script of one message per line)."""
+    from bot.app import build_app, configure_logging
+    from bot.channels.console import ConsoleChannel
+    from bot.i18n import texts
+
+    settings = _settings(args)
+    configure_logging("WARNING")
+    app = build_app(settings)
+    lang = texts(settings.bot_locale)
+    if args.script:
+        # A script is a fresh conversation every time, so its transcript is reproducible.
+        chat_id = f"script-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
+        channel = ConsoleChannel(app.dispatcher, lang, sys.stdout, chat_id=chat_id)
+        path = Path(args.script)
+        lines = sys.stdin.read().splitlines() if args.script == "-" else path.read_text(encoding="utf-8").splitlines()
+        asyncio.run(channel.script(lines))
+    else:
+        channel = ConsoleChannel(app.dispatcher, lang, sys.stdout, chat_id=args.user)
+        asyncio.run(channel.interactive())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Starts every configured channel; with none configured, the console."""
+    settings = _settings(args)
+    if settings.telegram_bot_token is None:
+        print("No channel is configured (TELEGRAM_BOT_TOKEN is not set): starting the console.", file=sys.stderr)
+        args.script, args.user = None, "local"
+        return cmd_chat(args)
+    print("Telegram and Zalo channels are not available in this version yet; use `python -m bot chat`.", file=sys.stderr)
+    return 2
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Prints the reply to one question (or, with --json and no question, to each line of stdin)."""
+    from bot.app import build_brain
+    from bot.channels.console import render
+    from bot.state import ConversationState
+    from bot.types import Incoming
+    from bot.app import vietnam_date
+    from storage.models import utcnow
+
+    settings = _settings(args)
+    brain = build_brain()
+    ctx = brain.context(lang=settings.bot_locale, today=vietnam_date(utcnow()))
+
+    def reply(question: str) -> dict:
+        state = ConversationState()
+        result = brain.router.handle(ctx, Incoming(channel="cli", chat_id="cli", update_id="0", text=question), state)
+        outcome = result.outcome
+        text = "\n".join(r.text for r in result.replies)
+        return {
+            "status": outcome.status if outcome else "fallback",
+            "entry": outcome.entry if outcome else None,
+            "score": round(outcome.score, 4) if outcome else 0.0,
+            "text": text,
+            "suggestions": list(outcome.suggestions) if outcome else [],
+            "_replies": result.replies,
+        }
+
+    questions = [" ".join(args.question)] if args.question else None
+    if questions is None:
+        if not args.json:
+            print("Give a question, or use --json to read questions from standard input.", file=sys.stderr)
+            return 2
+        questions = (line.rstrip("\n") for line in sys.stdin)
+    out = sys.stdout
+    for question in questions:
+        answer = reply(question)
+        replies = answer.pop("_replies")
+        if args.json:
+            out.write(json.dumps(answer, ensure_ascii=False) + "\n")
+            out.flush()
+        else:
+            print(render(replies, ctx.texts))
+    return 0
+
+
+def cmd_content(args: argparse.Namespace) -> int:
+    from content import ContentError, load_content
+
+    try:
+        content = load_content()
+    except ContentError as exc:
+        print(f"content error: {exc}", file=sys.stderr)
+        return 1
+    if args.content_command == "unanswered":
+        return _unanswered(args)
+    from bot.app import build_brain, vietnam_date
+    from storage.models import utcnow
+
+    brain = build_brain(content)
+    if args.content_command == "check":
+        from bot.content_tools import check_content
+
+        report = check_content(brain, today=vietnam_date(utcnow()))
+        for warning in report.warnings:
+            print(f"warning: {warning}")
+        for error in report.errors:
+            print(f"error: {error}")
+        phrasings = sum(len(e.phrasings) for e in content.faq)
+        print(f"{len(content.faq)} entries, {phrasings} phrasings, {len(content.parameters)} parameters: "
+              f"{len(report.errors)} errors, {len(report.warnings)} warnings")
+        return 1 if report.errors else 0
+    return _eval(args, brain)
+
+
+def _eval(args: argparse.Namespace, brain) -> int:
+    from bot.app import vietnam_date
+    from bot.content_tools import evaluate
+    from storage.models import utcnow
+
+    set_path = Path(args.set) if args.set else SHARED_EVAL / "faq-dev.jsonl"
+    facts_path = Path(args.facts) if args.facts else set_path.parent / "facts.json"
+    if not facts_path.exists():
+        facts_path = SHARED_EVAL / "facts.json"
+    if not set_path.exists() or not facts_path.exists():
+        print(f"question set or facts not found: {set_path}, {facts_path}", file=sys.stderr)
+        return 2
+    ctx = brain.context(lang="vi", today=vietnam_date(utcnow()))
+    from bot.state import ConversationState
+    from bot.types import Incoming
+
+    def answer(question: str):
+        result = brain.router.handle(ctx, Incoming(channel="cli", chat_id="cli", update_id="0", text=question), ConversationState())
+        outcome = result.outcome
+        return (outcome.status if outcome else "fallback", outcome.entry if outcome else None,
+                "\n".join(r.text for r in result.replies))
+
+    report = evaluate(answer, set_path, facts_path)
+    if args.verbose:
+        for verdict, status, entry, question in report.rows:
+            print(f"{verdict:9} {status:8} {entry:34} {question}")
+    print(f"in-scope {report.in_scope}: correct {report.correct}, wrong {report.wrong}, suggest {report.suggest}, "
+          f"miss {report.miss}; out-of-scope {report.out_of_scope}: false {report.oos_false}")
+    print(f"correct {report.correct_rate:.1%}, false-answer {report.false_rate:.1%}")
+    return 0
+
+
+def _unanswered(args: argparse.Namespace) -> int:
+    from bot.app import build_app, configure_logging
+    from storage import repo
+    from storage.db import transaction
+
+    configure_logging("WARNING")
+    app = build_app(_settings(args))
+    with transaction(app.engine) as session:
+        rows = repo.list_unanswered(session=session, limit=args.limit)
+        if not rows:
+            print("No unanswered questions recorded.")
+        for row in rows:
+            print(f"{row.count:5}  {row.status:8}  {row.last_seen:%Y-%m-%d}  {row.text}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý vay vốn sau cai nghiện / sau án phạt tù")
+    p.add_argument("--locale", choices=["vi", "en"], help="language of the replies (default: BOT_LOCALE or vi)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.add_argument("--script", help="play one user message per line from FILE ('-' for stdin); '#2' presses button 2")
+    chat.add_argument("--user", default="local", help="conversation id on the console (default: local)")
+    chat.set_defaults(func=cmd_chat)
+
+    run = sub.add_parser("run", help="start the configured channels (the console when none is configured)")
+    run.set_defaults(func=cmd_run)
+
+    ask = sub.add_parser("ask", help="print the reply to a question")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question; reads stdin when no question")
+    ask.add_argument("question", nargs="*")
+    ask.set_defaults(func=cmd_ask)
+
+    content = sub.add_parser("content", help="curator tools")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    content_sub.add_parser("check", help="validate all content; non-zero exit on any error")
+    evaluation = content_sub.add_parser("eval", help="score the FAQ on a question set")
+    evaluation.add_argument("set", nargs="?", help="JSONL question set (default: ../shared/eval/faq-dev.jsonl)")
+    evaluation.add_argument("--facts", help="facts.json (default: next to the set)")
+    evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")
+    unanswered = content_sub.add_parser("unanswered", help="questions the bot could not answer, with counts")
+    unanswered.add_argument("--limit", type=int, default=100)
+    content.set_defaults(func=cmd_content)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

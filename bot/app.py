@@ -1,0 +1,108 @@
+"""Wiring: builds the bot from settings. The whole bot on one screen; the CLI only picks what to run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.context import Context
+from bot.dispatch import Dispatcher
+from bot.i18n import texts
+from bot.nlu.intents import IntentDetector
+from bot.nlu.matcher import FaqMatcher
+from bot.nlu.normalize import Normalizer
+from bot.privacy import RedactingFilter
+from bot.router import Router
+from bot.settings import Settings
+from bot.state import ConversationState
+from bot.types import Reply
+from content import Content, load_content
+from handlers import faq, menu
+from storage import repo
+from storage.db import make_engine, migrate
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def vietnam_date(now: datetime) -> date:
+    """The calendar date in Vietnam: policy dates and deadlines are Vietnamese dates."""
+    return now.astimezone(VIETNAM).date()
+
+
+@dataclass
+class Brain:
+    """Content and understanding, with no I/O: shared by `ask`, `chat` and the channels."""
+
+    content: Content
+    normalizer: Normalizer
+    matcher: FaqMatcher
+    router: Router
+
+    def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None) -> Context:
+        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today)
+        if session is not None:
+            ctx.record_unanswered = lambda text, status: self._record(session, text, status, now)
+        return ctx
+
+    def _record(self, session: Session, text: str, status: str, now: datetime) -> None:
+        key = self.normalizer(text).text[:255]
+        if key:
+            repo.record_unanswered(session=session, key=key, text=text, status=status, now=now)
+
+
+def build_router(intents: IntentDetector) -> Router:
+    router = Router(intents)
+    # 1. Greeting, main menu, small talk, stale buttons, stickers/photos/voice.
+    menu.register(router)
+    # 2. Policy questions: any free text that no flow took is a question for the FAQ.
+    faq.register(router)
+    return router
+
+
+def build_brain(content: Content | None = None) -> Brain:
+    content = content or load_content()
+    normalizer = Normalizer(content.lexicon, content.known_words)
+    matcher = FaqMatcher(content.faq, normalizer, content.matching)
+    router = build_router(IntentDetector(content.matching, normalizer))
+    return Brain(content, normalizer, matcher, router)
+
+
+@dataclass
+class App:
+    settings: Settings
+    brain: Brain
+    engine: Engine
+    dispatcher: Dispatcher
+
+
+def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine | None = None) -> App:
+    """Loads content, opens and migrates the database, and builds the dispatcher."""
+    brain = brain or build_brain()
+    engine = engine or make_engine(settings.effective_database_url)
+    migrate(engine)
+
+    def make_context(session: Session, state: ConversationState, now: datetime) -> Context:
+        return brain.context(lang=state.locale or settings.bot_locale, today=vietnam_date(now), session=session, now=now)
+
+    def error_reply() -> Reply:
+        return Reply(texts(settings.bot_locale).t("error.try_later"))
+
+    dispatcher = Dispatcher(engine=engine, router=brain.router, make_context=make_context, error_reply=error_reply)
+    return App(settings, brain, engine, dispatcher)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Logs to stderr through a filter that masks phone/ID numbers and tokens; vendor HTTP logs stay quiet."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "telegram", "apscheduler", "alembic", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

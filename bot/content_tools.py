@@ -1,0 +1,129 @@
+"""Curator tools: validate the content and measure the FAQ on a question set."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from bot.app import Brain
+from bot.i18n import LOCALES, catalog_ids, texts
+from bot.nlu.matcher import Status
+from content.models import Programme
+
+# A figure written in an answer instead of a {parameter}: "200 triệu", "6,24%", "10 năm", "2 tỷ".
+LITERAL_FIGURE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:triệu|tỷ|%|năm\b|tuổi|đồng|đ\b)", re.IGNORECASE)
+# The same figures for the checks that want to know any were mentioned (not_covered answers).
+PROGRAMME_FIGURE_PARAMS = re.compile(r"\{(qd08|qd22|rate)\.[a-z_]+(?::exact)?\}")
+
+
+@dataclass
+class CheckReport:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_content(brain: Brain, *, today: date) -> CheckReport:
+    """Everything `content check` verifies beyond the schema (which load_content already enforced)."""
+    report = CheckReport()
+    content, matcher = brain.content, brain.matcher
+    vi = texts("vi")
+    limit = content.matching.max_answer_chars
+    for entry in content.faq:
+        rendered = content.render(entry.answer, when=today, texts=vi)
+        if len(rendered) > limit:
+            report.errors.append(f"{entry.id}: answer is {len(rendered)} characters after rendering (limit {limit})")
+        literal = LITERAL_FIGURE.search(entry.answer)
+        if literal:
+            report.errors.append(f"{entry.id}: figure '{literal.group(0)}' written literally; use a {{parameter}}")
+        if entry.programme is Programme.NOT_COVERED and PROGRAMME_FIGURE_PARAMS.search(entry.answer):
+            report.errors.append(f"{entry.id}: a not-covered answer must not state programme figures")
+        if len(set(brain.normalizer(p).text for p in entry.phrasings)) < len(entry.phrasings):
+            report.warnings.append(f"{entry.id}: two phrasings are the same once normalised")
+    # A phrasing must lead to its own entry: scored against every OTHER phrasing (leave-one-out).
+    for entry in content.faq:
+        for phrasing in entry.phrasings:
+            ranked = matcher.scores(phrasing, exclude=frozenset({brain.normalizer(phrasing).text}))
+            own = next((c.score for c in ranked if c.entry_id == entry.id), 0.0)
+            if ranked and ranked[0].entry_id != entry.id and ranked[0].score - own > content.matching.answer_margin:
+                report.errors.append(
+                    f"{entry.id}: phrasing '{phrasing}' matches {ranked[0].entry_id} better "
+                    f"({ranked[0].score:.2f} vs {own:.2f})"
+                )
+    reference = catalog_ids("vi")
+    for lang in LOCALES:
+        missing = reference - catalog_ids(lang)
+        if missing:
+            report.errors.append(f"catalog {lang}: missing {', '.join(sorted(missing))}")
+    return report
+
+
+# -- evaluation (scored exactly as ../shared/eval/README.md describes) -------------------------
+
+
+def fold_answer(text: str) -> str:
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFC", text or ""))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    text = text.replace("đ", "d").replace("Đ", "D").lower()
+    for _ in range(2):
+        text = re.sub(r"(?<=\d)\.(?=\d{3}\b)", "", text)
+    text = re.sub(r"(?<=\d),(?=\d)", ".", text)
+    return re.sub(r"\s+", " ", text)
+
+
+@dataclass
+class EvalReport:
+    in_scope: int = 0
+    out_of_scope: int = 0
+    correct: int = 0
+    wrong: int = 0
+    suggest: int = 0
+    miss: int = 0
+    oos_false: int = 0
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def correct_rate(self) -> float:
+        return self.correct / max(self.in_scope, 1)
+
+    @property
+    def false_rate(self) -> float:
+        answered = self.correct + self.wrong + self.oos_false
+        return (self.wrong + self.oos_false) / max(answered, 1)
+
+
+def evaluate(answer, set_path: Path, facts_path: Path) -> EvalReport:
+    """`answer(question) -> (status, entry, text)`; returns the scores for the set."""
+    spec = json.loads(facts_path.read_text(encoding="utf-8"))
+    facts = {name: re.compile(pattern) for name, pattern in spec["facts"].items()}
+    report = EvalReport()
+    for line in set_path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        status, entry, text = answer(case["q"])
+        folded = fold_answer(text)
+        if case.get("oos"):
+            report.out_of_scope += 1
+            bad = status == Status.ANSWER and any(facts[f].search(folded) for f in spec["strong"])
+            report.oos_false += bad
+            verdict = "OOS-FALSE" if bad else "oos-ok"
+        else:
+            report.in_scope += 1
+            if status == Status.ANSWER:
+                needs = [n if isinstance(n, list) else [n] for n in case["need"]]
+                ok = all(any(facts[f].search(folded) for f in alternatives) for alternatives in needs)
+                report.correct += ok
+                report.wrong += not ok
+                verdict = "correct" if ok else "WRONG"
+            elif status == Status.SUGGEST:
+                report.suggest += 1
+                verdict = "suggest"
+            else:
+                report.miss += 1
+                verdict = "miss"
+        report.rows.append((verdict, str(status), str(entry), case["q"]))
+    return report

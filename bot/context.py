@@ -1,0 +1,54 @@
+"""What a handler gets besides the message and the state: texts, content, understanding, the date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+from bot.i18n import Texts
+from bot.nlu.matcher import FaqMatcher
+from bot.nlu.normalize import Normalizer
+from bot.types import Button, Reply
+from content import Content
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a text was understood: for `ask --json`, tests and the unanswered-questions record."""
+
+    status: str  # "answer" | "suggest" | "fallback"
+    entry: str | None = None
+    score: float = 0.0
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    replies: list[Reply]
+    outcome: Outcome | None = None
+
+
+def _ignore(text: str, status: str) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    texts: Texts
+    content: Content
+    matcher: FaqMatcher
+    normalizer: Normalizer
+    today: date
+    # Records an unanswered or ambiguous question (redacted text only); a no-op for `ask`.
+    record_unanswered: Callable[[str, str], None] = field(default=_ignore)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.texts.t(key, **values)
+
+    def button(self, key: str, payload: str) -> Button:
+        return Button(self.t(key), payload)
+
+    def button_for_entry(self, entry_id: str) -> Button:
+        """A button that asks the FAQ entry's canonical question."""
+        return Button(self.content.faq_by_id[entry_id].question, f"faq:{entry_id}")

@@ -1,0 +1,105 @@
+"""Dispatch: deduplicate, serialise per conversation, run the handler and save its state in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import AsyncIterator, Callable
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from bot.context import Context, Result
+from bot.router import Router
+from bot.state import PROMPT_MAX_CHARS, ConversationState
+from bot.types import Incoming, Reply
+from storage import repo
+from storage.db import transaction
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+ContextFactory = Callable[[Session, ConversationState, datetime], Context]
+
+
+class KeyedLocks:
+    """One asyncio lock per conversation, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key], self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Dispatcher:
+    """Turns one `Incoming` into replies. Safe to call concurrently from any number of adapters."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        router: Router,
+        make_context: ContextFactory,
+        error_reply: Callable[[], Reply],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.router = router
+        self.make_context = make_context
+        self.error_reply = error_reply
+        self.clock = clock
+        self.locks = KeyedLocks()
+
+    async def dispatch(self, msg: Incoming) -> list[Reply]:
+        """Replies to send; empty for a repeated delivery. Never raises: failures get a calm message."""
+        async with self.locks.hold(msg.conversation_key):
+            try:
+                return await asyncio.to_thread(self.process, msg)
+            except (OperationalError, DBAPIError) as exc:
+                log.error("database unavailable while handling %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
+            except SQLAlchemyError as exc:
+                log.error("database error on %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
+            except Exception:
+                log.exception("handler failed on %s update %s", msg.channel, msg.update_id)
+            return [self.error_reply()]
+
+    def process(self, msg: Incoming) -> list[Reply]:
+        """The synchronous unit of work: claim, load, handle, save — committed together or not at all."""
+        now = self.clock()
+        with transaction(self.engine, lock_key=msg.conversation_key) as session:
+            if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
+                log.info("repeated %s update %s ignored", msg.channel, msg.update_id)
+                return []
+            raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)
+            state = ConversationState.from_json(raw)
+            result = self.router.handle(self.make_context(session, state, now), msg, state)
+            remember_choices(state, result)
+            state.last_seen = now
+            repo.save_state(session=session, channel=msg.channel, chat_id=msg.chat_id, state=state.to_json(), now=now)
+        return result.replies
+
+
+def remember_choices(state: ConversationState, result: Result) -> None:
+    """The buttons of the last reply are what a typed number or label refers to next time."""
+    if not result.replies:
+        return
+    last = result.replies[-1]
+    state.buttons = list(last.buttons)
+    state.prompt = last.text[:PROMPT_MAX_CHARS] if last.buttons else None

@@ -1,0 +1,1 @@
+"""Understanding Vietnamese as people type it: one normaliser and the FAQ matcher."""

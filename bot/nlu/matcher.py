@@ -1,0 +1,156 @@
+"""FAQ matching: IDF-weighted coverage of syllable unigrams and bigrams, blended with a
+rapidfuzz similarity of the whole normalised text, decided in three bands.
+
+Why not WRatio or partial scorers: on a short query against longer phrasings they saturate at
+100 and tie. Coverage in both directions tells "the query says what this phrasing says" (recall)
+from "this entry explains what the query says" (precision); unknown words weigh like rare words,
+so "vay mua ô tô" does not ride on the common word "vay" into a loan answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+from content.models import FaqEntry, MatchingConfig
+from bot.nlu.normalize import Normalizer
+
+BIGRAM_WEIGHT = 0.7
+FUZZ_BLEND = 0.2
+FUZZ_CANDIDATES = 25
+
+
+class Status(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    status: Status
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+def features(tokens: tuple[str, ...]) -> set[str]:
+    grams = set(tokens)
+    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return grams
+
+
+@dataclass(slots=True)
+class _Phrasing:
+    entry: int
+    text: str
+    features: frozenset[str]
+    weight: float
+
+
+class FaqMatcher:
+    """Indexes every phrasing of every entry; `match(text)` returns the band and the best entries."""
+
+    def __init__(self, entries: tuple[FaqEntry, ...], normalizer: Normalizer, config: MatchingConfig) -> None:
+        self.entries = entries
+        self.normalize = normalizer
+        self.config = config
+        texts = [(i, p) for i, e in enumerate(entries) for p in (e.question, *e.phrasings)]
+        # The vocabulary comes from the phrasings as normalised without typo correction.
+        normalizer.set_vocabulary({t for _, p in texts for t in normalizer(p).tokens})
+        normalized = [(i, normalizer(p)) for i, p in texts]
+        entry_features: list[set[str]] = [set() for _ in entries]
+        for i, n in normalized:
+            entry_features[i] |= features(n.tokens)
+        df: dict[str, int] = defaultdict(int)
+        for feats in entry_features:
+            for f in feats:
+                df[f] += 1
+        n_entries = len(entries)
+        self.idf = {f: math.log(1 + n_entries / d) for f, d in df.items()}
+        self.unknown_idf = math.log(1 + n_entries)
+        self.entry_features = [frozenset(f) for f in entry_features]
+        self.phrasings: list[_Phrasing] = []
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        for i, n in normalized:
+            feats = frozenset(features(n.tokens))
+            if not feats:
+                continue
+            index = len(self.phrasings)
+            self.phrasings.append(_Phrasing(i, n.text, feats, sum(self.weight(f) for f in feats)))
+            for f in feats:
+                self.postings[f].append(index)
+
+    def weight(self, feature: str) -> float:
+        idf = self.idf.get(feature, self.unknown_idf)
+        return idf * BIGRAM_WEIGHT if " " in feature else idf
+
+    def scores(self, text: str, *, exclude: frozenset[str] = frozenset()) -> list[Candidate]:
+        """Entries that share anything with the text, best first. `exclude` skips phrasing texts (for checks)."""
+        tokens = self.normalize(text).tokens
+        query = features(tokens)
+        if not query:
+            return []
+        query_weight = sum(self.weight(f) for f in query)
+        shared: dict[int, float] = defaultdict(float)
+        for f in query:
+            w = self.weight(f)
+            for index in self.postings.get(f, ()):
+                shared[index] += w
+        # Longer messages carry a story around the question: recall counts more as they grow.
+        beta = 1.0 + min(len(tokens), 24) / 8
+        best: dict[int, float] = {}
+        explained: dict[int, float] = {}
+        for index, common in shared.items():
+            p = self.phrasings[index]
+            if p.text in exclude:
+                continue
+            recall = common / p.weight
+            if p.entry not in explained:
+                own = self.entry_features[p.entry]
+                explained[p.entry] = sum(self.weight(f) for f in query if f in own)
+            precision = explained[p.entry] / query_weight
+            score = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
+            if score > best.get(index, 0.0):
+                best[index] = score
+        ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:FUZZ_CANDIDATES]
+        query_text = " ".join(tokens)
+        per_entry: dict[int, float] = {}
+        for index, score in ranked:
+            p = self.phrasings[index]
+            blended = (1 - FUZZ_BLEND) * score + FUZZ_BLEND * fuzz.ratio(query_text, p.text) / 100
+            if blended > per_entry.get(p.entry, 0.0):
+                per_entry[p.entry] = blended
+        return [
+            Candidate(self.entries[i].id, round(s, 4))
+            for i, s in sorted(per_entry.items(), key=lambda kv: kv[1], reverse=True)
+        ]
+
+    def match(self, text: str) -> MatchResult:
+        """Answer when one entry is clearly best, suggest up to three when unsure, else fall back."""
+        ranked = self.scores(text)
+        cfg = self.config
+        if not ranked or ranked[0].score < cfg.suggest_threshold:
+            return MatchResult(Status.FALLBACK, tuple(ranked[:1]))
+        best = ranked[0].score
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if best >= cfg.sure_threshold or (best >= cfg.answer_threshold and best - runner_up >= cfg.answer_margin):
+            return MatchResult(Status.ANSWER, tuple(ranked[:1]))
+        close = [c for c in ranked if c.score >= cfg.suggest_threshold][: cfg.max_suggestions]
+        return MatchResult(Status.SUGGEST, tuple(close))

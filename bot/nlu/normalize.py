@@ -1,0 +1,192 @@
+"""One normalisation for FAQ phrasings and questions alike.
+
+Steps: Unicode clean-up (NFC, zero-width, control and bidi characters) → lower case → accents
+stripped and đ/look-alikes folded → tokens → particles dropped (decided on the accented form,
+where "vậy" and "vay" still differ) → Telex leftovers decoded ("suaats" → "suat") → abbreviations
+and number suffixes expanded ("ko" → "khong", "50tr" → "50 trieu") → typos corrected against
+the FAQ vocabulary → a trailing "vay" after a question word dropped (it was "vậy") → synonym
+phrases mapped to one canonical form → stopwords dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+from rapidfuzz import process
+
+from content.models import Lexicon
+
+# Zero-width, soft hyphen, bidi controls and BOM: invisible, never meaningful in a question.
+INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+# Letters that look like đ/d in the wild (Icelandic eth, African d with hook, …).
+D_LIKE = str.maketrans({"đ": "d", "ð": "d", "ɗ": "d", "ɖ": "d", "ď": "d"})
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+VOWELS = set("aeiouy")
+TELEX_TONES = set("sfrxj")
+TELEX_PAIRS = (("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"), ("dd", "d"), ("w", "u"))
+# Long messages: the question is usually at the start or the end; the middle is the story.
+MAX_CHARS = 1200
+
+
+def clean(text: str) -> str:
+    """NFC, invisible and control characters removed, whitespace collapsed, lower case."""
+    text = unicodedata.normalize("NFC", text or "").translate(INVISIBLE)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split()).lower()
+
+
+def strip_accents(text: str) -> str:
+    """Accent-free, đ → d: 'Lãi suất đối với' → 'lai suat doi voi'."""
+    text = text.translate(D_LIKE)
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").translate(D_LIKE)
+
+
+def fold(text: str) -> str:
+    """clean + strip_accents: the key used to compare labels, names and phrases."""
+    return strip_accents(clean(text))
+
+
+def telex_decode(token: str) -> str:
+    """Undoes Telex typed without an input method: 'laix' → 'lai', 'voons' → 'von', 'dduowcj' → 'duoc'."""
+    first_vowel = next((i for i, ch in enumerate(token) if ch in VOWELS), None)
+    if first_vowel is None:
+        return token
+    head, tail = token[: first_vowel + 1], token[first_vowel + 1 :]
+    tail = "".join(ch for ch in tail if ch not in TELEX_TONES)
+    decoded = head + tail
+    for pair, single in TELEX_PAIRS:
+        decoded = decoded.replace(pair, single)
+    return decoded
+
+
+def _number(token: str) -> str:
+    """'200.000.000' → '200000000'; '1,5' → '1.5'."""
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", token):
+        return re.sub(r"[.,]", "", token)
+    return token.replace(",", ".")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    tokens: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+class Normalizer:
+    """Turns any typed text into canonical accent-free tokens, using the lexicon in content/."""
+
+    def __init__(self, lexicon: Lexicon, known_words: frozenset[str] = frozenset()) -> None:
+        self.abbreviations = {k: tuple(v.split()) for k, v in lexicon.abbreviations.items()}
+        self.number_suffixes = dict(lexicon.number_suffixes)
+        self.particles = frozenset(clean(p) for p in lexicon.particles)
+        self.question_words = frozenset(lexicon.question_words)
+        self.stopwords = frozenset(lexicon.stopwords)
+        self.synonyms: dict[tuple[str, ...], tuple[str, ...]] = {
+            tuple(k.split()): tuple(v.split()) for k, v in lexicon.synonyms.items()
+        }
+        self.max_phrase = max((len(k) for k in self.synonyms), default=1)
+        expansions = {w for v in self.abbreviations.values() for w in v}
+        expansions |= {w for v in self.synonyms.values() for w in v} | {w for k in self.synonyms for w in k}
+        self.known = frozenset(known_words) | expansions | frozenset(lexicon.common_words)
+        self.vocabulary: tuple[str, ...] = ()
+        self._vocabulary_set: frozenset[str] = frozenset()
+        self._cache = lru_cache(maxsize=4096)(self._normalize)
+
+    def set_vocabulary(self, words: set[str]) -> None:
+        """The words of the FAQ phrasings: typos are corrected towards these, Telex decoded to known words."""
+        self.vocabulary = tuple(sorted(w for w in words if len(w) >= 3 and not w.isdigit()))
+        self._vocabulary_set = frozenset(words)
+        self.known = self.known | self._vocabulary_set
+        self._cache.cache_clear()
+
+    def __call__(self, text: str) -> Normalized:
+        if len(text) > MAX_CHARS:
+            half = MAX_CHARS // 2
+            text = text[:half] + " . " + text[-half:]
+        return self._cache(text)
+
+    def light(self, text: str) -> str:
+        """Accent-free words with particles dropped and abbreviations expanded: for intents and button labels."""
+        words: list[str] = []
+        for raw in TOKEN.findall(clean(text)):
+            if raw in self.particles:
+                continue
+            token = strip_accents(raw)
+            words.extend(self.abbreviations.get(token, (token,)))
+        return " ".join(words)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _normalize(self, text: str) -> Normalized:
+        cleaned = DIGIT_LETTER.sub(" ", clean(text))
+        tokens: list[str] = []
+        for raw in TOKEN.findall(cleaned):
+            if raw in self.particles:
+                continue
+            token = strip_accents(raw)
+            if token[0].isdigit():
+                tokens.append(_number(token))
+                continue
+            tokens.extend(self._expand(token, tokens[-1] if tokens else ""))
+        tokens = self._drop_trailing_vay(tokens)
+        tokens = self._apply_synonyms(tokens)
+        return Normalized(tuple(t for t in tokens if t not in self.stopwords))
+
+    def _expand(self, token: str, previous: str) -> tuple[str, ...]:
+        if previous[:1].isdigit() and token in self.number_suffixes:
+            return (self.number_suffixes[token],)
+        if token in self.abbreviations:
+            return self.abbreviations[token]
+        if token in self.known:
+            return (token,)
+        decoded = telex_decode(token)
+        if decoded != token and (decoded in self.known or decoded in self.abbreviations):
+            return self.abbreviations.get(decoded, (decoded,))
+        return (self._correct(token),)
+
+    def _correct(self, token: str) -> str:
+        """A typo of a FAQ word becomes that word ('nghien' stays, 'ngien' → 'nghien')."""
+        if len(token) < 4 or not self.vocabulary:
+            return token
+        limit = 1 if len(token) < 7 else 2
+        found = process.extractOne(token, self.vocabulary, scorer=OSA.distance, score_cutoff=limit)
+        return found[0] if found else token
+
+    def _drop_trailing_vay(self, tokens: list[str]) -> list[str]:
+        # Without accents "vậy" (so, then) reads as "vay" (borrow): at the end after a question word it is the particle.
+        while len(tokens) >= 2 and tokens[-1] == "vay" and tokens[-2] in self.question_words:
+            tokens = tokens[:-1]
+        return tokens
+
+    def _apply_synonyms(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self.max_phrase, len(tokens) - i), 0, -1):
+                phrase = tuple(tokens[i : i + size])
+                replacement = self.synonyms.get(phrase)
+                if replacement is None:
+                    continue
+                # "sau cai" → "sau cai nghien", but "sau cai nghien" is already canonical.
+                if replacement and tuple(tokens[i : i + len(replacement)]) == replacement:
+                    out.extend(replacement)
+                    i += len(replacement)
+                else:
+                    out.extend(replacement)
+                    i += size
+                break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out

@@ -1,0 +1,90 @@
+"""Routes one update to the feature that handles it. Every button also works typed."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from bot.context import Context, Result
+from bot.nlu.intents import IntentDetector
+from bot.nlu.normalize import fold
+from bot.state import ConversationState, Flow
+from bot.types import Button, Incoming, Kind
+
+Handler = Callable[[Context, Incoming, ConversationState], Result | None]
+PayloadHandler = Callable[[Context, str, ConversationState], Result]
+NUMBER_CHOICE = re.compile(r"^\s*(?:so|chon|#)?\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+def resolve_button(text: str, buttons: list[Button], light: Callable[[str], str]) -> Button | None:
+    """'2', 'số 2', the label, or the label typed without accents or with abbreviations."""
+    if not buttons or not text.strip():
+        return None
+    folded = fold(text)
+    number = NUMBER_CHOICE.match(folded)
+    if number:
+        index = int(number.group(1)) - 1
+        return buttons[index] if 0 <= index < len(buttons) else None
+    wanted = light(text)
+    for button in buttons:
+        if light(button.label) == wanted:
+            return button
+    return None
+
+
+class Router:
+    """Feature modules register here (see bot/app.py); handlers return replies and change the state."""
+
+    def __init__(self, intents: IntentDetector) -> None:
+        self.intents = intents
+        self.payloads: dict[str, PayloadHandler] = {}
+        self.flows: dict[Flow, Handler] = {}
+        self.intent_handlers: dict[str, PayloadHandler] = {}
+        self.text_handlers: list[Handler] = []
+        self.on_open: Handler | None = None
+        self.on_unsupported: Handler | None = None
+        self.on_stale: PayloadHandler | None = None
+
+    def payload(self, prefix: str, handler: PayloadHandler) -> None:
+        self.payloads[prefix] = handler
+
+    def flow(self, flow: Flow, handler: Handler) -> None:
+        self.flows[flow] = handler
+
+    def intent(self, name: str, handler: PayloadHandler) -> None:
+        self.intent_handlers[name] = handler
+
+    def text(self, handler: Handler) -> None:
+        self.text_handlers.append(handler)
+
+    def handle(self, ctx: Context, msg: Incoming, state: ConversationState) -> Result:
+        if msg.kind is Kind.OPEN:
+            return self.on_open(ctx, msg, state)
+        if msg.kind is Kind.BUTTON and msg.payload:
+            return self.press(ctx, msg.payload, state)
+        if msg.kind is not Kind.TEXT or not msg.text.strip():
+            return self.on_unsupported(ctx, msg, state)
+        button = resolve_button(msg.text, state.buttons, ctx.normalizer.light)
+        if button is not None:
+            return self.press(ctx, button.payload, state)
+        intent = self.intents.detect(msg.text)
+        if intent in self.intent_handlers:
+            return self.intent_handlers[intent](ctx, intent, state)
+        flow_handler = self.flows.get(state.flow)
+        if flow_handler is not None:
+            result = flow_handler(ctx, msg, state)
+            if result is not None:
+                return result
+        for handler in self.text_handlers:
+            result = handler(ctx, msg, state)
+            if result is not None:
+                return result
+        raise LookupError("no handler took the text")  # the FAQ handler always answers
+
+    def press(self, ctx: Context, payload: str, state: ConversationState) -> Result:
+        """A button press (or a typed choice); a payload nobody knows any more is a stale button."""
+        prefix = payload.split(":", 1)[0]
+        handler = self.payloads.get(prefix)
+        if handler is None:
+            return self.on_stale(ctx, payload, state)
+        return handler(ctx, payload, state)

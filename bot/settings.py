@@ -1,0 +1,60 @@
+"""Settings from the environment and `.env`, built once at start-up (never at import time)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "todo"}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Names are the environment variable names (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("./data")
+    # Empty means the embedded SQLite file <DATA_DIR>/bot.sqlite3.
+    database_url: str = ""
+    # Locale of user-facing text: "vi" (complete) or "en" (proves the catalog mechanism).
+    bot_locale: str = "vi"
+    log_level: str = "INFO"
+    telegram_bot_token: SecretStr | None = None
+
+    @field_validator("bot_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"vi", "en"}:
+            raise ValueError("BOT_LOCALE must be 'vi' or 'en'")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> "Settings":
+        if self.environment is Environment.PRODUCTION:
+            for name in ("telegram_bot_token",):
+                secret = getattr(self, name)
+                if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"{name.upper()} holds a placeholder value; set a real one")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database to use: DATABASE_URL, or the SQLite file under DATA_DIR."""
+        if self.database_url.strip():
+            return self.database_url.strip()
+        return f"sqlite:///{(self.data_dir / 'bot.sqlite3').resolve()}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Builds the settings; keyword overrides win over the environment (used by the CLI and tests)."""
+    return Settings(**overrides)

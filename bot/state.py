@@ -1,0 +1,53 @@
+"""Typed conversation state, saved as JSON with the conversation (never pickled, never only in memory)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.types import Button
+
+log = logging.getLogger(__name__)
+PROMPT_MAX_CHARS = 700
+
+
+class Flow(StrEnum):
+    """Where the person is. Multi-step flows add their own values here."""
+
+    MENU = "menu"
+    FAQ = "faq"
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    flow: Flow = Flow.MENU
+    step: str | None = None
+    data: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    # The last buttons shown: a typed "2", "Có" or "co" is resolved against them.
+    buttons: list[Button] = Field(default_factory=list)
+    # The text those buttons belonged to, re-shown when someone comes back after a while.
+    prompt: str | None = None
+    locale: str | None = None
+    last_seen: datetime | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return self.last_seen is None
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_defaults=True)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> "ConversationState":
+        if not raw:
+            return cls()
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            # A state from an older version that no longer fits: start over rather than fail.
+            log.warning("conversation state could not be read; starting a fresh conversation")
+            return cls()

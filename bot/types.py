@@ -1,0 +1,53 @@
+"""Channel-agnostic message types: adapters turn vendor updates into `Incoming` and render `Reply`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What the person sent. Anything that is not text or a button press gets a kind reply."""
+
+    OPEN = "open"  # the person opened the chat (console start); nothing typed yet
+    TEXT = "text"
+    BUTTON = "button"
+    STICKER = "sticker"
+    PHOTO = "photo"
+    VOICE = "voice"
+    FILE = "file"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the person; `payload` comes back when it is pressed (or typed)."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from a person, whatever the channel."""
+
+    channel: str
+    chat_id: str
+    update_id: str
+    user_id: str = ""
+    kind: Kind = Kind.TEXT
+    text: str = ""
+    payload: str | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        # The channel is part of the key: Telegram and Zalo ids can collide.
+        return f"{self.channel}:{self.chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to send back: text and optional buttons (rendered per channel)."""
+
+    text: str
+    buttons: tuple[Button, ...] = field(default_factory=tuple)

@@ -1,0 +1,142 @@
+"""Loads every content file into typed models; any problem is a ContentError naming file and entry."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from content.models import FaqEntry, Lexicon, MatchingConfig, Parameter
+
+CONTENT_DIR = Path(__file__).resolve().parent
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::([a-z]+))?\}")
+
+
+class ContentError(Exception):
+    """Content that cannot be used; the message says which file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Content:
+    faq: tuple[FaqEntry, ...]
+    parameters: dict[str, Parameter]
+    lexicon: Lexicon
+    matching: MatchingConfig
+    known_words: frozenset[str] = frozenset()
+    faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
+
+    def render(self, template: str, *, when: date, texts) -> str:
+        """Replaces {parameter} placeholders with the value in force on `when`, in plain words."""
+
+        def substitute(match: re.Match) -> str:
+            parameter = self.parameters[match.group(1)]
+            value = parameter.at(when)
+            if value is None:
+                # Not yet in force on that date: name the earliest value rather than invent one.
+                value = next(iter(parameter.values.values()))
+            return format_value(parameter, value, match.group(2), texts)
+
+        return PLACEHOLDER.sub(substitute, template)
+
+
+def format_value(parameter: Parameter, value: Decimal | date, style: str | None, texts) -> str:
+    if parameter.unit == "date":
+        return texts.date(value)
+    if parameter.unit == "money":
+        return texts.money(value) if style == "exact" else texts.money_words(value)
+    if parameter.unit == "percent":
+        return texts.percent(value)
+    return texts.t(f"format.{parameter.unit}", value=texts.number(value))
+
+
+def _read_yaml(path: Path):
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path.name}: not valid YAML: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def load_faq(folder: Path) -> tuple[FaqEntry, ...]:
+    entries: list[FaqEntry] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        raw = _read_yaml(path) or []
+        if not isinstance(raw, list):
+            raise ContentError(f"faq/{path.name}: expected a list of entries")
+        for index, item in enumerate(raw):
+            label = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+            try:
+                entry = FaqEntry.model_validate(item)
+            except ValidationError as exc:
+                raise ContentError(f"faq/{path.name}, entry {label}: {_describe(exc)}") from None
+            if entry.id in seen:
+                raise ContentError(f"faq/{path.name}: duplicate id {entry.id} (also in faq/{seen[entry.id]})")
+            seen[entry.id] = path.name
+            entries.append(entry)
+    if not entries:
+        raise ContentError(f"{folder}: no FAQ entries found")
+    return tuple(entries)
+
+
+def load_parameters(path: Path) -> dict[str, Parameter]:
+    raw = _read_yaml(path) or {}
+    parameters = {}
+    for name, body in raw.items():
+        try:
+            parameters[name] = Parameter.model_validate({"name": name, **(body or {})})
+        except ValidationError as exc:
+            raise ContentError(f"{path.name}, parameter {name}: {_describe(exc)}") from None
+    return parameters
+
+
+def _load_model(model, path: Path):
+    try:
+        return model.model_validate(_read_yaml(path) or {})
+    except ValidationError as exc:
+        raise ContentError(f"{path.name}: {_describe(exc)}") from None
+
+
+def load_content(root: Path = CONTENT_DIR) -> Content:
+    """Loads and cross-checks everything under `root`; raises ContentError on the first problem."""
+    faq = load_faq(root / "faq")
+    parameters = load_parameters(root / "policy" / "parameters.yaml")
+    lexicon = _load_model(Lexicon, root / "lexicon.yaml")
+    matching = _load_model(MatchingConfig, root / "matching.yaml")
+    by_id = {entry.id: entry for entry in faq}
+    for entry in faq:
+        for related in entry.related:
+            if related not in by_id:
+                raise ContentError(f"faq entry {entry.id}: related entry {related} does not exist")
+            if related == entry.id:
+                raise ContentError(f"faq entry {entry.id}: lists itself as related")
+        for match in PLACEHOLDER.finditer(entry.answer):
+            if match.group(1) not in parameters:
+                raise ContentError(f"faq entry {entry.id}: unknown parameter {{{match.group(1)}}}")
+            if match.group(2) not in (None, "exact"):
+                raise ContentError(f"faq entry {entry.id}: unknown format :{match.group(2)}")
+    for popular in matching.popular:
+        if popular not in by_id:
+            raise ContentError(f"matching.yaml: popular entry {popular} does not exist")
+    return Content(
+        faq=faq,
+        parameters=parameters,
+        lexicon=lexicon,
+        matching=matching,
+        known_words=load_word_list(root / "known_words.txt"),
+        faq_by_id=by_id,
+    )
+
+
+def load_word_list(path: Path) -> frozenset[str]:
+    with path.open(encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))

@@ -1,0 +1,110 @@
+"""Typed models of the curated content. Anything that does not fit is rejected at load time."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENTRY_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
+
+
+class Programme(StrEnum):
+    QD08 = "qd08"
+    QD22 = "qd22"
+    BOTH = "both"
+    GENERAL = "general"
+    NOT_COVERED = "not_covered"
+
+
+class FaqEntry(BaseModel):
+    """One curated question and its answer with the legal reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ENTRY_ID_PATTERN, max_length=48)
+    programme: Programme
+    question: str = Field(min_length=5, max_length=100)
+    phrasings: list[str] = Field(min_length=4)
+    answer: str = Field(min_length=20)
+    reference: str = Field(min_length=3)
+    related: list[str] = Field(default_factory=list, max_length=3)
+    reviewed: date
+
+    @field_validator("phrasings")
+    @classmethod
+    def _non_blank(cls, values: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in values]
+        if any(not v for v in cleaned):
+            raise ValueError("a phrasing is blank")
+        return cleaned
+
+
+Unit = Literal["money", "percent", "years", "months", "age", "date"]
+
+
+class Parameter(BaseModel):
+    """A policy figure with its legal reference and values keyed by the date they apply from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    reference: str
+    unit: Unit
+    values: dict[date, Decimal | date]
+
+    @field_validator("values")
+    @classmethod
+    def _has_values(cls, values: dict) -> dict:
+        if not values:
+            raise ValueError("a parameter needs at least one dated value")
+        return dict(sorted(values.items()))
+
+    def at(self, when: date) -> Decimal | date | None:
+        """The value in force on `when`, or None before the first value applies."""
+        current = None
+        for since, value in self.values.items():
+            if since <= when:
+                current = value
+        return current
+
+
+class Lexicon(BaseModel):
+    """How people type: abbreviations, number suffixes, synonyms and particles (all accent-free)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    abbreviations: dict[str, str]
+    number_suffixes: dict[str, str]
+    synonyms: dict[str, str]
+    particles: list[str]
+    question_words: list[str]
+    stopwords: list[str]
+    common_words: list[str] = Field(default_factory=list)
+
+
+class Intent(BaseModel):
+    """Small talk understood everywhere (greeting, thanks, help, menu): phrasings in accent-free form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phrasings: list[str]
+
+
+class MatchingConfig(BaseModel):
+    """Score bands for the FAQ matcher and the entries offered from the FAQ menu."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer_threshold: float = Field(gt=0, le=1)
+    answer_margin: float = Field(ge=0, le=1)
+    sure_threshold: float = Field(gt=0, le=1)
+    suggest_threshold: float = Field(gt=0, le=1)
+    max_suggestions: int = Field(ge=1, le=3)
+    max_answer_chars: int = Field(ge=100, le=1000)
+    popular: list[str]
+    intents: dict[str, Intent]

@@ -1,0 +1,74 @@
+"""Greeting, main menu, small talk, and kind answers to anything that is not a question."""
+
+from __future__ import annotations
+
+from bot.context import Context, Outcome, Result
+from bot.router import Router
+from bot.state import ConversationState, Flow
+from bot.types import Incoming, Reply
+from handlers.common import back_to_menu, menu_buttons, menu_reply
+
+COMING_SOON = {
+    "menu:eligibility": "menu.item_eligibility",
+    "menu:register": "menu.item_register",
+    "menu:officer": "menu.item_officer",
+}
+
+
+def register(router: Router) -> None:
+    router.on_open = on_open
+    router.on_unsupported = on_unsupported
+    router.on_stale = on_stale
+    router.payload("menu", on_menu)
+    for intent in ("greeting", "menu", "help", "thanks"):
+        router.intent(intent, on_intent)
+
+
+def _intent(name: str) -> Outcome:
+    return Outcome("answer", f"intent.{name}", 1.0)
+
+
+def on_open(ctx: Context, msg: Incoming, state: ConversationState) -> Result:
+    """Greets a newcomer with the menu; welcomes someone back to where they stopped."""
+    if state.is_new or not state.buttons:
+        return Result([Reply(ctx.t("menu.greeting")), menu_reply(ctx)])
+    prompt = state.prompt or ctx.t("menu.prompt")
+    return Result([Reply(ctx.t("open.welcome_back")), Reply(prompt, tuple(state.buttons))])
+
+
+def on_intent(ctx: Context, intent: str, state: ConversationState) -> Result:
+    """Answers small talk: greeting and 'menu' show the menu, 'help' explains, 'thanks' closes warmly."""
+    state.flow, state.step = Flow.MENU, None
+    if intent == "greeting":
+        return Result([Reply(ctx.t("menu.greeting")), menu_reply(ctx)], _intent(intent))
+    if intent == "help":
+        return Result([menu_reply(ctx, "intent.help")], _intent(intent))
+    if intent == "thanks":
+        return Result([Reply(ctx.t("intent.thanks"), (back_to_menu(ctx),))], _intent(intent))
+    return Result([menu_reply(ctx)], _intent(intent))
+
+
+def on_menu(ctx: Context, payload: str, state: ConversationState) -> Result:
+    """Opens what was chosen in the menu; parts not built yet say so and point to the commune police."""
+    state.flow, state.step = Flow.MENU, None
+    if payload == "menu:faq":
+        state.flow = Flow.FAQ
+        popular = tuple(
+            ctx.button_for_entry(entry_id) for entry_id in ctx.content.matching.popular if entry_id in ctx.content.faq_by_id
+        )
+        return Result([Reply(ctx.t("faq.prompt"), popular + (back_to_menu(ctx),))])
+    if payload in COMING_SOON:
+        feature = ctx.t(COMING_SOON[payload])
+        return Result([Reply(ctx.t("menu.coming_soon", feature=feature), menu_buttons(ctx))])
+    return Result([menu_reply(ctx)])
+
+
+def on_unsupported(ctx: Context, msg: Incoming, state: ConversationState) -> Result:
+    """Stickers, photos, voice and empty messages: a kind word, and the same choices as before."""
+    buttons = tuple(state.buttons) or menu_buttons(ctx)
+    return Result([Reply(ctx.t("input.text_only"), buttons)])
+
+
+def on_stale(ctx: Context, payload: str, state: ConversationState) -> Result:
+    """A button from an old message that no longer means anything: say so and show the menu."""
+    return Result([menu_reply(ctx, "input.stale_button")])

@@ -1,0 +1,1 @@
+"""Schema (sqlmodel), Alembic migrations, engine and repository functions."""

@@ -1,0 +1,70 @@
+"""Tables. Personal data never lands here in plain text (the unanswered record is redacted text only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, DateTime, String, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on the way in and out, on SQLite (which has no time zones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def utc_column(**kwargs) -> Column:
+    return Column(UTCDateTime(), nullable=False, **kwargs)
+
+
+class Conversation(SQLModel, table=True):
+    """The saved state of one conversation (channel + chat), as JSON of `bot.state.ConversationState`."""
+
+    __tablename__ = "conversations"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Updates already handled: a repeated delivery of the same (channel, update id) is answered once."""
+
+    __tablename__ = "processed_updates"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    update_id: str = Field(primary_key=True, max_length=64)
+    processed_at: datetime = Field(sa_column=utc_column(index=True))
+
+
+class UnansweredQuestion(SQLModel, table=True):
+    """A question the FAQ could not answer (or only guess at), as redacted text with counts, no identity."""
+
+    __tablename__ = "unanswered_questions"
+    __table_args__ = (UniqueConstraint("key", name="uq_unanswered_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(255), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)
+    count: int = 1
+    first_seen: datetime = Field(sa_column=utc_column())
+    last_seen: datetime = Field(sa_column=utc_column())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

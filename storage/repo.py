@@ -1,0 +1,67 @@
+"""Repository functions: keyword-only, session first. The transaction is the caller's (one update)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.models import Conversation, ProcessedUpdate, UnansweredQuestion
+
+
+def _insert(session: Session, model):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def claim_update(*, session: Session, channel: str, update_id: str, now: datetime) -> bool:
+    """Records the update as processed; False when it was already (a repeated delivery)."""
+    statement = (
+        _insert(session, ProcessedUpdate)
+        .values(channel=channel, update_id=update_id, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(ProcessedUpdate.__table__.c.update_id)
+    )
+    return session.exec(statement).first() is not None
+
+
+def load_state(*, session: Session, channel: str, chat_id: str) -> str | None:
+    row = session.get(Conversation, (channel, chat_id))
+    return row.state if row else None
+
+
+def save_state(*, session: Session, channel: str, chat_id: str, state: str, now: datetime) -> None:
+    statement = (
+        _insert(session, Conversation)
+        .values(channel=channel, chat_id=chat_id, state=state, created_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"state": state, "updated_at": now})
+    )
+    session.exec(statement)
+
+
+def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:
+    """Counts one more occurrence of an unanswered question (redacted text, no identity)."""
+    insert = _insert(session, UnansweredQuestion)
+    statement = insert.values(key=key, text=text, status=status, count=1, first_seen=now, last_seen=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"count": UnansweredQuestion.__table__.c.count + 1, "last_seen": now, "status": status},
+    )
+    session.exec(statement)
+
+
+def list_unanswered(*, session: Session, limit: int = 100) -> list[UnansweredQuestion]:
+    statement = (
+        select(UnansweredQuestion)
+        .order_by(col(UnansweredQuestion.count).desc(), col(UnansweredQuestion.last_seen).desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def prune_processed_updates(*, session: Session, before: datetime) -> int:
+    """Forgets deduplication records older than `before` (channels never redeliver that late)."""
+    result = session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < before))
+    return result.rowcount or 0

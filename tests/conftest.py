@@ -1,0 +1,82 @@
+"""Shared fixtures: the real content, a real database (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set: a fresh schema per test), and small message factories."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import Brain, build_app, build_brain
+from bot.settings import Settings
+from bot.types import Incoming, Kind
+from storage.db import make_engine
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+_update_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def brain() -> Brain:
+    return build_brain()
+
+
+@pytest.fixture
+def ctx(brain):
+    return brain.context(lang="vi", today=date(2026, 11, 22))
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A database nobody else uses: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'bot.sqlite3'}", None
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield TEST_DATABASE_URL, schema
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url):
+    url, schema = database_url
+    engine = make_engine(url, schema=schema)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, bot_locale="vi")
+
+
+@pytest.fixture
+def app(settings, brain, engine):
+    return build_app(settings, brain=brain, engine=engine)
+
+
+def make_message(text: str = "", *, chat_id: str = "42", kind: Kind = Kind.TEXT, **overrides) -> Incoming:
+    """An update as an adapter would produce it; a fresh update id unless one is given."""
+    fields = dict(channel="test", chat_id=chat_id, user_id=chat_id, update_id=str(next(_update_ids)), kind=kind, text=text)
+    fields.update(overrides)
+    return Incoming(**fields)
+
+
+def press(payload: str, **overrides) -> Incoming:
+    return make_message(kind=Kind.BUTTON, payload=payload, **overrides)
+
+
+def run(coro):
+    return asyncio.run(coro)

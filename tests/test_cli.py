@@ -1,0 +1,101 @@
+"""The command-line contract, run as a person or a curator would: real processes, real database."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot(*args, stdin: str | None = None, data_dir: Path, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "TELEGRAM_"))}
+    env.update({"DATA_DIR": str(data_dir), "PYTHONIOENCODING": "utf-8"}, **(extra_env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=data_dir, env=env, timeout=120
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path
+
+
+def test_ask_prints_the_answer_with_its_reference(workdir):
+    result = bot("ask", "lai suat vay bao nhieu", data_dir=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "6,24%" in result.stdout and "Căn cứ:" in result.stdout
+
+
+def test_ask_json_single_question(workdir):
+    result = bot("ask", "--json", "vay toi da bao nhieu", data_dir=workdir)
+    out = json.loads(result.stdout)
+    assert set(out) == {"status", "entry", "score", "text", "suggestions"}
+    assert out["status"] == "answer" and "200 triệu" in out["text"] and out["entry"]
+
+
+def test_ask_json_batch_reads_one_question_per_line_in_order(workdir):
+    questions = ["ls bn", "hôm nay trời mưa không", "", "xin chào"]
+    result = bot("ask", "--json", stdin="\n".join(questions) + "\n", data_dir=workdir)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(questions)
+    assert lines[0]["status"] == "answer" and "6,24%" in lines[0]["text"]
+    assert lines[1]["status"] == "fallback" and lines[1]["entry"] is None
+    assert lines[2]["status"] == "fallback"
+    assert lines[3]["entry"] == "intent.greeting"
+
+
+def test_chat_script_transcript(workdir):
+    """Greeting, menu, a question without accents, a press on a suggestion, the answer with its reference."""
+    script = workdir / "script.txt"
+    script.write_text("1\nvay hoc nghe\n#1\n", encoding="utf-8")
+    result = bot("chat", "--script", str(script), data_dir=workdir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("Xin chào") < out.index("[1] Hỏi đáp chính sách") < out.index("Bạn: 1")
+    assert "Bạn: vay hoc nghe" in out
+    assert "Bạn: [1]" in out  # a button pressed
+    assert out.rstrip().count("Căn cứ:") >= 1
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_resumes_where_it_was_after_the_process_is_killed(workdir):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=workdir, env={**os.environ, "DATA_DIR": str(workdir)},
+    )
+    proc.stdin.write("menu\n")
+    proc.stdin.flush()
+    # wait until the menu has been shown, then kill the process without any goodbye
+    seen = ""
+    while "[4]" not in seen:
+        seen += proc.stdout.readline()
+    proc.kill()
+    proc.wait(timeout=10)
+    result = bot("chat", stdin="1\n", data_dir=workdir)
+    assert "Chào bạn quay lại" in result.stdout
+    assert "Bạn cứ gõ câu hỏi" in result.stdout  # "1" still meant the first menu item
+
+
+def test_content_check_passes_on_the_shipped_content(workdir):
+    result = bot("content", "check", data_dir=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " 0 errors" in result.stdout
+
+
+def test_content_unanswered_lists_questions_with_counts(workdir):
+    script = workdir / "s.txt"
+    script.write_text("thời tiết hôm nay thế nào\nthoi tiet hom nay the nao\n", encoding="utf-8")
+    bot("chat", "--script", str(script), data_dir=workdir)
+    result = bot("content", "unanswered", data_dir=workdir)
+    assert result.returncode == 0
+    first = result.stdout.splitlines()[0]
+    assert first.split()[0] == "2" and "thời tiết" in first
+
+
+def test_english_locale_is_selectable(workdir):
+    result = bot("--locale", "en", "ask", "xin chao", data_dir=workdir)
+    assert "Hello!" in result.stdout and "Policy questions" in result.stdout

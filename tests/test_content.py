@@ -1,0 +1,98 @@
+"""Content is validated: a curator's mistake is rejected with a message naming the file and entry."""
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import build_brain
+from bot.content_tools import check_content
+from content import CONTENT_DIR, ContentError, load_content
+from bot.state import ConversationState
+from content.models import Programme
+from tests.conftest import make_message
+
+GOOD = {
+    "id": "x.one",
+    "programme": "qd08",
+    "question": "Câu hỏi thử nghiệm?",
+    "phrasings": ["một", "hai ba", "bốn năm", "sáu bảy"],
+    "answer": "Mỗi người được vay tối đa {qd08.max_individual}.",
+    "reference": "QĐ 08/2026/QĐ-TTg",
+    "reviewed": "2026-11-22",
+}
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return root
+
+
+def add_entry(root: Path, **changes) -> None:
+    entry = {**GOOD, **changes}
+    (root / "faq" / "zz_test.yaml").write_text(yaml.safe_dump([entry], allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"id": None}, "zz_test.yaml, entry"),
+        ({"related": ["does.not.exist"]}, "related entry does.not.exist does not exist"),
+        ({"answer": "Vay tối đa {qd08.no_such_figure}."}, "unknown parameter {qd08.no_such_figure}"),
+        ({"phrasings": ["chỉ một"]}, "phrasings"),
+        ({"programme": "qd99"}, "programme"),
+    ],
+)
+def test_invalid_entries_are_rejected_with_a_clear_message(content_copy, changes, message):
+    add_entry(content_copy, **changes)
+    with pytest.raises(ContentError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        load_content(content_copy)
+
+
+def test_duplicate_ids_are_rejected(content_copy):
+    first_id = load_content(content_copy).faq[0].id
+    add_entry(content_copy, id=first_id)
+    with pytest.raises(ContentError, match=f"duplicate id {first_id}"):
+        load_content(content_copy)
+
+
+def test_check_reports_literal_figures_and_over_long_answers(content_copy):
+    add_entry(content_copy, answer="Được vay 200 triệu đồng. " + "Rất dài. " * 120)
+    report = check_content(build_brain(load_content(content_copy)), today=date(2026, 11, 22))
+    assert any("x.one: answer is" in e for e in report.errors)
+    assert any("x.one: figure '200 triệu'" in e for e in report.errors)
+
+
+def test_check_reports_a_phrasing_that_belongs_to_another_entry(content_copy):
+    add_entry(content_copy, phrasings=["lãi suất vay là bao nhiêu", "lai suat bao nhieu phan tram", "ls bn", "tiền lãi mỗi tháng"])
+    report = check_content(build_brain(load_content(content_copy)), today=date(2026, 11, 22))
+    assert any(e.startswith("x.one: phrasing") and "matches" in e for e in report.errors)
+
+
+def test_shipped_content_covers_the_brief(brain):
+    faq = brain.content.faq
+    assert len(faq) >= 80
+    assert all(len(e.phrasings) >= 4 for e in faq)
+    programmes = {e.programme for e in faq}
+    assert {Programme.QD08, Programme.QD22, Programme.NOT_COVERED} <= programmes
+
+
+def test_figures_follow_the_dated_parameters(brain):
+    qd08_cap = brain.content.parameters["qd08.max_individual"]
+    assert qd08_cap.at(date(2026, 4, 30)) is None  # QĐ 08 not yet in force
+    assert qd08_cap.at(date(2026, 5, 1)) == 200_000_000
+
+
+@pytest.mark.parametrize("question", ["thời hạn vay là mấy năm", "vay bao nhieu thi phai the chap tai san"])
+def test_unconfirmed_facts_are_never_stated_as_numbers(brain, ctx, question):
+    """Loan term and collateral thresholds are unconfirmed in the brief: the answer points to NHCSXH."""
+    result = brain.router.handle(ctx, make_message(question), ConversationState())
+    assert result.outcome.status == "answer"
+    body = result.replies[0].text.split("Căn cứ")[0]
+    assert not re.search(r"\d+\s*(năm|tháng)", body)
+    assert re.search(r"NHCSXH|Ngân hàng Chính sách", body)

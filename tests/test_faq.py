@@ -1,0 +1,83 @@
+"""The FAQ as a person experiences it: answers with the right facts however the question is typed,
+suggestions when unsure, an honest fallback otherwise. Quality is measured on two question sets:
+the shared development set and an independently written hold-out set."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.content_tools import evaluate
+from bot.state import ConversationState
+from tests.conftest import make_message
+
+DATA = Path(__file__).parent / "data"
+
+
+def ask(brain, ctx, question: str):
+    result = brain.router.handle(ctx, make_message(question), ConversationState())
+    return result.outcome, "\n".join(r.text for r in result.replies), result.replies
+
+
+@pytest.mark.parametrize(
+    "question, must_contain",
+    [
+        ("vay tối đa bao nhiêu", "200 triệu"),
+        ("vay toi da bao nhieu", "200 triệu"),
+        ("ls bn", "6,24%"),
+        ("lãi xuất bao nhiêu", "6,24%"),
+        ("laix suaats vay voons", "6,24%"),
+        ("ra tù được vay bao nhiêu", "100 triệu"),
+        ("cong ty co nguoi sau cai nghien vay toi da bn", "2 tỷ"),
+        ("đăng ký vay ở đâu", "Công an"),
+        ("mấy tuổi thì được vay", "12 tuổi"),
+    ],
+)
+def test_answers_carry_the_fact_and_the_legal_reference(brain, ctx, question, must_contain):
+    outcome, text, _ = ask(brain, ctx, question)
+    assert outcome.status == "answer", (question, outcome)
+    assert must_contain in text
+    assert "Căn cứ: " in text
+
+
+def test_a_long_rambling_message_still_gets_the_answer(brain, ctx):
+    question = (
+        "chào anh, em năm nay 30 tuổi, trước em đi cai bắt buộc về được 3 năm rồi, giờ em ở nhà phụ mẹ bán hàng "
+        "nhưng muốn vay ít vốn để nuôi bò, cho em hỏi là vay được nhiều nhất bao nhiêu tiền ạ"
+    )
+    outcome, text, _ = ask(brain, ctx, question)
+    assert outcome.status in ("answer", "suggest")
+    assert "200 triệu" in text or any("bao nhiêu" in s for s in outcome.suggestions)
+
+
+@pytest.mark.parametrize("question", ["hôm nay trời mưa không", "tỷ giá đô la hôm nay", "cách làm giàu nhanh"])
+def test_off_topic_questions_get_an_honest_answer_without_loan_figures(brain, ctx, question):
+    outcome, text, replies = ask(brain, ctx, question)
+    assert outcome.status != "answer" or outcome.entry.startswith(("notcovered.", "bot.", "intent."))
+    for figure in ("200 triệu", "6,24%", "100 triệu", "10 năm"):
+        assert figure not in text
+    if outcome.status == "fallback":
+        assert "Công an xã/phường" in text
+        assert [b.payload for b in replies[-1].buttons][0] == "menu:faq"
+
+
+def test_suggestions_are_at_most_three_buttons_and_lead_to_answers(brain, ctx):
+    outcome, _, replies = ask(brain, ctx, "vay")
+    if outcome.status == "suggest":
+        suggestion_buttons = [b for b in replies[-1].buttons if b.payload.startswith("faq:") and b.payload != "faq:none"]
+        assert 1 <= len(suggestion_buttons) <= 3
+        result = brain.router.handle(ctx, make_message(kind="button", payload=suggestion_buttons[0].payload), ConversationState())
+        assert result.outcome.status == "answer" and "Căn cứ: " in result.replies[0].text
+
+
+@pytest.mark.parametrize(
+    "set_name, min_correct, max_false",
+    [("faq-dev.jsonl", 0.90, 0.02), ("faq-holdout.jsonl", 0.80, 0.05)],
+)
+def test_quality_on_question_sets(brain, ctx, set_name, min_correct, max_false):
+    def answer(question):
+        outcome, text, _ = ask(brain, ctx, question)
+        return outcome.status, outcome.entry, text
+
+    report = evaluate(answer, DATA / set_name, DATA / "facts.json")
+    assert report.correct_rate >= min_correct, f"{set_name}: correct {report.correct_rate:.1%}"
+    assert report.false_rate <= max_false, f"{set_name}: false answers {report.false_rate:.1%}"

@@ -1,0 +1,57 @@
+"""The one normalisation: people type without accents, with abbreviations, Telex leftovers and typos."""
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("Lãi suất bao nhiêu?", "lai suat bao nhieu"),
+        ("lãi xuất bao nhiêu", "lai suat bao nhieu"),
+        ("ls bn", "lai suat bao nhieu"),
+        ("laix suaats vay voons", "lai suat vay von"),
+        ("vay dc ko", "vay duoc khong"),
+        ("vay tối đa bn", "vay toida bao nhieu"),
+        ("vay toi da bao nhieu", "vay toida bao nhieu"),
+        ("nhiều nhất được vay bao nhiêu", "toida duoc vay bao nhieu"),
+        ("ĐĂNG KÝ ở đâu", "dang ky o dau"),
+    ],
+)
+def test_typed_variants_normalise_to_one_form(brain, typed, expected):
+    assert brain.normalizer(typed).text == expected
+
+
+def test_decomposed_and_precomposed_unicode_are_the_same(brain):
+    import unicodedata
+
+    text = "Người sau cai nghiện được vay bao nhiêu"
+    assert brain.normalizer(unicodedata.normalize("NFD", text)) == brain.normalizer(text)
+
+
+def test_zero_width_and_lookalike_d_are_ignored(brain):
+    assert brain.normalizer("đăng\u200b ký").text == brain.normalizer("ðăng ký").text == "dang ky"
+
+
+def test_trailing_vay_after_a_question_word_is_the_particle_vay(brain):
+    # "bao nhiêu vậy" typed without accents is "bao nhieu vay": the last word is not "to borrow".
+    assert brain.normalizer("lai suat bao nhieu vay").text == "lai suat bao nhieu"
+    assert brain.normalizer("ai duoc vay").text.endswith("vay")
+
+
+def test_accented_pronoun_is_dropped_but_the_same_letters_in_toi_da_are_kept(brain):
+    assert brain.normalizer("tôi được vay tối đa bao nhiêu").text == "duoc vay toida bao nhieu"
+
+
+def test_number_suffixes_and_thousand_separators(brain):
+    assert brain.normalizer("50tr").text == "50 trieu"
+    assert brain.normalizer("200.000.000 đồng").text == "200000000 dong"
+    assert brain.normalizer("500k").text == "500 nghin"
+
+
+def test_typo_of_a_faq_word_is_corrected(brain):
+    assert "nghien" in brain.normalizer("cai ngien xong").tokens
+
+
+def test_long_message_is_bounded(brain):
+    tokens = brain.normalizer("vay " * 10_000).tokens
+    assert 0 < len(tokens) < 1000
