@@ -57,44 +57,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Prints the reply to one question (or, with --json and no question, to each line of stdin)."""
     from bot.app import build_brain
     from bot.channels.console import render
-    from bot.state import ConversationState
-    from bot.types import Incoming
-    from bot.app import vietnam_date
-    from storage.models import utcnow
+    from bot.i18n import texts
 
     settings = _settings(args)
     brain = build_brain()
-    ctx = brain.context(lang=settings.bot_locale, today=vietnam_date(utcnow()))
-
-    def reply(question: str) -> dict:
-        state = ConversationState()
-        result = brain.router.handle(ctx, Incoming(channel="cli", chat_id="cli", update_id="0", text=question), state)
-        outcome = result.outcome
-        text = "\n".join(r.text for r in result.replies)
-        return {
-            "status": outcome.status if outcome else "fallback",
-            "entry": outcome.entry if outcome else None,
-            "score": round(outcome.score, 4) if outcome else 0.0,
-            "text": text,
-            "suggestions": list(outcome.suggestions) if outcome else [],
-            "_replies": result.replies,
-        }
-
     questions = [" ".join(args.question)] if args.question else None
     if questions is None:
         if not args.json:
             print("Give a question, or use --json to read questions from standard input.", file=sys.stderr)
             return 2
         questions = (line.rstrip("\n") for line in sys.stdin)
-    out = sys.stdout
     for question in questions:
-        answer = reply(question)
-        replies = answer.pop("_replies")
+        result = brain.ask(question, lang=settings.bot_locale)
         if args.json:
-            out.write(json.dumps(answer, ensure_ascii=False) + "\n")
-            out.flush()
+            outcome = result.outcome
+            answer = {
+                "status": outcome.status,
+                "entry": outcome.entry,
+                "score": round(outcome.score, 4),
+                "text": "\n".join(r.text for r in result.replies),
+                "suggestions": list(outcome.suggestions),
+            }
+            sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
         else:
-            print(render(replies, ctx.texts))
+            print(render(result.replies, texts(settings.bot_locale)))
     return 0
 
 
@@ -128,9 +115,7 @@ def cmd_content(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace, brain) -> int:
-    from bot.app import vietnam_date
     from bot.content_tools import evaluate
-    from storage.models import utcnow
 
     set_path = Path(args.set) if args.set else SHARED_EVAL / "faq-dev.jsonl"
     facts_path = Path(args.facts) if args.facts else set_path.parent / "facts.json"
@@ -139,15 +124,10 @@ def _eval(args: argparse.Namespace, brain) -> int:
     if not set_path.exists() or not facts_path.exists():
         print(f"question set or facts not found: {set_path}, {facts_path}", file=sys.stderr)
         return 2
-    ctx = brain.context(lang="vi", today=vietnam_date(utcnow()))
-    from bot.state import ConversationState
-    from bot.types import Incoming
 
     def answer(question: str):
-        result = brain.router.handle(ctx, Incoming(channel="cli", chat_id="cli", update_id="0", text=question), ConversationState())
-        outcome = result.outcome
-        return (outcome.status if outcome else "fallback", outcome.entry if outcome else None,
-                "\n".join(r.text for r in result.replies))
+        result = brain.ask(question)
+        return result.outcome.status, result.outcome.entry, "\n".join(r.text for r in result.replies)
 
     report = evaluate(answer, set_path, facts_path)
     if args.verbose:

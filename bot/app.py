@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.context import Context
+from bot.context import Context, Result
 from bot.dispatch import Dispatcher
 from bot.i18n import texts
 from bot.nlu.intents import IntentDetector
@@ -20,11 +20,12 @@ from bot.privacy import RedactingFilter
 from bot.router import Router
 from bot.settings import Settings
 from bot.state import ConversationState
-from bot.types import Reply
+from bot.types import Incoming, Reply
 from content import Content, load_content
 from handlers import faq, menu
 from storage import repo
 from storage.db import make_engine, migrate
+from storage.models import utcnow
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -48,6 +49,12 @@ class Brain:
         if session is not None:
             ctx.record_unanswered = lambda text, status: self._record(session, text, status, now)
         return ctx
+
+    def ask(self, question: str, *, lang: str = "vi", today: date | None = None) -> Result:
+        """The reply a newcomer would get to one message, with no database: `ask` and evaluations."""
+        ctx = self.context(lang=lang, today=today or vietnam_date(utcnow()))
+        msg = Incoming(channel="cli", chat_id="cli", update_id="0", text=question)
+        return self.router.handle(ctx, msg, ConversationState())
 
     def _record(self, session: Session, text: str, status: str, now: datetime) -> None:
         key = self.normalizer(text).text[:255]

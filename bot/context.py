@@ -23,10 +23,15 @@ class Outcome:
     suggestions: tuple[str, ...] = ()
 
 
+def _not_an_answer() -> Outcome:
+    return Outcome("fallback")
+
+
 @dataclass
 class Result:
     replies: list[Reply]
-    outcome: Outcome | None = None
+    # How the message was understood; anything that is not an answer to a question is "fallback".
+    outcome: Outcome = field(default_factory=_not_an_answer)
 
 
 def _ignore(text: str, status: str) -> None:

@@ -80,8 +80,10 @@ class Lexicon(BaseModel):
 
     abbreviations: dict[str, str]
     number_suffixes: dict[str, str]
+    number_units: list[str] = Field(default_factory=list)
     synonyms: dict[str, str]
     particles: list[str]
+    accented_words: dict[str, str] = Field(default_factory=dict)
     question_words: list[str]
     stopwords: list[str]
     common_words: list[str] = Field(default_factory=list)
@@ -106,5 +108,11 @@ class MatchingConfig(BaseModel):
     suggest_threshold: float = Field(gt=0, le=1)
     max_suggestions: int = Field(ge=1, le=3)
     max_answer_chars: int = Field(ge=100, le=1000)
+    # Words that name one programme's group of people; a question naming only one of them
+    # scores the other programme's entries down by other_programme_factor.
+    programme_words: dict[str, list[str]] = Field(default_factory=dict)
+    other_programme_factor: float = Field(default=1.0, gt=0, le=1)
+    main_programme: str = "qd08"
+    unnamed_programme_factor: float = Field(default=1.0, gt=0, le=1)
     popular: list[str]
     intents: dict[str, Intent]

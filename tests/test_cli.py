@@ -99,3 +99,10 @@ def test_content_unanswered_lists_questions_with_counts(workdir):
 def test_english_locale_is_selectable(workdir):
     result = bot("--locale", "en", "ask", "xin chao", data_dir=workdir)
     assert "Hello!" in result.stdout and "Policy questions" in result.stdout
+
+
+def test_run_without_any_channel_configured_starts_the_console(workdir):
+    result = bot("run", stdin="ls bn\n", data_dir=workdir)
+    assert result.returncode == 0
+    assert "starting the console" in result.stderr
+    assert "Xin chào" in result.stdout and "6,24%" in result.stdout

@@ -69,7 +69,8 @@ def test_check_reports_literal_figures_and_over_long_answers(content_copy):
 
 
 def test_check_reports_a_phrasing_that_belongs_to_another_entry(content_copy):
-    add_entry(content_copy, phrasings=["lãi suất vay là bao nhiêu", "lai suat bao nhieu phan tram", "ls bn", "tiền lãi mỗi tháng"])
+    # A curator pasted an interest-rate phrasing into an unrelated entry.
+    add_entry(content_copy, phrasings=["mot hai ba", "bon nam sau", "bay tam chin", "lãi suất vay là bao nhiêu"])
     report = check_content(build_brain(load_content(content_copy)), today=date(2026, 11, 22))
     assert any(e.startswith("x.one: phrasing") and "matches" in e for e in report.errors)
 

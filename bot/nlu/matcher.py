@@ -50,6 +50,16 @@ class MatchResult:
         return self.candidates[0].score if self.candidates else 0.0
 
 
+def recall_weight(length: int) -> float:
+    """F-beta's beta: a one- or two-word question is judged by what it says (precision); a long
+    message carries a story around its question, so covering a phrasing (recall) counts more."""
+    if length <= 3:
+        return 0.6
+    if length <= 8:
+        return 1.0
+    return min(1.0 + (length - 8) / 8, 2.5)
+
+
 def features(tokens: tuple[str, ...]) -> set[str]:
     grams = set(tokens)
     grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
@@ -71,6 +81,11 @@ class FaqMatcher:
         self.entries = entries
         self.normalize = normalizer
         self.config = config
+        self.programmes = [e.programme.value for e in entries]
+        self.related = {e.id: frozenset(e.related) for e in entries}
+        self.programme_words = {
+            name: frozenset(normalizer(w).text for w in words) for name, words in config.programme_words.items()
+        }
         texts = [(i, p) for i, e in enumerate(entries) for p in (e.question, *e.phrasings)]
         # The vocabulary comes from the phrasings as normalised without typo correction.
         normalizer.set_vocabulary({t for _, p in texts for t in normalizer(p).tokens})
@@ -97,6 +112,18 @@ class FaqMatcher:
             for f in feats:
                 self.postings[f].append(index)
 
+    def _programme_factors(self, tokens: tuple[str, ...]) -> dict[str, float]:
+        """Score factors per programme: a question naming one group is not about the other; a
+        question naming neither is about the main programme, unless only the other one fits."""
+        grams = features(tokens)
+        named = {name for name, words in self.programme_words.items() if grams & words}
+        cfg = self.config
+        if len(named) == 1:
+            return {name: cfg.other_programme_factor for name in self.programme_words if name not in named}
+        if not named:
+            return {name: cfg.unnamed_programme_factor for name in self.programme_words if name != cfg.main_programme}
+        return {}
+
     def weight(self, feature: str) -> float:
         idf = self.idf.get(feature, self.unknown_idf)
         return idf * BIGRAM_WEIGHT if " " in feature else idf
@@ -113,8 +140,8 @@ class FaqMatcher:
             w = self.weight(f)
             for index in self.postings.get(f, ()):
                 shared[index] += w
-        # Longer messages carry a story around the question: recall counts more as they grow.
-        beta = 1.0 + min(len(tokens), 24) / 8
+        beta = recall_weight(len(tokens))
+        programme_factor = self._programme_factors(tokens)
         best: dict[int, float] = {}
         explained: dict[int, float] = {}
         for index, common in shared.items():
@@ -127,6 +154,7 @@ class FaqMatcher:
                 explained[p.entry] = sum(self.weight(f) for f in query if f in own)
             precision = explained[p.entry] / query_weight
             score = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
+            score *= programme_factor.get(self.programmes[p.entry], 1.0)
             if score > best.get(index, 0.0):
                 best[index] = score
         ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:FUZZ_CANDIDATES]
@@ -149,8 +177,11 @@ class FaqMatcher:
         if not ranked or ranked[0].score < cfg.suggest_threshold:
             return MatchResult(Status.FALLBACK, tuple(ranked[:1]))
         best = ranked[0].score
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best >= cfg.sure_threshold or (best >= cfg.answer_threshold and best - runner_up >= cfg.answer_margin):
+        runner_up = ranked[1] if len(ranked) > 1 else None
+        clear = runner_up is None or best - runner_up.score >= cfg.answer_margin
+        # A close runner-up that the curators listed as related is the same topic, one tap away.
+        kin = runner_up is not None and runner_up.entry_id in self.related[ranked[0].entry_id]
+        if best >= cfg.sure_threshold or (best >= cfg.answer_threshold and (clear or kin)):
             return MatchResult(Status.ANSWER, tuple(ranked[:1]))
         close = [c for c in ranked if c.score >= cfg.suggest_threshold][: cfg.max_suggestions]
         return MatchResult(Status.SUGGEST, tuple(close))

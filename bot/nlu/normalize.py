@@ -27,6 +27,8 @@ INVISIBLE = dict.fromkeys(
 # Letters that look like đ/d in the wild (Icelandic eth, African d with hook, …).
 D_LIKE = str.maketrans({"đ": "d", "ð": "d", "ɗ": "d", "ɖ": "d", "ď": "d"})
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+# VNI typed without an input method: tone and vowel digits inside a word ("d9u7o75c" = được).
+VNI_WORD = re.compile(r"\b[^\W\d_]+\d[^\W_]*\b")
 DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 VOWELS = set("aeiouy")
 TELEX_TONES = set("sfrxj")
@@ -57,6 +59,10 @@ def fold(text: str) -> str:
 def telex_decode(token: str) -> str:
     """Undoes Telex typed without an input method: 'laix' → 'lai', 'voons' → 'von', 'dduowcj' → 'duoc'."""
     first_vowel = next((i for i, ch in enumerate(token) if ch in VOWELS), None)
+    if first_vowel is None and "w" in token:
+        # "mwcs": a lone w is ư in Telex.
+        token = token.replace("w", "u", 1)
+        first_vowel = token.index("u")
     if first_vowel is None:
         return token
     head, tail = token[: first_vowel + 1], token[first_vowel + 1 :]
@@ -89,7 +95,9 @@ class Normalizer:
     def __init__(self, lexicon: Lexicon, known_words: frozenset[str] = frozenset()) -> None:
         self.abbreviations = {k: tuple(v.split()) for k, v in lexicon.abbreviations.items()}
         self.number_suffixes = dict(lexicon.number_suffixes)
+        self.number_units = frozenset(lexicon.number_units)
         self.particles = frozenset(clean(p) for p in lexicon.particles)
+        self.accented_words = {clean(k): tuple(v.split()) for k, v in lexicon.accented_words.items()}
         self.question_words = frozenset(lexicon.question_words)
         self.stopwords = frozenset(lexicon.stopwords)
         self.synonyms: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -129,16 +137,26 @@ class Normalizer:
     # -- steps -------------------------------------------------------------------------------
 
     def _normalize(self, text: str) -> Normalized:
-        cleaned = DIGIT_LETTER.sub(" ", clean(text))
+        cleaned = VNI_WORD.sub(self._vni, clean(text).replace("%", " phan tram "))
+        cleaned = DIGIT_LETTER.sub(" ", cleaned)
         tokens: list[str] = []
-        for raw in TOKEN.findall(cleaned):
+        raws = TOKEN.findall(cleaned)
+        for position, raw in enumerate(raws):
             if raw in self.particles:
                 continue
+            if raw in self.accented_words:
+                expansion = self.accented_words[raw]
+                following = raws[position + 1 : position + len(expansion)]
+                # "lãi" alone means the interest rate; "lãi suất" is already whole.
+                if [strip_accents(w) for w in following] != list(expansion[1:]):
+                    tokens.extend(expansion)
+                    continue
             token = strip_accents(raw)
             if token[0].isdigit():
                 tokens.append(_number(token))
                 continue
             tokens.extend(self._expand(token, tokens[-1] if tokens else ""))
+        tokens = self._generalise_numbers(tokens)
         tokens = self._drop_trailing_vay(tokens)
         tokens = self._apply_synonyms(tokens)
         return Normalized(tuple(t for t in tokens if t not in self.stopwords))
@@ -154,6 +172,27 @@ class Normalizer:
         if decoded != token and (decoded in self.known or decoded in self.abbreviations):
             return self.abbreviations.get(decoded, (decoded,))
         return (self._correct(token),)
+
+    def _vni(self, match: re.Match) -> str:
+        word = match.group(0)
+        letters = strip_accents("".join(ch for ch in word if not ch.isdigit()))
+        return letters if letters in self.known and word[-1] not in "0" else word
+
+    def _generalise_numbers(self, tokens: list[str]) -> list[str]:
+        """'300 trieu' and '200 trieu' are both an amount, '8 nam' and '3 nam' a duration, '2012' a year:
+        questions match phrasings whatever figure the person wrote."""
+        out: list[str] = []
+        for i, token in enumerate(tokens):
+            if token[:1].isdigit():
+                following = tokens[i + 1] if i + 1 < len(tokens) else ""
+                if following in self.number_units:
+                    token = "so"
+                elif re.fullmatch(r"(19|20)\d\d", token):
+                    token = "namso"
+                else:
+                    token = token.lstrip("0") or "0"
+            out.append(token)
+        return out
 
     def _correct(self, token: str) -> str:
         """A typo of a FAQ word becomes that word ('nghien' stays, 'ngien' → 'nghien')."""
