@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.app import Brain
 from bot.i18n import LOCALES, catalog_ids, texts
 from bot.nlu.matcher import Status
+from bot.nlu.matcher import contains
 from content.models import Programme
 
 # A figure written in an answer instead of a {parameter}: "200 triệu", "6,24%", "10 năm", "2 tỷ".
@@ -43,6 +44,19 @@ def check_content(brain: Brain, *, today: date) -> CheckReport:
             report.errors.append(f"{entry.id}: a not-covered answer must not state programme figures")
         if len(set(brain.normalizer(p).text for p in entry.phrasings)) < len(entry.phrasings):
             report.warnings.append(f"{entry.id}: two phrasings are the same once normalised")
+    # Generic phrasings belong to the main programme; the other programme's must name its group,
+    # or a question that names no group would land on the wrong programme.
+    cfg = content.matching
+    for entry in content.faq:
+        if entry.programme.value in cfg.programme_words and entry.programme.value != cfg.main_programme:
+            own_words = matcher.programme_words[entry.programme.value]
+            for phrasing in entry.phrasings:
+                tokens = brain.normalizer(phrasing).tokens
+                if not any(contains(tokens, words) for words in own_words):
+                    report.errors.append(
+                        f"{entry.id}: phrasing '{phrasing}' does not name its group "
+                        f"(one of: {', '.join(cfg.programme_words[entry.programme.value])})"
+                    )
     # A phrasing must lead to its own entry: scored against every OTHER phrasing (leave-one-out).
     for entry in content.faq:
         for phrasing in entry.phrasings:

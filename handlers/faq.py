@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Context, Outcome, Result
-from bot.nlu.matcher import Status
+from bot.nlu.matcher import Candidate, Status
 from bot.privacy import redact
 from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import FaqEntry
 from handlers.common import back_to_menu, menu_buttons
+
+# Clauses end at sentence punctuation, a comma not inside a number, or "và"/"còn" joining two asks.
+CLAUSE = re.compile(r"[?.!;\n]+|,(?!\d)|\b(?:và|với lại|còn nữa|thêm nữa|con nua)\b", re.IGNORECASE)
+MAX_ANSWERS = 3
+MAX_CLAUSES = 8
+MAX_CLAUSE_TEXT = 2000
 
 
 def register(router: Router) -> None:
@@ -34,11 +42,17 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
 
 
 def respond(ctx: Context, text: str) -> Result:
-    """Matches the text against the FAQ and builds the reply for its band."""
+    """Matches the text against the FAQ and builds the reply for its band. A message that asks
+    several things ("vay bao nhiêu, lãi bao nhiêu, đăng ký ở đâu") gets each clear answer."""
     result = ctx.matcher.match(text)
+    answered = clause_answers(ctx, text)
     if result.status is Status.ANSWER:
-        entry = ctx.content.faq_by_id[result.best.entry_id]
-        return Result([answer_reply(ctx, entry)], Outcome(result.status.value, entry.id, result.score))
+        sure = ctx.content.matching.sure_threshold
+        answered = [result.best] + [c for c in answered if c.entry_id != result.best.entry_id and c.score >= sure]
+    if answered:
+        entries = [ctx.content.faq_by_id[c.entry_id] for c in answered[:MAX_ANSWERS]]
+        replies = [answer_reply(ctx, e) for e in entries]
+        return Result(replies, Outcome(Status.ANSWER.value, entries[0].id, answered[0].score))
     if result.status is Status.SUGGEST:
         ctx.record_unanswered(redact(text), result.status.value)
         entries = [ctx.content.faq_by_id[c.entry_id] for c in result.candidates]
@@ -47,6 +61,19 @@ def respond(ctx: Context, text: str) -> Result:
         return Result([reply], Outcome(result.status.value, None, result.score, tuple(e.question for e in entries)))
     ctx.record_unanswered(redact(text), result.status.value)
     return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score))
+
+
+def clause_answers(ctx: Context, text: str) -> list[Candidate]:
+    """Confident answers to the separate clauses of a message, in order, without repeats."""
+    clauses = [c for c in CLAUSE.split(text[:MAX_CLAUSE_TEXT]) if c and len(c.split()) >= 2]
+    if len(clauses) < 2:
+        return []
+    found: list[Candidate] = []
+    for clause in clauses[:MAX_CLAUSES]:
+        result = ctx.matcher.match(clause)
+        if result.status is Status.ANSWER and all(c.entry_id != result.best.entry_id for c in found):
+            found.append(result.best)
+    return found
 
 
 def answer_reply(ctx: Context, entry: FaqEntry) -> Reply:

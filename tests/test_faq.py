@@ -69,9 +69,13 @@ def test_suggestions_are_at_most_three_buttons_and_lead_to_answers(brain, ctx):
         assert result.outcome.status == "answer" and "Căn cứ: " in result.replies[0].text
 
 
+# faq-dev: the shared development set (the targets). faq-blind: written blind to the
+# content in the same style as the dev set. faq-holdout: written blind too, but heavier on long
+# stories and several questions in one message. Each is held at (or near) its measured level so
+# that a change that makes matching worse fails here.
 @pytest.mark.parametrize(
     "set_name, min_correct, max_false",
-    [("faq-dev.jsonl", 0.90, 0.02), ("faq-holdout.jsonl", 0.80, 0.05)],
+    [("faq-dev.jsonl", 0.90, 0.02), ("faq-blind.jsonl", 0.80, 0.05), ("faq-holdout.jsonl", 0.70, 0.05)],
 )
 def test_quality_on_question_sets(brain, ctx, set_name, min_correct, max_false):
     def answer(question):

@@ -60,6 +60,12 @@ def recall_weight(length: int) -> float:
     return min(1.0 + (length - 8) / 8, 2.5)
 
 
+def contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether the phrase occurs in the tokens as a contiguous run."""
+    size = len(phrase)
+    return size > 0 and any(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
+
+
 def features(tokens: tuple[str, ...]) -> set[str]:
     grams = set(tokens)
     grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
@@ -84,7 +90,7 @@ class FaqMatcher:
         self.programmes = [e.programme.value for e in entries]
         self.related = {e.id: frozenset(e.related) for e in entries}
         self.programme_words = {
-            name: frozenset(normalizer(w).text for w in words) for name, words in config.programme_words.items()
+            name: tuple(normalizer(w).tokens for w in words) for name, words in config.programme_words.items()
         }
         texts = [(i, p) for i, e in enumerate(entries) for p in (e.question, *e.phrasings)]
         # The vocabulary comes from the phrasings as normalised without typo correction.
@@ -115,8 +121,7 @@ class FaqMatcher:
     def _programme_factors(self, tokens: tuple[str, ...]) -> dict[str, float]:
         """Score factors per programme: a question naming one group is not about the other; a
         question naming neither is about the main programme, unless only the other one fits."""
-        grams = features(tokens)
-        named = {name for name, words in self.programme_words.items() if grams & words}
+        named = {name for name, phrases in self.programme_words.items() if any(contains(tokens, p) for p in phrases)}
         cfg = self.config
         if len(named) == 1:
             return {name: cfg.other_programme_factor for name in self.programme_words if name not in named}

@@ -104,6 +104,7 @@ class Normalizer:
             tuple(k.split()): tuple(v.split()) for k, v in lexicon.synonyms.items()
         }
         self.max_phrase = max((len(k) for k in self.synonyms), default=1)
+        self.synonym_heads = frozenset(k[:2] for k in self.synonyms if len(k) >= 2)
         expansions = {w for v in self.abbreviations.values() for w in v}
         expansions |= {w for v in self.synonyms.values() for w in v} | {w for k in self.synonyms for w in k}
         self.known = frozenset(known_words) | expansions | frozenset(lexicon.common_words)
@@ -147,8 +148,9 @@ class Normalizer:
             if raw in self.accented_words:
                 expansion = self.accented_words[raw]
                 following = raws[position + 1 : position + len(expansion)]
-                # "lãi" alone means the interest rate; "lãi suất" is already whole.
-                if [strip_accents(w) for w in following] != list(expansion[1:]):
+                # "lãi" alone means the interest rate; "lãi suất" (or "lãi xuất", a synonym) is whole.
+                folded_next = tuple(strip_accents(w) for w in following)
+                if folded_next != expansion[1:] and (strip_accents(raw), *folded_next[:1]) not in self.synonym_heads:
                     tokens.extend(expansion)
                     continue
             token = strip_accents(raw)
@@ -185,12 +187,14 @@ class Normalizer:
         for i, token in enumerate(tokens):
             if token[:1].isdigit():
                 following = tokens[i + 1] if i + 1 < len(tokens) else ""
+                if re.fullmatch(r"(19|20)\d\d", token) and following not in self.number_units:
+                    out.append("namso")
+                    continue
+                token = token.lstrip("0") or "0"
                 if following in self.number_units:
+                    # Keep the figure too: "10 năm" is the rule itself, not just any duration.
+                    out.append(token)
                     token = "so"
-                elif re.fullmatch(r"(19|20)\d\d", token):
-                    token = "namso"
-                else:
-                    token = token.lstrip("0") or "0"
             out.append(token)
         return out
 
