@@ -50,15 +50,16 @@ def test_ask_json_batch_reads_one_question_per_line_in_order(workdir):
 
 def test_chat_script_transcript(workdir):
     """Greeting, menu, a question without accents, a press on a suggestion, the answer with its reference."""
-    script = workdir / "script.txt"
-    script.write_text("1\nvay hoc nghe\n#1\n", encoding="utf-8")
-    result = bot("chat", "--script", str(script), data_dir=workdir)
+    result = bot("chat", "--script", str(ROOT / "tests/data/demo-script.txt"), data_dir=workdir)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.index("Xin chào") < out.index("[1] Hỏi đáp chính sách") < out.index("Bạn: 1")
-    assert "Bạn: vay hoc nghe" in out
-    assert "Bạn: [1]" in out  # a button pressed
-    assert out.rstrip().count("Căn cứ:") >= 1
+    suggestion = out.index("Có phải bạn muốn hỏi")
+    assert out.index("Bạn: metadon") < suggestion
+    pressed = out.index("Bạn: [1] Điều trị bằng thuốc thay thế")
+    answer = out[pressed:]
+    assert "methadone" in answer and "Căn cứ: QĐ 08/2026/QĐ-TTg" in answer
+    assert "6,24%" in out  # "ls bn" typed in teencode
     assert "Traceback" not in result.stderr
 
 
