@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -24,10 +24,11 @@ from bot.types import Incoming, Reply
 from content import Content, load_content
 from handlers import faq, menu
 from storage import repo
-from storage.db import make_engine, migrate
+from storage.db import make_engine, migrate, transaction
 from storage.models import utcnow
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+DEDUPLICATION_WINDOW = timedelta(days=30)
 
 
 def vietnam_date(now: datetime) -> date:
@@ -92,6 +93,9 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
     brain = brain or build_brain()
     engine = engine or make_engine(settings.effective_database_url)
     migrate(engine)
+    with transaction(engine) as session:
+        # Channels redeliver within minutes or hours; a month of deduplication records is plenty.
+        repo.prune_processed_updates(session=session, before=utcnow() - DEDUPLICATION_WINDOW)
 
     def make_context(session: Session, state: ConversationState, now: datetime) -> Context:
         return brain.context(lang=state.locale or settings.bot_locale, today=vietnam_date(now), session=session, now=now)

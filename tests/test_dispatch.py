@@ -112,3 +112,18 @@ def test_a_stale_button_pressed_twice_gets_a_sensible_answer(app):
 def _state(app) -> ConversationState:
     with transaction(app.engine) as session:
         return ConversationState.from_json(repo.load_state(session=session, channel="test", chat_id="42"))
+
+
+def test_old_deduplication_records_are_pruned_at_start_up(settings, brain, engine):
+    from datetime import timedelta
+
+    from storage.models import utcnow
+
+    app = build_app(settings, brain=brain, engine=engine)
+    with transaction(app.engine) as session:
+        repo.claim_update(session=session, channel="test", update_id="old", now=utcnow() - timedelta(days=40))
+        repo.claim_update(session=session, channel="test", update_id="new", now=utcnow())
+    build_app(settings, brain=brain, engine=engine)
+    with transaction(app.engine) as session:
+        left = {row.update_id for row in session.exec(select(ProcessedUpdate))}
+    assert left == {"new"}
