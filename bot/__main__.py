@@ -85,6 +85,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eligibility(args: argparse.Namespace) -> int:
+    """Evaluates applicant profiles (JSON) against the eligibility rules on a date."""
+    from pydantic import ValidationError
+
+    from bot.app import build_brain, vietnam_date
+    from bot.eligibility.engine import Profile
+    from bot.i18n import texts
+    from storage.models import utcnow
+
+    settings = _settings(args)
+    brain = build_brain()
+    lang = texts(settings.bot_locale)
+    try:
+        on = datetime.strptime(args.date, "%Y-%m-%d").date() if args.date else vietnam_date(utcnow())
+    except ValueError:
+        print("--date must be YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if args.profile:
+        lines = [Path(args.profile).read_text(encoding="utf-8")]
+    else:
+        lines = [line for line in sys.stdin if line.strip()]
+    for line in lines:
+        try:
+            profile = Profile.model_validate_json(line)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            print(json.dumps({"error": f"invalid profile: {fields}"}, ensure_ascii=False), flush=True)
+            continue
+        result = brain.eligibility.evaluate(profile, on=on, texts=lang, subject=lang.t("eligibility.subject_applicant"))
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        else:
+            from handlers.eligibility import result_text
+
+            print(result_text(result, lang), flush=True)
+    return 0
+
+
 def cmd_content(args: argparse.Namespace) -> int:
     from content import ContentError, load_content
 
@@ -172,6 +210,12 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question; reads stdin when no question")
     ask.add_argument("question", nargs="*")
     ask.set_defaults(func=cmd_ask)
+
+    eligibility = sub.add_parser("eligibility", help="evaluate applicant profiles against the rules")
+    eligibility.add_argument("--json", action="store_true", help="print one JSON result per profile")
+    eligibility.add_argument("--profile", help="read one profile from FILE (default: one JSON profile per line on stdin)")
+    eligibility.add_argument("--date", help="evaluation date YYYY-MM-DD (default: today in Vietnam)")
+    eligibility.set_defaults(func=cmd_eligibility)
 
     content = sub.add_parser("content", help="curator tools")
     content_sub = content.add_subparsers(dest="content_command", required=True)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.context import Context, Result
 from bot.dispatch import Dispatcher
+from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
 from bot.nlu.intents import IntentDetector
 from bot.nlu.matcher import FaqMatcher
@@ -22,7 +23,7 @@ from bot.settings import Settings
 from bot.state import ConversationState
 from bot.types import Incoming, Reply
 from content import Content, load_content
-from handlers import faq, menu
+from handlers import eligibility, faq, menu
 from storage import repo
 from storage.db import make_engine, migrate, transaction
 from storage.models import utcnow
@@ -44,9 +45,10 @@ class Brain:
     normalizer: Normalizer
     matcher: FaqMatcher
     router: Router
+    eligibility: EligibilityEngine
 
     def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None) -> Context:
-        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today)
+        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility)
         if session is not None:
             ctx.record_unanswered = lambda text, status: self._record(session, text, status, now)
         return ctx
@@ -67,7 +69,9 @@ def build_router(intents: IntentDetector) -> Router:
     router = Router(intents)
     # 1. Greeting, main menu, small talk, stale buttons, stickers/photos/voice.
     menu.register(router)
-    # 2. Policy questions: any free text that no flow took is a question for the FAQ.
+    # 2. Eligibility walkthrough: reads typed answers first while it is in progress.
+    eligibility.register(router)
+    # 3. Policy questions: any free text that no flow took is a question for the FAQ.
     faq.register(router)
     return router
 
@@ -77,7 +81,7 @@ def build_brain(content: Content | None = None) -> Brain:
     normalizer = Normalizer(content.lexicon, content.known_words)
     matcher = FaqMatcher(content.faq, normalizer, content.matching)
     router = build_router(IntentDetector(content.matching, normalizer))
-    return Brain(content, normalizer, matcher, router)
+    return Brain(content, normalizer, matcher, router, EligibilityEngine(content))
 
 
 @dataclass

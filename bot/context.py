@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.i18n import Texts
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.types import Button, Reply
 from content import Content
+
+if TYPE_CHECKING:
+    from bot.eligibility.engine import EligibilityEngine
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Context:
     matcher: FaqMatcher
     normalizer: Normalizer
     today: date
+    eligibility: "EligibilityEngine"
     # Records an unanswered or ambiguous question (redacted text only); a no-op for `ask`.
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 from bot.context import Context, Result
 from bot.nlu.intents import IntentDetector
 from bot.nlu.normalize import fold
 from bot.state import ConversationState, Flow
-from bot.types import Button, Incoming, Kind
+from bot.types import Button, Incoming, Kind, Reply
 
 Handler = Callable[[Context, Incoming, ConversationState], Result | None]
 PayloadHandler = Callable[[Context, str, ConversationState], Result]
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """A multi-step conversation: it reads typed answers first, and is asked again after a detour."""
+
+    handle: Handler  # returns None when the text is not an answer (it then goes to small talk / FAQ)
+    reprompt: Callable[[Context, ConversationState], Reply | None]  # the pending question, if any
+    # Texts the flow reads before typed button numbers ("3 năm" is three years, not button 3).
+    claims: Callable[[Context, str, ConversationState], bool] = lambda ctx, text, state: False
 NUMBER_CHOICE = re.compile(r"^\s*(?:so|chon|#)?\s*(\d{1,2})\s*[.)]?\s*$")
 
 
@@ -38,7 +49,7 @@ class Router:
     def __init__(self, intents: IntentDetector) -> None:
         self.intents = intents
         self.payloads: dict[str, PayloadHandler] = {}
-        self.flows: dict[Flow, Handler] = {}
+        self.flows: dict[Flow, FlowSpec] = {}
         self.intent_handlers: dict[str, PayloadHandler] = {}
         self.text_handlers: list[Handler] = []
         self.on_open: Handler | None = None
@@ -48,8 +59,8 @@ class Router:
     def payload(self, prefix: str, handler: PayloadHandler) -> None:
         self.payloads[prefix] = handler
 
-    def flow(self, flow: Flow, handler: Handler) -> None:
-        self.flows[flow] = handler
+    def flow(self, flow: Flow, spec: FlowSpec) -> None:
+        self.flows[flow] = spec
 
     def intent(self, name: str, handler: PayloadHandler) -> None:
         self.intent_handlers[name] = handler
@@ -64,22 +75,29 @@ class Router:
             return self.press(ctx, msg.payload, state)
         if msg.kind is not Kind.TEXT or not msg.text.strip():
             return self.on_unsupported(ctx, msg, state)
+        active, flow = state.flow, self.flows.get(state.flow)
+        if flow is not None and flow.claims(ctx, msg.text, state):
+            result = flow.handle(ctx, msg, state)
+            if result is not None:
+                return result
         button = resolve_button(msg.text, state.buttons, ctx.normalizer.light)
         if button is not None:
             return self.press(ctx, button.payload, state)
+        if flow is not None:
+            result = flow.handle(ctx, msg, state)
+            if result is not None:
+                return result
         intent = self.intents.detect(msg.text)
         if intent in self.intent_handlers:
             return self.intent_handlers[intent](ctx, intent, state)
-        flow_handler = self.flows.get(state.flow)
-        if flow_handler is not None:
-            result = flow_handler(ctx, msg, state)
-            if result is not None:
-                return result
-        for handler in self.text_handlers:
-            result = handler(ctx, msg, state)
-            if result is not None:
-                return result
-        raise LookupError("no handler took the text")  # the FAQ handler always answers
+        result = next(r for r in (h(ctx, msg, state) for h in self.text_handlers) if r is not None)
+        if flow is not None:
+            # A question in the middle of a flow: answer it, then ask the pending question again.
+            pending = flow.reprompt(ctx, state)
+            if pending is not None:
+                state.flow = active
+                result.replies.append(pending)
+        return result
 
     def press(self, ctx: Context, payload: str, state: ConversationState) -> Result:
         """A button press (or a typed choice); a payload nobody knows any more is a stale button."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,6 +20,7 @@ class Flow(StrEnum):
 
     MENU = "menu"
     FAQ = "faq"
+    ELIGIBILITY = "eligibility"
 
 
 class ConversationState(BaseModel):
@@ -26,7 +28,8 @@ class ConversationState(BaseModel):
 
     flow: Flow = Flow.MENU
     step: str | None = None
-    data: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    # Per-feature data, JSON only (e.g. the eligibility answers so far under "eligibility").
+    data: dict[str, Any] = Field(default_factory=dict)
     # The last buttons shown: a typed "2", "Có" or "co" is resolved against them.
     buttons: list[Button] = Field(default_factory=list)
     # The text those buttons belonged to, re-shown when someone comes back after a while.

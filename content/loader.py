@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from content.models import FaqEntry, Lexicon, MatchingConfig, Parameter
+from content.models import FaqEntry, Lexicon, MatchingConfig, Parameter, QuestionSet, RuleBook
 
 CONTENT_DIR = Path(__file__).resolve().parent
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::([a-z]+))?\}")
@@ -28,6 +28,8 @@ class Content:
     lexicon: Lexicon
     matching: MatchingConfig
     known_words: frozenset[str] = frozenset()
+    eligibility: RuleBook | None = None
+    questions: QuestionSet | None = None
     faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
 
     def render(self, template: str, *, when: date, texts) -> str:
@@ -127,14 +129,44 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
     for popular in matching.popular:
         if popular not in by_id:
             raise ContentError(f"matching.yaml: popular entry {popular} does not exist")
+    eligibility = _load_model(RuleBook, root / "eligibility" / "rules.yaml")
+    check_rulebook(eligibility, parameters)
+    questions = _load_model(QuestionSet, root / "eligibility" / "questions.yaml")
+    if len({q.id for q in questions.questions}) != len(questions.questions):
+        raise ContentError("eligibility/questions.yaml: duplicate question id")
     return Content(
         faq=faq,
+        eligibility=eligibility,
+        questions=questions,
         parameters=parameters,
         lexicon=lexicon,
         matching=matching,
         known_words=load_word_list(root / "known_words.txt"),
         faq_by_id=by_id,
     )
+
+
+def check_rulebook(book: RuleBook, parameters: dict[str, Parameter]) -> None:
+    """Every programme and parameter a rule names must exist."""
+    for key, programme in book.programmes.items():
+        names = [programme.effective_date, programme.caps.business, *programme.caps.person.values()]
+        for name in names:
+            if name not in parameters:
+                raise ContentError(f"eligibility/rules.yaml, programme {key}: unknown parameter {name}")
+    for rule in book.rules:
+        for programme in rule.programmes:
+            if programme not in book.programmes:
+                raise ContentError(f"eligibility/rules.yaml, rule {rule.id}: unknown programme {programme}")
+            if isinstance(rule.reference, dict) and programme not in rule.reference:
+                raise ContentError(f"eligibility/rules.yaml, rule {rule.id}: no reference for {programme}")
+        (kind, spec), = rule.check.items()
+        if isinstance(spec, dict) and "parameter" in spec and spec["parameter"] not in parameters:
+            raise ContentError(f"eligibility/rules.yaml, rule {rule.id}: unknown parameter {spec['parameter']}")
+        texts = [rule.passed, rule.fail, rule.unknown or "", rule.note or "", rule.next_step or ""]
+        for text in texts:
+            for match in PLACEHOLDER.finditer(text):
+                if match.group(1) not in parameters:
+                    raise ContentError(f"eligibility/rules.yaml, rule {rule.id}: unknown parameter {{{match.group(1)}}}")
 
 
 def load_word_list(path: Path) -> frozenset[str]:

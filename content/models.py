@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ENTRY_ID_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 
@@ -116,3 +116,104 @@ class MatchingConfig(BaseModel):
     unnamed_programme_factor: float = Field(default=1.0, gt=0, le=1)
     popular: list[str]
     intents: dict[str, Intent]
+
+
+# -- eligibility rules (content/eligibility/rules.yaml) ------------------------------------------
+
+Applicant = Literal["person", "business"]
+CHECK_KINDS = {"in_force", "at_least", "at_most", "one_of", "is", "share_at_least"}
+
+
+class ProgrammeCaps(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person: dict[str, str]  # purpose -> parameter name
+    business: str  # parameter name
+    # Purposes whose cap is per month (QĐ 22 training loans): never compared with a total amount.
+    person_monthly: list[str] = Field(default_factory=list)
+
+
+class ProgrammeDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    background: str
+    effective_date: str  # parameter name
+    caps: ProgrammeCaps
+
+
+class RuleDef(BaseModel):
+    """One condition of a programme, with what to say when it holds, fails or is unknown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str = Field(pattern=ENTRY_ID_PATTERN)
+    programmes: list[str] = Field(min_length=1)
+    applicant: list[Applicant] = Field(min_length=1)
+    when: dict[str, str | bool | int] = Field(default_factory=dict)
+    check: dict[str, object]
+    reference: str | dict[str, str]
+    passed: str = Field(alias="pass")
+    fail: str
+    unknown: str | None = None
+    on_unknown: Literal["review", "note"] = "review"
+    note: str | None = None
+    next_step: str | None = None
+
+    @model_validator(mode="after")
+    def _says_what_unknown_means(self) -> "RuleDef":
+        # in_force is decided by the date alone and is never unknown.
+        if self.on_unknown == "review" and not self.unknown and "in_force" not in self.check:
+            raise ValueError("a rule that asks for review when unknown needs an `unknown` text")
+        if self.on_unknown == "note" and not self.note:
+            raise ValueError("a rule with on_unknown: note needs a `note` text")
+        return self
+
+    @field_validator("check")
+    @classmethod
+    def _one_known_check(cls, check: dict) -> dict:
+        if len(check) != 1 or next(iter(check)) not in CHECK_KINDS:
+            raise ValueError(f"check must be exactly one of {sorted(CHECK_KINDS)}")
+        return check
+
+    def reference_for(self, programme: str) -> str:
+        return self.reference if isinstance(self.reference, str) else self.reference[programme]
+
+
+class RuleBook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    programmes: dict[str, ProgrammeDef]
+    rules: list[RuleDef]
+
+
+# -- eligibility walkthrough (content/eligibility/questions.yaml) --------------------------------
+
+OptionValue = str | bool | int | float | list[float] | None
+
+
+class QuestionOption(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(min_length=1, max_length=60)
+    value: OptionValue
+    also: list[str] = Field(default_factory=list)
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ENTRY_ID_PATTERN)
+    field: str
+    text: str
+    kind: Literal["choice", "years_ago", "age", "count", "amount"] = "choice"
+    ask_when: dict[str, str | bool | int] = Field(default_factory=dict)
+    options: list[QuestionOption] = Field(min_length=1)
+
+
+class QuestionSet(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    yes_words: list[str]
+    no_words: list[str]
+    questions: list[Question] = Field(min_length=1)

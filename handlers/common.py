@@ -7,7 +7,7 @@ from bot.types import Button, Reply
 
 MENU_ITEMS = (
     ("menu.item_faq", "menu:faq"),
-    ("menu.item_eligibility", "menu:eligibility"),
+    ("menu.item_eligibility", "elig:start"),
     ("menu.item_register", "menu:register"),
     ("menu.item_officer", "menu:officer"),
 )

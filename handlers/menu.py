@@ -9,7 +9,6 @@ from bot.types import Incoming, Reply
 from handlers.common import back_to_menu, menu_buttons, menu_reply
 
 COMING_SOON = {
-    "menu:eligibility": "menu.item_eligibility",
     "menu:register": "menu.item_register",
     "menu:officer": "menu.item_officer",
 }

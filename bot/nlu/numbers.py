@@ -1,0 +1,115 @@
+"""Numbers as people type them: amounts ("50tr", "1,5 tỷ"), times ago ("năm 2019", "3 năm",
+"khoảng 2 năm trước", "không nhớ"), ages and counts. Everything returns None when it cannot tell."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from bot.nlu.normalize import fold
+
+UNKNOWN = "unknown"
+_DONT_KNOW = re.compile(
+    r"\b(khong|ko|k|hong|chua|cung khong)\s*(nho|biet|ro|bit|chac)\b|\bquen( roi)?\b|\bkhong co\s*(giay|thong tin)?\s*$"
+)
+_UNITS = {
+    "ty": 10**9, "ti": 10**9,
+    "trieu": 10**6, "tr": 10**6, "cu": 10**6, "m": 10**6,
+    "nghin": 10**3, "ngan": 10**3, "k": 10**3,
+    "dong": 1, "d": 1, "vnd": 1,
+}
+_AMOUNT = re.compile(r"(\d+(?:[.,]\d+)*)\s*(ty|ti|trieu|tr|cu|nghin|ngan|k|m|dong|vnd|d)?\b")
+
+
+def says_unknown(text: str) -> bool:
+    """'không nhớ', 'ko biết', 'chưa rõ', 'quên rồi'."""
+    return bool(_DONT_KNOW.search(fold(text)))
+
+
+def _decimal(raw: str, unit: str | None) -> Decimal | None:
+    """Vietnamese separators: '.' before three digits groups thousands ('50.000.000', '1.500 triệu');
+    ',' is a decimal comma ('1,5 tỷ') unless it groups a plain figure ('50,000,000')."""
+    raw = re.sub(r"\.(?=\d{3}\b)", "", raw)
+    if unit in (None, "dong", "d", "vnd"):
+        raw = re.sub(r",(?=\d{3}\b)", "", raw)
+    try:
+        return Decimal(raw.replace(",", "."))
+    except InvalidOperation:
+        return None
+
+
+def parse_amount(text: str) -> int | None:
+    """VND from '50tr', '50 triệu', '50.000.000', '1,5 tỷ', '500k', '2 tỷ 500 triệu'."""
+    folded = fold(text)
+    total = Decimal(0)
+    found = False
+    for raw, unit in _AMOUNT.findall(folded):
+        value = _decimal(raw, unit or None)
+        if value is None:
+            continue
+        if not unit:
+            # A bare number: a full figure ("50000000"), or millions when small ("vay 50").
+            unit_value = 1 if value >= 100_000 else 10**6
+        else:
+            unit_value = _UNITS[unit]
+        total += value * unit_value
+        found = True
+    return int(total) if found and total > 0 else None
+
+
+def parse_years_ago(text: str, today: date) -> float | tuple[float, float] | str | None:
+    """Years since an event: 3.0 for '3 năm'; a range for a bare year ('năm 2019' could be any day of
+    it); UNKNOWN for 'không nhớ'; None when the text is not an answer."""
+    if says_unknown(text):
+        return UNKNOWN
+    folded = fold(text)
+    year = re.search(r"\b(19[5-9]\d|20\d\d)\b", folded)
+    if year:
+        y = int(year.group(1))
+        if y > today.year:
+            return None
+        newest = (today - date(y, 12, 31)).days / 365.25
+        oldest = (today - date(y, 1, 1)).days / 365.25
+        return (round(max(newest, 0.0), 2), round(oldest, 2))
+    amount = re.search(r"(\d+(?:[.,]\d+)?)\s*(nam|thang|n|t)\b", folded) or re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*", folded)
+    if amount:
+        value = float(amount.group(1).replace(",", "."))
+        unit = amount.group(2) if amount.lastindex and amount.lastindex >= 2 else "nam"
+        years = value / 12 if unit in ("thang", "t") else value
+        if years > 80:
+            return None
+        if re.search(r"\b(khoang|tam|chung|gan|hon|ngoai)\b", folded):
+            # "khoảng 2 năm": about two years, so half a year either way.
+            return (max(years - 0.5, 0.0), years + 0.5)
+        return years
+    relative = re.search(r"\bnam (nay|ngoai|truoc)\b", folded)
+    if relative:
+        # This year: under a year ago; last year: one to two years at most.
+        return (0.0, 1.0) if relative.group(1) == "nay" else (0.0, 2.0)
+    return None
+
+
+def parse_age(text: str, today: date) -> int | tuple[int, int] | str | None:
+    """An age from '16', '16 tuổi', 'năm nay 16'; from a birth year ('sinh năm 2010') a range."""
+    if says_unknown(text):
+        return UNKNOWN
+    folded = fold(text)
+    born = re.search(r"\b(19[2-9]\d|20\d\d)\b", folded)
+    if born:
+        y = int(born.group(1))
+        if y > today.year:
+            return None
+        return (max(today.year - y - 1, 0), today.year - y)
+    number = re.search(r"\b(\d{1,3})\b", folded)
+    if number and 0 < int(number.group(1)) <= 120:
+        return int(number.group(1))
+    return None
+
+
+def parse_count(text: str) -> int | str | None:
+    """A whole number of people: '20', '20 người', 'khoảng 20'."""
+    if says_unknown(text):
+        return UNKNOWN
+    number = re.search(r"\b(\d{1,6})\b", fold(text))
+    return int(number.group(1)) if number else None

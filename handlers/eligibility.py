@@ -1,0 +1,279 @@
+"""Eligibility walkthrough: a few closed questions, then the likely result with its legal basis.
+
+The questions, their order and when each is asked live in content/eligibility/questions.yaml;
+the rules in content/eligibility/rules.yaml. Answers so far are kept in the conversation state,
+so someone who leaves and comes back days later can continue where they stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Context, Outcome, Result
+from bot.eligibility.engine import Eligibility, Profile
+from bot.i18n import Texts
+from bot.nlu.numbers import UNKNOWN, parse_age, parse_amount, parse_count, parse_years_ago, says_unknown
+from bot.router import FlowSpec, Router
+from bot.state import ConversationState, Flow
+from bot.types import Button, Incoming, Reply
+from content.models import Question
+from handlers.common import back_to_menu, menu_buttons
+
+KEY = "eligibility"
+SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
+BACK_WORDS = {"quay lai", "tro lai", "cau truoc", "back", "sua lai"}
+RESTART_WORDS = {"lam lai", "bat dau lai", "lam lai tu dau", "kiem tra lai"}
+EXIT_WORDS = {"thoat", "dung lai", "huy", "thoi", "exit", "stop", "khong kiem tra nua"}
+PARSERS = {
+    "years_ago": lambda text, today: parse_years_ago(text, today),
+    "age": lambda text, today: parse_age(text, today),
+    "count": lambda text, today: parse_count(text),
+    "amount": lambda text, today: parse_amount(text),
+}
+
+
+def register(router: Router) -> None:
+    router.payload("elig", on_payload)
+    router.flow(Flow.ELIGIBILITY, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims))
+    router.intent("eligibility", lambda ctx, intent, state: start(ctx, state))
+
+
+# -- entry points ------------------------------------------------------------------------------
+
+
+def start(ctx: Context, state: ConversationState) -> Result:
+    """Starts the check, or offers to continue an unfinished one."""
+    progress = state.data.get(KEY)
+    if progress and progress["asked"] and not progress["done"]:
+        state.flow = Flow.MENU
+        buttons = (
+            ctx.button("eligibility.continue", "elig:continue"),
+            ctx.button("eligibility.restart", "elig:restart"),
+            back_to_menu(ctx),
+        )
+        return Result([Reply(ctx.t("eligibility.resume_offer", count=len(progress["asked"])), buttons)])
+    return begin(ctx, state)
+
+
+def begin(ctx: Context, state: ConversationState) -> Result:
+    """A fresh check: a short promise of what comes, then the first question."""
+    state.data[KEY] = {"answers": {}, "asked": [], "done": False}
+    state.flow = Flow.ELIGIBILITY
+    return Result([Reply(ctx.t("eligibility.intro")), ask(ctx, state)])
+
+
+def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
+    """Buttons: start, continue, restart, back, exit, and answers ('elig:a:<question>:<option>')."""
+    parts = payload.split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "start":
+        return start(ctx, state)
+    if action == "restart":
+        return begin(ctx, state)
+    progress = state.data.get(KEY)
+    if not progress or progress["done"]:
+        return start(ctx, state)
+    if action == "continue":
+        state.flow = Flow.ELIGIBILITY
+        return advance(ctx, state)
+    if action == "back":
+        return back(ctx, state)
+    if action == "exit":
+        return leave(ctx, state)
+    question = current_question(ctx, progress)
+    if action == "a" and len(parts) == 4 and question is not None and parts[2] == question.id:
+        try:
+            option = question.options[int(parts[3])]
+        except (ValueError, IndexError):
+            option = None
+        if option is not None:
+            state.flow = Flow.ELIGIBILITY
+            return record(ctx, state, question, option.value)
+    # A button of an earlier question, pressed again: say so and ask the current one.
+    state.flow = Flow.ELIGIBILITY
+    return Result([Reply(ctx.t("input.stale_button")), ask(ctx, state)])
+
+
+def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
+    """Typed answers, 'quay lại', 'làm lại', 'thoát'. None when the text is not an answer."""
+    progress = state.data.get(KEY)
+    question = current_question(ctx, progress) if progress and not progress["done"] else None
+    if question is None:
+        return None
+    words = ctx.normalizer.light(msg.text)
+    if words in BACK_WORDS:
+        return back(ctx, state)
+    if words in RESTART_WORDS:
+        return begin(ctx, state)
+    if words in EXIT_WORDS:
+        return leave(ctx, state)
+    found, value = parse_answer(ctx, question, msg.text)
+    return record(ctx, state, question, value) if found else None
+
+
+def claims(ctx: Context, text: str, state: ConversationState) -> bool:
+    """Quantities are read before button numbers: '3 năm', '16 tuổi', '20' people, '50tr'."""
+    progress = state.data.get(KEY)
+    question = current_question(ctx, progress) if progress and not progress["done"] else None
+    if question is None or question.kind == "choice":
+        return False
+    stripped = text.strip()
+    if question.kind in ("years_ago", "age") and stripped.isdigit() and int(stripped) <= len(question.options):
+        return False  # a bare small number is a button
+    return parse_answer(ctx, question, text)[0]
+
+
+def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
+    """After a detour (a FAQ question), the pending question again."""
+    progress = state.data.get(KEY)
+    if not progress or progress["done"] or current_question(ctx, progress) is None:
+        return None
+    question = ask(ctx, state)
+    return Reply(f"{ctx.t('eligibility.continue_prompt')}\n{question.text}", question.buttons)
+
+
+# -- steps ---------------------------------------------------------------------------------------
+
+
+def current_question(ctx: Context, progress: dict) -> Question | None:
+    """The first question not yet asked whose conditions hold for the answers so far."""
+    answers = _facts(progress["answers"])
+    for question in ctx.content.questions.questions:
+        if question.id in progress["asked"]:
+            continue
+        if all(answers.get(key) == value for key, value in question.ask_when.items()):
+            return question
+    return None
+
+
+def ask(ctx: Context, state: ConversationState) -> Reply:
+    """The current question with its options, and 'back' / 'stop' buttons."""
+    progress = state.data[KEY]
+    question = current_question(ctx, progress)
+    buttons = [Button(option.label, f"elig:a:{question.id}:{i}") for i, option in enumerate(question.options)]
+    if progress["asked"]:
+        buttons.append(ctx.button("eligibility.back", "elig:back"))
+    buttons.append(ctx.button("eligibility.exit", "elig:exit"))
+    return Reply(_sentence(question.text.replace("{subject}", _subject(ctx.texts, progress))), tuple(buttons))
+
+
+def record(ctx: Context, state: ConversationState, question: Question, value: Any) -> Result:
+    """Stores one answer; stops early once a rule has failed, or when no question is left."""
+    progress = state.data[KEY]
+    progress["answers"][question.field] = list(value) if isinstance(value, tuple) else value
+    progress["asked"].append(question.id)
+    return advance(ctx, state)
+
+
+def advance(ctx: Context, state: ConversationState) -> Result:
+    progress = state.data[KEY]
+    result = evaluate(ctx, progress)
+    if result.outcome == "not_eligible" or current_question(ctx, progress) is None:
+        return finish(ctx, state, result)
+    return Result([ask(ctx, state)])
+
+
+def back(ctx: Context, state: ConversationState) -> Result:
+    """Undoes the last answer and asks that question again."""
+    progress = state.data[KEY]
+    if progress["asked"]:
+        last = progress["asked"].pop()
+        field = next(q.field for q in ctx.content.questions.questions if q.id == last)
+        progress["answers"].pop(field, None)
+    state.flow = Flow.ELIGIBILITY
+    return Result([ask(ctx, state)])
+
+
+def leave(ctx: Context, state: ConversationState) -> Result:
+    """Stops the check; the answers stay so it can be continued later."""
+    state.flow = Flow.MENU
+    return Result([Reply(ctx.t("eligibility.exited"), menu_buttons(ctx))])
+
+
+def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Result:
+    """The result in plain words with the legal basis, then what to do next."""
+    progress = state.data[KEY]
+    progress["done"] = True
+    state.flow = Flow.MENU
+    buttons = (
+        ctx.button("eligibility.button_register", "menu:register"),
+        ctx.button("eligibility.button_officer", "menu:officer"),
+        back_to_menu(ctx),
+    )
+    text = result_text(result, ctx.texts, subject=_subject(ctx.texts, progress))
+    return Result([Reply(text, buttons)], Outcome("answer", f"eligibility.{result.outcome}", 1.0))
+
+
+def evaluate(ctx: Context, progress: dict) -> Eligibility:
+    facts = _facts(progress["answers"])
+    facts.pop("for_whom", None)
+    profile = Profile.model_validate(facts)
+    return ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=_subject(ctx.texts, progress))
+
+
+def result_text(result: Eligibility, texts: Texts, subject: str | None = None) -> str:
+    """Outcome sentence, the reasons each with its legal basis, next steps, and who decides."""
+    subject = subject or texts.t("eligibility.subject_applicant")
+    title = result.title or ""
+    if result.outcome == "likely_eligible":
+        key = "eligibility.result_likely_monthly" if result.cap_is_monthly else "eligibility.result_likely"
+        cap = texts.money_words(result.max_amount_vnd) if result.max_amount_vnd else ""
+        lines = [_sentence(texts.t(key, subject=subject, title=title, cap=cap))]
+    elif result.outcome == "not_eligible":
+        lines = [_sentence(texts.t("eligibility.result_not", subject=subject, title=title))]
+    else:
+        lines = [_sentence(texts.t("eligibility.result_review", subject=subject))]
+    lines.append(texts.t("eligibility.reasons_heading"))
+    lines.extend(texts.t("eligibility.reason_line", text=r.text, reference=r.reference) for r in result.reasons)
+    steps = list(result.next_steps) or ([texts.t("eligibility.review_next")] if result.outcome == "needs_review" else [])
+    if steps:
+        lines.append(texts.t("eligibility.next_heading"))
+        lines.extend(texts.t("eligibility.next_line", text=step) for step in steps)
+    lines.append(texts.t("eligibility.decided_by"))
+    return "\n".join(lines)
+
+
+# -- reading answers -------------------------------------------------------------------------------
+
+
+def parse_answer(ctx: Context, question: Question, text: str) -> tuple[bool, Any]:
+    """(True, value) when the text answers the question; (False, None) when it does not."""
+    unknown_option = any(option.value is None for option in question.options)
+    if unknown_option and says_unknown(text):
+        return True, None
+    if question.kind in PARSERS:
+        value = PARSERS[question.kind](text, ctx.today)
+        if value is None:
+            return False, None
+        return True, (None if value == UNKNOWN else value)
+    words = ctx.normalizer.light(text)
+    questions = ctx.content.questions
+    for target, vocabulary in ((True, questions.yes_words), (False, questions.no_words)):
+        if words in vocabulary and any(option.value is target for option in question.options):
+            return True, target
+    padded = f" {words} "
+    candidates = [
+        (len(phrase), option.value)
+        for option in question.options
+        for phrase in option.also
+        if f" {phrase} " in padded
+    ]
+    if candidates:
+        return True, max(candidates, key=lambda c: c[0])[1]
+    return False, None
+
+
+def _facts(answers: dict) -> dict:
+    """The answers as profile facts; the first answer also says who applies."""
+    facts = dict(answers)
+    if "for_whom" in facts:
+        facts["applicant"] = "business" if facts["for_whom"] == "business" else "person"
+    return facts
+
+
+def _subject(texts: Texts, progress: dict) -> str:
+    return texts.t(SUBJECTS.get(progress["answers"].get("for_whom"), "eligibility.subject_self"))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,121 @@
+"""The eligibility walkthrough as people use it: typed without accents, at most 8 questions,
+back / restart / stop, a FAQ question in the middle, and coming back days later."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.types import Kind
+from tests.conftest import make_message, press, run
+
+TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chat_script(name: str, tmp_path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--script", str(TRANSCRIPTS / name)],
+        capture_output=True, text=True, cwd=tmp_path, env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def questions_asked(transcript: str) -> int:
+    # Every walkthrough question offers a "Thoát" button.
+    return len(re.findall(r"\] Thoát$", transcript, flags=re.M))
+
+
+def test_a_mother_checking_for_her_16_year_old_son_is_told_he_is_likely_eligible(tmp_path):
+    out = chat_script("mother-son-16.txt", tmp_path)
+    assert "Người thân của bạn có thể đủ điều kiện vay theo QĐ 08/2026/QĐ-TTg, tối đa 200 triệu đồng." in out
+    assert "Căn cứ: QĐ 08/2026/QĐ-TTg" in out
+    assert "người thân của bạn" in out.split("Bạn: cho con trai toi")[1]  # wording follows the first answer
+    assert questions_asked(out) <= 8
+    assert "Đây chưa phải quyết định cho vay" in out  # never "you will get a loan"
+
+
+def test_a_man_11_years_after_his_decision_is_not_eligible_with_the_rule_and_a_next_step(tmp_path):
+    out = chat_script("man-11-years.txt", tmp_path)
+    assert "Theo quy định hiện hành, bạn chưa đủ điều kiện vay theo QĐ 08/2026/QĐ-TTg." in out
+    assert "không được quá 10 năm" in out and "QĐ 08/2026/QĐ-TTg, Điều 4" in out
+    assert "NĐ 338/2025/NĐ-CP" in out  # the next step: job-creation loans
+    assert questions_asked(out) <= 8
+
+
+def test_someone_who_does_not_remember_is_told_an_officer_needs_to_check(tmp_path):
+    out = chat_script("does-not-remember.txt", tmp_path)
+    assert "Cần cán bộ kiểm tra thêm" in out
+    assert "Quyết định quản lý sau cai nghiện" in out.split("Cần cán bộ kiểm tra thêm")[1]
+    assert questions_asked(out) <= 8
+
+
+@pytest.mark.db
+def test_back_restart_stop_and_continue_days_later(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    send("kiem tra dieu kien")
+    send("ban than")
+    replies = send("cai nghien")
+    assert "hình thức nào" in replies[-1].text
+    replies = send("quay lai")
+    assert "thuộc trường hợp nào" in replies[-1].text  # the previous question again
+    send("cai nghien")
+    replies = send("thoat")
+    assert "Đã dừng kiểm tra" in replies[-1].text
+    # Days later, from the menu: offered to continue where they stopped.
+    replies = run(app.dispatcher.dispatch(press("elig:start")))
+    assert "Lần trước bạn đã trả lời 2 câu hỏi" in replies[-1].text
+    replies = send("1")  # Tiếp tục
+    assert "hình thức nào" in replies[-1].text
+    replies = send("lam lai")
+    assert "hỏi cho bản thân hay cho người thân" in replies[-1].text
+
+
+@pytest.mark.db
+def test_a_policy_question_in_the_middle_is_answered_and_the_question_asked_again(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    send("kiem tra dieu kien")
+    send("ban than")
+    replies = send("lãi suất bao nhiêu")
+    assert "6,24%" in replies[0].text
+    assert "Để tiếp tục kiểm tra điều kiện vay" in replies[-1].text
+    replies = send("cai nghien")  # and the walkthrough goes on
+    assert "hình thức nào" in replies[-1].text
+
+
+@pytest.mark.db
+def test_typed_quantities_are_not_taken_for_button_numbers(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    for text in ("kiem tra dieu kien", "ban than", "cai nghien", "bat buoc"):
+        send(text)
+    replies = send("3 năm")  # three years, not button 3 ("Hơn 10 năm")
+    assert "bao nhiêu tuổi" in replies[-1].text
+
+
+@pytest.mark.db
+def test_a_stale_answer_button_pressed_twice_gets_the_current_question(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    send("kiem tra dieu kien")
+    run(app.dispatcher.dispatch(press("elig:a:for_whom:0")))
+    for _ in range(2):
+        replies = run(app.dispatcher.dispatch(press("elig:a:for_whom:1")))
+        assert "Nút này đã cũ" in replies[0].text
+        assert "thuộc trường hợp nào" in replies[-1].text
+
+
+@pytest.mark.db
+def test_a_business_owner_gets_the_business_questions(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    send("kiem tra dieu kien")
+    replies = send("cong ty")
+    assert "sử dụng lao động" in replies[-1].text
+    send("sau cai nghien")
+    send("co")
+    send("20")
+    send("2")
+    send("co")
+    replies = send("1,5 ty")
+    assert "Cơ sở của bạn có thể đủ điều kiện vay theo QĐ 08/2026/QĐ-TTg, tối đa 2 tỷ đồng." in replies[-1].text
