@@ -67,12 +67,45 @@ def check_content(brain: Brain, *, today: date) -> CheckReport:
                     f"{entry.id}: phrasing '{phrasing}' matches {ranked[0].entry_id} better "
                     f"({ranked[0].score:.2f} vs {own:.2f})"
                 )
+    report.errors.extend(check_walkthrough(content))
     reference = catalog_ids("vi")
     for lang in LOCALES:
         missing = reference - catalog_ids(lang)
         if missing:
             report.errors.append(f"catalog {lang}: missing {', '.join(sorted(missing))}")
     return report
+
+
+def check_walkthrough(content) -> list[str]:
+    """Every field a question or rule names is a profile field, and every option value fits it."""
+    from pydantic import ValidationError
+
+    from bot.eligibility.engine import Profile
+
+    errors: list[str] = []
+    fields = set(Profile.model_fields) | {"for_whom"}
+    for question in content.questions.questions:
+        if question.field not in fields:
+            errors.append(f"eligibility question {question.id}: unknown field {question.field}")
+            continue
+        for key in question.ask_when:
+            if key not in fields:
+                errors.append(f"eligibility question {question.id}: ask_when on unknown field {key}")
+        if question.field == "for_whom":
+            continue
+        for option in question.options:
+            try:
+                Profile.model_validate({question.field: option.value})
+            except ValidationError:
+                errors.append(f"eligibility question {question.id}: option '{option.label}' has an invalid value")
+    for rule in content.eligibility.rules:
+        (kind, spec), = rule.check.items()
+        named = [spec[k] for k in ("field", "part", "total") if isinstance(spec, dict) and k in spec]
+        named += list(rule.when)
+        for name in named:
+            if name not in fields:
+                errors.append(f"eligibility rule {rule.id}: unknown field {name}")
+    return errors
 
 
 # -- evaluation (scored exactly as ../shared/eval/README.md describes) -------------------------

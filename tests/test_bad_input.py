@@ -58,6 +58,12 @@ def _states(brain):
     entry = brain.content.faq[0].id
     yield ConversationState()
     yield ConversationState(flow=Flow.FAQ, buttons=[Button("Về menu", "menu:show")], last_seen=None)
+    for asked, answers in (
+        (["for_whom"], {"for_whom": "self"}),
+        (["for_whom", "background", "rehab_completion"], {"for_whom": "relative", "background": "after_rehab", "rehab_completion": "voluntary"}),
+        (["for_whom", "staff_background", "established"], {"for_whom": "business", "background": "after_prison", "legally_established": True}),
+    ):
+        yield ConversationState(flow=Flow.ELIGIBILITY, data={"eligibility": {"answers": answers, "asked": asked, "done": False}})
     yield ConversationState(
         flow=Flow.MENU,
         buttons=[Button("Hỏi đáp chính sách", "menu:faq"), Button(brain.content.faq[0].question, f"faq:{entry}")],
@@ -65,7 +71,7 @@ def _states(brain):
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(max_size=300), which=st.integers(min_value=0, max_value=2))
+@given(text=st.text(max_size=300), which=st.integers(min_value=0, max_value=5))
 def test_random_unicode_in_every_state_gets_replies_and_a_valid_state(brain, ctx, text, which):
     state = list(_states(brain))[which]
     result = brain.router.handle(ctx, make_message(text), state)

@@ -54,6 +54,13 @@ def test_invalid_entries_are_rejected_with_a_clear_message(content_copy, changes
         load_content(content_copy)
 
 
+def test_check_reports_a_walkthrough_question_on_an_unknown_field(content_copy):
+    path = content_copy / "eligibility" / "questions.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("field: resides_locally", "field: lives_here"), encoding="utf-8")
+    report = check_content(build_brain(load_content(content_copy)), today=date(2026, 11, 22))
+    assert any("eligibility question residence: unknown field lives_here" in e for e in report.errors)
+
+
 def test_duplicate_ids_are_rejected(content_copy):
     first_id = load_content(content_copy).faq[0].id
     add_entry(content_copy, id=first_id)
