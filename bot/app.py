@@ -25,6 +25,7 @@ from bot.types import Incoming, Reply
 from content import Content, load_content
 from handlers import eligibility, faq, menu
 from storage import repo
+from storage.crypto import cipher_from_settings
 from storage.db import make_engine, migrate, transaction
 from storage.models import utcnow
 
@@ -107,7 +108,13 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
     def error_reply() -> Reply:
         return Reply(texts(settings.bot_locale).t("error.try_later"))
 
-    dispatcher = Dispatcher(engine=engine, router=brain.router, make_context=make_context, error_reply=error_reply)
+    dispatcher = Dispatcher(
+        engine=engine,
+        router=brain.router,
+        make_context=make_context,
+        error_reply=error_reply,
+        cipher=cipher_from_settings(settings),
+    )
     return App(settings, brain, engine, dispatcher)
 
 

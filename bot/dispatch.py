@@ -18,6 +18,7 @@ from bot.router import Router
 from bot.state import PROMPT_MAX_CHARS, ConversationState
 from bot.types import Incoming, Reply
 from storage import repo
+from storage.crypto import Cipher
 from storage.db import transaction
 from storage.models import utcnow
 
@@ -58,12 +59,14 @@ class Dispatcher:
         router: Router,
         make_context: ContextFactory,
         error_reply: Callable[[], Reply],
+        cipher: Cipher,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.router = router
         self.make_context = make_context
         self.error_reply = error_reply
+        self.cipher = cipher
         self.clock = clock
         self.locks = KeyedLocks()
 
@@ -87,12 +90,14 @@ class Dispatcher:
             if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
                 log.info("repeated %s update %s ignored", msg.channel, msg.update_id)
                 return []
+            # The state holds answers about rehab or prison: it is encrypted at rest.
             raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)
-            state = ConversationState.from_json(raw)
+            state = ConversationState.from_json(self.cipher.decrypt(raw) if raw else None)
             result = self.router.handle(self.make_context(session, state, now), msg, state)
             remember_choices(state, result)
             state.last_seen = now
-            repo.save_state(session=session, channel=msg.channel, chat_id=msg.chat_id, state=state.to_json(), now=now)
+            sealed = self.cipher.encrypt(state.to_json())
+            repo.save_state(session=session, channel=msg.channel, chat_id=msg.chat_id, state=sealed, now=now)
         return result.replies
 
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     bot_locale: str = "vi"
     log_level: str = "INFO"
     telegram_bot_token: SecretStr | None = None
+    # Fernet keys for personal data at rest, comma-separated, newest first. Development without
+    # keys uses a key file created under DATA_DIR; production refuses to start without them.
+    data_encryption_keys: SecretStr | None = None
 
     @field_validator("bot_locale")
     @classmethod
@@ -41,6 +44,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> "Settings":
         if self.environment is Environment.PRODUCTION:
+            if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():
+                raise ValueError("DATA_ENCRYPTION_KEYS must be set in production")
             for name in ("telegram_bot_token",):
                 secret = getattr(self, name)
                 if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

@@ -4,6 +4,7 @@ writes, and a conversation that survives a restart. Runs on SQLite and, in CI, o
 import asyncio
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
 
 from bot.app import build_app
@@ -111,7 +112,37 @@ def test_a_stale_button_pressed_twice_gets_a_sensible_answer(app):
 
 def _state(app) -> ConversationState:
     with transaction(app.engine) as session:
-        return ConversationState.from_json(repo.load_state(session=session, channel="test", chat_id="42"))
+        raw = repo.load_state(session=session, channel="test", chat_id="42")
+    return ConversationState.from_json(app.dispatcher.cipher.decrypt(raw))
+
+
+def test_conversation_state_is_encrypted_at_rest(app, settings):
+    for text in ("kiem tra dieu kien", "ban than", "cai nghien", "bat buoc"):
+        run(app.dispatcher.dispatch(make_message(text)))
+    with transaction(app.engine) as session:
+        raw = repo.load_state(session=session, channel="test", chat_id="42")
+    assert "after_rehab" not in raw and "compulsory" not in raw and "eligibility" not in raw
+    assert _state(app).data["eligibility"]["answers"]["rehab_completion"] == "compulsory"
+    key_file = settings.data_dir / "encryption.key"
+    assert key_file.exists() and (key_file.stat().st_mode & 0o777) == 0o600
+
+
+def test_keys_rotate_and_old_state_still_opens(settings, brain, engine):
+    from cryptography.fernet import Fernet
+
+    from storage.crypto import Cipher
+
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    first = build_app(settings.model_copy(update={"data_encryption_keys": SecretStr(old.decode())}), brain=brain, engine=engine)
+    run(first.dispatcher.dispatch(make_message("menu", chat_id="9")))
+    rotated = build_app(
+        settings.model_copy(update={"data_encryption_keys": SecretStr(f"{new.decode()},{old.decode()}")}), brain=brain, engine=engine
+    )
+    replies = run(rotated.dispatcher.dispatch(make_message("1", chat_id="9")))
+    assert replies[0].text.startswith("Bạn cứ gõ câu hỏi")  # the state written with the old key was read
+    with transaction(engine) as session:
+        raw = repo.load_state(session=session, channel="test", chat_id="9")
+    assert Cipher([new]).decrypt(raw) is not None  # and re-saved with the new key
 
 
 def test_old_deduplication_records_are_pruned_at_start_up(settings, brain, engine):
@@ -127,3 +158,12 @@ def test_old_deduplication_records_are_pruned_at_start_up(settings, brain, engin
     with transaction(app.engine) as session:
         left = {row.update_id for row in session.exec(select(ProcessedUpdate))}
     assert left == {"new"}
+
+
+def test_production_refuses_to_start_without_encryption_keys(tmp_path):
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    with pytest.raises(ValidationError, match="DATA_ENCRYPTION_KEYS"):
+        Settings(_env_file=None, environment="production", data_dir=tmp_path)
