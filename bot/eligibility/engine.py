@@ -153,9 +153,11 @@ class EligibilityEngine:
 
         cap, cap_param, monthly = self._cap(spec, kind, profile, on)
         if failed:
+            # The cap is the programme's for this applicant and purpose, whatever the outcome.
             return Eligibility(
-                "not_eligible", programme, None, tuple(r for _, r in failed), tuple(dict.fromkeys(steps)),
+                "not_eligible", programme, cap, tuple(r for _, r in failed), tuple(dict.fromkeys(steps)),
                 spec.title, failed=tuple(i for i, _ in failed), unknown=tuple(i for i, _ in unknown),
+                cap_is_monthly=monthly,
             )
         if profile.amount_requested_vnd is not None and cap is not None and not monthly and profile.amount_requested_vnd > cap:
             reference = self.content.parameters[cap_param].reference
