@@ -35,7 +35,14 @@ PARSERS = {
 def register(router: Router) -> None:
     router.payload("elig", on_payload)
     router.flow(Flow.ELIGIBILITY, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims))
-    router.intent("eligibility", lambda ctx, intent, state: start(ctx, state))
+    router.intent("eligibility", on_intent)
+
+
+def on_intent(ctx: Context, intent: str, state: ConversationState) -> Result:
+    """'Tôi có được vay không?': the walkthrough answers that better than any FAQ entry."""
+    result = start(ctx, state)
+    result.outcome = Outcome("answer", "intent.eligibility", 1.0)
+    return result
 
 
 # -- entry points ------------------------------------------------------------------------------

@@ -58,19 +58,34 @@ def parse_amount(text: str) -> int | None:
     return int(total) if found and total > 0 else None
 
 
+_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+_MORE_THAN = re.compile(r"\b(hon|tren|ngoai|qua)\b")
+_UNDER = re.compile(r"\b(duoi|chua (den|toi|du)|chua duoc)\b")
+_ABOUT = re.compile(r"\b(khoang|tam|chung|gan|co le)\b")
+
+
+def _past_year(folded: str, today: date) -> int | None | bool:
+    """The year written in the text; False when it is in the future; None when there is none."""
+    match = _YEAR.search(folded)
+    if not match:
+        return None
+    year = int(match.group(1))
+    return year if year <= today.year else False
+
+
 def parse_years_ago(text: str, today: date) -> float | tuple[float, float] | str | None:
-    """Years since an event: 3.0 for '3 năm'; a range for a bare year ('năm 2019' could be any day of
-    it); UNKNOWN for 'không nhớ'; None when the text is not an answer."""
+    """Years since an event: 3.0 for '3 năm'; a range for a bare year ('năm 2019' could be any day
+    of it), for 'hơn 10 năm', 'dưới 5 năm' and 'khoảng 2 năm'; UNKNOWN for 'không nhớ'; None when
+    the text is not an answer."""
     if says_unknown(text):
         return UNKNOWN
     folded = fold(text)
-    year = re.search(r"\b(19[5-9]\d|20\d\d)\b", folded)
-    if year:
-        y = int(year.group(1))
-        if y > today.year:
-            return None
-        newest = (today - date(y, 12, 31)).days / 365.25
-        oldest = (today - date(y, 1, 1)).days / 365.25
+    year = _past_year(folded, today)
+    if year is False:
+        return None
+    if year is not None:
+        newest = (today - date(year, 12, 31)).days / 365.25
+        oldest = (today - date(year, 1, 1)).days / 365.25
         return (round(max(newest, 0.0), 2), round(oldest, 2))
     amount = re.search(r"(\d+(?:[.,]\d+)?)\s*(nam|thang|n|t)\b", folded) or re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*", folded)
     if amount:
@@ -79,8 +94,11 @@ def parse_years_ago(text: str, today: date) -> float | tuple[float, float] | str
         years = value / 12 if unit in ("thang", "t") else value
         if years > 80:
             return None
-        if re.search(r"\b(khoang|tam|chung|gan|hon|ngoai)\b", folded):
-            # "khoảng 2 năm": about two years, so half a year either way.
+        if _MORE_THAN.search(folded):
+            return (years + 0.01, 80.0)
+        if _UNDER.search(folded):
+            return (0.0, max(years - 0.01, 0.0))
+        if _ABOUT.search(folded):
             return (max(years - 0.5, 0.0), years + 0.5)
         return years
     relative = re.search(r"\bnam (nay|ngoai|truoc)\b", folded)
@@ -95,12 +113,11 @@ def parse_age(text: str, today: date) -> int | tuple[int, int] | str | None:
     if says_unknown(text):
         return UNKNOWN
     folded = fold(text)
-    born = re.search(r"\b(19[2-9]\d|20\d\d)\b", folded)
-    if born:
-        y = int(born.group(1))
-        if y > today.year:
-            return None
-        return (max(today.year - y - 1, 0), today.year - y)
+    born = _past_year(folded, today)
+    if born is False:
+        return None
+    if born is not None:
+        return (max(today.year - born - 1, 0), today.year - born)
     number = re.search(r"\b(\d{1,3})\b", folded)
     if number and 0 < int(number.group(1)) <= 120:
         return int(number.group(1))
