@@ -17,7 +17,7 @@ from bot.i18n import texts
 from bot.nlu.intents import IntentDetector
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
-from bot.privacy import RedactingFilter
+from bot.privacy import RedactingFormatter
 from bot.router import Router
 from bot.settings import Settings
 from bot.state import ConversationState
@@ -121,8 +121,7 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
 def configure_logging(level: str = "INFO") -> None:
     """Logs to stderr through a filter that masks phone/ID numbers and tokens; vendor HTTP logs stay quiet."""
     handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import AsyncIterator, Callable
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot.context import Context, Result
 from bot.router import Router
-from bot.state import PROMPT_MAX_CHARS, ConversationState
+from bot.state import ConversationState
 from bot.types import Incoming, Reply
 from storage import repo
 from storage.crypto import Cipher
@@ -75,7 +75,7 @@ class Dispatcher:
         async with self.locks.hold(msg.conversation_key):
             try:
                 return await asyncio.to_thread(self.process, msg)
-            except (OperationalError, DBAPIError) as exc:
+            except OperationalError as exc:
                 log.error("database unavailable while handling %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
             except SQLAlchemyError as exc:
                 log.error("database error on %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
@@ -105,6 +105,4 @@ def remember_choices(state: ConversationState, result: Result) -> None:
     """The buttons of the last reply are what a typed number or label refers to next time."""
     if not result.replies:
         return
-    last = result.replies[-1]
-    state.buttons = list(last.buttons)
-    state.prompt = last.text[:PROMPT_MAX_CHARS] if last.buttons else None
+    state.buttons = list(result.replies[-1].buttons)

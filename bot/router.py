@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 from bot.context import Context, Result
 from bot.nlu.intents import IntentDetector
-from bot.nlu.normalize import fold
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Kind, Reply
 
@@ -24,19 +22,17 @@ class FlowSpec:
     reprompt: Callable[[Context, ConversationState], Reply | None]  # the pending question, if any
     # Texts the flow reads before typed button numbers ("3 năm" is three years, not button 3).
     claims: Callable[[Context, str, ConversationState], bool] = lambda ctx, text, state: False
-NUMBER_CHOICE = re.compile(r"^\s*(?:so|chon|#)?\s*(\d{1,2})\s*[.)]?\s*$")
-
-
-def resolve_button(text: str, buttons: list[Button], light: Callable[[str], str]) -> Button | None:
-    """'2', 'số 2', the label, or the label typed without accents or with abbreviations."""
+def resolve_button(
+    text: str, buttons: list[Button], light: Callable[[str], str], choice_words: frozenset[str] = frozenset()
+) -> Button | None:
+    """'2', '2 ạ', 'số 2', 'chọn số 2', the label, or the label without accents or abbreviated."""
     if not buttons or not text.strip():
         return None
-    folded = fold(text)
-    number = NUMBER_CHOICE.match(folded)
-    if number:
-        index = int(number.group(1)) - 1
+    wanted = light(text.replace("#", " "))
+    words = wanted.split()
+    if words and words[-1].isdigit() and (len(words) == 1 or " ".join(words[:-1]) in choice_words):
+        index = int(words[-1]) - 1
         return buttons[index] if 0 <= index < len(buttons) else None
-    wanted = light(text)
     for button in buttons:
         if light(button.label) == wanted:
             return button
@@ -80,7 +76,7 @@ class Router:
             result = flow.handle(ctx, msg, state)
             if result is not None:
                 return result
-        button = resolve_button(msg.text, state.buttons, ctx.normalizer.light)
+        button = resolve_button(msg.text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words)
         if button is not None:
             return self.press(ctx, button.payload, state)
         if flow is not None:
@@ -98,6 +94,11 @@ class Router:
                 state.flow = active
                 result.replies.append(pending)
         return result
+
+    def pending(self, ctx: Context, state: ConversationState) -> Reply | None:
+        """The question a multi-step flow is waiting for, if one is in progress."""
+        flow = self.flows.get(state.flow)
+        return flow.reprompt(ctx, state) if flow is not None else None
 
     def press(self, ctx: Context, payload: str, state: ConversationState) -> Result:
         """A button press (or a typed choice); a payload nobody knows any more is a stale button."""

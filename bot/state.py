@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.types import Button
 
 log = logging.getLogger(__name__)
-PROMPT_MAX_CHARS = 700
 
 
 class Flow(StrEnum):
@@ -32,8 +31,6 @@ class ConversationState(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     # The last buttons shown: a typed "2", "Có" or "co" is resolved against them.
     buttons: list[Button] = Field(default_factory=list)
-    # The text those buttons belonged to, re-shown when someone comes back after a while.
-    prompt: str | None = None
     locale: str | None = None
     last_seen: datetime | None = None
 

@@ -86,6 +86,8 @@ class Lexicon(BaseModel):
     accented_words: dict[str, str] = Field(default_factory=dict)
     question_words: list[str]
     stopwords: list[str]
+    clause_joiners: list[str] = Field(default_factory=list)
+    choice_words: list[str] = Field(default_factory=list)
     common_words: list[str] = Field(default_factory=list)
 
 

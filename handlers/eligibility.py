@@ -41,7 +41,7 @@ def register(router: Router) -> None:
 def on_intent(ctx: Context, intent: str, state: ConversationState) -> Result:
     """'Tôi có được vay không?': the walkthrough answers that better than any FAQ entry."""
     result = start(ctx, state)
-    result.outcome = Outcome("answer", "intent.eligibility", 1.0)
+    result.outcome = Outcome("answer", "intent:eligibility", 1.0)
     return result
 
 
@@ -208,7 +208,7 @@ def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Resul
         back_to_menu(ctx),
     )
     text = result_text(result, ctx.texts, subject=_subject(ctx.texts, progress))
-    return Result([Reply(text, buttons)], Outcome("answer", f"eligibility.{result.outcome}", 1.0))
+    return Result([Reply(text, buttons)], Outcome("answer", f"eligibility:{result.outcome}", 1.0))
 
 
 def evaluate(ctx: Context, progress: dict) -> Eligibility:

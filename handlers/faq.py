@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.context import Context, Outcome, Result
 from bot.nlu.matcher import Candidate, Status
-from bot.privacy import redact
+from bot.nlu.normalize import fold
+from bot.privacy import redact_question
 from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import FaqEntry
 from handlers.common import back_to_menu, menu_buttons
 
-# Clauses end at sentence punctuation, a comma not inside a number, or "và"/"còn" joining two asks.
-CLAUSE = re.compile(r"[?.!;\n]+|,(?!\d)|\b(?:và|với lại|còn nữa|thêm nữa|con nua)\b", re.IGNORECASE)
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
 MAX_CLAUSE_TEXT = 2000
@@ -47,25 +47,48 @@ def respond(ctx: Context, text: str) -> Result:
     result = ctx.matcher.match(text)
     answered = clause_answers(ctx, text)
     if result.status is Status.ANSWER:
+        # The whole message has one clear answer; other clauses add theirs only when sure, in order.
         sure = ctx.content.matching.sure_threshold
-        answered = [result.best] + [c for c in answered if c.entry_id != result.best.entry_id and c.score >= sure]
+        answered = [c for c in answered if c.entry_id == result.best.entry_id or c.score >= sure]
+        if all(c.entry_id != result.best.entry_id for c in answered):
+            answered.insert(0, result.best)
     if answered:
         entries = [ctx.content.faq_by_id[c.entry_id] for c in answered[:MAX_ANSWERS]]
-        replies = [answer_reply(ctx, e) for e in entries]
-        return Result(replies, Outcome(Status.ANSWER.value, entries[0].id, answered[0].score))
+        return Result(answer_replies(ctx, entries), Outcome(Status.ANSWER.value, entries[0].id, answered[0].score))
     if result.status is Status.SUGGEST:
-        ctx.record_unanswered(redact(text), result.status.value)
+        ctx.record_unanswered(redact_question(text), result.status.value)
         entries = [ctx.content.faq_by_id[c.entry_id] for c in result.candidates]
         buttons = tuple(Button(e.question, f"faq:{e.id}") for e in entries)
         reply = Reply(ctx.t("faq.suggest"), buttons + (ctx.button("faq.none_of_these", "faq:none"),))
         return Result([reply], Outcome(result.status.value, None, result.score, tuple(e.question for e in entries)))
-    ctx.record_unanswered(redact(text), result.status.value)
+    ctx.record_unanswered(redact_question(text), result.status.value)
     return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score))
+
+
+def answer_replies(ctx: Context, entries: list[FaqEntry]) -> list[Reply]:
+    """One reply per answer; the buttons (related questions, menu) only under the last one, so a
+    typed "1" means the first button the person sees last."""
+    if len(entries) == 1:
+        return [answer_reply(ctx, entries[0])]
+    answered = {e.id for e in entries}
+    related = list(dict.fromkeys(r for e in entries for r in e.related if r not in answered))[:3]
+    replies = [Reply(answer_reply(ctx, e).text) for e in entries]
+    buttons = tuple(ctx.button_for_entry(r) for r in related) + (back_to_menu(ctx),)
+    replies[-1] = Reply(replies[-1].text, buttons)
+    return replies
+
+
+@lru_cache(maxsize=8)
+def _clause_pattern(joiners: tuple[str, ...]) -> re.Pattern:
+    # Clauses end at sentence punctuation, a comma not inside a number, or a word joining two asks.
+    words = "|".join(re.escape(j) for j in sorted(joiners, key=len, reverse=True))
+    return re.compile(r"[?.!;\n]+|,(?!\d)" + (rf"|\b(?:{words})\b" if words else ""))
 
 
 def clause_answers(ctx: Context, text: str) -> list[Candidate]:
     """Confident answers to the separate clauses of a message, in order, without repeats."""
-    clauses = [c for c in CLAUSE.split(text[:MAX_CLAUSE_TEXT]) if c and len(c.split()) >= 2]
+    pattern = _clause_pattern(ctx.normalizer.clause_joiners)
+    clauses = [c for c in pattern.split(fold(text[:MAX_CLAUSE_TEXT])) if c and len(c.split()) >= 2]
     if len(clauses) < 2:
         return []
     found: list[Candidate] = []

@@ -15,7 +15,7 @@ COMING_SOON = {
 
 
 def register(router: Router) -> None:
-    router.on_open = on_open
+    router.on_open = lambda ctx, msg, state: on_open(ctx, state, router.pending(ctx, state))
     router.on_unsupported = on_unsupported
     router.on_stale = on_stale
     router.payload("menu", on_menu)
@@ -24,15 +24,14 @@ def register(router: Router) -> None:
 
 
 def _intent(name: str) -> Outcome:
-    return Outcome("answer", f"intent.{name}", 1.0)
+    return Outcome("answer", f"intent:{name}", 1.0)
 
 
-def on_open(ctx: Context, msg: Incoming, state: ConversationState) -> Result:
-    """Greets a newcomer with the menu; welcomes someone back to where they stopped."""
-    if state.is_new or not state.buttons:
+def on_open(ctx: Context, state: ConversationState, pending: Reply | None) -> Result:
+    """Greets a newcomer with the menu; welcomes someone back to the question they left, or the menu."""
+    if state.is_new:
         return Result([Reply(ctx.t("menu.greeting")), menu_reply(ctx)])
-    prompt = state.prompt or ctx.t("menu.prompt")
-    return Result([Reply(ctx.t("open.welcome_back")), Reply(prompt, tuple(state.buttons))])
+    return Result([Reply(ctx.t("open.welcome_back")), pending or menu_reply(ctx)])
 
 
 def on_intent(ctx: Context, intent: str, state: ConversationState) -> Result:

@@ -45,7 +45,7 @@ def test_ask_json_batch_reads_one_question_per_line_in_order(workdir):
     assert lines[0]["status"] == "answer" and "6,24%" in lines[0]["text"]
     assert lines[1]["status"] == "fallback" and lines[1]["entry"] is None
     assert lines[2]["status"] == "fallback"
-    assert lines[3]["entry"] == "intent.greeting"
+    assert lines[3]["entry"] == "intent:greeting"
 
 
 def test_chat_script_transcript(workdir):

@@ -119,3 +119,14 @@ def test_a_business_owner_gets_the_business_questions(app):
     send("co")
     replies = send("1,5 ty")
     assert "Cơ sở của bạn có thể đủ điều kiện vay theo QĐ 08/2026/QĐ-TTg, tối đa 2 tỷ đồng." in replies[-1].text
+
+
+@pytest.mark.db
+def test_reopening_mid_walkthrough_shows_the_pending_question(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    send("kiem tra dieu kien")
+    send("ban than")
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN)))
+    assert "quay lại" in replies[0].text
+    assert "thuộc trường hợp nào" in replies[-1].text
+    assert send("1")[-1].text.startswith("Bạn đã hoàn thành hình thức nào")  # "1" is the first option shown

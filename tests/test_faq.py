@@ -52,7 +52,7 @@ def test_a_long_rambling_message_still_gets_the_answer(brain, ctx):
 @pytest.mark.parametrize("question", ["hôm nay trời mưa không", "tỷ giá đô la hôm nay", "cách làm giàu nhanh"])
 def test_off_topic_questions_get_an_honest_answer_without_loan_figures(brain, ctx, question):
     outcome, text, replies = ask(brain, ctx, question)
-    assert outcome.status != "answer" or outcome.entry.startswith(("notcovered.", "bot.", "intent."))
+    assert outcome.status != "answer" or outcome.entry.startswith(("notcovered.", "bot.", "intent:"))
     for figure in ("200 triệu", "6,24%", "100 triệu", "10 năm"):
         assert figure not in text
     if outcome.status == "fallback":

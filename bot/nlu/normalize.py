@@ -100,6 +100,8 @@ class Normalizer:
         self.accented_words = {clean(k): tuple(v.split()) for k, v in lexicon.accented_words.items()}
         self.question_words = frozenset(lexicon.question_words)
         self.stopwords = frozenset(lexicon.stopwords)
+        self.choice_words = frozenset(lexicon.choice_words)
+        self.clause_joiners = tuple(lexicon.clause_joiners)
         self.synonyms: dict[tuple[str, ...], tuple[str, ...]] = {
             tuple(k.split()): tuple(v.split()) for k, v in lexicon.synonyms.items()
         }
