@@ -218,4 +218,5 @@ class QuestionSet(BaseModel):
 
     yes_words: list[str]
     no_words: list[str]
+    navigation: dict[Literal["back", "restart", "exit"], list[str]]
     questions: list[Question] = Field(min_length=1)

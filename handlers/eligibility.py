@@ -21,9 +21,6 @@ from handlers.common import back_to_menu, menu_buttons
 
 KEY = "eligibility"
 SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
-BACK_WORDS = {"quay lai", "tro lai", "cau truoc", "back", "sua lai"}
-RESTART_WORDS = {"lam lai", "bat dau lai", "lam lai tu dau", "kiem tra lai"}
-EXIT_WORDS = {"thoat", "dung lai", "huy", "thoi", "exit", "stop", "khong kiem tra nua"}
 PARSERS = {
     "years_ago": lambda text, today: parse_years_ago(text, today),
     "age": lambda text, today: parse_age(text, today),
@@ -108,11 +105,12 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     if question is None:
         return None
     words = ctx.normalizer.light(msg.text)
-    if words in BACK_WORDS:
+    navigation = ctx.content.questions.navigation
+    if words in navigation["back"]:
         return back(ctx, state)
-    if words in RESTART_WORDS:
+    if words in navigation["restart"]:
         return begin(ctx, state)
-    if words in EXIT_WORDS:
+    if words in navigation["exit"]:
         return leave(ctx, state)
     found, value = parse_answer(ctx, question, msg.text)
     return record(ctx, state, question, value) if found else None

@@ -11,9 +11,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _env(data_dir: Path, extra: dict | None = None) -> dict:
+    """The environment of a fresh install: no database URL, locale or tokens from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "TELEGRAM_", "DATA_"))}
+    env.update({"DATA_DIR": str(data_dir), "PYTHONIOENCODING": "utf-8"}, **(extra or {}))
+    return env
+
+
 def bot(*args, stdin: str | None = None, data_dir: Path, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "TELEGRAM_"))}
-    env.update({"DATA_DIR": str(data_dir), "PYTHONIOENCODING": "utf-8"}, **(extra_env or {}))
+    env = _env(data_dir, extra_env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=data_dir, env=env, timeout=120
     )
@@ -64,16 +70,19 @@ def test_chat_script_transcript(workdir):
 
 
 def test_chat_resumes_where_it_was_after_the_process_is_killed(workdir):
+    import time
+
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, cwd=workdir, env={**os.environ, "DATA_DIR": str(workdir)},
+        [sys.executable, "-m", "bot", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, cwd=workdir, env=_env(workdir),
     )
     proc.stdin.write("menu\n")
     proc.stdin.flush()
     # wait until the menu has been shown, then kill the process without any goodbye
-    seen = ""
-    while "[4]" not in seen:
+    seen, deadline = "", time.monotonic() + 30
+    while "[4]" not in seen and time.monotonic() < deadline and proc.poll() is None:
         seen += proc.stdout.readline()
+    assert "[4]" in seen, "the menu never appeared"
     proc.kill()
     proc.wait(timeout=10)
     result = bot("chat", stdin="1\n", data_dir=workdir)
