@@ -30,7 +30,7 @@ def resolve_button(
         return None
     wanted = light(text.replace("#", " "))
     words = wanted.split()
-    if words and words[-1].isdigit() and (len(words) == 1 or " ".join(words[:-1]) in choice_words):
+    if words and words[-1].isdecimal() and (len(words) == 1 or " ".join(words[:-1]) in choice_words):
         index = int(words[-1]) - 1
         return buttons[index] if 0 <= index < len(buttons) else None
     for button in buttons:

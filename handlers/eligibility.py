@@ -123,7 +123,7 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     if question is None or question.kind == "choice":
         return False
     stripped = text.strip()
-    if question.kind in ("years_ago", "age") and stripped.isdigit() and int(stripped) <= len(question.options):
+    if question.kind in ("years_ago", "age") and stripped.isdecimal() and int(stripped) <= len(question.options):
         return False  # a bare small number is a button
     return parse_answer(ctx, question, text)[0]
 

@@ -55,7 +55,7 @@ class ConsoleChannel:
         """One line typed by the person; '#N' presses button N of the last message."""
         you = self.texts.t("console.you")
         stripped = line.strip()
-        if stripped.startswith(PRESS) and stripped[1:].isdigit():
+        if stripped.startswith(PRESS) and stripped[1:].isdecimal():
             index = int(stripped[1:]) - 1
             if 0 <= index < len(self.buttons):
                 button = self.buttons[index]
