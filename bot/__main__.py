@@ -126,13 +126,13 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
 def cmd_content(args: argparse.Namespace) -> int:
     from content import ContentError, load_content
 
+    if args.content_command == "unanswered":
+        return _unanswered(args)
     try:
         content = load_content()
     except ContentError as exc:
         print(f"content error: {exc}", file=sys.stderr)
         return 1
-    if args.content_command == "unanswered":
-        return _unanswered(args)
     from bot.app import build_brain, vietnam_date
     from storage.models import utcnow
 
@@ -178,13 +178,13 @@ def _eval(args: argparse.Namespace, brain) -> int:
 
 
 def _unanswered(args: argparse.Namespace) -> int:
-    from bot.app import build_app, configure_logging
+    """Lists the record without loading content: just the database."""
     from storage import repo
-    from storage.db import transaction
+    from storage.db import make_engine, migrate, transaction
 
-    configure_logging("WARNING")
-    app = build_app(_settings(args))
-    with transaction(app.engine) as session:
+    engine = make_engine(_settings(args).effective_database_url)
+    migrate(engine)
+    with transaction(engine) as session:
         rows = repo.list_unanswered(session=session, limit=args.limit)
         if not rows:
             print("No unanswered questions recorded.")
