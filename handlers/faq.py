@@ -46,12 +46,9 @@ def respond(ctx: Context, text: str) -> Result:
     several things ("vay bao nhiêu, lãi bao nhiêu, đăng ký ở đâu") gets each clear answer."""
     result = ctx.matcher.match(text)
     answered = clause_answers(ctx, text)
-    if result.status is Status.ANSWER:
-        # The whole message has one clear answer; other clauses add theirs only when sure, in order.
-        sure = ctx.content.matching.sure_threshold
-        answered = [c for c in answered if c.entry_id == result.best.entry_id or c.score >= sure]
-        if all(c.entry_id != result.best.entry_id for c in answered):
-            answered.insert(0, result.best)
+    if len(answered) < 2 and result.status is Status.ANSWER:
+        # One question (or one clear clause): the whole message's answer.
+        answered = [result.best]
     if answered:
         entries = [ctx.content.faq_by_id[c.entry_id] for c in answered[:MAX_ANSWERS]]
         return Result(answer_replies(ctx, entries), Outcome(Status.ANSWER.value, entries[0].id, answered[0].score))

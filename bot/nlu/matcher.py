@@ -20,6 +20,7 @@ from content.models import FaqEntry, MatchingConfig
 from bot.nlu.normalize import Normalizer
 
 BIGRAM_WEIGHT = 0.7
+NUMBER_WEIGHT = 0.3
 FUZZ_BLEND = 0.2
 FUZZ_CANDIDATES = 25
 
@@ -130,6 +131,10 @@ class FaqMatcher:
         return {}
 
     def weight(self, feature: str) -> float:
+        if feature not in self.idf and any(ch.isdigit() for ch in feature):
+            # A figure nobody wrote in a phrasing ("300" in "vay 300 triệu"): its meaning is already
+            # carried by the generalised token ("so triệu"), so it must not weigh like a rare word.
+            return NUMBER_WEIGHT
         idf = self.idf.get(feature, self.unknown_idf)
         return idf * BIGRAM_WEIGHT if " " in feature else idf
 
