@@ -49,8 +49,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("No channel is configured (TELEGRAM_BOT_TOKEN is not set): starting the console.", file=sys.stderr)
         args.script, args.user = None, "local"
         return cmd_chat(args)
-    print("Telegram and Zalo channels are not available in this version yet; use `python -m bot chat`.", file=sys.stderr)
-    return 2
+    from bot.app import configure_logging
+    from bot.server import serve
+
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings))
+    return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

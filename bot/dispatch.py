@@ -16,7 +16,7 @@ from sqlmodel import Session
 from bot.context import Context, Result
 from bot.router import Router
 from bot.state import ConversationState
-from bot.types import Incoming, Reply
+from bot.types import Incoming, Reply, replies_to_json
 from storage import repo
 from storage.crypto import Cipher
 from storage.db import transaction
@@ -70,11 +70,12 @@ class Dispatcher:
         self.clock = clock
         self.locks = KeyedLocks()
 
-    async def dispatch(self, msg: Incoming) -> list[Reply]:
-        """Replies to send; empty for a repeated delivery. Never raises: failures get a calm message."""
+    async def dispatch(self, msg: Incoming, *, inbox_id: int | None = None) -> list[Reply]:
+        """Replies to send; empty for a repeated delivery. Never raises: failures get a calm message.
+        With `inbox_id`, the replies are stored on that inbox row in the same transaction."""
         async with self.locks.hold(msg.conversation_key):
             try:
-                return await asyncio.to_thread(self.process, msg)
+                return await asyncio.to_thread(self.process, msg, inbox_id)
             except OperationalError as exc:
                 log.error("database unavailable while handling %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
             except SQLAlchemyError as exc:
@@ -83,7 +84,7 @@ class Dispatcher:
                 log.exception("handler failed on %s update %s", msg.channel, msg.update_id)
             return [self.error_reply()]
 
-    def process(self, msg: Incoming) -> list[Reply]:
+    def process(self, msg: Incoming, inbox_id: int | None = None) -> list[Reply]:
         """The synchronous unit of work: claim, load, handle, save — committed together or not at all."""
         now = self.clock()
         with transaction(self.engine, lock_key=msg.conversation_key) as session:
@@ -98,6 +99,9 @@ class Dispatcher:
             state.last_seen = now
             sealed = self.cipher.encrypt(state.to_json())
             repo.save_state(session=session, channel=msg.channel, chat_id=msg.chat_id, state=sealed, now=now)
+            if inbox_id is not None:
+                outbox = self.cipher.encrypt(replies_to_json(result.replies))
+                repo.store_replies(session=session, inbox_id=inbox_id, replies=outbox, now=now)
         return result.replies
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+from typing import Literal
 from pathlib import Path
 
 from pydantic import SecretStr, field_validator, model_validator
@@ -29,6 +31,14 @@ class Settings(BaseSettings):
     bot_locale: str = "vi"
     log_level: str = "INFO"
     telegram_bot_token: SecretStr | None = None
+    # polling for development; webhook (at PUBLIC_BASE_URL/telegram/webhook) for production.
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    # Sent back by Telegram in X-Telegram-Bot-Api-Secret-Token on every webhook call: 1-256 of A-Z a-z 0-9 _ -.
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    public_base_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
     # Fernet keys for personal data at rest, comma-separated, newest first. Development without
     # keys uses a key file created under DATA_DIR; production refuses to start without them.
     data_encryption_keys: SecretStr | None = None
@@ -42,11 +52,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _webhook_needs_secret_and_address(self) -> "Settings":
+        if self.telegram_bot_token is not None and self.telegram_mode == "webhook":
+            secret = self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -) is required in webhook mode")
+            if not self.public_base_url.startswith(("https://", "http://")):
+                raise ValueError("PUBLIC_BASE_URL is required in webhook mode")
+        return self
+
+    @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> "Settings":
         if self.environment is Environment.PRODUCTION:
             if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():
                 raise ValueError("DATA_ENCRYPTION_KEYS must be set in production")
-            for name in ("telegram_bot_token",):
+            for name in ("telegram_bot_token", "telegram_webhook_secret"):
                 secret = getattr(self, name)
                 if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name.upper()} holds a placeholder value; set a real one")

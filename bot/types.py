@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -51,3 +52,12 @@ class Reply:
 
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+
+def replies_to_json(replies: list[Reply]) -> str:
+    """Replies as JSON, kept with an inbox update until they are sent."""
+    return json.dumps([{"text": r.text, "buttons": [[b.label, b.payload] for b in r.buttons]} for r in replies], ensure_ascii=False)
+
+
+def replies_from_json(raw: str) -> list[Reply]:
+    return [Reply(r["text"], tuple(Button(label, payload) for label, payload in r["buttons"])) for r in json.loads(raw)]

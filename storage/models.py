@@ -68,3 +68,23 @@ class UnansweredQuestion(SQLModel, table=True):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class InboxUpdate(SQLModel, table=True):
+    """Every update a channel delivered, recorded (encrypted) before it is acknowledged.
+
+    processed_at: the handler's transaction committed, and `replies` holds what to send.
+    sent_at: the replies went out. On start-up, rows missing either are finished.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbox_update"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_id: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    replies: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(sa_column=utc_column())
+    processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))

@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Conversation, ProcessedUpdate, UnansweredQuestion
+from storage.models import Conversation, InboxUpdate, ProcessedUpdate, UnansweredQuestion
 
 
 def _insert(session: Session, model):
@@ -65,3 +65,38 @@ def prune_processed_updates(*, session: Session, before: datetime) -> int:
     """Forgets deduplication records older than `before` (channels never redeliver that late)."""
     result = session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < before))
     return result.rowcount or 0
+
+
+def record_inbox(*, session: Session, channel: str, update_id: str, payload: str, now: datetime) -> int | None:
+    """Records a delivered update; its row id, or None when the same update was recorded before."""
+    statement = (
+        _insert(session, InboxUpdate)
+        .values(channel=channel, update_id=update_id, payload=payload, received_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(InboxUpdate.__table__.c.id)
+    )
+    return session.exec(statement).scalar()
+
+
+def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime) -> None:
+    """Keeps the replies with the update, in the handler's transaction."""
+    row = session.get(InboxUpdate, inbox_id)
+    row.replies, row.processed_at = replies, now
+    session.add(row)
+
+
+def mark_sent(*, session: Session, inbox_id: int, now: datetime) -> None:
+    row = session.get(InboxUpdate, inbox_id)
+    row.sent_at = now
+    session.add(row)
+
+
+def unfinished_inbox(*, session: Session, channel: str, limit: int = 1000) -> list[InboxUpdate]:
+    """Updates recorded but not yet answered, oldest first (finished at start-up)."""
+    statement = (
+        select(InboxUpdate)
+        .where(InboxUpdate.channel == channel, col(InboxUpdate.sent_at).is_(None))
+        .order_by(col(InboxUpdate.id))
+        .limit(limit)
+    )
+    return list(session.exec(statement))

@@ -1,0 +1,225 @@
+"""Telegram, through python-telegram-bot: webhook or polling, inline keyboards, rate limited.
+
+Every update is recorded in the inbox (encrypted) before it is acknowledged; the dispatcher keeps
+the replies on that row in the handler's transaction; the row is marked sent after sending. On
+start, anything recorded but not yet answered is finished, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, ApplicationBuilder
+
+from bot.channels.text import split_text
+from bot.dispatch import KeyedLocks
+from bot.i18n import texts
+from bot.types import Incoming, Kind, Reply, replies_from_json
+from storage import repo
+from storage.db import transaction
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4000  # Telegram's limit is 4,096 characters
+MAX_CALLBACK_BYTES = 64
+ALLOWED_UPDATES = ["message", "callback_query"]
+COMMANDS = (("start", "telegram.command_start"), ("menu", "telegram.command_menu"), ("help", "telegram.command_help"))
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The channel-agnostic form of a Telegram update; None for updates the bot does not handle."""
+    update_id = str(update.update_id)
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message is not None else None
+        chat_id = str(chat.id if chat is not None else query.from_user.id)
+        return Incoming(CHANNEL, chat_id, update_id, str(query.from_user.id), Kind.BUTTON, payload=query.data or "")
+    message = update.message
+    if message is None:
+        return None
+    chat_id, user_id = str(message.chat.id), str(message.from_user.id if message.from_user else message.chat.id)
+    if message.text is not None:
+        if message.text.split(maxsplit=1)[0].split("@")[0] == "/start":
+            # "/start" opens the chat; "/start <payload>" is a deep link (officer invites).
+            parts = message.text.split(maxsplit=1)
+            return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.OPEN, payload=parts[1] if len(parts) > 1 else None)
+        return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.TEXT, text=message.text)
+    if message.sticker is not None:
+        kind = Kind.STICKER
+    elif message.photo:
+        kind = Kind.PHOTO
+    elif message.voice is not None or message.audio is not None or message.video_note is not None:
+        kind = Kind.VOICE
+    elif message.document is not None:
+        kind = Kind.FILE
+    else:
+        kind = Kind.OTHER
+    return Incoming(CHANNEL, chat_id, update_id, user_id, kind)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """One button per row (long Vietnamese labels); callback data survive restarts (they are payloads)."""
+    rows = []
+    for button in reply.buttons:
+        if len(button.payload.encode("utf-8")) > MAX_CALLBACK_BYTES:
+            log.warning("button payload longer than Telegram allows; button left out")
+            continue
+        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, settings, app) -> None:
+        self.settings = settings
+        self.app = app
+        self.cipher = app.dispatcher.cipher
+        self.secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+        self.application = (
+            ApplicationBuilder()
+            .token(settings.telegram_bot_token.get_secret_value())
+            .base_url(settings.telegram_api_base_url)
+            .updater(None)
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .build()
+        )
+        self.bot = self.application.bot
+        self.locks = KeyedLocks()
+        self.tasks: set[asyncio.Task] = set()
+        self.healthy = False
+        self._polling: asyncio.Task | None = None
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(WEBHOOK_PATH, self.webhook)
+
+    async def start(self) -> None:
+        """Registers the commands and the webhook (or starts polling), then finishes unanswered updates."""
+        await self.application.initialize()
+        lang = texts(self.settings.bot_locale)
+        await self.bot.set_my_commands([BotCommand(name, lang.t(key)) for name, key in COMMANDS])
+        if self.settings.telegram_mode == "webhook":
+            url = self.settings.public_base_url.rstrip("/") + WEBHOOK_PATH
+            await self.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
+        else:
+            await self.bot.delete_webhook()
+            self._polling = asyncio.create_task(self._poll())
+        self.healthy = True
+        await self.resume()
+
+    async def stop(self) -> None:
+        """Stops taking updates; work in flight finishes first."""
+        self.healthy = False
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.application.shutdown()
+
+    # -- receiving ---------------------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Checks the secret in constant time, records the update, then acknowledges it."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=403)
+        try:
+            data = await request.json()
+            update_id = str(int(data["update_id"]))
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400)
+        await self.accept(update_id, data)
+        return web.Response(status=200)
+
+    async def accept(self, update_id: str, data: dict) -> None:
+        inbox_id = await asyncio.to_thread(self._record, update_id, data)
+        if inbox_id is not None:  # None: the same update again, already recorded
+            self._spawn(inbox_id, data, None)
+
+    async def _poll(self) -> None:
+        offset = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
+            except TelegramError as exc:
+                log.warning("telegram polling failed: %s", type(exc).__name__)
+                await asyncio.sleep(3)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                await self.accept(str(update.update_id), update.to_dict())
+
+    async def resume(self) -> None:
+        """Finishes updates recorded before a crash: processes or re-sends them, oldest first."""
+        rows = await asyncio.to_thread(self._unfinished)
+        for row_id, payload, replies in rows:
+            self._spawn(row_id, json.loads(self.cipher.decrypt(payload) or "{}"), replies)
+        if rows:
+            log.info("resuming %d unfinished telegram updates", len(rows))
+
+    # -- processing --------------------------------------------------------------------------------
+
+    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
+        task = asyncio.create_task(self._finish(inbox_id, data, replies))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None) -> None:
+        try:
+            msg = to_incoming(Update.de_json(data, self.bot)) if data else None
+        except (TypeError, ValueError, KeyError):
+            msg = None
+        if msg is None:
+            await asyncio.to_thread(self._mark_sent, inbox_id)
+            return
+        async with self.locks.hold(msg.conversation_key):  # one chat's updates in arrival order
+            try:
+                if msg.kind is Kind.BUTTON and data.get("callback_query", {}).get("id"):
+                    await self.bot.answer_callback_query(data["callback_query"]["id"])
+                if stored is None:
+                    await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
+                    stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
+                await self.send(msg.chat_id, stored)
+            except Forbidden:
+                log.info("telegram chat blocked the bot; update %s not answered", msg.update_id)
+            except TelegramError as exc:
+                # Left unsent: finished at the next start.
+                log.warning("telegram send failed for update %s: %s", msg.update_id, type(exc).__name__)
+                return
+            await asyncio.to_thread(self._mark_sent, inbox_id)
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        for reply in replies:
+            chunks = split_text(reply.text, MAX_TEXT)
+            for i, chunk in enumerate(chunks):
+                markup = keyboard(reply) if i == len(chunks) - 1 else None
+                await self.bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup)
+
+    # -- storage (run in a worker thread) ------------------------------------------------------------
+
+    def _record(self, update_id: str, data: dict) -> int | None:
+        sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
+        with transaction(self.app.engine) as session:
+            return repo.record_inbox(session=session, channel=CHANNEL, update_id=update_id, payload=sealed, now=utcnow())
+
+    def _mark_sent(self, inbox_id: int) -> None:
+        with transaction(self.app.engine) as session:
+            repo.mark_sent(session=session, inbox_id=inbox_id, now=utcnow())
+
+    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None]]:
+        with transaction(self.app.engine) as session:
+            rows = repo.unfinished_inbox(session=session, channel=CHANNEL)
+            return [
+                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None)
+                for r in rows
+            ]

@@ -1,0 +1,77 @@
+"""One aiohttp web server for every channel's webhook, plus /healthz; started by `python -m bot run`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.app import App, build_app
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def configured_channels(settings: Settings, app: App) -> list:
+    """Every channel whose settings are present."""
+    channels = []
+    if settings.telegram_bot_token is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(settings, app))
+    return channels
+
+
+def build_web_app(app: App, channels: list) -> web.Application:
+    web_app = web.Application(client_max_size=1024 * 1024)
+
+    async def healthz(request: web.Request) -> web.Response:
+        """Database reachable and each channel started: 200; otherwise 503 with what is wrong."""
+        try:
+            await asyncio.to_thread(_ping, app)
+            database = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, never raised
+            database = f"error: {type(exc).__name__}"
+        status = {"database": database, "channels": {c.name: "ok" if c.healthy else "down" for c in channels}}
+        healthy = database == "ok" and all(c.healthy for c in channels)
+        return web.json_response(status, status=200 if healthy else 503)
+
+    web_app.router.add_get("/healthz", healthz)
+    for channel in channels:
+        channel.add_routes(web_app.router)
+    return web_app
+
+
+def _ping(app: App) -> None:
+    with app.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Runs the web server and channels until SIGINT/SIGTERM (or `stop`); in-flight work finishes."""
+    app = build_app(settings)
+    channels = configured_channels(settings, app)
+    runner = web.AppRunner(build_web_app(app, channels))
+    await runner.setup()
+    # The server listens before webhooks are registered, so the first delivery finds it.
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    log.info("listening on %s:%s", settings.http_host, settings.http_port)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        for channel in channels:
+            await channel.start()
+            log.info("channel %s started", channel.name)
+        await stop.wait()
+    finally:
+        for channel in channels:
+            await channel.stop()
+        await runner.cleanup()

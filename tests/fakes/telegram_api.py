@@ -1,0 +1,107 @@
+"""A stand-in Telegram Bot API on 127.0.0.1, speaking its wire format, recording every call.
+
+python-telegram-bot posts form fields whose values are JSON-encoded (strings as they are); the
+API answers {"ok": true, "result": ...} or {"ok": false, "error_code", "description", "parameters"}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeTelegramAPI:
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.rate_limit_next: dict[str, int] = {}  # method -> retry_after seconds, once
+        self.block_chats: set[str] = set()
+        self.queued_updates: list[dict] = []  # handed out by getUpdates (polling mode)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._message_id = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> "FakeTelegramAPI":
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def sent(self, method: str = "sendMessage") -> list[dict]:
+        return [c.params for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """Waits (bounded) until `count` calls of `method` arrived."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent(method)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {len(self.sent(method))} {method} calls after {timeout}s: {self.calls}")
+            await asyncio.sleep(0.02)
+        return self.sent(method)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        retry = self.rate_limit_next.pop(method, None)
+        if retry is not None:
+            return web.json_response(
+                {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry}",
+                 "parameters": {"retry_after": retry}},
+                status=429,
+            )
+        if method == "sendMessage" and str(params.get("chat_id")) in self.block_chats:
+            return web.json_response({"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403)
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict:
+        if request.content_type == "application/json":
+            return await request.json()
+        form = await request.post()
+        params = {}
+        for key, value in form.items():
+            try:
+                params[key] = json.loads(value)
+            except (TypeError, ValueError):
+                params[key] = value
+        return params
+
+    def _result(self, method: str, params: dict):
+        if method == "getMe":
+            return {"id": 123456, "is_bot": True, "first_name": "Trợ lý", "username": "vaylaivon_test_bot"}
+        if method in ("sendMessage", "sendDocument"):
+            self._message_id += 1
+            return {"message_id": self._message_id, "date": int(time.time()),
+                    "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": str(params.get("text", ""))}
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            ready = [u for u in self.queued_updates if u["update_id"] >= offset]
+            self.queued_updates = ready
+            return ready
+        return True

@@ -1,0 +1,252 @@
+"""Telegram end to end: a webhook POST goes through the real python-telegram-bot client to a
+stand-in Bot API on 127.0.0.1; secrets, duplicates, buttons, 429s and crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.app import build_app
+from bot.channels.telegram import TelegramChannel
+from bot.server import build_web_app
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+SECRET = "s3cret-Token_1"
+pytestmark = pytest.mark.db
+
+
+def message_update(update_id: int, text: str, chat_id: int = 777) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {"message_id": update_id, "date": 1700000000, "text": text,
+                    "chat": {"id": chat_id, "type": "private"},
+                    "from": {"id": chat_id, "is_bot": False, "first_name": "Lan"}},
+    }
+
+
+def button_update(update_id: int, data: str, chat_id: int = 777) -> dict:
+    return {
+        "update_id": update_id,
+        "callback_query": {"id": f"cq{update_id}", "chat_instance": "1", "data": data,
+                           "from": {"id": chat_id, "is_bot": False, "first_name": "Lan"},
+                           "message": {"message_id": 1, "date": 1700000000, "text": "x",
+                                       "chat": {"id": chat_id, "type": "private"}}},
+    }
+
+
+class Harness:
+    """Our web server with the Telegram channel, pointed at the fake API."""
+
+    def __init__(self, settings, brain, engine, fake: FakeTelegramAPI) -> None:
+        self.settings = settings.model_copy(update={
+            "telegram_bot_token": SecretStr(fake.token), "telegram_mode": "webhook",
+            "telegram_webhook_secret": SecretStr(SECRET), "telegram_api_base_url": fake.base_url,
+            "public_base_url": "https://bot.example.vn",
+        })
+        self.app = build_app(self.settings, brain=brain, engine=engine)
+        self.channel = TelegramChannel(self.settings, self.app)
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> "Harness":
+        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]))
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        await self.channel.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.channel.stop()
+        await self.runner.cleanup()
+
+    async def post(self, update: dict, secret: str | None = SECRET) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{self.url}/telegram/webhook", json=update, headers=headers) as response:
+                return response.status
+
+
+@pytest.fixture
+async def fake():
+    api = await FakeTelegramAPI().start()
+    yield api
+    await api.stop()
+
+
+async def test_webhook_is_registered_with_the_secret_and_commands_in_vietnamese(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake):
+        (hook,) = fake.sent("setWebhook")
+        assert hook["url"] == "https://bot.example.vn/telegram/webhook" and hook["secret_token"] == SECRET
+        commands = fake.sent("setMyCommands")[0]["commands"]
+        assert {"command": "menu", "description": "Menu chính"} in commands
+
+
+async def test_polling_mode_answers_updates_from_get_updates(settings, brain, engine, fake):
+    harness = Harness(settings, brain, engine, fake)
+    harness.channel.settings = harness.settings.model_copy(update={"telegram_mode": "polling"})
+    fake.queued_updates.append(message_update(20, "ls bn"))
+    async with harness:
+        (sent,) = await fake.wait_for("sendMessage")
+        assert "6,24%" in sent["text"]
+        assert fake.sent("deleteWebhook") and not fake.sent("setWebhook")
+
+
+async def test_a_question_is_answered_through_the_real_client_with_its_keyboard(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        assert await bot.post(message_update(1, "lai suat vay bao nhieu")) == 200
+        (sent,) = await fake.wait_for("sendMessage")
+        assert sent["chat_id"] == 777 and "6,24%" in sent["text"] and "Căn cứ:" in sent["text"]
+        labels = [row[0]["text"] for row in sent["reply_markup"]["inline_keyboard"]]
+        assert labels[-1] == "Về menu"
+        assert fake.sent("sendChatAction")[0]["action"] == "typing"
+        assert "parse_mode" not in sent  # user text and answers are shown literally
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret"])
+async def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_processed(settings, brain, engine, fake, secret):
+    async with Harness(settings, brain, engine, fake) as bot:
+        assert await bot.post(message_update(2, "xin chào"), secret=secret) == 403
+        await asyncio.sleep(0.2)
+        assert fake.sent("sendMessage") == []
+
+
+async def test_the_same_update_delivered_twice_is_answered_once(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        assert await bot.post(message_update(3, "menu")) == 200
+        assert await bot.post(message_update(3, "menu")) == 200
+        await fake.wait_for("sendMessage")
+        await asyncio.sleep(0.3)
+        assert len(fake.sent("sendMessage")) == 1
+
+
+async def test_a_button_press_is_answered_and_an_old_button_gets_a_sensible_reply(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(button_update(4, "menu:faq"))
+        (first,) = await fake.wait_for("sendMessage")
+        assert first["text"].startswith("Bạn cứ gõ câu hỏi")
+        assert fake.sent("answerCallbackQuery")[0]["callback_query_id"] == "cq4"
+        await bot.post(button_update(5, "reg:removed-step"))
+        second = (await fake.wait_for("sendMessage", 2))[1]
+        assert "Nút này đã cũ" in second["text"]
+
+
+async def test_long_texts_are_split_under_telegrams_limit(settings, brain, engine, fake):
+    from bot.types import Reply
+
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.channel.send("777", [Reply("Một câu rất dài. " * 600)])
+        texts = [m["text"] for m in fake.sent("sendMessage")]
+        assert len(texts) >= 3 and all(len(t) <= 4096 for t in texts)
+
+
+async def test_a_429_waits_its_retry_after_and_the_message_still_arrives(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        fake.rate_limit_next["sendMessage"] = 1
+        await bot.post(message_update(6, "ls bn"))
+        sent = await fake.wait_for("sendMessage", 2, timeout=15)
+        calls = [c for c in fake.calls if c.method == "sendMessage"]
+        assert calls[1].at - calls[0].at >= 0.9  # waited retry_after before trying again
+        assert "6,24%" in sent[1]["text"]
+
+
+async def test_an_update_recorded_before_a_crash_is_answered_after_restart(settings, brain, engine, fake):
+    first = Harness(settings, brain, engine, fake)
+    # The update is recorded and acknowledged, then the process dies before handling it.
+    await asyncio.to_thread(first.channel._record, "8", message_update(8, "vay toi da bao nhieu"))
+    async with Harness(settings, brain, engine, fake):
+        (sent,) = await fake.wait_for("sendMessage")
+        assert "200 triệu" in sent["text"]
+
+
+async def test_replies_stored_but_not_sent_before_a_crash_are_sent_after_restart(settings, brain, engine, fake):
+    harness = Harness(settings, brain, engine, fake)
+    update = message_update(9, "xin chao")
+    inbox_id = await asyncio.to_thread(harness.channel._record, "9", update)
+    from bot.channels.telegram import to_incoming
+    from telegram import Update
+
+    # Processed (state and replies committed together), then the process died before sending.
+    await harness.app.dispatcher.dispatch(to_incoming(Update.de_json(update, None)), inbox_id=inbox_id)
+    async with Harness(settings, brain, engine, fake):
+        greeting, menu = await fake.wait_for("sendMessage", 2)
+        assert greeting["text"].startswith("Xin chào") and menu["reply_markup"]["inline_keyboard"]
+
+
+async def test_healthz_reports_database_and_channel(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{bot.url}/healthz") as response:
+                body = await response.json()
+        assert response.status == 200 and body == {"database": "ok", "channels": {"telegram": "ok"}}
+
+
+async def test_a_blocked_chat_is_recorded_as_done_not_retried_forever(settings, brain, engine, fake):
+    fake.block_chats.add("555")
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(message_update(10, "menu", chat_id=555))
+        await fake.wait_for("sendMessage")
+    async with Harness(settings, brain, engine, fake):
+        await asyncio.sleep(0.3)
+        assert len(fake.sent("sendMessage")) == 1  # not sent again after restart
+
+
+async def test_run_in_webhook_mode_answers_refuses_and_deduplicates(tmp_path, fake):
+    """The acceptance check: `python -m bot run` as a real process, Telegram pointed at the stand-in."""
+    import os
+    import signal
+    import socket
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TELEGRAM_", "DATA_", "BOT_"))}
+    env.update({
+        "DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE_URL": fake.base_url,
+        "PUBLIC_BASE_URL": "https://bot.example.vn", "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
+    })
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    async with session.get(f"{url}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline and proc.returncode is None, "the bot did not come up"
+                await asyncio.sleep(0.1)
+            update = message_update(42, "vay toi da bao nhieu")
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with session.post(f"{url}/telegram/webhook", json=update, headers=headers) as response:
+                assert response.status == 200
+            (answer,) = await fake.wait_for("sendMessage")
+            assert "200 triệu" in answer["text"] and "Căn cứ:" in answer["text"]
+            async with session.post(f"{url}/telegram/webhook", json=message_update(43, "xin chao"),
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as response:
+                assert response.status in (401, 403)
+            async with session.post(f"{url}/telegram/webhook", json=update, headers=headers) as response:
+                assert response.status == 200
+            await asyncio.sleep(0.5)
+            assert len(fake.sent("sendMessage")) == 1
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        stderr = (await asyncio.wait_for(proc.communicate(), 20))[1].decode()
+    assert proc.returncode == 0, stderr[-2000:]
+    assert fake.token.split(":")[1] not in stderr  # the token never reaches the logs
