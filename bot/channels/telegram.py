@@ -1,15 +1,13 @@
 """Telegram, through python-telegram-bot: webhook or polling, inline keyboards, rate limited.
 
-Every update is recorded in the inbox (encrypted) before it is acknowledged; the dispatcher keeps
-the replies on that row in the handler's transaction; the row is marked sent after sending. On
-start, anything recorded but not yet answered is finished, so a crash loses nothing.
+Updates go through the shared inbox (bot/channels/inbox.py): recorded before they are
+acknowledged, processed once, in order per chat, and finished after a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 
 from aiohttp import web
@@ -18,13 +16,10 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
+from bot.channels.inbox import InboxChannel, PermanentSendError
 from bot.channels.text import split_text
-from bot.dispatch import KeyedLocks
 from bot.i18n import texts
-from bot.types import Incoming, Kind, Reply, replies_from_json
-from storage import repo
-from storage.db import transaction
-from storage.models import utcnow
+from bot.types import Incoming, Kind, Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -78,13 +73,12 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-class TelegramChannel:
+class TelegramChannel(InboxChannel):
     name = CHANNEL
 
     def __init__(self, settings, app) -> None:
+        super().__init__(app)
         self.settings = settings
-        self.app = app
-        self.cipher = app.dispatcher.cipher
         self.secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
         self.application = (
             ApplicationBuilder()
@@ -95,9 +89,6 @@ class TelegramChannel:
             .build()
         )
         self.bot = self.application.bot
-        self.locks = KeyedLocks()
-        self.tasks: set[asyncio.Task] = set()
-        self.healthy = False
         self._polling: asyncio.Task | None = None
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -123,10 +114,8 @@ class TelegramChannel:
         if self._polling is not None:
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
-        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.drain()
         await self.application.shutdown()
-
-    # -- receiving ---------------------------------------------------------------------------------
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Checks the secret in constant time, records the update, then acknowledges it."""
@@ -141,11 +130,6 @@ class TelegramChannel:
         await self.accept(update_id, data)
         return web.Response(status=200)
 
-    async def accept(self, update_id: str, data: dict) -> None:
-        inbox_id = await asyncio.to_thread(self._record, update_id, data)
-        if inbox_id is not None:  # None: the same update again, already recorded
-            self._spawn(inbox_id, data, None)
-
     async def _poll(self) -> None:
         offset = None
         while True:
@@ -159,67 +143,22 @@ class TelegramChannel:
                 offset = update.update_id + 1
                 await self.accept(str(update.update_id), update.to_dict())
 
-    async def resume(self) -> None:
-        """Finishes updates recorded before a crash: processes or re-sends them, oldest first."""
-        rows = await asyncio.to_thread(self._unfinished)
-        for row_id, payload, replies in rows:
-            self._spawn(row_id, json.loads(self.cipher.decrypt(payload) or "{}"), replies)
-        if rows:
-            log.info("resuming %d unfinished telegram updates", len(rows))
+    def parse(self, data: dict) -> Incoming | None:
+        return to_incoming(Update.de_json(data, self.bot))
 
-    # -- processing --------------------------------------------------------------------------------
-
-    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
-        task = asyncio.create_task(self._finish(inbox_id, data, replies))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None) -> None:
-        try:
-            msg = to_incoming(Update.de_json(data, self.bot)) if data else None
-        except (TypeError, ValueError, KeyError):
-            msg = None
-        if msg is None:
-            await asyncio.to_thread(self._mark_sent, inbox_id)
-            return
-        async with self.locks.hold(msg.conversation_key):  # one chat's updates in arrival order
-            try:
-                if msg.kind is Kind.BUTTON and data.get("callback_query", {}).get("id"):
-                    await self.bot.answer_callback_query(data["callback_query"]["id"])
-                if stored is None:
-                    await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
-                    stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
-                await self.send(msg.chat_id, stored)
-            except Forbidden:
-                log.info("telegram chat blocked the bot; update %s not answered", msg.update_id)
-            except TelegramError as exc:
-                # Left unsent: finished at the next start.
-                log.warning("telegram send failed for update %s: %s", msg.update_id, type(exc).__name__)
-                return
-            await asyncio.to_thread(self._mark_sent, inbox_id)
+    async def before_dispatch(self, msg: Incoming, data: dict) -> None:
+        """Stops the spinner on a pressed button and shows "typing…" while the bot works."""
+        query_id = (data.get("callback_query") or {}).get("id")
+        if query_id:
+            await self.bot.answer_callback_query(query_id)
+        await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
-        for reply in replies:
-            chunks = split_text(reply.text, MAX_TEXT)
-            for i, chunk in enumerate(chunks):
-                markup = keyboard(reply) if i == len(chunks) - 1 else None
-                await self.bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup)
-
-    # -- storage (run in a worker thread) ------------------------------------------------------------
-
-    def _record(self, update_id: str, data: dict) -> int | None:
-        sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
-        with transaction(self.app.engine) as session:
-            return repo.record_inbox(session=session, channel=CHANNEL, update_id=update_id, payload=sealed, now=utcnow())
-
-    def _mark_sent(self, inbox_id: int) -> None:
-        with transaction(self.app.engine) as session:
-            repo.mark_sent(session=session, inbox_id=inbox_id, now=utcnow())
-
-    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None]]:
-        with transaction(self.app.engine) as session:
-            rows = repo.unfinished_inbox(session=session, channel=CHANNEL)
-            return [
-                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None)
-                for r in rows
-            ]
+        try:
+            for reply in replies:
+                chunks = split_text(reply.text, MAX_TEXT)
+                for i, chunk in enumerate(chunks):
+                    markup = keyboard(reply) if i == len(chunks) - 1 else None
+                    await self.bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup)
+        except Forbidden as exc:
+            raise PermanentSendError("blocked the bot") from exc

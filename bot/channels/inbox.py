@@ -1,0 +1,113 @@
+"""What every webhook/polling channel shares: record an update durably before acknowledging it,
+process it once in order per chat, send, mark sent; on start, finish what a crash left.
+
+A channel subclass says how to read its updates (`parse`) and how to send (`send`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from bot.dispatch import KeyedLocks
+from bot.types import Incoming, Reply, replies_from_json
+from storage import repo
+from storage.db import transaction
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PermanentSendError(Exception):
+    """The recipient cannot be reached (blocked the bot, outside the messaging window): give up."""
+
+
+class InboxChannel:
+    name = "channel"
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.cipher = app.dispatcher.cipher
+        self.locks = KeyedLocks()
+        self.tasks: set[asyncio.Task] = set()
+        self.healthy = False
+
+    # -- what a channel provides ----------------------------------------------------------------
+
+    def parse(self, data: dict) -> Incoming | None:
+        raise NotImplementedError
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        raise NotImplementedError
+
+    async def before_dispatch(self, msg: Incoming, data: dict) -> None:
+        """A hook for "typing…" and acknowledging button presses."""
+
+    # -- the shared machinery ---------------------------------------------------------------------
+
+    async def accept(self, update_id: str, data: dict) -> None:
+        """Records the update (encrypted); a new one is processed in the background."""
+        inbox_id = await asyncio.to_thread(self._record, update_id, data)
+        if inbox_id is not None:  # None: the same update again, already recorded
+            self._spawn(inbox_id, data, None)
+
+    async def resume(self) -> None:
+        """Finishes updates recorded before a crash: processes or re-sends them, oldest first."""
+        rows = await asyncio.to_thread(self._unfinished)
+        for row_id, payload, replies in rows:
+            self._spawn(row_id, json.loads(self.cipher.decrypt(payload) or "{}"), replies)
+        if rows:
+            log.info("resuming %d unfinished %s updates", len(rows), self.name)
+
+    async def drain(self) -> None:
+        """Waits for work in flight (on shutdown)."""
+        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
+        task = asyncio.create_task(self._finish(inbox_id, data, replies))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None) -> None:
+        try:
+            msg = self.parse(data) if data else None
+        except (TypeError, ValueError, KeyError, AttributeError):
+            msg = None
+        if msg is None:
+            await asyncio.to_thread(self._mark_sent, inbox_id)
+            return
+        async with self.locks.hold(msg.conversation_key):  # one chat's updates in arrival order
+            try:
+                if stored is None:
+                    try:
+                        await self.before_dispatch(msg, data)
+                    except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
+                        log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
+                    stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
+                await self.send(msg.chat_id, stored)
+            except PermanentSendError as exc:
+                log.info("%s recipient unreachable for update %s: %s", self.name, msg.update_id, exc)
+            except Exception as exc:  # noqa: BLE001 - left unsent, finished at the next start
+                log.warning("%s send failed for update %s: %s", self.name, msg.update_id, type(exc).__name__)
+                return
+            await asyncio.to_thread(self._mark_sent, inbox_id)
+
+    # -- storage (worker thread) ------------------------------------------------------------------
+
+    def _record(self, update_id: str, data: dict) -> int | None:
+        sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
+        with transaction(self.app.engine) as session:
+            return repo.record_inbox(session=session, channel=self.name, update_id=update_id, payload=sealed, now=utcnow())
+
+    def _mark_sent(self, inbox_id: int) -> None:
+        with transaction(self.app.engine) as session:
+            repo.mark_sent(session=session, inbox_id=inbox_id, now=utcnow())
+
+    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None]]:
+        with transaction(self.app.engine) as session:
+            rows = repo.unfinished_inbox(session=session, channel=self.name)
+            return [
+                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None)
+                for r in rows
+            ]
