@@ -22,6 +22,10 @@ def configured_channels(settings: Settings, app: App) -> list:
         from bot.channels.telegram import TelegramChannel
 
         channels.append(TelegramChannel(settings, app))
+    if settings.zalo_bot_token is not None:
+        from bot.channels.zalo_bot import ZaloBotChannel
+
+        channels.append(ZaloBotChannel(settings, app))
     return channels
 
 

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     public_base_url: str = ""
+    # Zalo Bot Platform: webhook when ZALO_BOT_WEBHOOK_SECRET and PUBLIC_BASE_URL are set, else polling.
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_webhook_secret: SecretStr | None = None
+    zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     # Fernet keys for personal data at rest, comma-separated, newest first. Development without

@@ -1,0 +1,158 @@
+"""Zalo Bot Platform (the Telegram-like bot API of Zalo), with an aiohttp client.
+
+Webhook at /zalo-bot/webhook with the secret in X-Bot-Api-Secret-Token, or polling with
+getUpdates. Bodies come with or without a `result` wrapper. Zalo Bot has no buttons: replies show
+them as numbered lines, and the core already understands a typed number or label.
+Platform facts (unverified against a live account, so kept configurable): ../shared/domain/platforms.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from bot.channels.inbox import InboxChannel, PermanentSendError
+from bot.channels.text import split_text
+from bot.types import Incoming, Kind, Reply
+
+log = logging.getLogger(__name__)
+CHANNEL = "zalo_bot"
+WEBHOOK_PATH = "/zalo-bot/webhook"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_TEXT = 1900  # Zalo allows 2,000 characters
+KINDS = (("sticker", Kind.STICKER), ("image", Kind.PHOTO), ("photo", Kind.PHOTO), ("audio", Kind.VOICE), ("voice", Kind.VOICE), ("file", Kind.FILE))
+
+
+class ZaloBotError(Exception):
+    def __init__(self, code: object, description: str) -> None:
+        super().__init__(f"Zalo Bot API error {code}")
+        self.code = code
+        self.description = description
+
+
+def unwrap(body: object) -> dict:
+    """The event, whether or not it came wrapped in {"ok": true, "result": …}."""
+    if isinstance(body, dict) and isinstance(body.get("result"), dict):
+        return body["result"]
+    return body if isinstance(body, dict) else {}
+
+
+def to_incoming(event: dict) -> Incoming | None:
+    name = str(event.get("event_name", ""))
+    message = event.get("message") or {}
+    sender = message.get("from") or {}
+    chat_id = str((message.get("chat") or {}).get("id") or sender.get("id") or "")
+    update_id = str(message.get("message_id") or event.get("update_id") or "")
+    if not chat_id or not update_id or not name.startswith("message."):
+        return None
+    user_id = str(sender.get("id") or chat_id)
+    if "text" in name and isinstance(message.get("text"), str):
+        text = message["text"]
+        if text.strip().split(maxsplit=1)[:1] == ["/start"]:
+            return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.OPEN)
+        return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.TEXT, text=text)
+    kind = next((k for word, k in KINDS if word in name), Kind.OTHER)
+    return Incoming(CHANNEL, chat_id, update_id, user_id, kind)
+
+
+def render(reply: Reply) -> str:
+    """Text, then the buttons as numbered lines ("1. Hỏi đáp chính sách")."""
+    lines = [reply.text, *(f"{i}. {b.label}" for i, b in enumerate(reply.buttons, start=1))]
+    return "\n".join(lines)
+
+
+class ZaloBotChannel(InboxChannel):
+    name = CHANNEL
+
+    def __init__(self, settings, app) -> None:
+        super().__init__(app)
+        self.settings = settings
+        self.token = settings.zalo_bot_token.get_secret_value()
+        self.secret = settings.zalo_bot_webhook_secret.get_secret_value() if settings.zalo_bot_webhook_secret else ""
+        self.base = settings.zalo_bot_api_base_url.rstrip("/")
+        self.session: aiohttp.ClientSession | None = None
+        self._polling: asyncio.Task | None = None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.secret and self.settings.public_base_url)
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(WEBHOOK_PATH, self.webhook)
+
+    async def call(self, method: str, payload: dict | None = None) -> object:
+        async with self.session.post(f"{self.base}/bot{self.token}/{method}", json=payload or {}) as response:
+            body = await response.json(content_type=None)
+        if not isinstance(body, dict) or not body.get("ok"):
+            body = body if isinstance(body, dict) else {}
+            raise ZaloBotError(body.get("error_code", response.status), str(body.get("description", "")))
+        return body.get("result")
+
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=40))
+        if self.webhook_mode:
+            url = self.settings.public_base_url.rstrip("/") + WEBHOOK_PATH
+            await self.call("setWebhook", {"url": url, "secret_token": self.secret})
+        else:
+            await self.call("deleteWebhook")
+            self._polling = asyncio.create_task(self._poll())
+        self.healthy = True
+        await self.resume()
+
+    async def stop(self) -> None:
+        self.healthy = False
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+        await self.drain()
+        if self.session is not None:
+            await self.session.close()
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=403)
+        try:
+            event = unwrap(await request.json())
+        except ValueError:
+            return web.Response(status=400)
+        msg = to_incoming(event)
+        if msg is not None:
+            await self.accept(msg.update_id, event)
+        return web.json_response({"ok": True})
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                result = await self.call("getUpdates", {"timeout": 30})
+            except (ZaloBotError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                log.warning("zalo bot polling failed: %s", type(exc).__name__)
+                await asyncio.sleep(3)
+                continue
+            events = result if isinstance(result, list) else [result] if isinstance(result, dict) else []
+            for event in events:
+                msg = to_incoming(unwrap(event))
+                if msg is not None:
+                    await self.accept(msg.update_id, unwrap(event))
+            if not events:
+                await asyncio.sleep(1)
+
+    def parse(self, data: dict) -> Incoming | None:
+        return to_incoming(data)
+
+    async def before_dispatch(self, msg: Incoming, data: dict) -> None:
+        await self.call("sendChatAction", {"chat_id": msg.chat_id, "action": "typing"})
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        for reply in replies:
+            for chunk in split_text(render(reply), MAX_TEXT):
+                try:
+                    await self.call("sendMessage", {"chat_id": chat_id, "text": chunk})
+                except ZaloBotError as exc:
+                    if exc.code in (403, "403"):
+                        raise PermanentSendError("blocked the bot") from exc
+                    raise

@@ -1,0 +1,109 @@
+"""Zalo Bot Platform end to end against a stand-in API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.app import build_app
+from bot.channels.zalo_bot import ZaloBotChannel
+from bot.server import build_web_app
+from tests.fakes.zalo_bot_api import FakeZaloBotAPI
+
+SECRET = "zalo-secret-123"
+pytestmark = pytest.mark.db
+
+
+def text_event(message_id: str, text: str, chat_id: str = "u-100") -> dict:
+    return {
+        "event_name": "message.text.received",
+        "message": {"message_id": message_id, "date": 1700000000000, "text": text,
+                    "from": {"id": chat_id, "display_name": "Lan", "is_bot": False},
+                    "chat": {"id": chat_id, "chat_type": "PRIVATE"}},
+    }
+
+
+class Harness:
+    def __init__(self, settings, brain, engine, fake, *, webhook: bool = True) -> None:
+        self.settings = settings.model_copy(update={
+            "zalo_bot_token": SecretStr(fake.token), "zalo_bot_api_base_url": fake.base_url,
+            "zalo_bot_webhook_secret": SecretStr(SECRET) if webhook else None,
+            "public_base_url": "https://bot.example.vn" if webhook else "",
+        })
+        self.app = build_app(self.settings, brain=brain, engine=engine)
+        self.channel = ZaloBotChannel(self.settings, self.app)
+
+    async def __aenter__(self):
+        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]))
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        await self.channel.start()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.channel.stop()
+        await self.runner.cleanup()
+
+    async def post(self, body: dict, secret: str | None = SECRET) -> int:
+        headers = {"X-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{self.url}/zalo-bot/webhook", json=body, headers=headers) as response:
+                return response.status
+
+
+@pytest.fixture
+async def fake():
+    api = await FakeZaloBotAPI().start()
+    yield api
+    await api.stop()
+
+
+@pytest.mark.parametrize("wrapped", [True, False])
+async def test_webhook_answer_with_buttons_as_numbered_lines(settings, brain, engine, fake, wrapped):
+    async with Harness(settings, brain, engine, fake) as bot:
+        assert fake.sent("setWebhook")[0] == {"url": "https://bot.example.vn/zalo-bot/webhook", "secret_token": SECRET}
+        event = text_event("m1", "menu")
+        assert await bot.post({"ok": True, "result": event} if wrapped else event) == 200
+        (sent,) = await fake.wait_for("sendMessage")
+        assert sent["chat_id"] == "u-100"
+        assert "\n1. Hỏi đáp chính sách\n2. Kiểm tra điều kiện vay" in sent["text"]
+        # Typing the number answers like the button would.
+        await bot.post(text_event("m2", "1"))
+        second = (await fake.wait_for("sendMessage", 2))[1]
+        assert second["text"].startswith("Bạn cứ gõ câu hỏi")
+
+
+async def test_wrong_secret_is_refused_and_a_duplicate_answered_once(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        assert await bot.post(text_event("m3", "ls bn"), secret="nope") == 403
+        assert await bot.post(text_event("m3", "ls bn"), secret=None) == 403
+        await asyncio.sleep(0.2)
+        assert fake.sent("sendMessage") == []
+        assert await bot.post(text_event("m4", "ls bn")) == 200
+        assert await bot.post(text_event("m4", "ls bn")) == 200
+        await fake.wait_for("sendMessage")
+        await asyncio.sleep(0.3)
+        assert len(fake.sent("sendMessage")) == 1 and "6,24%" in fake.sent("sendMessage")[0]["text"]
+
+
+async def test_long_texts_are_split_under_2000_characters(settings, brain, engine, fake):
+    from bot.types import Reply
+
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.channel.send("u-1", [Reply("Một câu khá dài. " * 400)])
+        texts = [m["text"] for m in fake.sent("sendMessage")]
+        assert len(texts) >= 3 and all(len(t) <= 2000 for t in texts)
+
+
+async def test_polling_mode_uses_get_updates(settings, brain, engine, fake):
+    fake.queued_updates.append(text_event("m5", "vay toi da bao nhieu"))
+    async with Harness(settings, brain, engine, fake, webhook=False):
+        (sent,) = await fake.wait_for("sendMessage")
+        assert "200 triệu" in sent["text"]
+        assert fake.sent("deleteWebhook")
