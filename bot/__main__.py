@@ -45,8 +45,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Starts every configured channel; with none configured, the console."""
     settings = _settings(args)
-    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
-        print("No channel is configured (no TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN): starting the console.", file=sys.stderr)
+    if settings.telegram_bot_token is None and settings.zalo_bot_token is None and not settings.zalo_oa_configured:
+        print("No channel is configured (no Telegram, Zalo Bot or Zalo OA settings): starting the console.", file=sys.stderr)
         args.script, args.user = None, "local"
         return cmd_chat(args)
     from bot.app import configure_logging

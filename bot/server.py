@@ -26,6 +26,10 @@ def configured_channels(settings: Settings, app: App) -> list:
         from bot.channels.zalo_bot import ZaloBotChannel
 
         channels.append(ZaloBotChannel(settings, app))
+    if settings.zalo_oa_configured:
+        from bot.channels.zalo_oa import ZaloOAChannel
+
+        channels.append(ZaloOAChannel(settings, app))
     return channels
 
 

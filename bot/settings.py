@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     zalo_bot_token: SecretStr | None = None
     zalo_bot_webhook_secret: SecretStr | None = None
     zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    # Zalo Official Account (Open API v3, OAuth v4). The refresh token is single-use: after the
+    # first refresh the bot keeps the current pair (encrypted) in the database.
+    zalo_oa_app_id: str = ""
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+
+    @property
+    def zalo_oa_configured(self) -> bool:
+        return bool(self.zalo_oa_app_id and self.zalo_oa_secret_key and (self.zalo_oa_access_token or self.zalo_oa_refresh_token))
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     # Fernet keys for personal data at rest, comma-separated, newest first. Development without
@@ -70,7 +82,7 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():
                 raise ValueError("DATA_ENCRYPTION_KEYS must be set in production")
-            for name in ("telegram_bot_token", "telegram_webhook_secret"):
+            for name in ("telegram_bot_token", "telegram_webhook_secret", "zalo_bot_token", "zalo_bot_webhook_secret", "zalo_oa_secret_key"):
                 secret = getattr(self, name)
                 if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name.upper()} holds a placeholder value; set a real one")

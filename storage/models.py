@@ -88,3 +88,29 @@ class InboxUpdate(SQLModel, table=True):
     received_at: datetime = Field(sa_column=utc_column())
     processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+
+
+class OAuthToken(SQLModel, table=True):
+    """An OAuth token pair (encrypted). Zalo's refresh token is single-use: the new pair is stored
+    here before it is used, so a crash never leaves the bot holding a spent token."""
+
+    __tablename__ = "oauth_tokens"
+
+    name: str = Field(primary_key=True, max_length=32)
+    access_token: str = Field(sa_column=Column(Text, nullable=False))
+    refresh_token: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class ChannelContact(SQLModel, table=True):
+    """When a person last wrote on a channel, and whether the channel can still reach them
+    (Zalo OA allows replies only within 7 days of the person's last message)."""
+
+    __tablename__ = "channel_contacts"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    last_inbound_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    unreachable_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reason: str | None = Field(default=None, max_length=64)

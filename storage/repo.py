@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Conversation, InboxUpdate, ProcessedUpdate, UnansweredQuestion
+from storage.models import ChannelContact, Conversation, InboxUpdate, OAuthToken, ProcessedUpdate, UnansweredQuestion
 
 
 def _insert(session: Session, model):
@@ -100,3 +100,45 @@ def unfinished_inbox(*, session: Session, channel: str, limit: int = 1000) -> li
         .limit(limit)
     )
     return list(session.exec(statement))
+
+
+def load_token(*, session: Session, name: str) -> OAuthToken | None:
+    return session.get(OAuthToken, name)
+
+
+def save_token(*, session: Session, name: str, access: str, refresh: str, expires_at: datetime | None, now: datetime) -> None:
+    """Stores an (encrypted) token pair, replacing the previous one."""
+    statement = (
+        _insert(session, OAuthToken)
+        .values(name=name, access_token=access, refresh_token=refresh, expires_at=expires_at, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["name"],
+            set_={"access_token": access, "refresh_token": refresh, "expires_at": expires_at, "updated_at": now},
+        )
+    )
+    session.exec(statement)
+
+
+def contact_wrote(*, session: Session, channel: str, chat_id: str, now: datetime) -> None:
+    """The person wrote: reachable again, and the messaging window restarts."""
+    statement = (
+        _insert(session, ChannelContact)
+        .values(channel=channel, chat_id=chat_id, last_inbound_at=now, unreachable_since=None, reason=None)
+        .on_conflict_do_update(
+            index_elements=["channel", "chat_id"], set_={"last_inbound_at": now, "unreachable_since": None, "reason": None}
+        )
+    )
+    session.exec(statement)
+
+
+def contact_unreachable(*, session: Session, channel: str, chat_id: str, reason: str, now: datetime) -> None:
+    statement = (
+        _insert(session, ChannelContact)
+        .values(channel=channel, chat_id=chat_id, unreachable_since=now, reason=reason)
+        .on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"unreachable_since": now, "reason": reason})
+    )
+    session.exec(statement)
+
+
+def get_contact(*, session: Session, channel: str, chat_id: str) -> ChannelContact | None:
+    return session.get(ChannelContact, (channel, chat_id))
