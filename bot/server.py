@@ -7,6 +7,7 @@ import logging
 import signal
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.app import App, build_app
@@ -74,12 +75,39 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(signum, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    scheduler = build_scheduler(app, channels)
     try:
         for channel in channels:
             await channel.start()
             log.info("channel %s started", channel.name)
+        scheduler.start()
         await stop.wait()
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         for channel in channels:
             await channel.stop()
         await runner.cleanup()
+
+
+def build_scheduler(app: App, channels: list) -> AsyncIOScheduler:
+    """APScheduler only decides when to look; the jobs are idempotent (reminders come with issue 6)."""
+    scheduler = AsyncIOScheduler(timezone="Asia/Ho_Chi_Minh")
+    for channel in channels:
+        # Replies that could not be sent (network, rate limits) are tried again every minute.
+        scheduler.add_job(channel.resume, "interval", minutes=1, id=f"resend-{channel.name}", coalesce=True, max_instances=1)
+    scheduler.add_job(
+        asyncio.to_thread, "cron", args=[prune, app], hour=3, id="prune", coalesce=True, max_instances=1
+    )
+    return scheduler
+
+
+def prune(app: App) -> None:
+    from datetime import timedelta
+
+    from storage import repo
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    with transaction(app.engine) as session:
+        repo.prune_processed_updates(session=session, before=utcnow() - timedelta(days=30))

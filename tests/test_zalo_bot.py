@@ -107,3 +107,26 @@ async def test_polling_mode_uses_get_updates(settings, brain, engine, fake):
         (sent,) = await fake.wait_for("sendMessage")
         assert "200 triệu" in sent["text"]
         assert fake.sent("deleteWebhook")
+
+
+async def test_a_failed_send_is_retried_by_the_next_sweep_and_sent_once(settings, brain, engine, fake):
+    fake.fail_sends = 1
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(text_event("m6", "ls bn"))
+        await fake.wait_for("sendMessage")  # the failed attempt
+        await asyncio.sleep(0.2)
+        await bot.channel.resume()  # what the scheduler does every minute
+        sent = await fake.wait_for("sendMessage", 2)
+        assert "6,24%" in sent[1]["text"]
+        await bot.channel.resume()
+        await asyncio.sleep(0.2)
+        assert len(fake.sent("sendMessage")) == 2  # delivered once, not again
+
+
+async def test_updates_of_one_chat_are_handled_in_order(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        # The second arrives while the first is still being handled; "1" refers to the menu the first shows.
+        assert await bot.post(text_event("m7", "menu")) == 200
+        assert await bot.post(text_event("m8", "1")) == 200
+        first, second = await fake.wait_for("sendMessage", 2)
+        assert "1. Hỏi đáp chính sách" in first["text"] and second["text"].startswith("Bạn cứ gõ câu hỏi")

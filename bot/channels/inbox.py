@@ -31,6 +31,7 @@ class InboxChannel:
         self.cipher = app.dispatcher.cipher
         self.locks = KeyedLocks()
         self.tasks: set[asyncio.Task] = set()
+        self.in_flight: set[int] = set()  # inbox rows being handled now (resume skips them)
         self.healthy = False
 
     # -- what a channel provides ----------------------------------------------------------------
@@ -54,7 +55,7 @@ class InboxChannel:
 
     async def resume(self) -> None:
         """Finishes updates recorded before a crash: processes or re-sends them, oldest first."""
-        rows = await asyncio.to_thread(self._unfinished)
+        rows = [r for r in await asyncio.to_thread(self._unfinished) if r[0] not in self.in_flight]
         for row_id, payload, replies in rows:
             self._spawn(row_id, json.loads(self.cipher.decrypt(payload) or "{}"), replies)
         if rows:
@@ -65,9 +66,10 @@ class InboxChannel:
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
+        self.in_flight.add(inbox_id)
         task = asyncio.create_task(self._finish(inbox_id, data, replies))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(lambda t: (self.tasks.discard(t), self.in_flight.discard(inbox_id)))
 
     async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None) -> None:
         try:

@@ -13,6 +13,7 @@ from tests.fakes.telegram_api import Call, FakeTelegramAPI
 class FakeZaloBotAPI(FakeTelegramAPI):
     def __init__(self, token: str = "98765:zalo-TEST") -> None:
         super().__init__(token)
+        self.fail_sends = 0
 
     @property
     def base_url(self) -> str:
@@ -24,6 +25,9 @@ class FakeZaloBotAPI(FakeTelegramAPI):
         method = request.match_info["method"]
         params = await request.json()
         self.calls.append(Call(method, params))
+        if method == "sendMessage" and self.fail_sends > 0:
+            self.fail_sends -= 1
+            return web.json_response({"ok": False, "error_code": 500, "description": "Internal error"}, status=500)
         if method == "sendMessage" and str(params.get("chat_id")) in self.block_chats:
             return web.json_response({"ok": False, "error_code": 403, "description": "Forbidden"})
         if method == "getUpdates":
