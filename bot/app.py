@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.context import Context, Result
 from bot.dispatch import Dispatcher
+from bot.downloads import DownloadLinks
 from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
 from bot.nlu.intents import IntentDetector
@@ -91,6 +92,7 @@ class App:
     brain: Brain
     engine: Engine
     dispatcher: Dispatcher
+    downloads: DownloadLinks
 
 
 def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine | None = None) -> App:
@@ -108,14 +110,15 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
     def error_reply() -> Reply:
         return Reply(texts(settings.bot_locale).t("error.try_later"))
 
+    cipher = cipher_from_settings(settings)
     dispatcher = Dispatcher(
         engine=engine,
         router=brain.router,
         make_context=make_context,
         error_reply=error_reply,
-        cipher=cipher_from_settings(settings),
+        cipher=cipher,
     )
-    return App(settings, brain, engine, dispatcher)
+    return App(settings, brain, engine, dispatcher, DownloadLinks(engine, cipher, settings.public_base_url))
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -49,6 +49,7 @@ def build_web_app(app: App, channels: list) -> web.Application:
         return web.json_response(status, status=200 if healthy else 503)
 
     web_app.router.add_get("/healthz", healthz)
+    app.downloads.add_routes(web_app.router)
     for channel in channels:
         channel.add_routes(web_app.router)
     return web_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -47,17 +48,39 @@ class Incoming:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file to send (the monthly list): Telegram sends it; Zalo gets a one-time download link."""
+
+    filename: str
+    content: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """One message to send back: text and optional buttons (rendered per channel)."""
+    """One message to send back: text, optional buttons and an optional document (rendered per channel)."""
 
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    document: Document | None = None
 
 
 def replies_to_json(replies: list[Reply]) -> str:
-    """Replies as JSON, kept with an inbox update until they are sent."""
-    return json.dumps([{"text": r.text, "buttons": [[b.label, b.payload] for b in r.buttons]} for r in replies], ensure_ascii=False)
+    """Replies as JSON, kept (encrypted) with an inbox update until they are sent."""
+    out = []
+    for r in replies:
+        item: dict = {"text": r.text, "buttons": [[b.label, b.payload] for b in r.buttons]}
+        if r.document is not None:
+            d = r.document
+            item["document"] = {"filename": d.filename, "mime": d.mime, "content": base64.b64encode(d.content).decode()}
+        out.append(item)
+    return json.dumps(out, ensure_ascii=False)
 
 
 def replies_from_json(raw: str) -> list[Reply]:
-    return [Reply(r["text"], tuple(Button(label, payload) for label, payload in r["buttons"])) for r in json.loads(raw)]
+    replies = []
+    for r in json.loads(raw):
+        doc = r.get("document")
+        document = Document(doc["filename"], base64.b64decode(doc["content"]), doc["mime"]) if doc else None
+        replies.append(Reply(r["text"], tuple(Button(label, payload) for label, payload in r["buttons"]), document))
+    return replies

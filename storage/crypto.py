@@ -7,6 +7,7 @@ logged; production refuses to start without keys (see bot/settings.py).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -23,6 +24,7 @@ class Cipher:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
             raise ValueError("at least one encryption key is needed")
+        self._keys = list(keys)
         self._fernet = MultiFernet([Fernet(k) for k in keys])
 
     def encrypt(self, text: str) -> str:
@@ -34,6 +36,16 @@ class Cipher:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError):
             return None
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        return self._fernet.decrypt(token)
+
+    def derive_key(self, label: bytes) -> bytes:
+        """A separate key for another purpose (signing links), derived from the newest key."""
+        return hashlib.sha256(label + b"\x00" + self._keys[0]).digest()
 
     def rotate(self, token: str) -> str:
         """Re-encrypts with the newest key."""

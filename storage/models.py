@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -114,3 +114,16 @@ class ChannelContact(SQLModel, table=True):
     last_inbound_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     unreachable_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     reason: str | None = Field(default=None, max_length=64)
+
+
+class Download(SQLModel, table=True):
+    """A file a channel could not send, served once through a signed, expiring link."""
+
+    __tablename__ = "downloads"
+
+    id: str = Field(primary_key=True, max_length=64)
+    filename: str = Field(max_length=200)
+    mime: str = Field(max_length=100)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

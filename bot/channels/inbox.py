@@ -11,6 +11,7 @@ import json
 import logging
 
 from bot.dispatch import KeyedLocks
+from bot.i18n import texts
 from bot.types import Incoming, Reply, replies_from_json
 from storage import repo
 from storage.db import transaction
@@ -44,6 +45,15 @@ class InboxChannel:
 
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """A hook for "typing…" and acknowledging button presses."""
+
+    async def with_download_link(self, reply: Reply) -> str:
+        """For channels that cannot send files: the text plus a one-time, expiring download link."""
+        if reply.document is None:
+            return reply.text
+        url = await asyncio.to_thread(self.app.downloads.create, reply.document)
+        hours = int(self.app.downloads.ttl.total_seconds() // 3600)
+        lang = texts(self.app.settings.bot_locale)
+        return f"{reply.text}\n{lang.t('download.link', filename=reply.document.filename, hours=hours, url=url)}"
 
     # -- the shared machinery ---------------------------------------------------------------------
 

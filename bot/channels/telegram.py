@@ -11,7 +11,7 @@ import hmac
 import logging
 
 from aiohttp import web
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
@@ -156,6 +156,9 @@ class TelegramChannel(InboxChannel):
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         try:
             for reply in replies:
+                if reply.document is not None:
+                    document = InputFile(reply.document.content, filename=reply.document.filename)
+                    await self.bot.send_document(chat_id=chat_id, document=document)
                 chunks = split_text(reply.text, MAX_TEXT)
                 for i, chunk in enumerate(chunks):
                     markup = keyboard(reply) if i == len(chunks) - 1 else None

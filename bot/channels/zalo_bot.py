@@ -149,6 +149,7 @@ class ZaloBotChannel(InboxChannel):
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         for reply in replies:
+            reply = Reply(await self.with_download_link(reply), reply.buttons)
             for chunk in split_text(render(reply), MAX_TEXT):
                 try:
                     await self.call("sendMessage", {"chat_id": chat_id, "text": chunk})

@@ -143,7 +143,7 @@ class ZaloOAChannel(InboxChannel):
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         for reply in replies:
-            chunks = split_text(reply.text, MAX_TEXT)
+            chunks = split_text(await self.with_download_link(reply), MAX_TEXT)
             extra = reply.buttons[MAX_BUTTONS:]
             if extra:  # more choices than Zalo shows as buttons: the rest as numbered lines
                 chunks[-1] += "".join(f"\n{i}. {b.label}" for i, b in enumerate(extra, start=MAX_BUTTONS + 1))

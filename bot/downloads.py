@@ -1,0 +1,86 @@
+"""One-time, expiring, signed download links, for files a channel cannot send (Zalo).
+
+The file is stored encrypted; the link carries its id, expiry and an HMAC signature; the first
+valid download marks it used in the same transaction, so a link works once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from aiohttp import web
+from sqlmodel import select
+
+from bot.types import Document
+from storage.db import transaction
+from storage.models import Download, utcnow
+
+ROUTE = "/download/{id}"
+
+
+@dataclass
+class DownloadLinks:
+    engine: object
+    cipher: object
+    public_base_url: str
+    ttl: timedelta = timedelta(hours=24)
+
+    @property
+    def key(self) -> bytes:
+        return self.cipher.derive_key(b"download-links")
+
+    def _sign(self, file_id: str, expires: int) -> str:
+        return hmac.new(self.key, f"{file_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def create(self, document: Document) -> str:
+        """Stores the file and returns its link (call from a worker thread)."""
+        file_id = secrets.token_urlsafe(24)
+        expires_at = utcnow() + self.ttl
+        sealed = self.cipher.encrypt_bytes(document.content)
+        with transaction(self.engine) as session:
+            session.add(Download(id=file_id, filename=document.filename, mime=document.mime, content=sealed, expires_at=expires_at))
+        expires = int(expires_at.timestamp())
+        return f"{self.public_base_url.rstrip('/')}/download/{file_id}?exp={expires}&sig={self._sign(file_id, expires)}"
+
+    def take(self, file_id: str, expires: str, signature: str) -> tuple[int, Download | None, bytes]:
+        """(HTTP status, the file, its content); marks it used on success."""
+        try:
+            expiry = int(expires)
+        except ValueError:
+            return 403, None, b""
+        if not hmac.compare_digest(signature.encode(), self._sign(file_id, expiry).encode()):
+            return 403, None, b""
+        now = utcnow()
+        if datetime.fromtimestamp(expiry, timezone.utc) < now:
+            return 410, None, b""
+        with transaction(self.engine) as session:
+            row = session.exec(select(Download).where(Download.id == file_id).with_for_update()).first()
+            if row is None or row.used_at is not None or row.expires_at < now:
+                return 410, None, b""
+            row.used_at = now
+            session.add(row)
+            return 200, row, self.cipher.decrypt_bytes(row.content)
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(ROUTE, self.serve)
+
+    async def serve(self, request: web.Request) -> web.Response:
+        import asyncio
+
+        status, row, content = await asyncio.to_thread(
+            self.take, request.match_info["id"], request.query.get("exp", ""), request.query.get("sig", "")
+        )
+        if status != 200:
+            return web.Response(status=status)
+        disposition = f"attachment; filename*=UTF-8''{_quote(row.filename)}"
+        return web.Response(body=content, content_type=row.mime, headers={"Content-Disposition": disposition})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
