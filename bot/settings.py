@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _zalo_bot_secret_length(self) -> "Settings":
+        if self.zalo_bot_webhook_secret is not None and not 8 <= len(self.zalo_bot_webhook_secret.get_secret_value()) <= 256:
+            raise ValueError("ZALO_BOT_WEBHOOK_SECRET must be 8 to 256 characters")
+        return self
+
+    @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> "Settings":
         if self.environment is Environment.PRODUCTION:
             if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():

@@ -197,18 +197,21 @@ async def test_a_blocked_chat_is_recorded_as_done_not_retried_forever(settings, 
         assert len(fake.sent("sendMessage")) == 1  # not sent again after restart
 
 
-async def test_run_in_webhook_mode_answers_refuses_and_deduplicates(tmp_path, fake):
-    """The acceptance check: `python -m bot run` as a real process, Telegram pointed at the stand-in."""
-    import os
-    import signal
+def _free_port() -> int:
     import socket
-    import sys
-    import time
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TELEGRAM_", "DATA_", "BOT_"))}
+        return probe.getsockname()[1]
+
+
+async def _start_bot(tmp_path, fake, port):
+    """`python -m bot run` as a real process in webhook mode, pointed at the stand-in; waits for /healthz."""
+    import os
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TELEGRAM_", "DATA_", "BOT_", "ZALO_"))}
     env.update({
         "DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_MODE": "webhook",
         "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE_URL": fake.base_url,
@@ -218,19 +221,28 @@ async def test_run_in_webhook_mode_answers_refuses_and_deduplicates(tmp_path, fa
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return proc
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline and proc.returncode is None, "the bot did not come up"
+            await asyncio.sleep(0.1)
+
+
+async def test_run_in_webhook_mode_answers_refuses_and_deduplicates(tmp_path, fake):
+    """The acceptance check: `python -m bot run` as a real process, Telegram pointed at the stand-in."""
+    import signal
+
+    port = _free_port()
+    proc = await _start_bot(tmp_path, fake, port)
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    async with session.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                assert time.monotonic() < deadline and proc.returncode is None, "the bot did not come up"
-                await asyncio.sleep(0.1)
             update = message_update(42, "vay toi da bao nhieu")
             headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             async with session.post(f"{url}/telegram/webhook", json=update, headers=headers) as response:
@@ -250,3 +262,29 @@ async def test_run_in_webhook_mode_answers_refuses_and_deduplicates(tmp_path, fa
         stderr = (await asyncio.wait_for(proc.communicate(), 20))[1].decode()
     assert proc.returncode == 0, stderr[-2000:]
     assert fake.token.split(":")[1] not in stderr  # the token never reaches the logs
+
+
+async def test_killed_right_after_acknowledging_the_update_is_answered_after_restart(tmp_path, fake):
+    """SIGKILL while the update is being handled (the Bot API stalls): a new process answers it."""
+    port = _free_port()
+    fake.delays["sendChatAction"] = 5
+    proc = await _start_bot(tmp_path, fake, port)
+    try:
+        async with aiohttp.ClientSession() as session:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with session.post(f"http://127.0.0.1:{port}/telegram/webhook",
+                                    json=message_update(50, "ls bn"), headers=headers) as response:
+                assert response.status == 200
+        await fake.wait_for("sendChatAction")
+    finally:
+        proc.kill()
+        await proc.wait()
+    assert fake.sent("sendMessage") == []
+    fake.delays.clear()
+    proc = await _start_bot(tmp_path, fake, port)
+    try:
+        (answer,) = await fake.wait_for("sendMessage")
+        assert "6,24%" in answer["text"]
+    finally:
+        proc.kill()
+        await proc.wait()

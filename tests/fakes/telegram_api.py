@@ -28,6 +28,7 @@ class FakeTelegramAPI:
         self.rate_limit_next: dict[str, int] = {}  # method -> retry_after seconds, once
         self.block_chats: set[str] = set()
         self.queued_updates: list[dict] = []  # handed out by getUpdates (polling mode)
+        self.delays: dict[str, float] = {}  # method -> seconds to stall before answering
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._message_id = 0
@@ -68,6 +69,8 @@ class FakeTelegramAPI:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         retry = self.rate_limit_next.pop(method, None)
         if retry is not None:
             return web.json_response(
