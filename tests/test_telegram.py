@@ -11,9 +11,8 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.app import build_app
 from bot.channels.telegram import TelegramChannel
-from bot.server import build_web_app
+from tests.channel_harness import ChannelHarness
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 SECRET = "s3cret-Token_1"
@@ -39,38 +38,22 @@ def button_update(update_id: int, data: str, chat_id: int = 777) -> dict:
     }
 
 
-class Harness:
+class Harness(ChannelHarness):
     """Our web server with the Telegram channel, pointed at the fake API."""
 
+    channel_class = TelegramChannel
+    webhook_path = "/telegram/webhook"
+
     def __init__(self, settings, brain, engine, fake: FakeTelegramAPI) -> None:
-        self.settings = settings.model_copy(update={
+        super().__init__(settings.model_copy(update={
             "telegram_bot_token": SecretStr(fake.token), "telegram_mode": "webhook",
             "telegram_webhook_secret": SecretStr(SECRET), "telegram_api_base_url": fake.base_url,
             "public_base_url": "https://bot.example.vn",
-        })
-        self.app = build_app(self.settings, brain=brain, engine=engine)
-        self.channel = TelegramChannel(self.settings, self.app)
-        self.runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def __aenter__(self) -> "Harness":
-        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]))
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        await self.channel.start()
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.channel.stop()
-        await self.runner.cleanup()
+        }), brain, engine)
 
     async def post(self, update: dict, secret: str | None = SECRET) -> int:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{self.url}/telegram/webhook", json=update, headers=headers) as response:
-                return response.status
+        return await self.post_webhook(headers=headers, json_body=update)
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
-from bot.app import build_app
 from bot.channels.zalo_bot import ZaloBotChannel
-from bot.server import build_web_app
+from tests.channel_harness import ChannelHarness
 from tests.fakes.zalo_bot_api import FakeZaloBotAPI
 
 SECRET = "zalo-secret-123"
@@ -27,34 +24,20 @@ def text_event(message_id: str, text: str, chat_id: str = "u-100") -> dict:
     }
 
 
-class Harness:
+class Harness(ChannelHarness):
+    channel_class = ZaloBotChannel
+    webhook_path = "/zalo-bot/webhook"
+
     def __init__(self, settings, brain, engine, fake, *, webhook: bool = True) -> None:
-        self.settings = settings.model_copy(update={
+        super().__init__(settings.model_copy(update={
             "zalo_bot_token": SecretStr(fake.token), "zalo_bot_api_base_url": fake.base_url,
             "zalo_bot_webhook_secret": SecretStr(SECRET) if webhook else None,
             "public_base_url": "https://bot.example.vn" if webhook else "",
-        })
-        self.app = build_app(self.settings, brain=brain, engine=engine)
-        self.channel = ZaloBotChannel(self.settings, self.app)
-
-    async def __aenter__(self):
-        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]))
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        await self.channel.start()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.channel.stop()
-        await self.runner.cleanup()
+        }), brain, engine)
 
     async def post(self, body: dict, secret: str | None = SECRET) -> int:
         headers = {"X-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{self.url}/zalo-bot/webhook", json=body, headers=headers) as response:
-                return response.status
+        return await self.post_webhook(headers=headers, json_body=body)
 
 
 @pytest.fixture

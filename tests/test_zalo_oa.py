@@ -6,18 +6,15 @@ import asyncio
 import json
 import time
 
-import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bot.app import build_app
 from bot.channels.zalo_oa import ZaloOAChannel, signature
-from bot.server import build_web_app
 from bot.types import Reply
 from storage import repo
 from storage.db import transaction
+from tests.channel_harness import ChannelHarness
 from tests.fakes.zalo_oa_api import FakeZaloOA
 
 pytestmark = pytest.mark.db
@@ -30,38 +27,24 @@ def text_event(msg_id: str, text_: str, user: str = "8841", *, timestamp: int | 
     }
 
 
-class Harness:
+class Harness(ChannelHarness):
+    channel_class = ZaloOAChannel
+    webhook_path = "/zalo-oa/webhook"
+
     def __init__(self, settings, brain, engine, fake) -> None:
-        self.settings = settings.model_copy(update={
+        super().__init__(settings.model_copy(update={
             "zalo_oa_app_id": FakeZaloOA.APP_ID, "zalo_oa_secret_key": SecretStr(FakeZaloOA.SECRET_KEY),
             "zalo_oa_api_base_url": fake.base_url, "zalo_oa_oauth_base_url": fake.base_url,
             "zalo_oa_access_token": SecretStr("access-1"), "zalo_oa_refresh_token": SecretStr("refresh-1"),
-        })
-        self.app = build_app(self.settings, brain=brain, engine=engine)
-        self.channel = ZaloOAChannel(self.settings, self.app)
+        }), brain, engine)
         self.channel.backoff_seconds = (0.05, 0.1)
-
-    async def __aenter__(self):
-        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]))
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        await self.channel.start()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.channel.stop()
-        await self.runner.cleanup()
 
     async def post(self, event: dict, *, sign: bool = True, secret: str = FakeZaloOA.SECRET_KEY) -> int:
         raw = json.dumps(event).encode()
         headers = {"Content-Type": "application/json"}
         if sign:
             headers["X-ZEvent-Signature"] = "mac=" + signature(event["app_id"], raw, event["timestamp"], secret)
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{self.url}/zalo-oa/webhook", data=raw, headers=headers) as response:
-                return response.status
+        return await self.post_webhook(headers=headers, data=raw)
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ class InboxChannel:
         self.tasks: set[asyncio.Task] = set()
         self.in_flight: set[int] = set()  # inbox rows being handled now (resume skips them)
         self.healthy = False
+        self._polling: asyncio.Task | None = None
 
     # -- what a channel provides ----------------------------------------------------------------
 
@@ -71,8 +72,16 @@ class InboxChannel:
         if rows:
             log.info("resuming %d unfinished %s updates", len(rows), self.name)
 
-    async def drain(self) -> None:
-        """Waits for work in flight (on shutdown)."""
+    def start_polling(self, loop) -> None:
+        """Runs a channel's polling loop (development mode, or no public address)."""
+        self._polling = asyncio.create_task(loop)
+
+    async def stop_receiving(self) -> None:
+        """Stops taking updates; work in flight finishes first."""
+        self.healthy = False
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:

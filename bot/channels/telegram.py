@@ -89,7 +89,6 @@ class TelegramChannel(InboxChannel):
             .build()
         )
         self.bot = self.application.bot
-        self._polling: asyncio.Task | None = None
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(WEBHOOK_PATH, self.webhook)
@@ -104,17 +103,12 @@ class TelegramChannel(InboxChannel):
             await self.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
         else:
             await self.bot.delete_webhook()
-            self._polling = asyncio.create_task(self._poll())
+            self.start_polling(self._poll())
         self.healthy = True
         await self.resume()
 
     async def stop(self) -> None:
-        """Stops taking updates; work in flight finishes first."""
-        self.healthy = False
-        if self._polling is not None:
-            self._polling.cancel()
-            await asyncio.gather(self._polling, return_exceptions=True)
-        await self.drain()
+        await self.stop_receiving()
         await self.application.shutdown()
 
     async def webhook(self, request: web.Request) -> web.Response:

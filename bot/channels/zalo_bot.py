@@ -75,7 +75,6 @@ class ZaloBotChannel(InboxChannel):
         self.secret = settings.zalo_bot_webhook_secret.get_secret_value() if settings.zalo_bot_webhook_secret else ""
         self.base = settings.zalo_bot_api_base_url.rstrip("/")
         self.session: aiohttp.ClientSession | None = None
-        self._polling: asyncio.Task | None = None
 
     @property
     def webhook_mode(self) -> bool:
@@ -99,16 +98,12 @@ class ZaloBotChannel(InboxChannel):
             await self.call("setWebhook", {"url": url, "secret_token": self.secret})
         else:
             await self.call("deleteWebhook")
-            self._polling = asyncio.create_task(self._poll())
+            self.start_polling(self._poll())
         self.healthy = True
         await self.resume()
 
     async def stop(self) -> None:
-        self.healthy = False
-        if self._polling is not None:
-            self._polling.cancel()
-            await asyncio.gather(self._polling, return_exceptions=True)
-        await self.drain()
+        await self.stop_receiving()
         if self.session is not None:
             await self.session.close()
 

@@ -108,8 +108,7 @@ class ZaloOAChannel(InboxChannel):
         await self.resume()
 
     async def stop(self) -> None:
-        self.healthy = False
-        await self.drain()
+        await self.stop_receiving()
         if self.session is not None:
             await self.session.close()
 

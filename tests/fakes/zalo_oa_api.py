@@ -29,16 +29,9 @@ class FakeZaloOA(FakeTelegramAPI):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "FakeZaloOA":
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v3.0/oa/message/cs", self._message)
         app.router.add_post("/v4/oa/access_token", self._oauth)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
 
     def expire_access_token(self) -> None:
         self.access_token = f"access-expired-{next(self._serial)}"
