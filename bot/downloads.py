@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from aiohttp import web
 from sqlmodel import select
 
 from bot.types import Document
@@ -65,11 +64,14 @@ class DownloadLinks:
             session.add(row)
             return 200, row, self.cipher.decrypt_bytes(row.content)
 
-    def add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router) -> None:
         router.add_get(ROUTE, self.serve)
 
-    async def serve(self, request: web.Request) -> web.Response:
+    async def serve(self, request):
+        # aiohttp is imported here, not at module level: `ask` and `chat` never load it.
         import asyncio
+
+        from aiohttp import web
 
         status, row, content = await asyncio.to_thread(
             self.take, request.match_info["id"], request.query.get("exp", ""), request.query.get("sig", "")

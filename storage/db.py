@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -44,7 +42,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def alembic_config() -> Config:
+def alembic_config():
+    from alembic.config import Config  # imported on use: `ask` never migrates
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -52,6 +52,8 @@ def alembic_config() -> Config:
 
 def migrate(engine: Engine) -> None:
     """Brings the schema to the newest migration (run at every start-up; a no-op when current)."""
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
