@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 ContextFactory = Callable[[Session, ConversationState, datetime], Context]
 
 
+class TemporaryFailure(Exception):
+    """The database was unavailable: nothing was saved. `replies` is the calm message to send now;
+    the update stays unprocessed in the inbox and is handled again when the database is back."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        super().__init__("temporary failure")
+        self.replies = replies
+
+
 class KeyedLocks:
     """One asyncio lock per conversation, forgotten when nobody holds or waits for it."""
 
@@ -78,6 +87,8 @@ class Dispatcher:
                 return await asyncio.to_thread(self.process, msg, inbox_id)
             except OperationalError as exc:
                 log.error("database unavailable while handling %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
+                if inbox_id is not None:
+                    raise TemporaryFailure([self.error_reply()]) from None
             except SQLAlchemyError as exc:
                 log.error("database error on %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
             except Exception:

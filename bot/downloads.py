@@ -65,7 +65,8 @@ class DownloadLinks:
             return 200, row, self.cipher.decrypt_bytes(row.content)
 
     def add_routes(self, router) -> None:
-        router.add_get(ROUTE, self.serve)
+        # No HEAD: a link preview or scanner must not use up a one-time link.
+        router.add_get(ROUTE, self.serve, allow_head=False)
 
     async def serve(self, request):
         # aiohttp is imported here, not at module level: `ask` and `chat` never load it.
@@ -79,7 +80,12 @@ class DownloadLinks:
         if status != 200:
             return web.Response(status=status)
         disposition = f"attachment; filename*=UTF-8''{_quote(row.filename)}"
-        return web.Response(body=content, content_type=row.mime, headers={"Content-Disposition": disposition})
+        headers = {
+            "Content-Disposition": disposition,
+            "Cache-Control": "no-store, private",  # personal data: never kept by a proxy or browser cache
+            "X-Content-Type-Options": "nosniff",
+        }
+        return web.Response(body=content, content_type=row.mime, headers=headers)
 
 
 def _quote(name: str) -> str:

@@ -14,6 +14,7 @@ from bot.app import App, build_app
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+DRAIN_SECONDS = 20  # below systemd's TimeoutStopSec (30 s in the README's unit)
 
 
 def configured_channels(settings: Settings, app: App) -> list:
@@ -86,8 +87,12 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        await runner.shutdown()  # stop accepting webhooks; what was recorded is finished below or at next start
         for channel in channels:
-            await channel.stop()
+            try:
+                await asyncio.wait_for(channel.stop(), timeout=DRAIN_SECONDS)
+            except asyncio.TimeoutError:
+                log.warning("channel %s did not finish in %ss; unfinished updates resume at next start", channel.name, DRAIN_SECONDS)
         await runner.cleanup()
 
 
@@ -110,5 +115,8 @@ def prune(app: App) -> None:
     from storage.db import transaction
     from storage.models import utcnow
 
+    now = utcnow()
     with transaction(app.engine) as session:
-        repo.prune_processed_updates(session=session, before=utcnow() - timedelta(days=30))
+        repo.prune_processed_updates(session=session, before=now - timedelta(days=30))
+        repo.prune_inbox(session=session, before=now - timedelta(days=30))
+        repo.prune_downloads(session=session, now=now)

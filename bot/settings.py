@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _zalo_oa_needs_address(self) -> "Settings":
+        if self.zalo_oa_configured and not self.public_base_url.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_BASE_URL is required for Zalo OA (its webhook and download links)")
+        return self
+
+    @model_validator(mode="after")
     def _zalo_bot_secret_length(self) -> "Settings":
         if self.zalo_bot_webhook_secret is not None and not 8 <= len(self.zalo_bot_webhook_secret.get_secret_value()) <= 256:
             raise ValueError("ZALO_BOT_WEBHOOK_SECRET must be 8 to 256 characters")

@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import ChannelContact, Conversation, InboxUpdate, OAuthToken, ProcessedUpdate, UnansweredQuestion
+from storage.models import ChannelContact, Conversation, Download, InboxUpdate, OAuthToken, ProcessedUpdate, UnansweredQuestion
 
 
 def _insert(session: Session, model):
@@ -59,6 +59,18 @@ def list_unanswered(*, session: Session, limit: int = 100) -> list[UnansweredQue
         .limit(limit)
     )
     return list(session.exec(statement))
+
+
+def prune_inbox(*, session: Session, before: datetime) -> int:
+    """Forgets answered updates (their encrypted text and replies) received before `before`."""
+    statement = delete(InboxUpdate).where(col(InboxUpdate.sent_at).is_not(None), col(InboxUpdate.received_at) < before)
+    return session.exec(statement).rowcount or 0
+
+
+def prune_downloads(*, session: Session, now: datetime) -> int:
+    """Forgets files whose link was used or has expired."""
+    statement = delete(Download).where((col(Download.used_at).is_not(None)) | (col(Download.expires_at) < now))
+    return session.exec(statement).rowcount or 0
 
 
 def prune_processed_updates(*, session: Session, before: datetime) -> int:

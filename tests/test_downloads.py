@@ -46,11 +46,18 @@ async def test_zalo_gets_a_link_that_works_once(settings, brain, engine):
             (sent,) = fake.sent("sendMessage")
             link = re.search(r"https://bot\.example\.vn/download/\S+", sent["text"]).group(0)
             assert "dùng được một lần" in sent["text"]
+            signature = re.search(r"sig=(\w+)", link).group(1)
+            flipped = ("1" if signature[0] == "0" else "0") + signature[1:]
+            assert (await get(bot.url, link.replace(signature, flipped)))[0] == 403  # tampered signature
+            later = re.sub(r"exp=(\d+)", lambda m: f"exp={int(m.group(1)) + 3600}", link)
+            assert (await get(bot.url, later))[0] == 403  # tampered expiry
+            async with aiohttp.ClientSession() as session:
+                parts = urlsplit(link)
+                async with session.head(f"{bot.url}{parts.path}?{parts.query}") as response:
+                    assert response.status == 405  # a link preview cannot use it up
             status, body, disposition = await get(bot.url, link)
             assert status == 200 and body == XLSX.content and "danh-sach-2026-12.xlsx" in disposition
             assert (await get(bot.url, link))[0] == 410  # once only
-            tampered = re.sub(r"sig=\w", "sig=0", link)
-            assert (await get(bot.url, tampered))[0] == 403
     finally:
         await fake.stop()
 

@@ -271,3 +271,63 @@ async def test_killed_right_after_acknowledging_the_update_is_answered_after_res
     finally:
         proc.kill()
         await proc.wait()
+
+
+def inbox_rows(engine) -> int:
+    from sqlalchemy import text as sql
+
+    from storage.db import transaction
+
+    with transaction(engine) as session:
+        return session.exec(sql("SELECT count(*) FROM inbox")).one()[0]
+
+
+async def test_refused_webhooks_record_nothing(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        assert await bot.post(message_update(60, "menu"), secret="wrong") == 403
+        assert inbox_rows(engine) == 0
+
+
+async def test_one_chats_updates_are_handled_in_arrival_order(settings, brain, engine, fake):
+    """The first update stalls (slow Bot API); the second arrives meanwhile and must wait its turn."""
+    async with Harness(settings, brain, engine, fake) as bot:
+        fake.delay_once["sendChatAction"] = 0.5
+        assert await bot.post(message_update(61, "menu")) == 200
+        await fake.wait_for("sendChatAction")
+        assert await bot.post(message_update(62, "1")) == 200
+        first, second = await fake.wait_for("sendMessage", 2)
+        assert first["text"].startswith("Bạn cần giúp gì")
+        assert second["text"].startswith("Bạn cứ gõ câu hỏi")  # "1" meant the menu the first showed
+
+
+async def test_stopping_lets_work_in_flight_finish(settings, brain, engine, fake):
+    bot = Harness(settings, brain, engine, fake)
+    await bot.__aenter__()
+    fake.delay_once["sendChatAction"] = 0.5
+    await bot.post(message_update(63, "ls bn"))
+    await fake.wait_for("sendChatAction")
+    await bot.__aexit__(None, None, None)  # stop while the update is being handled
+    assert "6,24%" in fake.sent("sendMessage")[0]["text"]
+
+
+async def test_a_database_blip_gets_a_calm_reply_now_and_the_answer_later(settings, brain, engine, fake, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from storage import repo
+
+    real = repo.load_state
+    failures = iter([True])
+
+    def flaky(**kwargs):
+        if next(failures, False):
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(repo, "load_state", flaky)
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(message_update(64, "ls bn"))
+        (calm,) = await fake.wait_for("sendMessage")
+        assert "thử lại sau" in calm["text"]
+        await bot.channel.resume()  # the scheduler's sweep, once the database is back
+        answer = (await fake.wait_for("sendMessage", 2))[1]
+        assert "6,24%" in answer["text"]

@@ -125,3 +125,25 @@ async def test_rate_limits_back_off_and_then_deliver(settings, brain, engine, fa
     async with Harness(settings, brain, engine, fake) as bot:
         await bot.channel.send("u9", [Reply("xin chào")])
         assert len(fake.sent("delivered")) == 1 and len(fake.sent("message")) == 3
+
+
+async def test_a_revoked_refresh_token_does_not_start_a_storm(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        fake.expire_access_token()
+        fake.refresh_token = "revoked-by-zalo"
+        results = await asyncio.gather(*(bot.channel.send(f"u{i}", [Reply("x")]) for i in range(10)), return_exceptions=True)
+        assert all(isinstance(r, Exception) for r in results)
+        assert len(fake.sent("oauth")) == 1  # one attempt, then a cool-down
+        assert not bot.channel.healthy  # /healthz shows it
+
+
+async def test_the_window_restarts_only_for_new_events(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(text_event("z9", "menu", user="9001"))
+        await fake.wait_for("delivered")
+        with transaction(bot.app.engine) as session:
+            first = repo.get_contact(session=session, channel="zalo_oa", chat_id="9001").last_inbound_at
+        await bot.post(text_event("z9", "menu", user="9001"))  # the same event again
+        with transaction(bot.app.engine) as session:
+            again = repo.get_contact(session=session, channel="zalo_oa", chat_id="9001").last_inbound_at
+        assert first == again

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 
-from bot.dispatch import KeyedLocks
+from bot.dispatch import KeyedLocks, TemporaryFailure
 from bot.i18n import texts
 from bot.types import Incoming, Reply, replies_from_json
 from storage import repo
@@ -18,6 +19,7 @@ from storage.db import transaction
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+GIVE_UP_AFTER = timedelta(hours=24)  # replies still unsent after this are dropped, not retried forever
 
 
 class PermanentSendError(Exception):
@@ -47,6 +49,13 @@ class InboxChannel:
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """A hook for "typing…" and acknowledging button presses."""
 
+    def recorded(self, session, data: dict) -> None:
+        """A hook run in the transaction that records a NEW update (not for repeats)."""
+
+    def ready(self) -> bool:
+        """Webhooks answer 503 until the channel has started (and resumed older updates)."""
+        return self.healthy
+
     async def with_download_link(self, reply: Reply) -> str:
         """For channels that cannot send files: the text plus a one-time, expiring download link."""
         if reply.document is None:
@@ -67,14 +76,27 @@ class InboxChannel:
     async def resume(self) -> None:
         """Finishes updates recorded before a crash: processes or re-sends them, oldest first."""
         rows = [r for r in await asyncio.to_thread(self._unfinished) if r[0] not in self.in_flight]
-        for row_id, payload, replies in rows:
+        now = utcnow()
+        for row_id, payload, replies, received_at in rows:
+            if now - received_at > GIVE_UP_AFTER:
+                log.warning("%s update (inbox %s) could not be answered within %s; given up", self.name, row_id, GIVE_UP_AFTER)
+                await asyncio.to_thread(self._mark_sent, row_id)
+                continue
             self._spawn(row_id, json.loads(self.cipher.decrypt(payload) or "{}"), replies)
         if rows:
             log.info("resuming %d unfinished %s updates", len(rows), self.name)
 
     def start_polling(self, loop) -> None:
-        """Runs a channel's polling loop (development mode, or no public address)."""
+        """Runs a channel's polling loop (development mode, or no public address); if it ever
+        stops on its own, the channel reports itself unhealthy on /healthz."""
         self._polling = asyncio.create_task(loop)
+
+        def ended(task: asyncio.Task) -> None:
+            if not task.cancelled():
+                self.healthy = False
+                log.error("%s polling stopped: %s", self.name, type(task.exception()).__name__ if task.exception() else "ended")
+
+        self._polling.add_done_callback(ended)
 
     async def stop_receiving(self) -> None:
         """Stops taking updates; work in flight finishes first."""
@@ -85,6 +107,8 @@ class InboxChannel:
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
+        if inbox_id in self.in_flight:
+            return  # already being handled (an accept and a resume sweep can meet)
         self.in_flight.add(inbox_id)
         task = asyncio.create_task(self._finish(inbox_id, data, replies))
         self.tasks.add(task)
@@ -107,6 +131,13 @@ class InboxChannel:
                         log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
                     stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
                 await self.send(msg.chat_id, stored)
+            except TemporaryFailure as exc:
+                # Nothing was saved: say "thử lại sau" now; the sweep handles the update again later.
+                try:
+                    await self.send(msg.chat_id, exc.replies)
+                except Exception:  # noqa: BLE001
+                    pass
+                return
             except PermanentSendError as exc:
                 log.info("%s recipient unreachable for update %s: %s", self.name, msg.update_id, exc)
             except Exception as exc:  # noqa: BLE001 - left unsent, finished at the next start
@@ -119,16 +150,19 @@ class InboxChannel:
     def _record(self, update_id: str, data: dict) -> int | None:
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
         with transaction(self.app.engine) as session:
-            return repo.record_inbox(session=session, channel=self.name, update_id=update_id, payload=sealed, now=utcnow())
+            inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=update_id, payload=sealed, now=utcnow())
+            if inbox_id is not None:
+                self.recorded(session, data)
+            return inbox_id
 
     def _mark_sent(self, inbox_id: int) -> None:
         with transaction(self.app.engine) as session:
             repo.mark_sent(session=session, inbox_id=inbox_id, now=utcnow())
 
-    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None]]:
+    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object]]:
         with transaction(self.app.engine) as session:
             rows = repo.unfinished_inbox(session=session, channel=self.name)
             return [
-                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None)
+                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None, r.received_at)
                 for r in rows
             ]

@@ -13,7 +13,7 @@ import logging
 from aiohttp import web
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
@@ -104,8 +104,8 @@ class TelegramChannel(InboxChannel):
         else:
             await self.bot.delete_webhook()
             self.start_polling(self._poll())
-        self.healthy = True
         await self.resume()
+        self.healthy = True
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -113,6 +113,8 @@ class TelegramChannel(InboxChannel):
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Checks the secret in constant time, records the update, then acknowledges it."""
+        if not self.ready():
+            return web.Response(status=503)  # the platform retries; older updates resume first
         given = request.headers.get(SECRET_HEADER, "")
         if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
             return web.Response(status=403)
@@ -129,13 +131,12 @@ class TelegramChannel(InboxChannel):
         while True:
             try:
                 updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
-            except TelegramError as exc:
+                for update in updates:
+                    await self.accept(str(update.update_id), update.to_dict())
+                    offset = update.update_id + 1
+            except Exception as exc:  # noqa: BLE001 - polling must outlive any single failure
                 log.warning("telegram polling failed: %s", type(exc).__name__)
                 await asyncio.sleep(3)
-                continue
-            for update in updates:
-                offset = update.update_id + 1
-                await self.accept(str(update.update_id), update.to_dict())
 
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(Update.de_json(data, self.bot))
@@ -159,3 +160,5 @@ class TelegramChannel(InboxChannel):
                     await self.bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup)
         except Forbidden as exc:
             raise PermanentSendError("blocked the bot") from exc
+        except BadRequest as exc:  # chat not found, message rejected: retrying cannot help
+            raise PermanentSendError("rejected by Telegram") from exc

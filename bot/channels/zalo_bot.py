@@ -46,9 +46,11 @@ def to_incoming(event: dict) -> Incoming | None:
     message = event.get("message") or {}
     sender = message.get("from") or {}
     chat_id = str((message.get("chat") or {}).get("id") or sender.get("id") or "")
-    update_id = str(message.get("message_id") or event.get("update_id") or "")
-    if not chat_id or not update_id or not name.startswith("message."):
+    message_id = str(message.get("message_id") or event.get("update_id") or "")
+    if not chat_id or not message_id or not name.startswith("message."):
         return None
+    # Message ids may be unique only within a chat: the chat is part of the key.
+    update_id = f"{chat_id}:{message_id}"[:64]
     user_id = str(sender.get("id") or chat_id)
     if "text" in name and isinstance(message.get("text"), str):
         text = message["text"]
@@ -99,8 +101,8 @@ class ZaloBotChannel(InboxChannel):
         else:
             await self.call("deleteWebhook")
             self.start_polling(self._poll())
-        self.healthy = True
         await self.resume()
+        self.healthy = True
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -108,6 +110,8 @@ class ZaloBotChannel(InboxChannel):
             await self.session.close()
 
     async def webhook(self, request: web.Request) -> web.Response:
+        if not self.ready():
+            return web.Response(status=503)  # the platform retries; older updates resume first
         given = request.headers.get(SECRET_HEADER, "")
         if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
             return web.Response(status=403)
@@ -123,18 +127,20 @@ class ZaloBotChannel(InboxChannel):
     async def _poll(self) -> None:
         while True:
             try:
-                result = await self.call("getUpdates", {"timeout": 30})
-            except (ZaloBotError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                try:
+                    result = await self.call("getUpdates", {"timeout": 30})
+                except ZaloBotError as exc:
+                    if str(exc.code) != "408":  # 408: the long poll ended with no update
+                        raise
+                    continue
+                events = result if isinstance(result, list) else [result] if isinstance(result, dict) else []
+                for event in events:
+                    msg = to_incoming(unwrap(event))
+                    if msg is not None:
+                        await self.accept(msg.update_id, unwrap(event))
+            except Exception as exc:  # noqa: BLE001 - polling must outlive any single failure
                 log.warning("zalo bot polling failed: %s", type(exc).__name__)
                 await asyncio.sleep(3)
-                continue
-            events = result if isinstance(result, list) else [result] if isinstance(result, dict) else []
-            for event in events:
-                msg = to_incoming(unwrap(event))
-                if msg is not None:
-                    await self.accept(msg.update_id, unwrap(event))
-            if not events:
-                await asyncio.sleep(1)
 
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(data)

@@ -42,6 +42,7 @@ STALE_AFTER_MS = 5 * 60 * 1000
 TOKEN_ERRORS = {-216, -220}
 UNREACHABLE_ERRORS = {-213: "not following the OA", -230: "outside the 7-day window", -232: "outside the messaging window"}
 BACKOFF_ERRORS = {-211, -32}
+REFRESH_COOL_DOWN = 300  # seconds without refresh attempts after one failed
 KINDS = {
     "user_send_text": Kind.TEXT, "user_send_sticker": Kind.STICKER, "user_send_image": Kind.PHOTO,
     "user_send_gif": Kind.PHOTO, "user_send_audio": Kind.VOICE, "user_send_video": Kind.FILE,
@@ -97,6 +98,7 @@ class ZaloOAChannel(InboxChannel):
         self.session: aiohttp.ClientSession | None = None
         self._access: str | None = None
         self._refreshing = asyncio.Lock()
+        self._refresh_blocked_until = 0.0
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(WEBHOOK_PATH, self.webhook)
@@ -104,8 +106,8 @@ class ZaloOAChannel(InboxChannel):
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
         self._access = await asyncio.to_thread(self._stored_access)
-        self.healthy = True
         await self.resume()
+        self.healthy = True
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -116,6 +118,8 @@ class ZaloOAChannel(InboxChannel):
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Verifies the signature and freshness, records the event, and answers at once (Zalo waits ~2 s)."""
+        if not self.ready():
+            return web.Response(status=503)  # the platform retries; older updates resume first
         raw = await request.read()
         try:
             event = json.loads(raw)
@@ -131,21 +135,27 @@ class ZaloOAChannel(InboxChannel):
             return web.Response(status=403)
         msg = to_incoming(event)
         if msg is not None:
-            await asyncio.to_thread(self._contact_wrote, msg.chat_id)
             await self.accept(msg.update_id, event)
         return web.json_response({"error": 0})
 
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(data)
 
+    def recorded(self, session, data: dict) -> None:
+        """The person wrote (a new event): reachable again; the 7-day window restarts."""
+        msg = to_incoming(data)
+        if msg is not None:
+            repo.contact_wrote(session=session, channel=CHANNEL, chat_id=msg.chat_id, now=utcnow())
+
     # -- sending -----------------------------------------------------------------------------------
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         for reply in replies:
-            chunks = split_text(await self.with_download_link(reply), MAX_TEXT)
+            text = await self.with_download_link(reply)
             extra = reply.buttons[MAX_BUTTONS:]
-            if extra:  # more choices than Zalo shows as buttons: the rest as numbered lines
-                chunks[-1] += "".join(f"\n{i}. {b.label}" for i, b in enumerate(extra, start=MAX_BUTTONS + 1))
+            # More choices than Zalo shows as buttons: the rest as numbered lines (before splitting).
+            text += "".join(f"\n{i}. {b.label}" for i, b in enumerate(extra, start=MAX_BUTTONS + 1))
+            chunks = split_text(text, MAX_TEXT)
             for i, chunk in enumerate(chunks):
                 buttons = reply.buttons[:MAX_BUTTONS] if i == len(chunks) - 1 else ()
                 await self.send_one(chat_id, message_body(chunk, buttons))
@@ -185,11 +195,21 @@ class ZaloOAChannel(InboxChannel):
 
     async def _refresh(self, stale: str | None) -> str:
         """A new access token. One refresher at a time: in this process an asyncio lock, across
-        processes a PostgreSQL advisory lock around read-refresh-store."""
+        processes a PostgreSQL advisory lock around read-refresh-store. After a failed refresh
+        (revoked token), sends fail fast for a while instead of hammering OAuth."""
         async with self._refreshing:
             if self._access is not None and self._access != stale:
                 return self._access  # someone refreshed while we waited
-            self._access = await asyncio.to_thread(self._refresh_locked, stale)
+            if time.monotonic() < self._refresh_blocked_until:
+                raise ZaloOAError(-216, "token refresh failed recently")
+            try:
+                self._access = await asyncio.to_thread(self._refresh_locked, stale)
+            except Exception:
+                self._refresh_blocked_until = time.monotonic() + REFRESH_COOL_DOWN
+                self.healthy = False
+                log.error("zalo oa token refresh failed; sends paused for %ss (re-authorise the OA?)", REFRESH_COOL_DOWN)
+                raise
+            self.healthy = True
             return self._access
 
     def _refresh_locked(self, stale: str | None) -> str:
@@ -236,10 +256,6 @@ class ZaloOAChannel(InboxChannel):
         return value.get_secret_value() if value is not None else None
 
     # -- contacts ----------------------------------------------------------------------------------
-
-    def _contact_wrote(self, user_id: str) -> None:
-        with transaction(self.app.engine) as session:
-            repo.contact_wrote(session=session, channel=CHANNEL, chat_id=user_id, now=utcnow())
 
     def _contact_unreachable(self, user_id: str, reason: str) -> None:
         with transaction(self.app.engine) as session:

@@ -29,6 +29,7 @@ class FakeTelegramAPI:
         self.block_chats: set[str] = set()
         self.queued_updates: list[dict] = []  # handed out by getUpdates (polling mode)
         self.delays: dict[str, float] = {}  # method -> seconds to stall before answering
+        self.delay_once: dict[str, float] = {}  # method -> seconds to stall the next call only
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._message_id = 0
@@ -72,8 +73,8 @@ class FakeTelegramAPI:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
-        if method in self.delays:
-            await asyncio.sleep(self.delays[method])
+        if method in self.delays or method in self.delay_once:
+            await asyncio.sleep(self.delays.get(method, 0) + self.delay_once.pop(method, 0))
         retry = self.rate_limit_next.pop(method, None)
         if retry is not None:
             return web.json_response(
