@@ -95,7 +95,7 @@ async def test_an_expired_token_under_ten_concurrent_sends_is_refreshed_exactly_
         assert fake.refreshes == 1
         assert len(fake.sent("delivered")) == 10
         with transaction(bot.app.engine) as session:
-            stored = repo.load_token(session=session, name="zalo_oa")
+            stored = repo.load_token(session=session, name=bot.channel.token_name)
             raw = session.exec(text("SELECT access_token, refresh_token FROM oauth_tokens")).one()
         # The new pair is stored, encrypted, before use.
         assert bot.app.dispatcher.cipher.decrypt(stored.refresh_token) == fake.refresh_token
@@ -147,3 +147,40 @@ async def test_the_window_restarts_only_for_new_events(settings, brain, engine, 
         with transaction(bot.app.engine) as session:
             again = repo.get_contact(session=session, channel="zalo_oa", chat_id="9001").last_inbound_at
         assert first == again
+
+
+async def test_new_tokens_in_the_settings_are_used_after_re_authorising(settings, brain, engine, fake):
+    async with Harness(settings, brain, engine, fake) as bot:
+        fake.expire_access_token()
+        await bot.channel.send("u1", [Reply("x")])  # refreshed and stored
+    # The OA was re-authorised: new tokens in the settings win over the stored pair.
+    fake.access_token, fake.refresh_token = "fresh-access", "fresh-refresh"
+    harness = Harness(settings, brain, engine, fake)
+    harness.channel.settings = harness.settings = harness.settings.model_copy(update={
+        "zalo_oa_access_token": SecretStr("fresh-access"), "zalo_oa_refresh_token": SecretStr("fresh-refresh")})
+    harness.channel = ZaloOAChannel(harness.settings, harness.app)
+    async with harness as bot:
+        await bot.channel.send("u2", [Reply("y")])
+        assert fake.sent("delivered")[-1]["recipient"] == {"user_id": "u2"}
+
+
+async def test_two_workers_on_postgresql_refresh_the_single_use_token_once(settings, brain, database_url, fake):
+    """Two processes' worth of channels, each with its own engine, on one PostgreSQL database."""
+    url, schema = database_url
+    if schema is None:
+        pytest.skip("several workers need PostgreSQL (its advisory lock); SQLite is single-process")
+    from storage.db import make_engine
+
+    engines = [make_engine(url, schema=schema) for _ in range(2)]
+    workers = [Harness(settings, brain, e, fake) for e in engines]
+    try:
+        for worker in workers:
+            await worker.__aenter__()
+        fake.expire_access_token()
+        await asyncio.gather(*(w.channel.send(f"u{i}-{n}", [Reply("x")]) for n, w in enumerate(workers) for i in range(5)))
+        assert fake.refreshes == 1 and len(fake.sent("delivered")) == 10
+    finally:
+        for worker in workers:
+            await worker.__aexit__(None, None, None)
+        for e in engines:
+            e.dispose()

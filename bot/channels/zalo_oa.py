@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo_oa"
 WEBHOOK_PATH = "/zalo-oa/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
-TOKEN_NAME = "zalo_oa"
 MAX_TEXT = 1900  # Zalo allows 2,000 characters
 MAX_BUTTONS = 5
 STALE_AFTER_MS = 5 * 60 * 1000
@@ -97,6 +96,10 @@ class ZaloOAChannel(InboxChannel):
         self.oauth = settings.zalo_oa_oauth_base_url.rstrip("/")
         self.session: aiohttp.ClientSession | None = None
         self._access: str | None = None
+        # The stored pair is named after the token the settings seeded it from: re-authorising the
+        # OA (new tokens in the settings) starts a new pair instead of being ignored.
+        seed = self._setting("zalo_oa_refresh_token") or self._setting("zalo_oa_access_token") or ""
+        self.token_name = "zalo_oa:" + hashlib.sha256(seed.encode()).hexdigest()[:16]
         self._refreshing = asyncio.Lock()
         self._refresh_blocked_until = 0.0
 
@@ -213,8 +216,8 @@ class ZaloOAChannel(InboxChannel):
             return self._access
 
     def _refresh_locked(self, stale: str | None) -> str:
-        with transaction(self.app.engine, lock_key=f"oauth:{TOKEN_NAME}") as session:
-            row = repo.load_token(session=session, name=TOKEN_NAME)
+        with transaction(self.app.engine, lock_key=f"oauth:{self.token_name}") as session:
+            row = repo.load_token(session=session, name=self.token_name)
             if row is not None:
                 current = self.cipher.decrypt(row.access_token)
                 if current and current != stale:
@@ -238,7 +241,7 @@ class ZaloOAChannel(InboxChannel):
             expires_at = now + timedelta(seconds=int(body.get("expires_in", 0) or 0))
             # Stored (encrypted) before use; committed when this block ends.
             repo.save_token(
-                session=session, name=TOKEN_NAME, access=self.cipher.encrypt(body["access_token"]),
+                session=session, name=self.token_name, access=self.cipher.encrypt(body["access_token"]),
                 refresh=self.cipher.encrypt(body["refresh_token"]), expires_at=expires_at, now=now,
             )
             log.info("zalo oa access token refreshed")
@@ -246,7 +249,7 @@ class ZaloOAChannel(InboxChannel):
 
     def _stored_access(self) -> str | None:
         with transaction(self.app.engine) as session:
-            row = repo.load_token(session=session, name=TOKEN_NAME)
+            row = repo.load_token(session=session, name=self.token_name)
             if row is not None:
                 return self.cipher.decrypt(row.access_token)
         return self._setting("zalo_oa_access_token")
