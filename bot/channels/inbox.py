@@ -7,6 +7,7 @@ A channel subclass says how to read its updates (`parse`) and how to send (`send
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from datetime import timedelta
@@ -55,6 +56,16 @@ class InboxChannel:
     def ready(self) -> bool:
         """Webhooks answer 503 until the channel has started (and resumed older updates)."""
         return self.healthy
+
+    def refusal(self, headers, header: str, secret: str) -> int | None:
+        """503 before the channel is ready; 403 unless the header carries the secret (compared in
+        constant time; an empty secret never matches); None when the call may proceed."""
+        if not self.ready():
+            return 503
+        given = headers.get(header, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return 403
+        return None
 
     async def with_download_link(self, reply: Reply) -> str:
         """For channels that cannot send files: the text plus a one-time, expiring download link."""

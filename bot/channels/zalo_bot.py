@@ -9,7 +9,6 @@ Platform facts (unverified against a live account, so kept configurable): ../sha
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 
 import aiohttp
@@ -110,11 +109,9 @@ class ZaloBotChannel(InboxChannel):
             await self.session.close()
 
     async def webhook(self, request: web.Request) -> web.Response:
-        if not self.ready():
-            return web.Response(status=503)  # the platform retries; older updates resume first
-        given = request.headers.get(SECRET_HEADER, "")
-        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return web.Response(status=403)
+        refused = self.refusal(request.headers, SECRET_HEADER, self.secret)
+        if refused:
+            return web.Response(status=refused)
         try:
             event = unwrap(await request.json())
         except ValueError:
