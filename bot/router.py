@@ -22,17 +22,24 @@ class FlowSpec:
     reprompt: Callable[[Context, ConversationState], Reply | None]  # the pending question, if any
     # Texts the flow reads before typed button numbers ("3 năm" is three years, not button 3).
     claims: Callable[[Context, str, ConversationState], bool] = lambda ctx, text, state: False
+def typed_number(text: str, light: Callable[[str], str], choice_words: frozenset[str]) -> int | None:
+    """The number in '2', '2 ạ', 'số 2', 'chọn số 2'; None for anything else."""
+    words = light(text.replace("#", " ")).split()
+    if words and words[-1].isdecimal() and (len(words) == 1 or " ".join(words[:-1]) in choice_words):
+        return int(words[-1])
+    return None
+
+
 def resolve_button(
     text: str, buttons: list[Button], light: Callable[[str], str], choice_words: frozenset[str] = frozenset()
 ) -> Button | None:
     """'2', '2 ạ', 'số 2', 'chọn số 2', the label, or the label without accents or abbreviated."""
     if not buttons or not text.strip():
         return None
-    wanted = light(text.replace("#", " "))
-    words = wanted.split()
-    if words and words[-1].isdecimal() and (len(words) == 1 or " ".join(words[:-1]) in choice_words):
-        index = int(words[-1]) - 1
-        return buttons[index] if 0 <= index < len(buttons) else None
+    number = typed_number(text, light, choice_words)
+    if number is not None:
+        return buttons[number - 1] if 1 <= number <= len(buttons) else None
+    wanted = light(text)
     for button in buttons:
         if light(button.label) == wanted:
             return button
@@ -79,6 +86,9 @@ class Router:
         button = resolve_button(msg.text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words)
         if button is not None:
             return self.press(ctx, button.payload, state)
+        if state.buttons and typed_number(msg.text, ctx.normalizer.light, ctx.normalizer.choice_words) is not None:
+            # "4" with three choices shown: say which numbers work, and show the same choices.
+            return Result([Reply(ctx.t("input.number_out_of_range", count=len(state.buttons)), tuple(state.buttons))])
         if flow is not None:
             result = flow.handle(ctx, msg, state)
             if result is not None:

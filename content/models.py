@@ -159,6 +159,8 @@ class RuleDef(BaseModel):
     fail: str
     unknown: str | None = None
     on_unknown: Literal["review", "note"] = "review"
+    # Not listed among the reasons when it holds (e.g. "the decision is in force"): only when it fails.
+    quiet_when_passed: bool = False
     note: str | None = None
     next_step: str | None = None
 

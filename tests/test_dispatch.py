@@ -167,3 +167,11 @@ def test_production_refuses_to_start_without_encryption_keys(tmp_path):
 
     with pytest.raises(ValidationError, match="DATA_ENCRYPTION_KEYS"):
         Settings(_env_file=None, environment="production", data_dir=tmp_path)
+
+
+def test_a_number_beyond_the_choices_says_which_numbers_work_and_keeps_them(app):
+    run(app.dispatcher.dispatch(make_message("menu")))
+    replies = run(app.dispatcher.dispatch(make_message("7")))
+    assert replies[0].text == "Bạn chọn một số từ 1 đến 4 nhé."
+    assert [b.payload for b in replies[0].buttons][0] == "menu:faq"
+    assert run(app.dispatcher.dispatch(make_message("chọn số 1")))[0].text.startswith("Bạn cứ gõ câu hỏi")

@@ -141,7 +141,8 @@ class EligibilityEngine:
             verdict = self._check(rule, profile, programme, on)
             reference = say(rule.reference_for(programme))
             if verdict is True:
-                passed.append(Reason(say(rule.passed), reference))
+                if not rule.quiet_when_passed:
+                    passed.append(Reason(say(rule.passed), reference))
             elif verdict is False:
                 failed.append((rule.id, Reason(say(rule.fail), reference)))
                 if rule.next_step:
