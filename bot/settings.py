@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Sent back by Telegram in X-Telegram-Bot-Api-Secret-Token on every webhook call: 1-256 of A-Z a-z 0-9 _ -.
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Telegram allows about 30 messages a second overall; 0 turns the limiter off (stand-in benchmarks only).
+    telegram_max_messages_per_second: float = 30
     public_base_url: str = ""
     # Zalo Bot Platform: webhook when ZALO_BOT_WEBHOOK_SECRET and PUBLIC_BASE_URL are set, else polling.
     zalo_bot_token: SecretStr | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -64,12 +65,23 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+_sqlite_writers: dict[int, threading.RLock] = {}
+
+
 @contextmanager
 def transaction(engine: Engine, *, lock_key: str | None = None) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back on error. On PostgreSQL `lock_key` takes a
-    transaction-scoped advisory lock, so several workers never process one conversation at once."""
-    with Session(engine, expire_on_commit=False) as session:
+    transaction-scoped advisory lock, so several workers never process one conversation at once.
+    On SQLite, which has one writer at a time anyway, transactions of this process take turns on a
+    lock instead of colliding and sleeping in SQLite's busy handler."""
+    if is_postgres(engine):
+        with Session(engine, expire_on_commit=False) as session:
+            with session.begin():
+                if lock_key is not None:
+                    session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
+                yield session
+        return
+    writer = _sqlite_writers.setdefault(id(engine), threading.RLock())
+    with writer, Session(engine, expire_on_commit=False) as session:
         with session.begin():
-            if lock_key is not None and is_postgres(engine):
-                session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
             yield session

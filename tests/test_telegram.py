@@ -88,7 +88,7 @@ async def test_a_question_is_answered_through_the_real_client_with_its_keyboard(
         assert sent["chat_id"] == 777 and "6,24%" in sent["text"] and "Căn cứ:" in sent["text"]
         labels = [row[0]["text"] for row in sent["reply_markup"]["inline_keyboard"]]
         assert labels[-1] == "Về menu"
-        assert fake.sent("sendChatAction")[0]["action"] == "typing"
+        assert fake.sent("sendChatAction") == []  # a fast answer needs no "typing…"
         assert "parse_mode" not in sent  # user text and answers are shown literally
 
 
@@ -250,7 +250,7 @@ async def test_run_in_webhook_mode_answers_refuses_and_deduplicates(tmp_path, fa
 async def test_killed_right_after_acknowledging_the_update_is_answered_after_restart(tmp_path, fake):
     """SIGKILL while the update is being handled (the Bot API stalls): a new process answers it."""
     port = _free_port()
-    fake.delays["sendChatAction"] = 5
+    fake.delays["sendMessage"] = 5
     proc = await _start_bot(tmp_path, fake, port)
     try:
         async with aiohttp.ClientSession() as session:
@@ -258,15 +258,14 @@ async def test_killed_right_after_acknowledging_the_update_is_answered_after_res
             async with session.post(f"http://127.0.0.1:{port}/telegram/webhook",
                                     json=message_update(50, "ls bn"), headers=headers) as response:
                 assert response.status == 200
-        await fake.wait_for("sendChatAction")
+        await fake.wait_for("sendMessage")  # answered, but the send hangs: killed now
     finally:
         proc.kill()
         await proc.wait()
-    assert fake.sent("sendMessage") == []
     fake.delays.clear()
     proc = await _start_bot(tmp_path, fake, port)
     try:
-        (answer,) = await fake.wait_for("sendMessage")
+        answer = (await fake.wait_for("sendMessage", 2))[1]
         assert "6,24%" in answer["text"]
     finally:
         proc.kill()
@@ -291,9 +290,9 @@ async def test_refused_webhooks_record_nothing(settings, brain, engine, fake):
 async def test_one_chats_updates_are_handled_in_arrival_order(settings, brain, engine, fake):
     """The first update stalls (slow Bot API); the second arrives meanwhile and must wait its turn."""
     async with Harness(settings, brain, engine, fake) as bot:
-        fake.delay_once["sendChatAction"] = 0.5
+        fake.delay_once["sendMessage"] = 0.5
         assert await bot.post(message_update(61, "menu")) == 200
-        await fake.wait_for("sendChatAction")
+        await fake.wait_for("sendMessage")
         assert await bot.post(message_update(62, "1")) == 200
         first, second = await fake.wait_for("sendMessage", 2)
         assert first["text"].startswith("Bạn cần giúp gì")
@@ -303,11 +302,17 @@ async def test_one_chats_updates_are_handled_in_arrival_order(settings, brain, e
 async def test_stopping_lets_work_in_flight_finish(settings, brain, engine, fake):
     bot = Harness(settings, brain, engine, fake)
     await bot.__aenter__()
-    fake.delay_once["sendChatAction"] = 0.5
+    fake.delay_once["sendMessage"] = 0.5
     await bot.post(message_update(63, "ls bn"))
-    await fake.wait_for("sendChatAction")
-    await bot.__aexit__(None, None, None)  # stop while the update is being handled
-    assert "6,24%" in fake.sent("sendMessage")[0]["text"]
+    await fake.wait_for("sendMessage")
+    await bot.__aexit__(None, None, None)  # stop while the answer is being sent
+    from sqlalchemy import text as sql
+
+    from storage.db import transaction
+
+    with transaction(engine) as session:
+        unsent = session.exec(sql("SELECT count(*) FROM inbox WHERE sent_at IS NULL")).one()[0]
+    assert unsent == 0  # stop() waited for the send to finish and the update to be marked done
 
 
 async def test_a_database_blip_gets_a_calm_reply_now_and_the_answer_later(settings, brain, engine, fake, monkeypatch):
@@ -331,3 +336,19 @@ async def test_a_database_blip_gets_a_calm_reply_now_and_the_answer_later(settin
         await bot.channel.resume()  # the scheduler's sweep, once the database is back
         answer = (await fake.wait_for("sendMessage", 2))[1]
         assert "6,24%" in answer["text"]
+
+
+async def test_typing_is_shown_only_when_an_answer_is_slow(settings, brain, engine, fake, monkeypatch):
+    async with Harness(settings, brain, engine, fake) as bot:
+        real = bot.app.dispatcher.process
+
+        def slow(msg, inbox_id=None):
+            import time as clock
+
+            clock.sleep(1.2)
+            return real(msg, inbox_id)
+
+        monkeypatch.setattr(bot.app.dispatcher, "process", slow)
+        await bot.post(message_update(70, "ls bn"))
+        await fake.wait_for("sendMessage")
+        assert fake.sent("sendChatAction")[0]["action"] == "typing"

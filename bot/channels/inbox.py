@@ -21,6 +21,7 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)  # replies still unsent after this are dropped, not retried forever
+TYPING_AFTER = 0.8  # seconds: "typing…" only when an answer is slow (most take milliseconds)
 
 
 class PermanentSendError(Exception):
@@ -48,7 +49,17 @@ class InboxChannel:
         raise NotImplementedError
 
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
-        """A hook for "typing…" and acknowledging button presses."""
+        """A hook for acknowledging button presses."""
+
+    async def typing(self, msg: Incoming) -> None:
+        """Shows "typing…" (channels that can)."""
+
+    async def _typing_if_slow(self, msg: Incoming) -> None:
+        await asyncio.sleep(TYPING_AFTER)
+        try:
+            await self.typing(msg)
+        except Exception as exc:  # noqa: BLE001 - a courtesy, never a blocker
+            log.info("%s typing failed: %s", self.name, type(exc).__name__)
 
     def recorded(self, session, data: dict) -> None:
         """A hook run in the transaction that records a NEW update (not for repeats)."""
@@ -140,7 +151,11 @@ class InboxChannel:
                         await self.before_dispatch(msg, data)
                     except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
                         log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
-                    stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
+                    typing = asyncio.create_task(self._typing_if_slow(msg))
+                    try:
+                        stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
+                    finally:
+                        typing.cancel()
                 await self.send(msg.chat_id, stored)
             except TemporaryFailure as exc:
                 # Nothing was saved: say "thử lại sau" now; the sweep handles the update again later.

@@ -79,14 +79,17 @@ class TelegramChannel(InboxChannel):
         super().__init__(app)
         self.settings = settings
         self.secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
-        self.application = (
+        builder = (
             ApplicationBuilder()
             .token(settings.telegram_bot_token.get_secret_value())
             .base_url(settings.telegram_api_base_url)
             .updater(None)
-            .rate_limiter(AIORateLimiter(max_retries=3))
-            .build()
+            .connection_pool_size(64)
         )
+        rate = settings.telegram_max_messages_per_second
+        if rate > 0:
+            builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, overall_time_period=1, max_retries=3))
+        self.application = builder.build()
         self.bot = self.application.bot
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -139,10 +142,12 @@ class TelegramChannel(InboxChannel):
         return to_incoming(Update.de_json(data, self.bot))
 
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
-        """Stops the spinner on a pressed button and shows "typing…" while the bot works."""
+        """Stops the spinner on a pressed button."""
         query_id = (data.get("callback_query") or {}).get("id")
         if query_id:
             await self.bot.answer_callback_query(query_id)
+
+    async def typing(self, msg: Incoming) -> None:
         await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:

@@ -142,7 +142,7 @@ class ZaloBotChannel(InboxChannel):
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(data)
 
-    async def before_dispatch(self, msg: Incoming, data: dict) -> None:
+    async def typing(self, msg: Incoming) -> None:
         await self.call("sendChatAction", {"chat_id": msg.chat_id, "action": "typing"})
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
