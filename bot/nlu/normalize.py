@@ -113,6 +113,8 @@ class Normalizer:
         self.vocabulary: tuple[str, ...] = ()
         self._vocabulary_set: frozenset[str] = frozenset()
         self._cache = lru_cache(maxsize=4096)(self._normalize)
+        # Button labels and small talk are compared on every message: cache their light form.
+        self.light = lru_cache(maxsize=4096)(self._light)
 
     def set_vocabulary(self, words: set[str]) -> None:
         """The words of the FAQ phrasings: typos are corrected towards these, Telex decoded to known words."""
@@ -127,7 +129,7 @@ class Normalizer:
             text = text[:half] + " . " + text[-half:]
         return self._cache(text)
 
-    def light(self, text: str) -> str:
+    def _light(self, text: str) -> str:
         """Accent-free words with particles dropped and abbreviations expanded: for intents and button labels."""
         words: list[str] = []
         for raw in TOKEN.findall(clean(text)):
