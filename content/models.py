@@ -83,6 +83,9 @@ class Lexicon(BaseModel):
     number_units: list[str] = Field(default_factory=list)
     synonyms: dict[str, str]
     particles: list[str]
+    pronouns: list[str] = Field(default_factory=list)
+    trailing_particles: list[str] = Field(default_factory=list)
+    trailing_particle_exceptions: list[str] = Field(default_factory=list)
     accented_words: dict[str, str] = Field(default_factory=dict)
     question_words: list[str]
     stopwords: list[str]

@@ -246,16 +246,12 @@ def parse_answer(ctx: Context, question: Question, text: str) -> tuple[bool, Any
     unknown_option = any(option.value is None for option in question.options)
     if unknown_option and says_unknown(text):
         return True, None
-    if question.kind in PARSERS:
-        value = PARSERS[question.kind](text, ctx.today)
-        if value is None:
-            return False, None
-        return True, (None if value == UNKNOWN else value)
     words = ctx.normalizer.light(text)
     questions = ctx.content.questions
     for target, vocabulary in ((True, questions.yes_words), (False, questions.no_words)):
         if words in vocabulary and any(option.value is target for option in question.options):
             return True, target
+    # The words of an option ("vừa ra", "vợ tôi"): the longest phrase found wins.
     padded = f" {words} "
     candidates = [
         (len(phrase), option.value)
@@ -265,6 +261,16 @@ def parse_answer(ctx: Context, question: Question, text: str) -> tuple[bool, Any
     ]
     if candidates:
         return True, max(candidates, key=lambda c: c[0])[1]
+    if question.kind in PARSERS:
+        value = PARSERS[question.kind](text, ctx.today)
+        if value is None:
+            return False, None
+        return True, (None if value == UNKNOWN else value)
+    # "có, ở xã này": a leading yes or no answers a yes/no question.
+    first = words.split()[0] if words else ""
+    for target, vocabulary in ((True, questions.yes_words), (False, questions.no_words)):
+        if first in vocabulary and any(option.value is target for option in question.options):
+            return True, target
     return False, None
 
 

@@ -130,3 +130,24 @@ def test_reopening_mid_walkthrough_shows_the_pending_question(app):
     assert "quay lại" in replies[0].text
     assert "thuộc trường hợp nào" in replies[-1].text
     assert send("1")[-1].text.startswith("Bạn đã hoàn thành hình thức nào")  # "1" is the first option shown
+
+
+@pytest.mark.parametrize(
+    "question, typed, expected",
+    [
+        ("for_whom", "cho vo toi", "relative"), ("for_whom", "cho bo toi", "relative"), ("for_whom", "cho em trai", "relative"),
+        ("for_whom", "toi", "self"), ("for_whom", "cty cua toi", "business"),
+        ("rehab_completion", "cai tai nha", "voluntary"), ("rehab_completion", "metadon", "substitution_treatment"),
+        ("residence", "co, o xa nay", True), ("residence", "khong o day", False), ("residence", "co nha", True),
+        ("outstanding_training_loan", "khong co", False), ("outstanding_training_loan", "chua vay", False),
+        ("purpose", "trong rau", "business"), ("purpose", "hoc nghe sua xe", "vocational_training"),
+        ("release_time", "vua ra", [0.0, 5.0]), ("decision_time", "hon 10 nam", (10.01, 80.0)),
+        ("decision_time", "ko nho", None), ("release_certificate", "mat roi", False),
+    ],
+)
+def test_answers_typed_the_way_people_type_them(brain, ctx, question, typed, expected):
+    from handlers.eligibility import parse_answer
+
+    spec = next(q for q in brain.content.questions.questions if q.id == question)
+    found, value = parse_answer(ctx, spec, typed)
+    assert found and value == expected

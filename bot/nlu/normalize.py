@@ -97,6 +97,9 @@ class Normalizer:
         self.number_suffixes = dict(lexicon.number_suffixes)
         self.number_units = frozenset(lexicon.number_units)
         self.particles = frozenset(clean(p) for p in lexicon.particles)
+        self.pronouns = frozenset(clean(p) for p in lexicon.pronouns)
+        self.trailing = frozenset(lexicon.trailing_particles)
+        self.trailing_exceptions = frozenset(tuple(p.split()) for p in lexicon.trailing_particle_exceptions)
         self.accented_words = {clean(k): tuple(v.split()) for k, v in lexicon.accented_words.items()}
         self.question_words = frozenset(lexicon.question_words)
         self.stopwords = frozenset(lexicon.stopwords)
@@ -137,7 +140,7 @@ class Normalizer:
                 continue
             token = strip_accents(raw)
             words.extend(self.abbreviations.get(token, (token,)))
-        return " ".join(words)
+        return " ".join(self._drop_trailing(words))
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -147,7 +150,7 @@ class Normalizer:
         tokens: list[str] = []
         raws = TOKEN.findall(cleaned)
         for position, raw in enumerate(raws):
-            if raw in self.particles:
+            if raw in self.particles or raw in self.pronouns:
                 continue
             if raw in self.accented_words:
                 expansion = self.accented_words[raw]
@@ -163,6 +166,7 @@ class Normalizer:
                 continue
             tokens.extend(self._expand(token, tokens[-1] if tokens else ""))
         tokens = self._generalise_numbers(tokens)
+        tokens = self._drop_trailing(tokens)
         tokens = self._drop_trailing_vay(tokens)
         tokens = self._apply_synonyms(tokens)
         return Normalized(tuple(t for t in tokens if t not in self.stopwords))
@@ -209,6 +213,12 @@ class Normalizer:
         limit = 1 if len(token) < 7 else 2
         found = process.extractOne(token, self.vocabulary, scorer=OSA.distance, score_cutoff=limit)
         return found[0] if found else token
+
+    def _drop_trailing(self, tokens: list[str]) -> list[str]:
+        """'… được không nha' / 'ha' / 'hen': particles at the very end, where they are not words."""
+        while len(tokens) > 1 and tokens[-1] in self.trailing and tuple(tokens[-2:]) not in self.trailing_exceptions:
+            tokens = tokens[:-1]
+        return tokens
 
     def _drop_trailing_vay(self, tokens: list[str]) -> list[str]:
         # Without accents "vậy" (so, then) reads as "vay" (borrow): at the end after a question word it is the particle.

@@ -11,7 +11,7 @@ from bot.nlu.normalize import fold
 
 UNKNOWN = "unknown"
 _DONT_KNOW = re.compile(
-    r"\b(khong|ko|k|hong|chua|cung khong)\s*(nho|biet|ro|bit|chac)\b|\bquen( roi)?\b|\bkhong co\s*(giay|thong tin)?\s*$"
+    r"\b(khong|ko|k|hong|chua|cung khong)\s*(nho|biet|ro|bit|chac)\b|\bquen( roi)?\b|\bkhong co thong tin\b"
 )
 _UNITS = {
     "ty": 10**9, "ti": 10**9,
