@@ -59,6 +59,13 @@ def respond(ctx: Context, text: str) -> Result:
         reply = Reply(ctx.t("faq.suggest"), buttons + (ctx.button("faq.none_of_these", "faq:none"),))
         return Result([reply], Outcome(result.status.value, None, result.score, tuple(e.question for e in entries)))
     ctx.record_unanswered(redact_question(text), result.status.value)
+    if ctx.matcher.is_vague(text) and ctx.content.matching.popular:
+        # "vay", "vay vốn": on topic but too vague for one answer — offer the common questions.
+        known = [ctx.content.faq_by_id[i] for i in ctx.content.matching.popular if i in ctx.content.faq_by_id]
+        popular = known[: ctx.content.matching.max_suggestions]
+        buttons = tuple(Button(e.question, f"faq:{e.id}") for e in popular) + (back_to_menu(ctx),)
+        reply = Reply(ctx.t("faq.vague"), buttons)
+        return Result([reply], Outcome(Status.SUGGEST.value, None, result.score, tuple(e.question for e in popular)))
     return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score))
 
 

@@ -87,3 +87,16 @@ def test_quality_on_question_sets(brain, ctx, set_name, min_correct, max_false):
     report = evaluate(answer, DATA / set_name, DATA / "facts.json")
     assert report.correct_rate >= min_correct, f"{set_name}: correct {report.correct_rate:.1%}"
     assert report.false_rate <= max_false, f"{set_name}: false answers {report.false_rate:.1%}"
+
+
+@pytest.mark.parametrize("question", ["vay", "Vay?"])
+def test_a_vague_on_topic_question_gets_the_common_questions_not_a_dead_end(brain, ctx, question):
+    outcome, text, replies = ask(brain, ctx, question)
+    assert outcome.status == "suggest" and text.startswith("Bạn muốn hỏi cụ thể")
+    assert 1 <= len(outcome.suggestions) <= 3
+    assert [b.label for b in replies[-1].buttons][: len(outcome.suggestions)] == list(outcome.suggestions)
+
+
+def test_an_off_topic_question_is_not_taken_for_a_vague_one(brain, ctx):
+    outcome, text, _ = ask(brain, ctx, "hôm nay trời mưa không")
+    assert outcome.status == "fallback" and "chưa có câu trả lời" in text

@@ -180,6 +180,12 @@ class FaqMatcher:
             for i, s in sorted(per_entry.items(), key=lambda kv: kv[1], reverse=True)
         ]
 
+    def is_vague(self, text: str) -> bool:
+        """Only words the FAQ uses, and few of them ("vay", "vay vốn"): on topic, but not a question
+        one entry answers. A question with words the FAQ never uses is off topic, not vague."""
+        tokens = self.normalize(text).tokens
+        return 0 < len(tokens) <= 3 and all(t in self.idf for t in tokens)
+
     def match(self, text: str) -> MatchResult:
         """Answer when one entry is clearly best, suggest up to three when unsure, else fall back."""
         ranked = self.scores(text)
