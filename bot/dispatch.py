@@ -85,14 +85,15 @@ class Dispatcher:
         async with self.locks.hold(msg.conversation_key):
             try:
                 return await asyncio.to_thread(self.process, msg, inbox_id)
+            # Logs name the channel and the inbox row, never the update id: on Zalo it holds the user id.
             except OperationalError as exc:
-                log.error("database unavailable while handling %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
+                log.error("database unavailable while handling a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
                 if inbox_id is not None:
                     raise TemporaryFailure([self.error_reply()]) from None
             except SQLAlchemyError as exc:
-                log.error("database error on %s update %s: %s", msg.channel, msg.update_id, type(exc).__name__)
+                log.error("database error on a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
             except Exception:
-                log.exception("handler failed on %s update %s", msg.channel, msg.update_id)
+                log.exception("handler failed on a %s update (inbox %s)", msg.channel, inbox_id)
             return [self.error_reply()]
 
     def process(self, msg: Incoming, inbox_id: int | None = None) -> list[Reply]:
@@ -100,7 +101,7 @@ class Dispatcher:
         now = self.clock()
         with transaction(self.engine, lock_key=msg.conversation_key) as session:
             if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
-                log.info("repeated %s update %s ignored", msg.channel, msg.update_id)
+                log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return []
             # The state holds answers about rehab or prison: it is encrypted at rest.
             raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)

@@ -47,3 +47,12 @@ def test_control_characters_are_stored_cleaned_and_get_a_real_reply(app, text):
     with transaction(app.engine) as session:
         rows = repo.list_unanswered(session=session)
     assert rows and all("\x00" not in r.text and "\x1b" not in r.text for r in rows)
+
+
+def test_logs_never_carry_chat_or_update_ids(app, caplog):
+    """On Zalo the update id contains the user's id: log lines name the inbox row instead."""
+    msg = make_message("xin chao", chat_id="zalo-user-98765", update_id="zalo-user-98765:m1")
+    with caplog.at_level(logging.DEBUG):
+        run(app.dispatcher.dispatch(msg))
+        run(app.dispatcher.dispatch(msg))  # a repeat is logged
+    assert caplog.records and "zalo-user-98765" not in caplog.text

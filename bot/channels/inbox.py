@@ -165,9 +165,9 @@ class InboxChannel:
                     pass
                 return
             except PermanentSendError as exc:
-                log.info("%s recipient unreachable for update %s: %s", self.name, msg.update_id, exc)
+                log.info("%s recipient unreachable (inbox %s): %s", self.name, inbox_id, exc)
             except Exception as exc:  # noqa: BLE001 - left unsent, finished at the next start
-                log.warning("%s send failed for update %s: %s", self.name, msg.update_id, type(exc).__name__)
+                log.warning("%s send failed (inbox %s): %s", self.name, inbox_id, type(exc).__name__)
                 return
             await asyncio.to_thread(self._mark_sent, inbox_id)
 
