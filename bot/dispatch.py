@@ -54,9 +54,6 @@ class KeyedLocks:
             if self._users[key] == 0:
                 del self._users[key], self._locks[key]
 
-    def __len__(self) -> int:
-        return len(self._locks)
-
 
 class Dispatcher:
     """Turns one `Incoming` into replies. Safe to call concurrently from any number of adapters."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.nlu.normalize import clean
+
 
 # Phone and ID numbers (with spaces, dots, dashes or brackets), e-mail addresses.
 _PATTERNS = (
@@ -29,12 +31,8 @@ def redact(text: str, limit: int = RECORD_MAX_CHARS) -> str:
 
 def redact_question(text: str) -> str:
     """An unanswered question as curators see it: cleaned, numbers and names masked, no identity."""
-    return _PROPER_NOUN.sub("[tên]", redact(clean_case(text)))
-
-
-def clean_case(text: str) -> str:
-    """Like normalize.clean (NUL, control and invisible characters gone) but keeping letter case."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text[: RECORD_MAX_CHARS * 2]).split())
+    # Letter case is kept: the name mask needs capitals.
+    return _PROPER_NOUN.sub("[tên]", redact(clean(text[: RECORD_MAX_CHARS * 2], lower=False)))
 
 
 class RedactingFormatter(logging.Formatter):

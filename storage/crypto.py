@@ -47,9 +47,6 @@ class Cipher:
         """A separate key for another purpose (signing links), derived from the newest key."""
         return hashlib.sha256(label + b"\x00" + self._keys[0]).digest()
 
-    def rotate(self, token: str) -> str:
-        """Re-encrypts with the newest key."""
-        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
 
 
 def development_key(data_dir: Path) -> bytes:

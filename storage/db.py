@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -65,7 +66,7 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-_sqlite_writers: dict[int, threading.RLock] = {}
+_sqlite_writers: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -81,7 +82,7 @@ def transaction(engine: Engine, *, lock_key: str | None = None) -> Iterator[Sess
                     session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
                 yield session
         return
-    writer = _sqlite_writers.setdefault(id(engine), threading.RLock())
+    writer = _sqlite_writers.setdefault(engine, threading.RLock())
     with writer, Session(engine, expire_on_commit=False) as session:
         with session.begin():
             yield session

@@ -38,6 +38,7 @@ class InboxChannel:
         self.tasks: set[asyncio.Task] = set()
         self.in_flight: set[int] = set()  # inbox rows being handled now (resume skips them)
         self.healthy = False
+        self.session = None  # an aiohttp.ClientSession, for channels that call their API with aiohttp
         self._polling: asyncio.Task | None = None
 
     # -- what a channel provides ----------------------------------------------------------------
@@ -127,6 +128,12 @@ class InboxChannel:
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stops taking updates, lets work in flight finish, closes the HTTP client."""
+        await self.stop_receiving()
+        if self.session is not None:
+            await self.session.close()
 
     def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
         if inbox_id in self.in_flight:

@@ -75,7 +75,6 @@ class ZaloBotChannel(InboxChannel):
         self.token = settings.zalo_bot_token.get_secret_value()
         self.secret = settings.zalo_bot_webhook_secret.get_secret_value() if settings.zalo_bot_webhook_secret else ""
         self.base = settings.zalo_bot_api_base_url.rstrip("/")
-        self.session: aiohttp.ClientSession | None = None
 
     @property
     def webhook_mode(self) -> bool:
@@ -102,11 +101,6 @@ class ZaloBotChannel(InboxChannel):
             self.start_polling(self._poll())
         await self.resume()
         self.healthy = True
-
-    async def stop(self) -> None:
-        await self.stop_receiving()
-        if self.session is not None:
-            await self.session.close()
 
     async def webhook(self, request: web.Request) -> web.Response:
         refused = self.refusal(request.headers, SECRET_HEADER, self.secret)

@@ -94,7 +94,6 @@ class ZaloOAChannel(InboxChannel):
         self.secret_key = settings.zalo_oa_secret_key.get_secret_value()
         self.api = settings.zalo_oa_api_base_url.rstrip("/")
         self.oauth = settings.zalo_oa_oauth_base_url.rstrip("/")
-        self.session: aiohttp.ClientSession | None = None
         self._access: str | None = None
         # The stored pair is named after the token the settings seeded it from: re-authorising the
         # OA (new tokens in the settings) starts a new pair instead of being ignored.
@@ -111,11 +110,6 @@ class ZaloOAChannel(InboxChannel):
         self._access = await asyncio.to_thread(self._stored_access)
         await self.resume()
         self.healthy = True
-
-    async def stop(self) -> None:
-        await self.stop_receiving()
-        if self.session is not None:
-            await self.session.close()
 
     # -- receiving ---------------------------------------------------------------------------------
 

@@ -37,11 +37,11 @@ TELEX_PAIRS = (("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), 
 MAX_CHARS = 1200
 
 
-def clean(text: str) -> str:
-    """NFC, invisible and control characters removed, whitespace collapsed, lower case."""
+def clean(text: str, *, lower: bool = True) -> str:
+    """NFC, invisible and control characters removed, whitespace collapsed, lower case by default."""
     text = unicodedata.normalize("NFC", text or "").translate(INVISIBLE)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return " ".join(text.split()).lower()
+    text = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text).split())
+    return text.lower() if lower else text
 
 
 def strip_accents(text: str) -> str:
@@ -114,7 +114,6 @@ class Normalizer:
         expansions |= {w for v in self.synonyms.values() for w in v} | {w for k in self.synonyms for w in k}
         self.known = frozenset(known_words) | expansions | frozenset(lexicon.common_words)
         self.vocabulary: tuple[str, ...] = ()
-        self._vocabulary_set: frozenset[str] = frozenset()
         self._cache = lru_cache(maxsize=4096)(self._normalize)
         # Button labels and small talk are compared on every message: cache their light form.
         self.light = lru_cache(maxsize=4096)(self._light)
@@ -122,8 +121,7 @@ class Normalizer:
     def set_vocabulary(self, words: set[str]) -> None:
         """The words of the FAQ phrasings: typos are corrected towards these, Telex decoded to known words."""
         self.vocabulary = tuple(sorted(w for w in words if len(w) >= 3 and not w.isdigit()))
-        self._vocabulary_set = frozenset(words)
-        self.known = self.known | self._vocabulary_set
+        self.known = self.known | frozenset(words)
         self._cache.cache_clear()
 
     def __call__(self, text: str) -> Normalized:
