@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -18,25 +17,21 @@ from bot.i18n import texts
 from bot.nlu.intents import IntentDetector
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
+from bot.places import Places
 from bot.privacy import RedactingFormatter
 from bot.router import Router
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.types import Incoming, Reply
+from bot.vntime import VIETNAM, vietnam_date  # noqa: F401 - re-exported for older imports
 from content import Content, load_content
-from handlers import eligibility, faq, menu
+from handlers import eligibility, faq, handoff, menu, my_records, officer, registration
 from storage import repo
-from storage.crypto import cipher_from_settings
+from storage.crypto import Cipher, cipher_from_settings
 from storage.db import make_engine, migrate, transaction
 from storage.models import utcnow
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DEDUPLICATION_WINDOW = timedelta(days=30)
-
-
-def vietnam_date(now: datetime) -> date:
-    """The calendar date in Vietnam: policy dates and deadlines are Vietnamese dates."""
-    return now.astimezone(VIETNAM).date()
 
 
 @dataclass
@@ -48,11 +43,16 @@ class Brain:
     matcher: FaqMatcher
     router: Router
     eligibility: EligibilityEngine
+    places: Places
 
-    def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None) -> Context:
-        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility)
+    def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None,
+                cipher: Cipher | None = None, msg: Incoming | None = None) -> Context:
+        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places)
         if session is not None:
             ctx.record_unanswered = lambda text, status: self._record(session, text, status, now)
+            ctx.session, ctx.cipher, ctx.now = session, cipher, now
+        if msg is not None:
+            ctx.channel, ctx.chat_id = msg.channel, msg.chat_id
         return ctx
 
     def ask(self, question: str, *, lang: str = "vi", today: date | None = None) -> Result:
@@ -73,7 +73,15 @@ def build_router(intents: IntentDetector) -> Router:
     menu.register(router)
     # 2. Eligibility walkthrough: reads typed answers first while it is in progress.
     eligibility.register(router)
-    # 3. Policy questions: any free text that no flow took is a question for the FAQ.
+    # 3. Registration of loan interest (consent, one field per turn, summary, reference code).
+    registration.register(router)
+    # 4. "Hồ sơ của tôi": status, history and data rights (see, withdraw consent, delete).
+    my_records.register(router)
+    # 5. "Gặp cán bộ": a question relayed to the commune's officers.
+    handoff.register(router)
+    # 6. Officers: /canbo CODE or an invite link binds the chat; pending list, decisions, export.
+    officer.register(router)
+    # 7. Policy questions: any free text that no flow took is a question for the FAQ.
     faq.register(router)
     return router
 
@@ -83,7 +91,7 @@ def build_brain(content: Content | None = None) -> Brain:
     normalizer = Normalizer(content.lexicon, content.known_words)
     matcher = FaqMatcher(content.faq, normalizer, content.matching)
     router = build_router(IntentDetector(content.matching, normalizer))
-    return Brain(content, normalizer, matcher, router, EligibilityEngine(content))
+    return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases))
 
 
 @dataclass
@@ -104,13 +112,17 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
         # Channels redeliver within minutes or hours; a month of deduplication records is plenty.
         repo.prune_processed_updates(session=session, before=utcnow() - DEDUPLICATION_WINDOW)
 
-    def make_context(session: Session, state: ConversationState, now: datetime) -> Context:
-        return brain.context(lang=state.locale or settings.bot_locale, today=vietnam_date(now), session=session, now=now)
+    cipher = cipher_from_settings(settings)
+
+    def make_context(session: Session, state: ConversationState, now: datetime, msg: Incoming) -> Context:
+        lang = state.locale or settings.bot_locale
+        ctx = brain.context(lang=lang, today=vietnam_date(now), session=session, now=now, cipher=cipher, msg=msg)
+        ctx.retention_months = settings.registration_retention_months
+        return ctx
 
     def error_reply() -> Reply:
         return Reply(texts(settings.bot_locale).t("error.try_later"))
 
-    cipher = cipher_from_settings(settings)
     dispatcher = Dispatcher(
         engine=engine,
         router=brain.router,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import TYPE_CHECKING, Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot.i18n import Texts
 from bot.nlu.matcher import FaqMatcher
@@ -13,7 +13,11 @@ from bot.types import Button, Reply
 from content import Content
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from bot.eligibility.engine import EligibilityEngine
+    from bot.places import Places
+    from storage.crypto import Cipher
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,35 @@ class Context:
     eligibility: "EligibilityEngine"
     # Records an unanswered or ambiguous question (redacted text only); a no-op for `ask`.
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
+    places: "Places | None" = None
+    # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
+    session: "Session | None" = None
+    cipher: "Cipher | None" = None
+    now: datetime | None = None
+    channel: str = ""
+    chat_id: str = ""
+    retention_months: int = 24  # stated in the consent text (REGISTRATION_RETENTION_MONTHS)
+    # Messages to other chats written in this transaction (sent by their channel after commit).
+    notified: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def has_storage(self) -> bool:
+        return self.session is not None
+
+    def notify(self, channel: str, chat_id: str, replies: list[Reply]) -> None:
+        """Queues replies for another chat (a decision to the registrant, a question to officers)."""
+        from bot.types import replies_to_json
+        from storage import notifications
+
+        sealed = self.cipher.encrypt(replies_to_json(replies))
+        notifications.add(session=self.session, channel=channel, chat_id=chat_id, replies=sealed, now=self.now)
+        self.notified.append((channel, chat_id))
+
+    def seal(self, data: dict[str, Any]) -> str:
+        return self.cipher.seal(data)
+
+    def unseal(self, token: str | None) -> dict[str, Any]:
+        return self.cipher.unseal(token)
 
     def t(self, key: str, **values: object) -> str:
         return self.texts.t(key, **values)

@@ -23,7 +23,7 @@ from storage.db import transaction
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
-ContextFactory = Callable[[Session, ConversationState, datetime], Context]
+ContextFactory = Callable[[Session, ConversationState, datetime, Incoming], Context]
 
 
 class TemporaryFailure(Exception):
@@ -75,13 +75,18 @@ class Dispatcher:
         self.cipher = cipher
         self.clock = clock
         self.locks = KeyedLocks()
+        # Called (in the event loop) with the channels that have new notifications to send.
+        self.on_notify: Callable[[set[str]], None] | None = None
 
     async def dispatch(self, msg: Incoming, *, inbox_id: int | None = None) -> list[Reply]:
         """Replies to send; empty for a repeated delivery. Never raises: failures get a calm message.
         With `inbox_id`, the replies are stored on that inbox row in the same transaction."""
         async with self.locks.hold(msg.conversation_key):
             try:
-                return await asyncio.to_thread(self.process, msg, inbox_id)
+                replies, notified = await asyncio.to_thread(self.process, msg, inbox_id)
+                if notified and self.on_notify is not None:
+                    self.on_notify(notified)
+                return replies
             # Logs name the channel and the inbox row, never the update id: on Zalo it holds the user id.
             except OperationalError as exc:
                 log.error("database unavailable while handling a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
@@ -93,17 +98,19 @@ class Dispatcher:
                 log.exception("handler failed on a %s update (inbox %s)", msg.channel, inbox_id)
             return [self.error_reply()]
 
-    def process(self, msg: Incoming, inbox_id: int | None = None) -> list[Reply]:
-        """The synchronous unit of work: claim, load, handle, save — committed together or not at all."""
+    def process(self, msg: Incoming, inbox_id: int | None = None) -> tuple[list[Reply], set[str]]:
+        """The synchronous unit of work: claim, load, handle, save — committed together or not at all.
+        Returns the replies and the channels that got notifications to send."""
         now = self.clock()
         with transaction(self.engine, lock_key=msg.conversation_key) as session:
             if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
-                return []
+                return [], set()
             # The state holds answers about rehab or prison: it is encrypted at rest.
             raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)
             state = ConversationState.from_json(self.cipher.decrypt(raw) if raw else None)
-            result = self.router.handle(self.make_context(session, state, now), msg, state)
+            ctx = self.make_context(session, state, now, msg)
+            result = self.router.handle(ctx, msg, state)
             remember_choices(state, result)
             state.last_seen = now
             sealed = self.cipher.encrypt(state.to_json())
@@ -111,7 +118,7 @@ class Dispatcher:
             if inbox_id is not None:
                 outbox = self.cipher.encrypt(replies_to_json(result.replies))
                 repo.store_replies(session=session, inbox_id=inbox_id, replies=outbox, now=now)
-        return result.replies
+        return result.replies, {channel for channel, _ in ctx.notified}
 
 
 def remember_choices(state: ConversationState, result: Result) -> None:

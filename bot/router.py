@@ -55,7 +55,9 @@ class Router:
         self.flows: dict[Flow, FlowSpec] = {}
         self.intent_handlers: dict[str, PayloadHandler] = {}
         self.text_handlers: list[Handler] = []
+        self.commands: dict[str, PayloadHandler] = {}  # "/hoso", "/canbo CODE": handler(ctx, arguments, state)
         self.on_open: Handler | None = None
+        self.on_deep_link: PayloadHandler | None = None  # "/start <payload>" (officer invites)
         self.on_unsupported: Handler | None = None
         self.on_stale: PayloadHandler | None = None
 
@@ -71,13 +73,30 @@ class Router:
     def text(self, handler: Handler) -> None:
         self.text_handlers.append(handler)
 
+    def command(self, name: str, handler: PayloadHandler) -> None:
+        self.commands[name] = handler
+
+    def command_for(self, text: str) -> tuple[PayloadHandler, str] | None:
+        """'/hoso', '/canbo ABC123', '/canbo@MyBot ABC123' → (handler, arguments)."""
+        stripped = text.strip()
+        if not stripped.startswith("/"):
+            return None
+        head, _, arguments = stripped[1:].partition(" ")
+        handler = self.commands.get(head.split("@", 1)[0].lower())
+        return (handler, arguments.strip()) if handler else None
+
     def handle(self, ctx: Context, msg: Incoming, state: ConversationState) -> Result:
         if msg.kind is Kind.OPEN:
+            if msg.payload and self.on_deep_link is not None:
+                return self.on_deep_link(ctx, msg.payload, state)
             return self.on_open(ctx, msg, state)
         if msg.kind is Kind.BUTTON and msg.payload:
             return self.press(ctx, msg.payload, state)
         if msg.kind is not Kind.TEXT or not msg.text.strip():
             return self.on_unsupported(ctx, msg, state)
+        command = self.command_for(msg.text)
+        if command is not None:
+            return command[0](ctx, command[1], state)
         active, flow = state.flow, self.flows.get(state.flow)
         if flow is not None and flow.claims(ctx, msg.text, state):
             result = flow.handle(ctx, msg, state)

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     # Fernet keys for personal data at rest, comma-separated, newest first. Development without
     # keys uses a key file created under DATA_DIR; production refuses to start without them.
     data_encryption_keys: SecretStr | None = None
+    # Registrations are kept this long after their last change, then their personal data is erased
+    # (nightly, and by `python -m bot purge`). The consent text states this period.
+    registration_retention_months: int = 24
+    # Officer invite codes expire after this many hours (they are single-use in any case).
+    officer_invite_hours: int = 72
+    # The Telegram bot's @username without "@": `officers invite` then also prints t.me/<bot>?start=<code>.
+    telegram_bot_username: str = ""
 
     @field_validator("bot_locale")
     @classmethod

@@ -20,6 +20,9 @@ class Flow(StrEnum):
     MENU = "menu"
     FAQ = "faq"
     ELIGIBILITY = "eligibility"
+    REGISTRATION = "registration"
+    HANDOFF = "handoff"  # "Gặp cán bộ": a question for the commune's officers
+    OFFICER = "officer"  # an officer typing a reason, a note or a reply
 
 
 class ConversationState(BaseModel):

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from content.models import FaqEntry, Lexicon, MatchingConfig, Parameter, QuestionSet, RuleBook
+from content.models import FaqEntry, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent, RuleBook
 
 CONTENT_DIR = Path(__file__).resolve().parent
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::([a-z]+))?\}")
@@ -30,6 +30,7 @@ class Content:
     known_words: frozenset[str] = frozenset()
     eligibility: RuleBook | None = None
     questions: QuestionSet | None = None
+    registration: RegistrationContent | None = None
     faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
 
     def render(self, template: str, *, when: date, texts) -> str:
@@ -142,6 +143,7 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
         lexicon=lexicon,
         matching=matching,
         known_words=load_word_list(root / "known_words.txt"),
+        registration=_load_model(RegistrationContent, root / "registration.yaml"),
         faq_by_id=by_id,
     )
 

@@ -225,3 +225,59 @@ class QuestionSet(BaseModel):
     no_words: list[str]
     navigation: dict[Literal["back", "restart", "exit"], list[str]]
     questions: list[Question] = Field(min_length=1)
+
+
+# -- registration, officers and the monthly list -------------------------------------------------------
+
+
+class Choice(BaseModel):
+    """A button: its label, the value stored, and words that pick it when typed (accent-free)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str = Field(min_length=1, max_length=60)
+    also: list[str] = Field(default_factory=list)
+
+
+class ConsentText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1, max_length=16)
+    text: str = Field(min_length=50, max_length=1500)
+
+
+class ExportColumn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Literal[
+        "index", "name", "birth_year", "phone", "residence", "programme", "time_since", "purpose", "amount",
+        "registrant", "status", "note", "reference", "id_number", "registered_on",
+    ]
+    header: str = Field(min_length=1, max_length=80)
+
+
+class ExportForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    columns: list[ExportColumn] = Field(min_length=1)
+
+
+class RegistrationContent(BaseModel):
+    """content/registration.yaml: consent text, choices, reasons, the export form, place aliases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    consent: ConsentText
+    relationships: list[Choice] = Field(min_length=1)
+    programmes: list[Choice] = Field(min_length=1)
+    purposes: list[Choice] = Field(min_length=1)
+    rejection_reasons: list[str] = Field(min_length=1)
+    export: ExportForm
+    # A locality adapts the list to its official form: province or commune code → form.
+    export_localities: dict[int, ExportForm] = Field(default_factory=dict)
+    place_aliases: dict[str, int] = Field(default_factory=dict)
+
+    def export_form(self, commune_code: int, province_code: int | None) -> ExportForm:
+        return self.export_localities.get(commune_code) or self.export_localities.get(province_code or -1) or self.export

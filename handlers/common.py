@@ -8,8 +8,9 @@ from bot.types import Button, Reply
 MENU_ITEMS = (
     ("menu.item_faq", "menu:faq"),
     ("menu.item_eligibility", "elig:start"),
-    ("menu.item_register", "menu:register"),
-    ("menu.item_officer", "menu:officer"),
+    ("menu.item_register", "reg:start"),
+    ("menu.item_officer", "ask:start"),
+    ("menu.item_my_records", "me:show"),
 )
 
 

@@ -201,8 +201,8 @@ def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Resul
     progress["done"] = True
     state.flow = Flow.MENU
     buttons = (
-        ctx.button("eligibility.button_register", "menu:register"),
-        ctx.button("eligibility.button_officer", "menu:officer"),
+        ctx.button("eligibility.button_register", "reg:start"),
+        ctx.button("eligibility.button_officer", "ask:start"),
         back_to_menu(ctx),
     )
     text = result_text(result, ctx.texts, subject=_subject(ctx.texts, progress))

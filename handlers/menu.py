@@ -8,12 +8,6 @@ from bot.state import ConversationState, Flow
 from bot.types import Incoming, Reply
 from handlers.common import back_to_menu, menu_buttons, menu_reply
 
-COMING_SOON = {
-    "menu:register": "menu.item_register",
-    "menu:officer": "menu.item_officer",
-}
-
-
 def register(router: Router) -> None:
     router.on_open = lambda ctx, msg, state: on_open(ctx, state, router.pending(ctx, state))
     router.on_unsupported = on_unsupported
@@ -47,7 +41,7 @@ def on_intent(ctx: Context, intent: str, state: ConversationState) -> Result:
 
 
 def on_menu(ctx: Context, payload: str, state: ConversationState) -> Result:
-    """Opens what was chosen in the menu; parts not built yet say so and point to the commune police."""
+    """Opens the FAQ from the menu; any other menu payload shows the menu."""
     state.flow, state.step = Flow.MENU, None
     if payload == "menu:faq":
         state.flow = Flow.FAQ
@@ -55,9 +49,6 @@ def on_menu(ctx: Context, payload: str, state: ConversationState) -> Result:
             ctx.button_for_entry(entry_id) for entry_id in ctx.content.matching.popular if entry_id in ctx.content.faq_by_id
         )
         return Result([Reply(ctx.t("faq.prompt"), popular + (back_to_menu(ctx),))])
-    if payload in COMING_SOON:
-        feature = ctx.t(COMING_SOON[payload])
-        return Result([Reply(ctx.t("menu.coming_soon", feature=feature), menu_buttons(ctx))])
     return Result([menu_reply(ctx)])
 
 

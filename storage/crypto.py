@@ -8,6 +8,8 @@ logged; production refuses to start without keys (see bot/settings.py).
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import logging
 import os
 from pathlib import Path
@@ -43,9 +45,33 @@ class Cipher:
     def decrypt_bytes(self, token: bytes) -> bytes:
         return self._fernet.decrypt(token)
 
-    def derive_key(self, label: bytes) -> bytes:
+    def derive_key(self, label: bytes, key: bytes | None = None) -> bytes:
         """A separate key for another purpose (signing links), derived from the newest key."""
-        return hashlib.sha256(label + b"\x00" + self._keys[0]).digest()
+        return hashlib.sha256(label + b"\x00" + (key or self._keys[0])).digest()
+
+    def seal(self, data: dict) -> str:
+        """A dict of personal fields, encrypted as JSON."""
+        return self.encrypt(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    def unseal(self, token: str | None) -> dict:
+        """The dict sealed by `seal`; empty when erased or unreadable."""
+        text = self.decrypt(token) if token else None
+        return json.loads(text) if text else {}
+
+    def blind_index(self, value: str, key: bytes | None = None) -> str:
+        """A keyed hash of a normalised value (a phone number), to find equal values without storing them."""
+        return hmac.new(self.derive_key(b"blind-index", key), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def blind_indexes(self, value: str) -> list[str]:
+        """The value's index under every configured key: rows indexed before a key rotation still match."""
+        return [self.blind_index(value, key) for key in self._keys]
+
+    def rotate(self, token: str) -> str:
+        """The same plaintext, re-encrypted with the newest key."""
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
+    def rotate_bytes(self, token: bytes) -> bytes:
+        return self._fernet.rotate(token)
 
 
 

@@ -127,3 +127,136 @@ class Download(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+# -- registrations of loan interest, consent, officers (personal fields only ever encrypted) ---------
+
+
+class Consent(SQLModel, table=True):
+    """Proof of explicit consent: which conversation agreed, when, and a hash of the exact text shown."""
+
+    __tablename__ = "consents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    text_version: str = Field(max_length=16)
+    text_hash: str = Field(max_length=64)
+    given_at: datetime = Field(sa_column=utc_column())
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class Registration(SQLModel, table=True):
+    """One person's registered interest in a loan, for commune police to review.
+
+    `details` is encrypted JSON of every personal field (name, phone, birth year, ID number,
+    village, programme, purpose, description, amount); None once erased, leaving a stub for the
+    audit trail. `phone_index` is a keyed hash (blind index) for finding a repeat registration.
+    """
+
+    __tablename__ = "registrations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=12, unique=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    province_code: int
+    commune_code: int = Field(index=True)
+    status: str = Field(max_length=16, index=True)
+    details: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    phone_index: str | None = Field(default=None, max_length=64, index=True)
+    consent_id: int | None = Field(default=None)
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class RegistrationEvent(SQLModel, table=True):
+    """The history of a registration: created, updated, decisions, notes (the note text encrypted)."""
+
+    __tablename__ = "registration_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(index=True)
+    at: datetime = Field(sa_column=utc_column())
+    actor: str = Field(max_length=32)  # "registrant", "officer:<id>", "system"
+    action: str = Field(max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Officer(SQLModel, table=True):
+    """A commune police account bound to one chat, for one commune (an officer may hold several)."""
+
+    __tablename__ = "officers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    commune_code: int = Field(index=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class OfficerInvite(SQLModel, table=True):
+    """A single-use, expiring invite code (only its hash is stored)."""
+
+    __tablename__ = "officer_invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    commune_code: int
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    officer_id: int | None = Field(default=None)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who viewed, decided or exported what, and when — identifiers only, never personal values."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=utc_column(index=True))
+    actor: str = Field(max_length=32)  # "officer:<id>" or "cli"
+    action: str = Field(max_length=24)
+    registration_id: int | None = Field(default=None, index=True)
+    commune_code: int | None = Field(default=None)
+    detail: str | None = Field(default=None, max_length=64)
+
+
+class OfficerQuestion(SQLModel, table=True):
+    """A question relayed to the officers of a commune ("Gặp cán bộ"); texts and phone encrypted."""
+
+    __tablename__ = "officer_questions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    commune_code: int = Field(index=True)
+    question: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    phone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: str = Field(max_length=16, index=True)  # open | answered | erased
+    created_at: datetime = Field(sa_column=utc_column())
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    officer_id: int | None = Field(default=None)
+
+
+class Notification(SQLModel, table=True):
+    """A message to another chat (a decision to the registrant, a question to officers), written in
+    the handler's transaction and sent by that chat's channel; encrypted until sent."""
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16, index=True)
+    chat_id: str = Field(max_length=64)
+    replies: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    attempts: int = 0

@@ -172,6 +172,6 @@ def test_production_refuses_to_start_without_encryption_keys(tmp_path):
 def test_a_number_beyond_the_choices_says_which_numbers_work_and_keeps_them(app):
     run(app.dispatcher.dispatch(make_message("menu")))
     replies = run(app.dispatcher.dispatch(make_message("7")))
-    assert replies[0].text == "Bạn chọn một số từ 1 đến 4 nhé."
+    assert replies[0].text == "Bạn chọn một số từ 1 đến 5 nhé."
     assert [b.payload for b in replies[0].buttons][0] == "menu:faq"
     assert run(app.dispatcher.dispatch(make_message("chọn số 1")))[0].text.startswith("Bạn cứ gõ câu hỏi")

@@ -8,6 +8,7 @@ from typing import Callable, Iterable, TextIO
 
 from bot.dispatch import Dispatcher
 from bot.i18n import Texts
+from bot.notifications import deliver
 from bot.types import Button, Incoming, Kind, Reply
 
 CHANNEL = "console"
@@ -19,6 +20,8 @@ def render(replies: Iterable[Reply], texts: Texts) -> str:
     lines: list[str] = []
     for reply in replies:
         lines.append(f"{texts.t('console.bot')}: {reply.text}")
+        if reply.document is not None:
+            lines.append(f"  {texts.t('console.document', filename=reply.document.filename, size=len(reply.document.content))}")
         lines.extend(f"  [{i}] {button.label}" for i, button in enumerate(reply.buttons, start=1))
     return "\n".join(lines)
 
@@ -41,11 +44,20 @@ class ConsoleChannel:
 
     async def _send(self, msg: Incoming) -> None:
         replies = await self.dispatcher.dispatch(msg)
+        await self._show(replies)
+        # Messages for this person from others (an officer's decision or answer) show up here too.
+        await deliver(self.dispatcher.engine, self.dispatcher.cipher, CHANNEL, self._print_notification, chat_id=self.chat_id)
+
+    async def _show(self, replies: list[Reply]) -> None:
         shown = [r for r in replies if r.buttons]
         if shown:
             self.buttons = list(shown[-1].buttons)
         if replies:
             print(render(replies, self.texts), file=self.out, flush=True)
+
+    async def _print_notification(self, chat_id: str, replies: list[Reply]) -> None:
+        print(self.texts.t("console.notification"), file=self.out, flush=True)
+        await self._show(replies)
 
     async def open(self) -> None:
         """Starts (or resumes) the conversation."""

@@ -1,0 +1,57 @@
+"""Delivering notifications (messages to other chats) through the channel that reaches them.
+
+Handlers queue them in their own transaction (Context.notify); a channel sends what is due for
+it after each update that queued some, and on its minute sweep. A send that fails is tried
+again later; a permanent failure (blocked, out of the messaging window) is recorded, not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from sqlalchemy.engine import Engine
+
+from bot.types import Reply, replies_from_json
+from storage import notifications
+from storage.crypto import Cipher
+from storage.db import transaction
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+Send = Callable[[str, list[Reply]], Awaitable[None]]
+
+
+def due(engine: Engine, cipher: Cipher, channel: str, chat_id: str | None = None) -> list[tuple[int, str, list[Reply]]]:
+    with transaction(engine) as session:
+        rows = notifications.due(session=session, channel=channel, chat_id=chat_id)
+        return [(r.id, r.chat_id, replies_from_json(cipher.decrypt(r.replies) or "[]")) for r in rows]
+
+
+def _mark(engine: Engine, notification_id: int, outcome: str) -> None:
+    with transaction(engine) as session:
+        if outcome == "sent":
+            notifications.mark_sent(session=session, notification_id=notification_id, now=utcnow())
+        else:
+            notifications.mark_attempt(session=session, notification_id=notification_id, now=utcnow(), permanent=outcome == "permanent")
+
+
+async def deliver(engine: Engine, cipher: Cipher, channel: str, send: Send, permanent_errors: tuple[type[Exception], ...] = (),
+                  chat_id: str | None = None) -> int:
+    """Sends every due notification of the channel, oldest first; the number sent."""
+    sent = 0
+    for notification_id, target, replies in await asyncio.to_thread(due, engine, cipher, channel, chat_id):
+        try:
+            await send(target, replies)
+        except permanent_errors as exc:
+            log.info("%s notification %s undeliverable: %s", channel, notification_id, type(exc).__name__)
+            await asyncio.to_thread(_mark, engine, notification_id, "permanent")
+            continue
+        except Exception as exc:  # noqa: BLE001 - tried again at the next sweep
+            log.warning("%s notification %s not sent: %s", channel, notification_id, type(exc).__name__)
+            await asyncio.to_thread(_mark, engine, notification_id, "retry")
+            continue
+        await asyncio.to_thread(_mark, engine, notification_id, "sent")
+        sent += 1
+    return sent

@@ -1,0 +1,105 @@
+"""The monthly list of a commune, as XLSX (openpyxl) or CSV, with the columns in content/registration.yaml."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from sqlmodel import Session
+
+from bot.i18n import Texts
+from bot.places import Places
+from bot.registration.record import Details, choice_label, field_value, registrant_text
+from bot.types import Document
+from bot.vntime import month_bounds, vietnam_date
+from content.models import ExportForm, RegistrationContent
+from storage import registrations
+from storage.crypto import Cipher
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Verified people first: that is the list the People's Committee confirms.
+STATUS_ORDER = {registrations.VERIFIED: 0, registrations.PENDING: 1, registrations.NEEDS_INFO: 2, registrations.REJECTED: 3}
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """'2026-11' → (2026, 11); ValueError otherwise."""
+    year, _, month = text.partition("-")
+    value = (int(year), int(month))
+    if not 2000 <= value[0] <= 2100 or not 1 <= value[1] <= 12:
+        raise ValueError("month must be YYYY-MM")
+    return value
+
+
+def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent,
+               commune_code: int, year: int, month: int, today: date) -> tuple[ExportForm, list[list[object]]]:
+    """The form and its rows (header row first) for one commune and month."""
+    start, end = month_bounds(year, month)
+    rows = registrations.for_month(session=session, commune_code=commune_code, start=start, end=end)
+    rows.sort(key=lambda r: (STATUS_ORDER.get(r.status, 9), r.created_at, r.id))
+    commune = places.commune(commune_code)
+    export = form.export_form(commune_code, commune.province_code if commune else None)
+    table: list[list[object]] = [[c.header for c in export.columns]]
+    for index, row in enumerate(rows, start=1):
+        details = Details.model_validate(cipher.unseal(row.details))
+        notes = [cipher.decrypt(e.note) for e in registrations.events(session=session, registration_id=row.id) if e.note]
+        values = {
+            "index": index,
+            "name": details.name or "",
+            "birth_year": details.birth_year or "",
+            "phone": details.phone or "",
+            "residence": ", ".join(p for p in (details.village, places.label(row.commune_code)) if p),
+            "programme": choice_label(form.programmes, details.programme),
+            "time_since": field_value("event_year", details, texts, places, form, today) if details.event_year else "",
+            "purpose": "; ".join(p for p in (choice_label(form.purposes, details.purpose), details.description) if p),
+            "amount": details.amount or "",
+            "registrant": registrant_text(details, texts, form),
+            "status": texts.t(f"status.{row.status}"),
+            "note": "; ".join(n for n in notes if n),
+            "reference": row.reference,
+            "id_number": details.id_number or "",
+            "registered_on": texts.date(vietnam_date(row.created_at)),
+        }
+        table.append([values[c.key] for c in export.columns])
+    return export, table
+
+
+def to_csv(table: list[list[object]]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Vietnamese text correctly."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(table)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: list[list[object]], *, title: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Danh sach"
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True)
+    for row in table:
+        sheet.append(row)
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for column, header in enumerate(table[0], start=1):
+        width = max(len(str(r[column - 1])) for r in table) + 2
+        sheet.column_dimensions[sheet.cell(row=2, column=column).column_letter].width = min(max(width, 6), 40)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def monthly_document(*, session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent,
+                     commune_code: int, year: int, month: int, today: date, fmt: str = "xlsx") -> tuple[Document, int]:
+    """The file and the number of people on it."""
+    export, table = month_rows(session=session, cipher=cipher, texts=texts, places=places, form=form,
+                               commune_code=commune_code, year=year, month=month, today=today)
+    commune = places.commune(commune_code)
+    title = f"{export.title} — {commune.name if commune else commune_code} — {month:02d}/{year}"
+    filename = f"danh-sach-{commune_code}-{year}-{month:02d}.{fmt}"
+    if fmt == "csv":
+        return Document(filename, to_csv(table), "text/csv"), len(table) - 1
+    return Document(filename, to_xlsx(table, title=title), XLSX_MIME), len(table) - 1

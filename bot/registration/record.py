@@ -1,0 +1,91 @@
+"""The personal record of a registration (sealed as encrypted JSON) and how it is shown."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.i18n import Texts
+from bot.places import Places
+from bot.registration.fields import mask_id, show_phone
+from content.models import RegistrationContent
+
+# The fields, in the order they are asked and shown. Optional ones can be skipped.
+FIELDS = (
+    "name", "birth_year", "phone", "province", "commune", "village", "programme", "event_year", "purpose",
+    "description", "amount", "id_number",
+)
+OPTIONAL = frozenset({"village", "description", "id_number"})
+
+
+class Details(BaseModel):
+    """Everything personal about one registration; only ever stored encrypted."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    registrant: str = "self"  # "self" or "relative"
+    relationship: str | None = None
+    name: str | None = None
+    birth_year: int | None = None
+    phone: str | None = None
+    province: int | None = None
+    commune: int | None = None
+    village: str | None = None
+    programme: str | None = None
+    event_year: int | None = None
+    purpose: str | None = None
+    description: str | None = None
+    amount: int | None = None
+    amount_requested: int | None = None  # what was asked when it was above the cap
+    id_number: str | None = None
+
+    def sealed_fields(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+def choice_label(choices, value: str | None) -> str:
+    return next((c.label for c in choices if c.value == value), "")
+
+
+def field_value(field: str, details: Details, texts: Texts, places: Places, form: RegistrationContent, today: date) -> str:
+    """One field as shown to the person or the officer ('—' when not given)."""
+    value = getattr(details, field, None)
+    if field == "commune":
+        return places.label(value) if value else "—"
+    if field == "province":
+        province = places.province(value) if value else None
+        return province.name if province else "—"
+    if value is None:
+        return texts.t("registration.value_unknown") if field in ("event_year", "amount") else "—"
+    if field == "phone":
+        return show_phone(value)
+    if field == "id_number":
+        return mask_id(value)
+    if field == "programme":
+        return choice_label(form.programmes, value)
+    if field == "purpose":
+        return choice_label(form.purposes, value)
+    if field == "amount":
+        return texts.money(value)
+    if field == "event_year":
+        return texts.t("registration.value_event_year", year=value, years=max(0, today.year - value))
+    return str(value)
+
+
+def registrant_text(details: Details, texts: Texts, form: RegistrationContent) -> str:
+    if details.registrant == "relative":
+        return texts.t("registration.value_relative", relationship=choice_label(form.relationships, details.relationship).lower())
+    return texts.t("registration.value_self")
+
+
+def summary_lines(details: Details, texts: Texts, places: Places, form: RegistrationContent, today: date) -> list[str]:
+    """'Họ và tên: …' lines for every field (the province is part of the commune line)."""
+    lines = [texts.t("registration.line", label=texts.t("registration.label_registrant"), value=registrant_text(details, texts, form))]
+    for field in FIELDS:
+        if field == "province":
+            continue
+        value = field_value(field, details, texts, places, form, today)
+        lines.append(texts.t("registration.line", label=texts.t(f"registration.label_{field}"), value=value))
+    return lines

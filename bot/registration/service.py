@@ -1,0 +1,104 @@
+"""What registrations do, shared by the chat handlers and the command line: submit, update,
+decide (and tell the registrant), erase on request or after the retention period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.context import Context
+from bot.eligibility.engine import Profile
+from bot.registration.record import Details
+from bot.types import Button, Reply
+from storage import officers, registrations
+from storage.crypto import Cipher
+from storage.models import Officer, Registration
+
+BACKGROUND = {"qd08_2026": "after_rehab", "qd22_2023": "after_prison"}
+
+
+def show_reference(reference: str) -> str:
+    """'K7Q4M2' → 'K7Q-4M2', easier to read aloud."""
+    return f"{reference[:3]}-{reference[3:]}"
+
+
+def load_details(cipher: Cipher, registration: Registration) -> Details:
+    return Details.model_validate(cipher.unseal(registration.details))
+
+
+def record_consent(ctx: Context, *, version: str, text_hash: str) -> int:
+    return registrations.add_consent(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, version=version,
+                                     text_hash=text_hash, now=ctx.now)
+
+
+def cap_for(ctx: Context, programme: str | None, purpose: str | None) -> int | None:
+    """The programme's cap for this purpose, today; None when there is none to compare with
+    (unknown programme or purpose, or a monthly cap such as QĐ 22 vocational training)."""
+    if programme not in BACKGROUND:
+        return None
+    profile = Profile(applicant="person", background=BACKGROUND[programme], purpose=purpose)
+    result = ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=ctx.t("eligibility.subject_applicant"))
+    return None if result.cap_is_monthly else result.max_amount_vnd
+
+
+def find_repeat(ctx: Context, details: Details) -> Registration | None:
+    if not details.phone or not details.commune:
+        return None
+    return registrations.find_repeat(session=ctx.session, phone_indexes=ctx.cipher.blind_indexes(details.phone),
+                                     commune_code=details.commune)
+
+
+def submit(ctx: Context, details: Details, *, consent_id: int | None) -> Registration:
+    return registrations.create(
+        session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, province_code=details.province,
+        commune_code=details.commune, details=ctx.seal(details.sealed_fields()),
+        phone_index=ctx.cipher.blind_index(details.phone), consent_id=consent_id, now=ctx.now,
+    )
+
+
+def update(ctx: Context, registration: Registration, details: Details, *, consent_id: int | None) -> None:
+    registrations.update_details(
+        session=ctx.session, registration=registration, province_code=details.province, commune_code=details.commune,
+        details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(details.phone),
+        consent_id=consent_id, now=ctx.now,
+    )
+
+
+def decide(ctx: Context, officer: Officer, registration: Registration, status: str, note: str | None = None) -> None:
+    """An officer's decision: recorded with its note (encrypted), audited, and told to the registrant."""
+    sealed = ctx.cipher.encrypt(note) if note else None
+    registrations.decide(session=ctx.session, registration=registration, status=status, actor=f"officer:{officer.id}",
+                         now=ctx.now, note=sealed)
+    officers.audit(session=ctx.session, actor=f"officer:{officer.id}", action=f"decide:{status}", now=ctx.now,
+                   registration_id=registration.id, commune_code=registration.commune_code)
+    text = ctx.t(f"registration.notify_{status}", reference=show_reference(registration.reference), note=note or "")
+    ctx.notify(registration.channel, registration.chat_id, [Reply(text, (Button(ctx.t("menu.item_my_records"), "me:show"),))])
+
+
+def add_note(ctx: Context, officer: Officer, registration: Registration, note: str) -> None:
+    registrations.add_event(session=ctx.session, registration_id=registration.id, actor=f"officer:{officer.id}",
+                            action="note", now=ctx.now, note=ctx.cipher.encrypt(note))
+    officers.audit(session=ctx.session, actor=f"officer:{officer.id}", action="note", now=ctx.now,
+                   registration_id=registration.id, commune_code=registration.commune_code)
+
+
+def erase_chat(ctx: Context, *, everything: bool) -> int:
+    """Withdrawing consent (everything=False) stops all processing and erases the registrations'
+    personal fields; deleting (everything=True) also erases the questions to officers. Stubs stay."""
+    status = registrations.DELETED if everything else registrations.WITHDRAWN
+    rows = registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
+    for row in rows:
+        registrations.erase(session=ctx.session, registration=row, status=status, actor="registrant", now=ctx.now)
+    registrations.withdraw_consents(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, now=ctx.now)
+    if everything:
+        registrations.erase_questions(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
+    return len(rows)
+
+
+def purge(*, session: Session, before: datetime, now: datetime) -> int:
+    """Retention: erases the personal fields of registrations untouched since `before`."""
+    rows = registrations.older_than(session=session, before=before)
+    for row in rows:
+        registrations.erase(session=session, registration=row, status=registrations.DELETED, actor="system", now=now)
+    return len(rows)

@@ -1,0 +1,20 @@
+"""Vietnamese time: policy dates, deadlines and months are dates in Asia/Ho_Chi_Minh (UTC+7, no DST)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def vietnam_date(now: datetime) -> date:
+    """The calendar date in Vietnam of an aware datetime."""
+    return now.astimezone(VIETNAM).date()
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """The Vietnamese month [start, end) as UTC datetimes."""
+    start = datetime.combine(date(year, month, 1), time(), VIETNAM)
+    end = datetime.combine(date(year + month // 12, month % 12 + 1, 1), time(), VIETNAM)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)

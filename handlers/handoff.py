@@ -1,0 +1,143 @@
+"""'Gặp cán bộ': the person's question goes to the officers of their commune (with their phone
+only if they agree); an officer's reply comes back through the bot."""
+
+from __future__ import annotations
+
+from bot.context import Context, Result
+from bot.registration.fields import Invalid, read_free_text, read_phone
+from bot.router import FlowSpec, Router, resolve_button, typed_number
+from bot.state import ConversationState, Flow
+from bot.types import Button, Incoming, Reply
+from handlers.common import menu_buttons, menu_reply
+from handlers.places import ask_commune, ask_province, commune_choices, province_choices
+from storage import officers, registrations
+
+KEY = "handoff"
+PREFIX = "ask"
+
+
+def register(router: Router) -> None:
+    router.payload(PREFIX, on_payload)
+    router.flow(Flow.HANDOFF, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims))
+
+
+def start(ctx: Context, state: ConversationState) -> Result:
+    """The commune comes from the person's registration, or is asked; then the question."""
+    if not ctx.has_storage:
+        return Result([menu_reply(ctx, "registration.unavailable")])
+    known = registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
+    draft: dict = {}
+    if known:
+        draft = {"province": known[-1].province_code, "commune": known[-1].commune_code}
+    state.data[KEY] = draft
+    return advance(ctx, state, [Reply(ctx.t("handoff.intro"))])
+
+
+def next_step(draft: dict) -> str:
+    for step in ("province", "commune", "question", "share"):
+        if step not in draft:
+            return step
+    return "phone"
+
+
+def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
+    state.flow, state.step = Flow.HANDOFF, next_step(state.data[KEY])
+    return Result((before or []) + [ask(ctx, state)])
+
+
+def ask(ctx: Context, state: ConversationState) -> Reply:
+    draft, stop = state.data[KEY], ctx.button("places.stop", f"{PREFIX}:stop")
+    if state.step == "province":
+        return ask_province(ctx, PREFIX)
+    if state.step == "commune":
+        return ask_commune(ctx, draft["province"], PREFIX)
+    if state.step == "question":
+        return Reply(ctx.t("handoff.ask_question", commune=ctx.places.label(draft["commune"])), (stop,))
+    if state.step == "share":
+        return Reply(ctx.t("handoff.ask_share"), (
+            ctx.button("handoff.share_yes", f"{PREFIX}:share:yes"),
+            ctx.button("handoff.share_no", f"{PREFIX}:share:no"),
+        ))
+    return Reply(ctx.t("handoff.ask_phone"), (stop,))
+
+
+def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
+    if KEY not in state.data or state.step is None:
+        return None
+    question = ask(ctx, state)
+    return Reply(f"{ctx.t('registration.continue_prompt')}\n{question.text}", question.buttons)
+
+
+def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
+    """ask:start | stop | prov:<code> | comm:<code> | retype | reprovince | share:yes|no."""
+    parts = payload.split(":")
+    action, value = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else ""
+    if action == "start":
+        return start(ctx, state)
+    draft = state.data.get(KEY)
+    if draft is None or state.flow is not Flow.HANDOFF:
+        return Result([menu_reply(ctx, "input.stale_button")])
+    if action == "stop":
+        state.data.pop(KEY, None)
+        state.flow, state.step = Flow.MENU, None
+        return Result([Reply(ctx.t("handoff.stopped"), menu_buttons(ctx))])
+    if action in ("prov", "comm") and payload in {b.payload for b in state.buttons} and value.isdecimal():
+        if action == "prov":
+            draft.pop("commune", None)
+        draft["province" if action == "prov" else "commune"] = int(value)
+        return advance(ctx, state)
+    if action == "reprovince" and state.step == "commune":
+        draft.pop("province", None)
+        return advance(ctx, state)
+    if action == "retype" and state.step in ("province", "commune"):
+        return advance(ctx, state)
+    if action == "share" and state.step == "share":
+        draft["share"] = value == "yes"
+        if not draft["share"]:
+            return send(ctx, state, None)
+        return advance(ctx, state)
+    return Result([Reply(ctx.t("input.stale_button")), ask(ctx, state)])
+
+
+def claims(ctx: Context, text: str, state: ConversationState) -> bool:
+    """The question and the phone number are typed: the text is the answer, not a button number."""
+    if state.flow is not Flow.HANDOFF or state.step not in ("question", "phone"):
+        return False
+    light = ctx.normalizer.light
+    label = typed_number(text, light, ctx.normalizer.choice_words) is None and resolve_button(text, state.buttons, light)
+    return not label
+
+
+def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
+    draft = state.data.get(KEY)
+    if draft is None or state.flow is not Flow.HANDOFF:
+        return None
+    if state.step == "province":
+        return Result([province_choices(ctx, msg.text, PREFIX)])
+    if state.step == "commune":
+        return Result([commune_choices(ctx, draft["province"], msg.text, PREFIX)])
+    try:
+        if state.step == "question":
+            draft["question"] = read_free_text(msg.text, limit=1000)
+            return advance(ctx, state)
+        if state.step == "phone":
+            return send(ctx, state, read_phone(msg.text))
+    except Invalid as exc:
+        return Result([Reply(ctx.t(exc.key)), ask(ctx, state)])
+    return None
+
+
+def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:
+    """Stores the question (encrypted) and tells each officer of the commune."""
+    draft = state.data.pop(KEY)
+    state.flow, state.step = Flow.MENU, None
+    sealed_phone = ctx.cipher.encrypt(phone) if phone else None
+    row = registrations.add_question(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, commune_code=draft["commune"],
+                                     question=ctx.cipher.encrypt(draft["question"]), phone=sealed_phone, now=ctx.now)
+    team = officers.of_commune(session=ctx.session, commune_code=draft["commune"])
+    for officer in team:
+        text = ctx.t("handoff.officer_notice", number=row.id, commune=ctx.places.label(row.commune_code))
+        ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_question"), f"off:q:{row.id}"),))])
+    key = "handoff.sent" if team else "handoff.sent_no_officer"
+    return Result([Reply(ctx.t(key, commune=ctx.places.label(row.commune_code)), menu_buttons(ctx))])
+

@@ -1,0 +1,44 @@
+"""Choosing a province, then a commune in it, by typing part of the name (accents optional).
+
+Shared by registration and "Gặp cán bộ": each passes its own payload prefix, so a press comes
+back to the feature that asked.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.types import Button, Reply
+
+
+def province_choices(ctx: Context, text: str, prefix: str) -> Reply:
+    """Up to three provinces close to what was typed, as buttons; or a kind 'not found'."""
+    found = ctx.places.search_provinces(text)
+    if not found:
+        return Reply(ctx.t("places.province_not_found"), (ctx.button("places.stop", f"{prefix}:stop"),))
+    buttons = tuple(Button(place.name, f"{prefix}:prov:{place.code}") for place in found)
+    return Reply(ctx.t("places.province_pick"), buttons + (ctx.button("places.retype", f"{prefix}:retype"),))
+
+
+def commune_choices(ctx: Context, province_code: int, text: str, prefix: str) -> Reply:
+    """Up to three communes or wards of the province close to what was typed, as buttons."""
+    province = ctx.places.province(province_code)
+    found = ctx.places.search_communes(province_code, text)
+    if not found:
+        return Reply(
+            ctx.t("places.commune_not_found", province=province.name),
+            (ctx.button("places.other_province", f"{prefix}:reprovince"), ctx.button("places.stop", f"{prefix}:stop")),
+        )
+    buttons = tuple(Button(place.name, f"{prefix}:comm:{place.code}") for place in found)
+    return Reply(ctx.t("places.commune_pick", province=province.name), buttons + (ctx.button("places.retype", f"{prefix}:retype"),))
+
+
+def ask_province(ctx: Context, prefix: str) -> Reply:
+    return Reply(ctx.t("places.ask_province"), (ctx.button("places.stop", f"{prefix}:stop"),))
+
+
+def ask_commune(ctx: Context, province_code: int, prefix: str) -> Reply:
+    province = ctx.places.province(province_code)
+    return Reply(
+        ctx.t("places.ask_commune", province=province.name),
+        (ctx.button("places.other_province", f"{prefix}:reprovince"), ctx.button("places.stop", f"{prefix}:stop")),
+    )

@@ -1,0 +1,81 @@
+"""Repository: officers, single-use invites and the audit log (identifiers only, no personal values)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import AuditEntry, Officer, OfficerInvite
+from storage.registrations import REFERENCE_ALPHABET
+
+ROLES = ("officer", "admin")
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode("ascii", "ignore")).hexdigest()
+
+
+def create_invite(*, session: Session, commune_code: int, role: str, now: datetime, expires_at: datetime) -> str:
+    """A new single-use code, returned once; only its hash is kept."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
+    session.add(OfficerInvite(code_hash=hash_code(code), commune_code=commune_code, role=role, created_at=now, expires_at=expires_at))
+    return code
+
+
+def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, now: datetime) -> Officer | None:
+    """Binds the chat to the invite's commune and role; None for an unknown, used or expired code."""
+    invite = session.exec(select(OfficerInvite).where(OfficerInvite.code_hash == hash_code(code))).first()
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        return None
+    officer = session.exec(
+        select(Officer).where(Officer.channel == channel, Officer.chat_id == chat_id, Officer.commune_code == invite.commune_code,
+                              col(Officer.revoked_at).is_(None))
+    ).first()
+    if officer is None:
+        officer = Officer(channel=channel, chat_id=chat_id, commune_code=invite.commune_code, role=invite.role, created_at=now)
+    else:
+        officer.role = invite.role
+    session.add(officer)
+    session.flush()
+    invite.used_at, invite.officer_id = now, officer.id
+    session.add(invite)
+    return officer
+
+
+def of_chat(*, session: Session, channel: str, chat_id: str) -> list[Officer]:
+    """The chat's active officer bindings (one per commune)."""
+    statement = select(Officer).where(Officer.channel == channel, Officer.chat_id == chat_id, col(Officer.revoked_at).is_(None))
+    return list(session.exec(statement.order_by(col(Officer.commune_code))))
+
+
+def of_commune(*, session: Session, commune_code: int) -> list[Officer]:
+    statement = select(Officer).where(Officer.commune_code == commune_code, col(Officer.revoked_at).is_(None))
+    return list(session.exec(statement.order_by(col(Officer.id))))
+
+
+def all_officers(*, session: Session, include_revoked: bool = False) -> list[Officer]:
+    statement = select(Officer)
+    if not include_revoked:
+        statement = statement.where(col(Officer.revoked_at).is_(None))
+    return list(session.exec(statement.order_by(col(Officer.id))))
+
+
+def revoke(*, session: Session, officer_id: int, now: datetime) -> bool:
+    officer = session.get(Officer, officer_id)
+    if officer is None or officer.revoked_at is not None:
+        return False
+    officer.revoked_at = now
+    session.add(officer)
+    return True
+
+
+def audit(*, session: Session, actor: str, action: str, now: datetime, registration_id: int | None = None,
+          commune_code: int | None = None, detail: str | None = None) -> None:
+    session.add(AuditEntry(at=now, actor=actor, action=action, registration_id=registration_id, commune_code=commune_code, detail=detail))
+
+
+def audit_entries(*, session: Session, limit: int = 1000) -> list[AuditEntry]:
+    return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)))

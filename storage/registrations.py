@@ -1,0 +1,197 @@
+"""Repository: registrations, their history, consent records and questions to officers.
+
+Keyword-only, session first; the transaction is the caller's (one update, one CLI command).
+Personal values arrive and leave encrypted: nothing here sees plain personal data.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from storage.models import Consent, OfficerQuestion, Registration, RegistrationEvent
+
+# Statuses. "Active" registrations are the ones officers work on and the person can update.
+PENDING, VERIFIED, REJECTED, NEEDS_INFO, WITHDRAWN, DELETED = "pending", "verified", "rejected", "needs_info", "withdrawn", "deleted"
+ACTIVE = (PENDING, VERIFIED, REJECTED, NEEDS_INFO)
+# Reference codes are read aloud over the phone: no 0/O, 1/I/L.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_reference() -> str:
+    """Six characters shown as 'K7Q-4M2' (the dash is for reading only)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def add_consent(*, session: Session, channel: str, chat_id: str, version: str, text_hash: str, now: datetime) -> int:
+    consent = Consent(channel=channel, chat_id=chat_id, text_version=version, text_hash=text_hash, given_at=now)
+    session.add(consent)
+    session.flush()
+    return consent.id
+
+
+def withdraw_consents(*, session: Session, channel: str, chat_id: str, now: datetime) -> int:
+    rows = session.exec(select(Consent).where(Consent.channel == channel, Consent.chat_id == chat_id, col(Consent.withdrawn_at).is_(None))).all()
+    for row in rows:
+        row.withdrawn_at = now
+        session.add(row)
+    return len(rows)
+
+
+def create(*, session: Session, channel: str, chat_id: str, province_code: int, commune_code: int, details: str,
+           phone_index: str | None, consent_id: int | None, now: datetime) -> Registration:
+    """A new pending registration with a fresh reference code (unique: drawn again on a clash)."""
+    while True:
+        reference = new_reference()
+        if session.exec(select(Registration.id).where(Registration.reference == reference)).first() is None:
+            break
+    row = Registration(
+        reference=reference, channel=channel, chat_id=chat_id, province_code=province_code, commune_code=commune_code,
+        status=PENDING, details=details, phone_index=phone_index, consent_id=consent_id, created_at=now, updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    add_event(session=session, registration_id=row.id, actor="registrant", action="created", now=now)
+    return row
+
+
+def update_details(*, session: Session, registration: Registration, province_code: int, commune_code: int, details: str,
+                   phone_index: str | None, consent_id: int | None, now: datetime) -> None:
+    """The person registered again with the same phone and commune: the old record is brought up to date."""
+    registration.province_code, registration.commune_code = province_code, commune_code
+    registration.details, registration.phone_index, registration.consent_id = details, phone_index, consent_id
+    registration.status, registration.updated_at, registration.decided_at = PENDING, now, None
+    session.add(registration)
+    add_event(session=session, registration_id=registration.id, actor="registrant", action="updated", now=now)
+
+
+def add_event(*, session: Session, registration_id: int, actor: str, action: str, now: datetime, note: str | None = None) -> None:
+    session.add(RegistrationEvent(registration_id=registration_id, at=now, actor=actor, action=action, note=note))
+
+
+def events(*, session: Session, registration_id: int) -> list[RegistrationEvent]:
+    statement = select(RegistrationEvent).where(RegistrationEvent.registration_id == registration_id).order_by(col(RegistrationEvent.id))
+    return list(session.exec(statement))
+
+
+def decide(*, session: Session, registration: Registration, status: str, actor: str, now: datetime, note: str | None = None) -> None:
+    registration.status, registration.decided_at, registration.updated_at = status, now, now
+    session.add(registration)
+    add_event(session=session, registration_id=registration.id, actor=actor, action=status, now=now, note=note)
+
+
+def get(*, session: Session, registration_id: int) -> Registration | None:
+    return session.get(Registration, registration_id)
+
+
+def by_reference(*, session: Session, reference: str) -> Registration | None:
+    return session.exec(select(Registration).where(Registration.reference == reference.replace("-", "").upper())).first()
+
+
+def of_chat(*, session: Session, channel: str, chat_id: str, include_erased: bool = False) -> list[Registration]:
+    statement = select(Registration).where(Registration.channel == channel, Registration.chat_id == chat_id)
+    if not include_erased:
+        statement = statement.where(col(Registration.status).in_(ACTIVE))
+    return list(session.exec(statement.order_by(col(Registration.id))))
+
+
+def find_repeat(*, session: Session, phone_indexes: list[str], commune_code: int) -> Registration | None:
+    """An active registration with the same phone (any key's blind index) in the same commune."""
+    statement = select(Registration).where(
+        col(Registration.phone_index).in_(phone_indexes), Registration.commune_code == commune_code, col(Registration.status).in_(ACTIVE)
+    )
+    return session.exec(statement.order_by(col(Registration.id).desc())).first()
+
+
+def pending_for_commune(*, session: Session, commune_code: int, offset: int = 0, limit: int = 5) -> list[Registration]:
+    statement = (
+        select(Registration)
+        .where(Registration.commune_code == commune_code, col(Registration.status).in_((PENDING, NEEDS_INFO)))
+        .order_by(col(Registration.created_at), col(Registration.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def count_by_status(*, session: Session, commune_code: int) -> dict[str, int]:
+    statement = select(Registration.status, func.count()).where(Registration.commune_code == commune_code).group_by(Registration.status)
+    return {status: count for status, count in session.exec(statement)}
+
+
+def for_month(*, session: Session, commune_code: int, start: datetime, end: datetime) -> list[Registration]:
+    """The month's list: active registrations created, updated or decided in [start, end)."""
+    in_month = or_(
+        (col(Registration.created_at) >= start) & (col(Registration.created_at) < end),
+        (col(Registration.decided_at) >= start) & (col(Registration.decided_at) < end),
+        (col(Registration.updated_at) >= start) & (col(Registration.updated_at) < end),
+    )
+    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(ACTIVE), in_month)
+    return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
+
+
+def erase(*, session: Session, registration: Registration, status: str, actor: str, now: datetime) -> None:
+    """Erases every personal field; a stub (reference, commune, dates, status) stays for the audit trail."""
+    registration.details, registration.phone_index = None, None
+    registration.status, registration.erased_at, registration.updated_at = status, now, now
+    session.add(registration)
+    for event in events(session=session, registration_id=registration.id):
+        if event.note is not None:
+            event.note = None
+            session.add(event)
+    add_event(session=session, registration_id=registration.id, actor=actor, action=status, now=now)
+
+
+def older_than(*, session: Session, before: datetime) -> list[Registration]:
+    """Registrations not touched since `before` whose personal data is still held (retention)."""
+    statement = select(Registration).where(col(Registration.updated_at) < before, col(Registration.details).is_not(None))
+    return list(session.exec(statement))
+
+
+# -- questions to officers ("Gặp cán bộ") ---------------------------------------------------------------
+
+
+def add_question(*, session: Session, channel: str, chat_id: str, commune_code: int, question: str, phone: str | None,
+                 now: datetime) -> OfficerQuestion:
+    row = OfficerQuestion(channel=channel, chat_id=chat_id, commune_code=commune_code, question=question, phone=phone,
+                          status="open", created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def open_questions(*, session: Session, commune_code: int, limit: int = 10) -> list[OfficerQuestion]:
+    statement = (
+        select(OfficerQuestion)
+        .where(OfficerQuestion.commune_code == commune_code, OfficerQuestion.status == "open")
+        .order_by(col(OfficerQuestion.id))
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def count_open_questions(*, session: Session, commune_code: int) -> int:
+    statement = select(func.count()).select_from(OfficerQuestion).where(
+        OfficerQuestion.commune_code == commune_code, OfficerQuestion.status == "open"
+    )
+    return session.exec(statement).one()
+
+
+def get_question(*, session: Session, question_id: int) -> OfficerQuestion | None:
+    return session.get(OfficerQuestion, question_id)
+
+
+def questions_of_chat(*, session: Session, channel: str, chat_id: str) -> list[OfficerQuestion]:
+    statement = select(OfficerQuestion).where(OfficerQuestion.channel == channel, OfficerQuestion.chat_id == chat_id)
+    return list(session.exec(statement))
+
+
+def erase_questions(*, session: Session, channel: str, chat_id: str) -> int:
+    rows = questions_of_chat(session=session, channel=channel, chat_id=chat_id)
+    for row in rows:
+        row.question, row.phone, row.answer, row.status = None, None, None, "erased"
+        session.add(row)
+    return len(rows)
