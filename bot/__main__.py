@@ -30,14 +30,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
     app = build_app(settings)
     lang = texts(settings.bot_locale)
     if args.script:
-        # A script is a fresh conversation every time, so its transcript is reproducible.
-        chat_id = f"script-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
+        # A script is a fresh conversation every time (so its transcript is reproducible), unless
+        # --user names one: then several scripts can play several people on one database.
+        chat_id = args.user or f"script-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
         channel = ConsoleChannel(app.dispatcher, lang, sys.stdout, chat_id=chat_id)
         path = Path(args.script)
         lines = sys.stdin.read().splitlines() if args.script == "-" else path.read_text(encoding="utf-8").splitlines()
         asyncio.run(channel.script(lines))
     else:
-        channel = ConsoleChannel(app.dispatcher, lang, sys.stdout, chat_id=args.user)
+        channel = ConsoleChannel(app.dispatcher, lang, sys.stdout, chat_id=args.user or "local")
         asyncio.run(channel.interactive())
     return 0
 
@@ -204,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal")
     chat.add_argument("--script", help="play one user message per line from FILE ('-' for stdin); '#2' presses button 2")
-    chat.add_argument("--user", default="local", help="conversation id on the console (default: local)")
+    chat.add_argument("--user", help="conversation id on the console (default: local; with --script, a fresh one)")
     chat.set_defaults(func=cmd_chat)
 
     run = sub.add_parser("run", help="start the configured channels (the console when none is configured)")
@@ -231,6 +232,10 @@ def parser() -> argparse.ArgumentParser:
     unanswered = content_sub.add_parser("unanswered", help="questions the bot could not answer, with counts")
     unanswered.add_argument("--limit", type=int, default=100)
     content.set_defaults(func=cmd_content)
+
+    from bot.admin import add_commands
+
+    add_commands(sub)
     return p
 
 

@@ -97,7 +97,7 @@ class Router:
         command = self.command_for(msg.text)
         if command is not None:
             return command[0](ctx, command[1], state)
-        active, flow = state.flow, self.flows.get(state.flow)
+        active, active_step, flow = state.flow, state.step, self.flows.get(state.flow)
         if flow is not None and flow.claims(ctx, msg.text, state):
             result = flow.handle(ctx, msg, state)
             if result is not None:
@@ -118,10 +118,13 @@ class Router:
         result = next(r for r in (h(ctx, msg, state) for h in self.text_handlers) if r is not None)
         if flow is not None:
             # A question in the middle of a flow: answer it, then ask the pending question again.
+            answered_in = state.flow, state.step
+            state.flow, state.step = active, active_step
             pending = flow.reprompt(ctx, state)
             if pending is not None:
-                state.flow = active
                 result.replies.append(pending)
+            else:
+                state.flow, state.step = answered_in
         return result
 
     def pending(self, ctx: Context, state: ConversationState) -> Reply | None:

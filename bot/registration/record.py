@@ -70,7 +70,8 @@ def field_value(field: str, details: Details, texts: Texts, places: Places, form
     if field == "amount":
         return texts.money(value)
     if field == "event_year":
-        return texts.t("registration.value_event_year", year=value, years=max(0, today.year - value))
+        years = today.year - value
+        return texts.t("registration.value_event_year" if years >= 1 else "registration.value_event_year_recent", year=value, years=years)
     return str(value)
 
 

@@ -1,0 +1,185 @@
+"""Operator commands: officers (invite, list, revoke), the monthly export, demo data, key rotation,
+retention purge. Registered on the command line by bot/__main__.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+
+def _open(args: argparse.Namespace):
+    """Settings, a migrated engine and the cipher (no content loaded unless a command needs it)."""
+    from bot.__main__ import _settings
+    from storage.crypto import cipher_from_settings
+    from storage.db import make_engine, migrate
+
+    settings = _settings(args)
+    engine = make_engine(settings.effective_database_url)
+    migrate(engine)
+    return settings, engine, cipher_from_settings(settings)
+
+
+def _places():
+    from bot.places import Places
+
+    return Places()
+
+
+def _commune(code: int):
+    commune = _places().commune(code)
+    if commune is None:
+        print(f"Unknown commune code {code} (see the official list in the vietnam-provinces package).", file=sys.stderr)
+    return commune
+
+
+def cmd_officers(args: argparse.Namespace) -> int:
+    from storage import officers
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    settings, engine, _ = _open(args)
+    now = utcnow()
+    if args.officers_command == "invite":
+        commune = _commune(args.commune)
+        if commune is None:
+            return 2
+        with transaction(engine) as session:
+            code = officers.create_invite(session=session, commune_code=args.commune, role=args.role, now=now,
+                                          expires_at=now + timedelta(hours=settings.officer_invite_hours))
+            officers.audit(session=session, actor="cli", action="invite", now=now, commune_code=args.commune, detail=args.role)
+        print(f"Invite code for {commune.name} ({args.role}), single use, valid {settings.officer_invite_hours} hours:")
+        print(code)
+        print(f"The officer sends:  /canbo {code}")
+        if settings.telegram_bot_username:
+            print(f"Telegram link:      https://t.me/{settings.telegram_bot_username.lstrip('@')}?start={code}")
+        return 0
+    if args.officers_command == "revoke":
+        with transaction(engine) as session:
+            done = officers.revoke(session=session, officer_id=args.id, now=now)
+            if done:
+                officers.audit(session=session, actor="cli", action="revoke", now=now, detail=f"officer={args.id}")
+        print(f"Officer {args.id} revoked." if done else f"No active officer {args.id}.")
+        return 0 if done else 1
+    places = _places()
+    with transaction(engine) as session:
+        rows = officers.all_officers(session=session, include_revoked=args.all)
+        if not rows:
+            print("No officers. Create one with: python -m bot officers invite --commune CODE")
+        for row in rows:
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            print(f"{row.id:4}  {row.role:8}  {row.channel:9}  {places.label(row.commune_code)} ({row.commune_code})  "
+                  f"since {row.created_at:%Y-%m-%d}  {state}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Writes the monthly list of a commune to FILE (.xlsx or .csv)."""
+    from bot.i18n import texts
+    from bot.registration.export import monthly_document, parse_month
+    from bot.vntime import vietnam_date
+    from content import load_content
+    from storage import officers
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    out = Path(args.out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("xlsx", "csv"):
+        print("--out must end in .xlsx or .csv", file=sys.stderr)
+        return 2
+    try:
+        year, month = parse_month(args.month)
+    except ValueError:
+        print("--month must be YYYY-MM", file=sys.stderr)
+        return 2
+    if _commune(args.commune) is None:
+        return 2
+    settings, engine, cipher = _open(args)
+    now = utcnow()
+    with transaction(engine) as session:
+        document, count = monthly_document(session=session, cipher=cipher, texts=texts(settings.bot_locale), places=_places(),
+                                           form=load_content().registration, commune_code=args.commune, year=year,
+                                           month=month, today=vietnam_date(now), fmt=fmt)
+        officers.audit(session=session, actor="cli", action="export", now=now, commune_code=args.commune,
+                       detail=f"{year}-{month:02d} rows={count}")
+    out.write_bytes(document.content)
+    print(f"{count} people written to {out}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from bot.registration.demo import fill
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    commune = _commune(args.commune)
+    if commune is None:
+        return 2
+    _, engine, cipher = _open(args)
+    with transaction(engine) as session:
+        made = fill(session=session, cipher=cipher, commune_code=args.commune, province_code=commune.province_code,
+                    count=args.n, now=utcnow())
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(made.items()))
+    print(f"Added {args.n} fictional registrations to {commune.name} ({args.commune}): {summary}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Re-encrypts every encrypted value with the newest key (and re-indexes phone numbers)."""
+    from storage.rotation import rotate_all
+
+    _, engine, cipher = _open(args)
+    counts = rotate_all(engine, cipher)
+    for table, count in counts.items():
+        print(f"{table}: {count} re-encrypted")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Erases the personal data of registrations older than the retention period."""
+    from bot.registration.service import purge
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    settings, engine, _ = _open(args)
+    now = utcnow()
+    months = args.months if args.months is not None else settings.registration_retention_months
+    with transaction(engine) as session:
+        count = purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)
+    print(f"{count} registrations older than {months} months erased (stubs kept for the audit trail).")
+    return 0
+
+
+def add_commands(sub) -> None:
+    officers = sub.add_parser("officers", help="invite, list and revoke commune police officers")
+    officers_sub = officers.add_subparsers(dest="officers_command", required=True)
+    invite = officers_sub.add_parser("invite", help="print a single-use, expiring invite code")
+    invite.add_argument("--commune", type=int, required=True, help="commune/ward code (official list after 2025)")
+    invite.add_argument("--role", choices=["officer", "admin"], default="officer")
+    listing = officers_sub.add_parser("list", help="list officers")
+    listing.add_argument("--all", action="store_true", help="include revoked officers")
+    revoke = officers_sub.add_parser("revoke", help="revoke an officer (by the id `list` shows)")
+    revoke.add_argument("id", type=int)
+    officers.set_defaults(func=cmd_officers)
+
+    export = sub.add_parser("export", help="write a commune's monthly list (.xlsx or .csv)")
+    export.add_argument("--commune", type=int, required=True)
+    export.add_argument("--month", required=True, help="YYYY-MM")
+    export.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
+    export.set_defaults(func=cmd_export)
+
+    demo = sub.add_parser("demo-data", help="fill a commune with obviously fictional registrations")
+    demo.add_argument("--commune", type=int, required=True)
+    demo.add_argument("--n", type=int, default=20)
+    demo.set_defaults(func=cmd_demo_data)
+
+    keys = sub.add_parser("keys", help="encryption keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("rotate", help="re-encrypt everything with the newest key in DATA_ENCRYPTION_KEYS")
+    keys.set_defaults(func=cmd_keys)
+
+    purge = sub.add_parser("purge", help="erase personal data older than the retention period")
+    purge.add_argument("--months", type=float, help="override REGISTRATION_RETENTION_MONTHS")
+    purge.set_defaults(func=cmd_purge)
