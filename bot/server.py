@@ -37,6 +37,10 @@ def configured_channels(settings: Settings, app: App) -> list:
 
 def build_web_app(app: App, channels: list) -> web.Application:
     web_app = web.Application(client_max_size=1024 * 1024)
+    by_name = {channel.name: channel for channel in channels}
+    # A handler that queued messages for other chats (a decision, a question for officers) wakes
+    # the channels that reach them; the minute sweep catches anything left over.
+    app.dispatcher.on_notify = lambda names: [by_name[n].notify_soon() for n in names if n in by_name]
 
     async def healthz(request: web.Request) -> web.Response:
         """Database reachable and each channel started: 200; otherwise 503 with what is wrong."""
@@ -97,11 +101,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 
 def build_scheduler(app: App, channels: list) -> AsyncIOScheduler:
-    """APScheduler only decides when to look; the jobs are idempotent (reminders come with issue 6)."""
+    """APScheduler only decides when to look; the jobs are idempotent."""
     scheduler = AsyncIOScheduler(timezone="Asia/Ho_Chi_Minh")
     for channel in channels:
         # Replies that could not be sent (network, rate limits) are tried again every minute.
         scheduler.add_job(channel.resume, "interval", minutes=1, id=f"resend-{channel.name}", coalesce=True, max_instances=1)
+        scheduler.add_job(channel.deliver_notifications, "interval", minutes=1, id=f"notify-{channel.name}",
+                          coalesce=True, max_instances=1)
     scheduler.add_job(
         asyncio.to_thread, "cron", args=[prune, app], hour=3, id="prune", coalesce=True, max_instances=1
     )
@@ -111,6 +117,7 @@ def build_scheduler(app: App, channels: list) -> AsyncIOScheduler:
 def prune(app: App) -> None:
     from datetime import timedelta
 
+    from bot.registration.service import purge
     from storage import repo
     from storage.db import transaction
     from storage.models import utcnow
@@ -120,3 +127,6 @@ def prune(app: App) -> None:
         repo.prune_processed_updates(session=session, before=now - timedelta(days=30))
         repo.prune_inbox(session=session, before=now - timedelta(days=30))
         repo.prune_downloads(session=session, now=now)
+        # Retention: registrations untouched for REGISTRATION_RETENTION_MONTHS lose their personal data.
+        months = app.settings.registration_retention_months
+        purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)

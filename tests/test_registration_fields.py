@@ -91,3 +91,7 @@ def test_search_offers_at_most_three_and_nothing_for_nonsense():
     places = Places()
     assert len(places.search_communes(40, "chau")) <= 3
     assert places.search_provinces("xyzxyz") == []
+
+
+def test_an_age_gives_the_year_of_birth():
+    assert read_birth_year("36 tuổi", TODAY) == 1990

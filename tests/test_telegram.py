@@ -352,3 +352,50 @@ async def test_typing_is_shown_only_when_an_answer_is_slow(settings, brain, engi
         await bot.post(message_update(70, "ls bn"))
         await fake.wait_for("sendMessage")
         assert fake.sent("sendChatAction")[0]["action"] == "typing"
+
+
+async def test_an_officer_on_telegram_verifies_and_the_registrant_gets_the_news_and_the_list_arrives_as_a_file(
+    settings, brain, engine, fake
+):
+    from tests.registration_helpers import WIFE_ANSWERS, invite
+
+    async with Harness(settings, brain, engine, fake) as bot:
+        code = invite(bot.app)
+        await bot.post(message_update(500, f"/canbo {code}", chat_id=900))
+        await fake.wait_for("sendMessage", 2)
+        # The registrant goes through the whole registration on Telegram, pressing real buttons.
+        update = iter(range(600, 700))
+        await bot.post(button_update(next(update), "reg:start", chat_id=901))
+        await bot.post(button_update(next(update), "reg:who:relative", chat_id=901))
+        for kind, value in WIFE_ANSWERS + [("press", "Đúng, gửi đăng ký")]:
+            if kind == "type":
+                await bot.post(message_update(next(update), value, chat_id=901))
+                continue
+            await asyncio.sleep(0.05)
+            for _ in range(100):
+                last = [m for m in fake.sent("sendMessage") if str(m["chat_id"]) == "901"]
+                markup = last[-1].get("reply_markup") if last else None
+                markup = json.loads(markup) if isinstance(markup, str) else markup
+                buttons = [b for row in markup["inline_keyboard"] for b in row] if markup else []
+                match = [b for b in buttons if b["text"] == value or b["text"].startswith(value)]
+                if match:
+                    break
+                await asyncio.sleep(0.02)
+            await bot.post(button_update(next(update), match[0]["callback_data"], chat_id=901))
+        for _ in range(200):
+            if any("Mã đăng ký của bạn" in m["text"] for m in fake.sent("sendMessage") if str(m["chat_id"]) == "901"):
+                break
+            await asyncio.sleep(0.02)
+        from tests.registration_helpers import registrations
+
+        [row] = registrations(bot.app)
+        await bot.post(button_update(700, f"off:ok:{row.id}", chat_id=900))
+        for _ in range(200):
+            news = [m for m in fake.sent("sendMessage") if str(m["chat_id"]) == "901" and "đã xác minh" in m["text"]]
+            if news:
+                break
+            await asyncio.sleep(0.02)
+        assert news, "the registrant was not told"
+        await bot.post(button_update(701, "off:export:17035:2026-11", chat_id=900))
+        (document,) = await fake.wait_for("sendDocument")
+        assert str(document["chat_id"]) == "900"

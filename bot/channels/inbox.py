@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from bot.dispatch import KeyedLocks, TemporaryFailure
 from bot.i18n import texts
+from bot.notifications import deliver
 from bot.types import Incoming, Reply, replies_from_json
 from storage import repo
 from storage.db import transaction
@@ -40,6 +41,7 @@ class InboxChannel:
         self.healthy = False
         self.session = None  # an aiohttp.ClientSession, for channels that call their API with aiohttp
         self._polling: asyncio.Task | None = None
+        self._delivering = asyncio.Lock()
 
     # -- what a channel provides ----------------------------------------------------------------
 
@@ -89,6 +91,17 @@ class InboxChannel:
         return f"{reply.text}\n{lang.t('download.link', filename=reply.document.filename, hours=hours, url=url)}"
 
     # -- the shared machinery ---------------------------------------------------------------------
+
+    async def deliver_notifications(self) -> int:
+        """Sends messages queued for this channel's chats (decisions, relayed questions and answers)."""
+        async with self._delivering:  # one delivery run at a time, so nothing goes out twice
+            return await deliver(self.app.engine, self.cipher, self.name, self.send, (PermanentSendError,))
+
+    def notify_soon(self) -> None:
+        """Delivers queued notifications in the background, right after the update that queued them."""
+        task = asyncio.create_task(self.deliver_notifications())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def accept(self, update_id: str, data: dict) -> None:
         """Records the update (encrypted); a new one is processed in the background."""

@@ -34,11 +34,17 @@ def read_name(text: str) -> str:
     return " ".join(w[:1].upper() + w[1:].lower() for w in words)
 
 
+AGE = re.compile(r"^(\d{1,3})\s*tuoi$")
+
+
 def read_birth_year(text: str, today: date) -> int:
-    """'1990', 'sinh năm 1990', '90' → 1990. Between 100 and 16 years ago."""
+    """'1990', 'sinh năm 1990', '90', '36 tuổi' → 1990. Between 100 and 16 years ago."""
     folded = fold(text)
     match = YEAR.search(folded)
-    if match:
+    age = AGE.match(folded)
+    if age:
+        year = today.year - int(age.group(1))
+    elif match:
         year = int(match.group(1))
     else:
         short = SHORT_YEAR.match(folded)
