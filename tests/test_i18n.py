@@ -8,7 +8,7 @@ from bot.i18n import catalog_ids, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 # Message ids are string literals "<area>.<name>" with the catalog's areas.
-AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download"
+AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff|places"
 KEY_USE = re.compile(rf"""["']((?:{AREAS})\.[a-z_]+)["']""")
 
 
@@ -39,3 +39,23 @@ def test_every_key_used_in_code_exists_in_the_catalogs():
             used |= set(KEY_USE.findall(path.read_text(encoding="utf-8")))
     assert used, "the scan found no keys: the pattern is wrong"
     assert used - catalog_ids("vi") == set()
+
+
+def test_keys_built_at_run_time_exist():
+    """Keys composed from a status, an action or a field name (f-strings the scan above cannot see)."""
+    from bot.registration.record import FIELDS
+    from storage.registrations import ACTIVE, DELETED, NEEDS_INFO, REJECTED, VERIFIED, WITHDRAWN
+
+    decisions = (VERIFIED, REJECTED, NEEDS_INFO)
+    asked = [f for f in FIELDS if f not in ("province", "commune", "programme", "event_year", "purpose", "amount")]
+    needed = (
+        {f"status.{s}" for s in (*ACTIVE, WITHDRAWN, DELETED)}
+        | {f"records.action_{a}" for a in ("created", "updated", "note", WITHDRAWN, DELETED, *decisions)}
+        | {f"registration.notify_{s}" for s in decisions}
+        | {f"registration.label_{f}" for f in FIELDS}
+        | {f"registration.ask_{f}" for f in asked}
+        | {"registration.ask_name_relative", "registration.ask_birth_year_relative"}
+        | {f"officer.ask_{a}" for a in ("other", "info", "note")}
+        | {f"records.{a}_{b}" for a in ("withdraw", "delete") for b in ("yes", "confirm")}
+    )
+    assert needed - catalog_ids("vi") == set()

@@ -187,3 +187,36 @@ def test_the_draft_is_encrypted_in_the_saved_conversation(app):
     with transaction(app.engine) as session:
         raw = repo.load_state(session=session, channel="test", chat_id="c11")
     assert "Ba" not in raw and json.loads(app.dispatcher.cipher.decrypt(raw))["data"]["registration"]["fields"]["name"] == "Lê Văn Ba"
+
+
+def test_a_whole_registration_and_decision_log_no_personal_data(app, caplog):
+    import logging
+
+    from tests.registration_helpers import officer_chat
+
+    caplog.set_level(logging.DEBUG)
+    register_for_husband(app)
+    officer = officer_chat(app)
+    officer.tap(f"off:no:{registrations(app)[0].id}")
+    officer.press("Lý do khác")
+    officer.say("Đã chuyển khẩu")
+    logged = caplog.text
+    for personal in ("Tran Van Binh", "0912345678", "0912.345.678", "345", "Đã chuyển khẩu", "ban mong"):
+        assert personal not in logged
+
+
+def test_a_sticker_or_photo_mid_way_gets_a_kind_word_and_loses_nothing(app):
+    from bot.types import Kind
+    from tests.conftest import make_message, run
+
+    chat = Chat(app, "c12")
+    chat.tap("reg:start")
+    chat.press("Tôi đăng ký cho chính tôi")
+    chat.press("Tôi đồng ý")
+    chat.say("Lê Văn Ba")
+    for kind in (Kind.STICKER, Kind.PHOTO, Kind.VOICE):
+        replies = run(app.dispatcher.dispatch(make_message(kind=kind, chat_id="c12")))
+        assert "chỉ đọc được tin nhắn chữ" in replies[0].text
+    chat.say("1990")
+    assert "Số điện thoại" in chat.text
+    assert saved_state(app, "c12").data["registration"]["fields"]["name"] == "Lê Văn Ba"

@@ -27,7 +27,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4000  # Telegram's limit is 4,096 characters
 MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
-COMMANDS = (("start", "telegram.command_start"), ("menu", "telegram.command_menu"), ("help", "telegram.command_help"))
+COMMANDS = (
+    ("start", "telegram.command_start"), ("menu", "telegram.command_menu"), ("help", "telegram.command_help"),
+    ("hoso", "telegram.command_hoso"), ("canbo", "telegram.command_canbo"),
+)
 
 
 def to_incoming(update: Update) -> Incoming | None:
