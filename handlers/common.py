@@ -25,3 +25,8 @@ def menu_reply(ctx: Context, text_key: str = "menu.prompt") -> Reply:
 
 def back_to_menu(ctx: Context) -> Button:
     return ctx.button("menu.back", "menu:show")
+
+
+def continue_with(ctx: Context, question: Reply, key: str = "registration.continue_prompt") -> Reply:
+    """A flow's pending question again after a detour, under 'Để tiếp tục:'."""
+    return Reply(f"{ctx.t(key)}\n{question.text}", question.buttons)

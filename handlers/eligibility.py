@@ -17,7 +17,7 @@ from bot.router import FlowSpec, Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import Question
-from handlers.common import back_to_menu, menu_buttons
+from handlers.common import back_to_menu, continue_with, menu_buttons
 
 KEY = "eligibility"
 SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
@@ -133,8 +133,7 @@ def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
     progress = state.data.get(KEY)
     if not progress or progress["done"] or current_question(ctx, progress) is None:
         return None
-    question = ask(ctx, state)
-    return Reply(f"{ctx.t('eligibility.continue_prompt')}\n{question.text}", question.buttons)
+    return continue_with(ctx, ask(ctx, state), "eligibility.continue_prompt")
 
 
 # -- steps ---------------------------------------------------------------------------------------

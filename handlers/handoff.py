@@ -8,7 +8,7 @@ from bot.registration.fields import Invalid, read_free_text, read_phone
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
-from handlers.common import menu_buttons, menu_reply
+from handlers.common import continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province, commune_choices, province_choices
 from storage import officers, registrations
 
@@ -64,8 +64,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
 def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
     if KEY not in state.data or state.step is None:
         return None
-    question = ask(ctx, state)
-    return Reply(f"{ctx.t('registration.continue_prompt')}\n{question.text}", question.buttons)
+    return continue_with(ctx, ask(ctx, state))
 
 
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:

@@ -23,7 +23,7 @@ from bot.registration.record import FIELDS, OPTIONAL, Details, summary_lines
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
-from handlers.common import back_to_menu, menu_buttons, menu_reply
+from handlers.common import continue_with, back_to_menu, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province, commune_choices, province_choices
 
 KEY = "registration"
@@ -166,8 +166,7 @@ def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
     """After a question answered on the way, the pending step again."""
     if KEY not in state.data or state.step is None:
         return None
-    question = ask(ctx, state)
-    return Reply(f"{ctx.t('registration.continue_prompt')}\n{question.text}", question.buttons)
+    return continue_with(ctx, ask(ctx, state))
 
 
 def summary(ctx: Context, state: ConversationState) -> Reply:

@@ -54,6 +54,15 @@ class Chat:
             self.press(value) if kind == "press" else self.say(value)
 
 
+def consented(app, chat_id: str) -> Chat:
+    """A person registering for themselves who has just agreed to the consent text."""
+    chat = Chat(app, chat_id)
+    chat.tap("reg:start")
+    chat.press("Tôi đăng ký cho chính tôi")
+    chat.press("Tôi đồng ý")
+    return chat
+
+
 def register_for_husband(app, chat_id: str = "wife") -> Chat:
     chat = Chat(app, chat_id)
     chat.tap("reg:start")

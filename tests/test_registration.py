@@ -10,7 +10,7 @@ from bot.state import ConversationState
 from storage import repo
 from storage.db import transaction
 from storage.models import Consent
-from tests.registration_helpers import WIFE_ANSWERS, Chat, register_for_husband, registrations
+from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, register_for_husband, registrations
 
 pytestmark = pytest.mark.db
 
@@ -66,10 +66,7 @@ def test_declining_ends_kindly_and_stores_nothing(app):
 
 
 def test_each_field_is_re_asked_with_the_reason_when_wrong(app):
-    chat = Chat(app, "c3")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c3")
     chat.say("1990")
     assert "Tên không có chữ số" in chat.text and "Họ và tên" in chat.last[-1].text
     chat.say("Lê Văn Ba")
@@ -87,10 +84,7 @@ def test_each_field_is_re_asked_with_the_reason_when_wrong(app):
 
 
 def test_an_amount_above_the_cap_is_said_and_the_cap_recorded(app):
-    chat = Chat(app, "c4")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c4")
     chat.answer(WIFE_ANSWERS[2:14])
     chat.say("1,5 tỷ")
     assert "tối đa" in chat.text and "200 triệu đồng" in chat.text
@@ -108,10 +102,7 @@ def test_pressing_send_twice_registers_once(app):
 
 
 def test_someone_who_leaves_mid_way_continues_days_later_where_they_stopped(app):
-    chat = Chat(app, "c5")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c5")
     chat.say("Lê Văn Ba")
     chat.press("Dừng, để sau")
     assert "Đã dừng" in chat.text
@@ -122,20 +113,14 @@ def test_someone_who_leaves_mid_way_continues_days_later_where_they_stopped(app)
 
 
 def test_a_policy_question_mid_way_is_answered_and_the_field_asked_again(app):
-    chat = Chat(app, "c6")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c6")
     chat.say("lãi suất bao nhiêu?")
     assert "6,24%" in chat.text
     assert "Họ và tên" in chat.last[-1].text
 
 
 def test_a_stale_button_from_an_earlier_step_gets_the_current_question(app):
-    chat = Chat(app, "c7")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c7")
     chat.tap("reg:prog:qd08_2026")
     assert "Nút này đã cũ" in chat.text and "Họ và tên" in chat.last[-1].text
 
@@ -179,10 +164,7 @@ def test_an_eligibility_result_pre_fills_the_registration(app):
 
 
 def test_the_draft_is_encrypted_in_the_saved_conversation(app):
-    chat = Chat(app, "c11")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c11")
     chat.say("Lê Văn Ba")
     with transaction(app.engine) as session:
         raw = repo.load_state(session=session, channel="test", chat_id="c11")
@@ -209,10 +191,7 @@ def test_a_sticker_or_photo_mid_way_gets_a_kind_word_and_loses_nothing(app):
     from bot.types import Kind
     from tests.conftest import make_message, run
 
-    chat = Chat(app, "c12")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
+    chat = consented(app, "c12")
     chat.say("Lê Văn Ba")
     for kind in (Kind.STICKER, Kind.PHOTO, Kind.VOICE):
         replies = run(app.dispatcher.dispatch(make_message(kind=kind, chat_id="c12")))
