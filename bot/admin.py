@@ -4,6 +4,7 @@ retention purge. Registered on the command line by bot/__main__.py."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -104,7 +105,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                                            month=month, today=vietnam_date(now), fmt=fmt)
         officers.audit(session=session, actor="cli", action="export", now=now, commune_code=args.commune,
                        detail=f"{year}-{month:02d} rows={count}")
-    out.write_bytes(document.content)
+    # Personal data: readable by its owner only.
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(document.content)
+    os.chmod(out, 0o600)
     print(f"{count} people written to {out}")
     return 0
 

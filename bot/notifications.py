@@ -23,35 +23,41 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, list[Reply]], Awaitable[None]]
 
 
-def due(engine: Engine, cipher: Cipher, channel: str, chat_id: str | None = None) -> list[tuple[int, str, list[Reply]]]:
+def claim(engine: Engine, cipher: Cipher, channel: str, chat_id: str | None = None,
+          limit: int = 100) -> list[tuple[int, str, list[Reply]]]:
     with transaction(engine) as session:
-        rows = notifications.due(session=session, channel=channel, chat_id=chat_id)
+        rows = notifications.claim(session=session, channel=channel, chat_id=chat_id, now=utcnow(), limit=limit)
         return [(r.id, r.chat_id, replies_from_json(cipher.decrypt(r.replies) or "[]")) for r in rows]
 
 
-def _mark(engine: Engine, notification_id: int, outcome: str) -> None:
+def _mark(engine: Engine, notification_id: int, outcome: str, reason: str = "") -> None:
     with transaction(engine) as session:
         if outcome == "sent":
             notifications.mark_sent(session=session, notification_id=notification_id, now=utcnow())
         else:
-            notifications.mark_attempt(session=session, notification_id=notification_id, now=utcnow(), permanent=outcome == "permanent")
+            notifications.mark_attempt(session=session, notification_id=notification_id, now=utcnow(),
+                                       permanent=outcome == "permanent", reason=reason)
 
 
 async def deliver(engine: Engine, cipher: Cipher, channel: str, send: Send, permanent_errors: tuple[type[Exception], ...] = (),
                   chat_id: str | None = None) -> int:
-    """Sends every due notification of the channel, oldest first; the number sent."""
+    """Sends every due notification of the channel, oldest first, in leased batches; the number sent.
+    Each is marked sent right after its send, so a crash repeats at most the one in flight."""
     sent = 0
-    for notification_id, target, replies in await asyncio.to_thread(due, engine, cipher, channel, chat_id):
-        try:
-            await send(target, replies)
-        except permanent_errors as exc:
-            log.info("%s notification %s undeliverable: %s", channel, notification_id, type(exc).__name__)
-            await asyncio.to_thread(_mark, engine, notification_id, "permanent")
-            continue
-        except Exception as exc:  # noqa: BLE001 - tried again at the next sweep
-            log.warning("%s notification %s not sent: %s", channel, notification_id, type(exc).__name__)
-            await asyncio.to_thread(_mark, engine, notification_id, "retry")
-            continue
-        await asyncio.to_thread(_mark, engine, notification_id, "sent")
-        sent += 1
-    return sent
+    while True:
+        batch = await asyncio.to_thread(claim, engine, cipher, channel, chat_id)
+        if not batch:
+            return sent
+        for notification_id, target, replies in batch:
+            try:
+                await send(target, replies)
+            except permanent_errors as exc:
+                log.info("%s notification %s undeliverable: %s", channel, notification_id, type(exc).__name__)
+                await asyncio.to_thread(_mark, engine, notification_id, "permanent", str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - tried again after a back-off
+                log.warning("%s notification %s not sent: %s", channel, notification_id, type(exc).__name__)
+                await asyncio.to_thread(_mark, engine, notification_id, "retry", type(exc).__name__)
+                continue
+            await asyncio.to_thread(_mark, engine, notification_id, "sent")
+            sent += 1

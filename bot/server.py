@@ -118,7 +118,7 @@ def prune(app: App) -> None:
     from datetime import timedelta
 
     from bot.registration.service import purge
-    from storage import repo
+    from storage import notifications, repo
     from storage.db import transaction
     from storage.models import utcnow
 
@@ -127,6 +127,7 @@ def prune(app: App) -> None:
         repo.prune_processed_updates(session=session, before=now - timedelta(days=30))
         repo.prune_inbox(session=session, before=now - timedelta(days=30))
         repo.prune_downloads(session=session, now=now)
+        notifications.prune(session=session, before=now - timedelta(days=30))
         # Retention: registrations untouched for REGISTRATION_RETENTION_MONTHS lose their personal data.
         months = app.settings.registration_retention_months
         purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)

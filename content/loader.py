@@ -11,7 +11,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from content.models import FaqEntry, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent, RuleBook
+from content.models import (
+    Calendar, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent, RuleBook,
+)
 
 CONTENT_DIR = Path(__file__).resolve().parent
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::([a-z]+))?\}")
@@ -31,6 +33,8 @@ class Content:
     eligibility: RuleBook | None = None
     questions: QuestionSet | None = None
     registration: RegistrationContent | None = None
+    calendar: Calendar | None = None
+    holidays: frozenset[date] = frozenset()
     faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
 
     def render(self, template: str, *, when: date, texts) -> str:
@@ -135,6 +139,9 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
     questions = _load_model(QuestionSet, root / "eligibility" / "questions.yaml")
     if len({q.id for q in questions.questions}) != len(questions.questions):
         raise ContentError("eligibility/questions.yaml: duplicate question id")
+    calendar = _load_model(Calendar, root / "reminders" / "calendar.yaml")
+    if len({d.id for d in calendar.deadlines}) != len(calendar.deadlines):
+        raise ContentError("reminders/calendar.yaml: duplicate deadline id")
     return Content(
         faq=faq,
         eligibility=eligibility,
@@ -144,6 +151,8 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
         matching=matching,
         known_words=load_word_list(root / "known_words.txt"),
         registration=_load_model(RegistrationContent, root / "registration.yaml"),
+        calendar=calendar,
+        holidays=_load_model(Holidays, root / "reminders" / "holidays.yaml").dates(),
         faq_by_id=by_id,
     )
 

@@ -281,3 +281,90 @@ class RegistrationContent(BaseModel):
 
     def export_form(self, commune_code: int, province_code: int | None) -> ExportForm:
         return self.export_localities.get(commune_code) or self.export_localities.get(province_code or -1) or self.export
+
+
+# -- officers' reminder calendar ---------------------------------------------------------------------
+
+
+class Due(BaseModel):
+    """When a deadline falls: every month on a day, every year on a date, or once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    monthly: int | None = Field(default=None, ge=1, le=28)
+    yearly: str | None = Field(default=None, pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    once: date | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Due":
+        if sum(v is not None for v in (self.monthly, self.yearly, self.once)) != 1:
+            raise ValueError("due needs exactly one of monthly, yearly, once")
+        return self
+
+
+class Deadline(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    title: str = Field(min_length=5, max_length=200)
+    scope: Literal["national"] | dict[Literal["province", "commune"], int]
+    audience: list[Literal["officer", "admin"]] = Field(min_length=1)
+    due: Due
+    lead_days: list[int] = Field(min_length=1)
+    source: str = ""
+    text: str | None = None  # this deadline's own message; the calendar's default otherwise
+
+    @field_validator("scope")
+    @classmethod
+    def _one_scope(cls, value):
+        if isinstance(value, dict) and len(value) != 1:
+            raise ValueError("scope is national, {province: CODE} or {commune: CODE}")
+        return value
+
+    @field_validator("lead_days")
+    @classmethod
+    def _leads(cls, value: list[int]) -> list[int]:
+        if any(v < 0 or v > 90 for v in value) or len(set(value)) != len(value):
+            raise ValueError("lead_days are distinct whole days from 0 to 90")
+        return sorted(value, reverse=True)
+
+    @property
+    def scope_label(self) -> str:
+        return "national" if self.scope == "national" else next(iter(self.scope))
+
+    @property
+    def scope_code(self) -> int | None:
+        return None if self.scope == "national" else next(iter(self.scope.values()))
+
+
+class Calendar(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    send_hour: int = Field(ge=0, le=23)
+    quiet_hours: tuple[int, int]
+    text: str
+    deadlines: list[Deadline] = Field(min_length=1)
+
+
+class HolidayRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_: date = Field(alias="from")
+    to: date
+
+
+class Holidays(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    holidays: list[date | HolidayRange]
+
+    def dates(self) -> frozenset[date]:
+        from datetime import timedelta
+
+        days: set[date] = set()
+        for item in self.holidays:
+            if isinstance(item, date):
+                days.add(item)
+            else:
+                days.update(item.from_ + timedelta(days=i) for i in range((item.to - item.from_).days + 1))
+        return frozenset(days)

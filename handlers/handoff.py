@@ -52,7 +52,8 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
     if state.step == "commune":
         return ask_commune(ctx, draft["province"], PREFIX)
     if state.step == "question":
-        return Reply(ctx.t("handoff.ask_question", commune=ctx.places.label(draft["commune"])), (stop,))
+        other = ctx.button("handoff.other_commune", f"{PREFIX}:reprovince")
+        return Reply(ctx.t("handoff.ask_question", commune=ctx.places.label(draft["commune"])), (other, stop))
     if state.step == "share":
         return Reply(ctx.t("handoff.ask_share"), (
             ctx.button("handoff.share_yes", f"{PREFIX}:share:yes"),
@@ -85,8 +86,9 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
             draft.pop("commune", None)
         draft["province" if action == "prov" else "commune"] = int(value)
         return advance(ctx, state)
-    if action == "reprovince" and state.step == "commune":
+    if action == "reprovince" and state.step in ("commune", "question"):
         draft.pop("province", None)
+        draft.pop("commune", None)
         return advance(ctx, state)
     if action == "retype" and state.step in ("province", "commune"):
         return advance(ctx, state)
@@ -115,6 +117,12 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         return Result([province_choices(ctx, msg.text, PREFIX)])
     if state.step == "commune":
         return Result([commune_choices(ctx, draft["province"], msg.text, PREFIX)])
+    if state.step == "share":
+        words = ctx.normalizer.light(msg.text)
+        questions = ctx.content.questions
+        if words in questions.yes_words or words in questions.no_words:
+            return on_payload(ctx, f"{PREFIX}:share:{'yes' if words in questions.yes_words else 'no'}", state)
+        return None
     try:
         if state.step == "question":
             draft["question"] = read_free_text(msg.text, limit=1000)
@@ -122,7 +130,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         if state.step == "phone":
             return send(ctx, state, read_phone(msg.text))
     except Invalid as exc:
-        return Result([Reply(ctx.t(exc.key)), ask(ctx, state)])
+        return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
     return None
 
 

@@ -70,7 +70,9 @@ def show(ctx: Context) -> Result:
 def see_data(ctx: Context) -> Result:
     """Everything the bot holds about the person: each registration's fields (ID number masked)."""
     rows = registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
-    if not rows:
+    questions = [q for q in registrations.questions_of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
+                 if q.status != "erased"]
+    if not rows and not questions:
         return Result([Reply(ctx.t("records.no_data"), menu_buttons(ctx))])
     form = ctx.content.registration
     parts = [ctx.t("records.data_heading")]
@@ -78,6 +80,10 @@ def see_data(ctx: Context) -> Result:
         details = service.load_details(ctx.cipher, row)
         parts.append(ctx.t("records.data_item", reference=service.show_reference(row.reference)))
         parts.extend(summary_lines(details, ctx.texts, ctx.places, form, ctx.today))
+    for question in questions:
+        phone = ctx.cipher.decrypt(question.phone) if question.phone else None
+        parts.append(ctx.t("records.data_question", number=question.id, text=ctx.cipher.decrypt(question.question) or "",
+                           phone=phone or ctx.t("officer.no_phone")))
     parts.append(ctx.t("records.data_footer"))
     return Result([Reply("\n".join(parts), _rights_buttons(ctx))])
 

@@ -4,12 +4,14 @@ anyone else gets a neutral "không có quyền"."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.context import Context, Result
 from bot.registration import service
 from bot.registration.export import monthly_document
 from bot.registration.fields import Invalid, read_free_text
 from bot.registration.record import summary_lines
-from bot.router import FlowSpec, Router
+from bot.router import FlowSpec, Router, resolve_button
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from bot.vntime import month_bounds, vietnam_date
@@ -19,6 +21,7 @@ from storage.models import Officer
 
 PREFIX = "off"
 PAGE = 5
+TYPED_FOR = timedelta(hours=1)  # an awaited reason, note or reply expires: a message days later is not one
 # Typed input an officer is asked for: step "<kind>:<id>".
 TYPED = ("reason", "info", "note", "reply")
 
@@ -117,10 +120,10 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     officer = officer_for(ctx, registration.commune_code) if registration else None
     if officer is None:
         return denied(ctx)
+    if registration.status not in registrations.ACTIVE:
+        return Result([Reply(ctx.t("officer.no_longer_available")), *pending_list(ctx, registration.commune_code, 0).replies])
     if action == "open":
         return open_registration(ctx, officer, registration)
-    if registration.status not in (registrations.PENDING, registrations.NEEDS_INFO, registrations.VERIFIED, registrations.REJECTED):
-        return Result([Reply(ctx.t("officer.no_longer_available")), *pending_list(ctx, registration.commune_code, 0).replies])
     if action == "ok":
         if registration.status == registrations.VERIFIED:
             return Result([Reply(ctx.t("officer.already", status=ctx.t("status.verified")))] + pending_list(ctx, registration.commune_code, 0).replies)
@@ -135,7 +138,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     if action == "nor" and len(args) == 2 and int(args[1]) < len(ctx.content.registration.rejection_reasons):
         return reject(ctx, officer, registration, ctx.content.registration.rejection_reasons[int(args[1])])
     if action in ("other", "info", "note"):
-        state.flow, state.step = Flow.OFFICER, f"{'reason' if action == 'other' else action}:{registration.id}"
+        await_text(ctx, state, f"{'reason' if action == 'other' else action}:{registration.id}")
         return Result([Reply(ctx.t(f"officer.ask_{action}"), (ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"),))])
     return home(ctx, state)
 
@@ -175,6 +178,10 @@ def open_registration(ctx: Context, officer: Officer, registration) -> Result:
     lines += summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today)
     if details.amount_requested:
         lines.append(ctx.t("officer.amount_requested", amount=ctx.texts.money(details.amount_requested)))
+    twin = registrations.find_repeat(session=ctx.session, phone_indexes=[registration.phone_index or ""],
+                                     commune_code=registration.commune_code, exclude_id=registration.id)
+    if twin is not None:
+        lines.append(ctx.t("officer.possible_duplicate", reference=service.show_reference(twin.reference)))
     for event in registrations.events(session=ctx.session, registration_id=registration.id):
         note = ctx.cipher.decrypt(event.note) if event.note else None
         when = ctx.texts.date(vietnam_date(event.at))
@@ -245,7 +252,7 @@ def question(ctx: Context, state: ConversationState, question_id: int, *, answer
         return Result([Reply(ctx.t("officer.question_closed"))] + question_list(ctx, row.commune_code).replies)
     audit(ctx, officer, "view_question", commune_code=row.commune_code, detail=f"question={row.id}")
     if answer:
-        state.flow, state.step = Flow.OFFICER, f"reply:{row.id}"
+        await_text(ctx, state, f"reply:{row.id}")
         return Result([Reply(ctx.t("officer.ask_reply"), (ctx.button("officer.back", f"{PREFIX}:qs:{row.commune_code}"),))])
     phone = ctx.cipher.decrypt(row.phone) if row.phone else None
     text = ctx.t("officer.question_detail", number=row.id, text=ctx.cipher.decrypt(row.question) or "",
@@ -257,27 +264,51 @@ def question(ctx: Context, state: ConversationState, question_id: int, *, answer
 # -- typed reasons, messages, notes and replies ---------------------------------------------------------------
 
 
+def await_text(ctx: Context, state: ConversationState, step: str) -> None:
+    state.flow, state.step = Flow.OFFICER, step
+    state.data["officer_typing_since"] = ctx.now.isoformat()
+
+
+def _awaiting(ctx: Context, state: ConversationState) -> bool:
+    since = state.data.get("officer_typing_since")
+    fresh = since is not None and ctx.now - datetime.fromisoformat(since) < TYPED_FOR
+    return state.flow is Flow.OFFICER and (state.step or "").split(":")[0] in TYPED and fresh
+
+
 def claims(ctx: Context, text: str, state: ConversationState) -> bool:
-    """While a reason, message, note or reply is awaited, whatever is typed is it."""
-    return state.flow is Flow.OFFICER and (state.step or "").split(":")[0] in TYPED
+    """While a reason, message, note or reply is awaited (for an hour), what is typed is it —
+    unless it is a button's label ("Quay lại") or a navigation word ("thoát")."""
+    if not _awaiting(ctx, state):
+        return False
+    if resolve_button(text, state.buttons, ctx.normalizer.light) is not None:
+        return False
+    return True
 
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
     kind, _, target = (state.step or "").partition(":")
-    if kind not in TYPED or not target.isdecimal():
+    if not _awaiting(ctx, state) or not target.isdecimal():
+        state.flow, state.step = Flow.MENU, None
         return None
     state.flow, state.step = Flow.MENU, None
+    state.data.pop("officer_typing_since", None)
+    words = ctx.normalizer.light(msg.text)
+    navigation = ctx.content.questions.navigation
+    if any(words in navigation[k] for k in ("back", "exit", "restart")):
+        return Result([Reply(ctx.t("officer.typing_cancelled"))] + home(ctx, state).replies)
     try:
         text = read_free_text(msg.text, limit=500)
     except Invalid as exc:
-        state.flow, state.step = Flow.OFFICER, f"{kind}:{target}"
-        return Result([Reply(ctx.t(exc.key))])
+        await_text(ctx, state, f"{kind}:{target}")
+        return Result([Reply(ctx.t(exc.key, **exc.values))])
     if kind == "reply":
         return send_reply(ctx, int(target), text)
     registration = registrations.get(session=ctx.session, registration_id=int(target))
     officer = officer_for(ctx, registration.commune_code) if registration else None
     if officer is None:
         return denied(ctx)
+    if registration.status not in registrations.ACTIVE:
+        return Result([Reply(ctx.t("officer.no_longer_available"))])
     if kind == "reason":
         return reject(ctx, officer, registration, text)
     if kind == "info":

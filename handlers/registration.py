@@ -28,6 +28,11 @@ from handlers.places import ask_commune, ask_province, commune_choices, province
 
 KEY = "registration"
 PREFIX = "reg"
+DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "amount_requested"),
+             "purpose": ("amount", "amount_requested")}
+# Steps whose buttons (skip, not sure) a bare typed number presses; elsewhere a number is an answer.
+NUMBERED_BUTTONS = frozenset({"village", "description", "id_number", "event_year", "amount"})
+MAX_AMOUNT = 10_000_000_000  # anything above is a typing slip, not a loan request
 CHOICE_STEPS = {"who", "relationship", "consent", "programme", "purpose", "summary", "change", "repeat"}
 READERS = {
     "name": lambda ctx, text: read_name(text),
@@ -53,7 +58,9 @@ def start(ctx: Context, state: ConversationState) -> Result:
     if not ctx.has_storage:
         return Result([menu_reply(ctx, "registration.unavailable")])
     draft = state.data.get(KEY)
-    if draft and draft.get("consent_id") and state.flow is not Flow.REGISTRATION:
+    if draft and state.flow is Flow.REGISTRATION:
+        return advance(ctx, state)  # the menu button pressed again mid-way: nothing is lost
+    if draft and draft.get("consent_id"):
         buttons = (
             ctx.button("registration.continue", f"{PREFIX}:continue"),
             ctx.button("registration.restart", f"{PREFIX}:restart"),
@@ -284,9 +291,10 @@ def _change(ctx: Context, state: ConversationState, value: str) -> Result:
 def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
     draft = state.data[KEY]
     if value in FIELDS:
-        draft["fields"].pop(value, None)
-        if value == "commune":
-            draft["fields"].pop("province", None)
+        # A changed field takes the ones that depend on it along: the year belongs to the
+        # programme, the amount's cap to the programme and the purpose.
+        for field in (value, *DEPENDENT.get(value, ())):
+            draft["fields"].pop(field, None)
         draft["editing"] = True
     return advance(ctx, state)
 
@@ -302,7 +310,7 @@ def _confirm(ctx: Context, state: ConversationState, value: str) -> Result:
     """Sends it, unless the same phone is already registered in the same commune: then offer to update that one."""
     details = Details.model_validate(state.data[KEY]["fields"])
     repeat = service.find_repeat(ctx, details)
-    if repeat is not None:
+    if repeat is not None:  # only this chat's own registrations: a phone number reveals nobody else's
         state.step = "repeat"
         reference = service.show_reference(repeat.reference)
         return Result([Reply(ctx.t("registration.repeat_found", reference=reference), (
@@ -374,7 +382,7 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     light = ctx.normalizer.light
     is_number = typed_number(text, light, ctx.normalizer.choice_words) is not None
     if resolve_button(text, state.buttons, light, ctx.normalizer.choice_words) is not None and (
-        not is_number or step in ("province", "commune")
+        not is_number or step in ("province", "commune") or step in NUMBERED_BUTTONS
     ):
         return False
     return not _is_aside(ctx, text)
@@ -415,7 +423,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     try:
         fields[step] = READERS[step](ctx, msg.text)
     except Invalid as exc:
-        return Result([Reply(ctx.t(exc.key)), ask(ctx, state)])
+        return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
     return advance(ctx, state)
 
 
@@ -426,9 +434,10 @@ def _typed_choice(ctx: Context, state: ConversationState, words: str) -> Result 
     if state.step in lists:
         action, choices = lists[state.step]
         padded = f" {words} "
-        hits = [(len(p), c.value) for c in choices for p in c.also if f" {p} " in padded]
+        # The phrase that starts first wins, then the longest: "mẹ chồng tôi" is an in-law, not a spouse.
+        hits = [(-padded.find(f" {p} "), len(p), c.value) for c in choices for p in c.also if f" {p} " in padded]
         if hits:
-            return on_payload(ctx, f"{PREFIX}:{action}:{max(hits)[1]}", state)
+            return on_payload(ctx, f"{PREFIX}:{action}:{max(hits)[2]}", state)
     questions = ctx.content.questions
     if state.step == "consent" and (words in questions.yes_words or words in ("dong y", "toi dong y")):
         return on_payload(ctx, f"{PREFIX}:consent:yes", state)
@@ -440,7 +449,7 @@ def _typed_choice(ctx: Context, state: ConversationState, words: str) -> Result 
 def _amount(ctx: Context, state: ConversationState, text: str) -> Result:
     """'50tr', '50 triệu', '50.000.000', '1,5 tỷ'. Above the programme's cap: say so, record the cap."""
     amount = parse_amount(text)
-    if amount is None or amount < 1_000_000:
+    if amount is None or not 1_000_000 <= amount <= MAX_AMOUNT:
         return Result([Reply(ctx.t("registration.invalid_amount")), ask(ctx, state)])
     fields = state.data[KEY]["fields"]
     cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))

@@ -260,3 +260,38 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
     failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     attempts: int = 0
+    # Not sent before this time: a sender's lease while it sends, or the back-off after a failure.
+    not_before: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reason: str | None = Field(default=None, max_length=64)  # why it could not be delivered
+
+
+class ReminderDelivery(SQLModel, table=True):
+    """The reminder ledger: one row per (deadline, period, officer, lead time), claimed once.
+
+    status: queued (a notification was written in the same transaction), missed (its deadline
+    passed while the bot was down: recorded, never sent late), skipped (the officer had marked
+    the task done)."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (UniqueConstraint("deadline_id", "period", "officer_id", "lead", name="uq_reminder_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: str = Field(max_length=40)
+    period: str = Field(max_length=10)  # the deadline's date, ISO
+    officer_id: int = Field(index=True)
+    lead: str = Field(max_length=16)  # "d3", "d0", "snooze-2026-12-03"
+    status: str = Field(max_length=16)
+    notification_id: int | None = Field(default=None)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class ReminderTask(SQLModel, table=True):
+    """An officer's answer to a reminder: done (no more reminders for that period) or snoozed."""
+
+    __tablename__ = "reminder_tasks"
+
+    deadline_id: str = Field(primary_key=True, max_length=40)
+    period: str = Field(primary_key=True, max_length=10)
+    officer_id: int = Field(primary_key=True)
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

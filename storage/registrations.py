@@ -98,11 +98,17 @@ def of_chat(*, session: Session, channel: str, chat_id: str, include_erased: boo
     return list(session.exec(statement.order_by(col(Registration.id))))
 
 
-def find_repeat(*, session: Session, phone_indexes: list[str], commune_code: int) -> Registration | None:
-    """An active registration with the same phone (any key's blind index) in the same commune."""
+def find_repeat(*, session: Session, phone_indexes: list[str], commune_code: int, channel: str | None = None,
+                chat_id: str | None = None, exclude_id: int | None = None) -> Registration | None:
+    """An active registration with the same phone (any key's blind index) in the same commune,
+    in one chat when given (the person's own), or any chat (for officers: a possible duplicate)."""
     statement = select(Registration).where(
         col(Registration.phone_index).in_(phone_indexes), Registration.commune_code == commune_code, col(Registration.status).in_(ACTIVE)
     )
+    if channel is not None:
+        statement = statement.where(Registration.channel == channel, Registration.chat_id == chat_id)
+    if exclude_id is not None:
+        statement = statement.where(Registration.id != exclude_id)
     return session.exec(statement.order_by(col(Registration.id).desc())).first()
 
 
@@ -189,8 +195,17 @@ def questions_of_chat(*, session: Session, channel: str, chat_id: str) -> list[O
     return list(session.exec(statement))
 
 
+def erase_old_questions(*, session: Session, before: datetime) -> int:
+    """Retention for questions to officers: texts and phone erased after the period."""
+    statement = select(OfficerQuestion).where(col(OfficerQuestion.created_at) < before, OfficerQuestion.status != "erased")
+    return _erase_questions(session, list(session.exec(statement)))
+
+
 def erase_questions(*, session: Session, channel: str, chat_id: str) -> int:
-    rows = questions_of_chat(session=session, channel=channel, chat_id=chat_id)
+    return _erase_questions(session, questions_of_chat(session=session, channel=channel, chat_id=chat_id))
+
+
+def _erase_questions(session: Session, rows: list[OfficerQuestion]) -> int:
     for row in rows:
         row.question, row.phone, row.answer, row.status = None, None, None, "erased"
         session.add(row)

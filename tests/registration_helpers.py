@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.types import Reply
-from storage import notifications, officers
+from storage import officers
 from storage.db import transaction
-from storage.models import Registration, utcnow
+from storage.models import Notification, Registration, utcnow
 from tests.conftest import make_message, press, run
 
 WIFE_ANSWERS = [
@@ -95,5 +95,6 @@ def officer_chat(app, chat_id: str = "officer", commune: int = 17035) -> Chat:
 def inbox_of(app, chat_id: str, channel: str = "test") -> list[str]:
     """Texts of the notifications waiting for a chat."""
     with transaction(app.engine) as session:
-        rows = notifications.due(session=session, channel=channel, chat_id=chat_id)
+        rows = session.exec(select(Notification).where(Notification.channel == channel, Notification.chat_id == chat_id,
+                                                       Notification.sent_at.is_(None)).order_by(Notification.id))
         return [app.dispatcher.cipher.decrypt(r.replies) for r in rows]

@@ -228,3 +228,86 @@ def test_pending_counts_follow_decisions(app):
     with transaction(app.engine) as session:
         counts = registration_repo.count_by_status(session=session, commune_code=17035)
     assert counts == {"pending": 2, "verified": 2, "needs_info": 1, "rejected": 1}
+
+
+def test_an_officer_typing_quay_lai_cancels_instead_of_sending_it_as_a_reason(app):
+    register_for_husband(app)
+    [row] = registrations(app)
+    officer = officer_chat(app)
+    officer.tap(f"off:other:{row.id}")
+    officer.say("thoát")
+    assert "Đã hủy" in officer.text
+    assert registrations(app)[0].status == "pending" and inbox_of(app, "wife") == []
+
+
+def test_a_reason_typed_an_hour_later_is_not_taken_as_a_rejection(app):
+    from bot.state import ConversationState
+    from storage import repo
+
+    register_for_husband(app)
+    [row] = registrations(app)
+    officer = officer_chat(app)
+    officer.tap(f"off:other:{row.id}")
+    with transaction(app.engine) as session:  # the officer walked away for two hours
+        raw = repo.load_state(session=session, channel="test", chat_id="officer")
+        state = ConversationState.from_json(app.dispatcher.cipher.decrypt(raw))
+        state.data["officer_typing_since"] = (utcnow() - timedelta(hours=2)).isoformat()
+        repo.save_state(session=session, channel="test", chat_id="officer", state=app.dispatcher.cipher.encrypt(state.to_json()), now=utcnow())
+    officer.say("lãi suất bao nhiêu")
+    assert "6,24%" in officer.text
+    assert registrations(app)[0].status == "pending"
+
+
+def test_nothing_an_officer_does_brings_back_deleted_data(app):
+    person = register_for_husband(app)
+    [row] = registrations(app)
+    officer = officer_chat(app)
+    officer.tap(f"off:note:{row.id}")
+    person.tap("me:delete")
+    person.press("Có, xóa dữ liệu")
+    officer.say("Đã gọi điện")
+    assert "không còn" in officer.text
+    for payload in (f"off:open:{row.id}", f"off:ok:{row.id}", f"off:info:{row.id}"):
+        officer.tap(payload)
+        assert "không còn" in officer.text
+    assert registrations(app)[0].status == "deleted" and inbox_of(app, "wife") == []
+
+
+def test_typed_formulas_leave_the_export_as_plain_text(app):
+    from bot.registration.export import month_rows
+    from bot.vntime import vietnam_date
+
+    chat = Chat(app, "f1")
+    chat.tap("reg:start")
+    chat.press("Tôi đăng ký cho chính tôi")
+    chat.press("Tôi đồng ý")
+    from tests.registration_helpers import WIFE_ANSWERS
+
+    chat.answer(WIFE_ANSWERS[2:9])
+    chat.say("=HYPERLINK(\"http://x\",\"y\")")
+    chat.answer(WIFE_ANSWERS[10:])
+    chat.press("Đúng, gửi đăng ký")
+    now = utcnow()
+    with transaction(app.engine) as session:
+        _, table = month_rows(session=session, cipher=app.dispatcher.cipher, texts=app.brain.context(lang="vi", today=vietnam_date(now)).texts,
+                              places=app.brain.places, form=app.brain.content.registration, commune_code=17035,
+                              year=vietnam_date(now).year, month=vietnam_date(now).month, today=vietnam_date(now))
+    residence = table[0].index("Nơi cư trú")
+    assert table[1][residence].startswith("'=HYPERLINK")
+
+
+def test_a_person_can_answer_yes_by_typing_and_ask_another_commune(app):
+    officer = officer_chat(app, "o-sonla", commune=3646)
+    register_for_husband(app, "p3")  # registered in Quỳ Hợp
+    person = Chat(app, "p3")
+    person.tap("ask:start")
+    person.press("Hỏi cán bộ xã khác")
+    person.say("son la")
+    person.press("Sơn La")
+    person.say("to hieu")
+    person.press("Phường Tô Hiệu")
+    person.say("Tôi chuyển về đây ở, đăng ký thế nào?")
+    person.say("có")
+    person.say("0912 111 222")
+    assert "Đã chuyển câu hỏi tới cán bộ Phường Tô Hiệu" in person.text
+    assert inbox_of(app, "o-sonla")

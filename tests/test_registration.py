@@ -168,7 +168,7 @@ def test_the_draft_is_encrypted_in_the_saved_conversation(app):
     chat.say("Lê Văn Ba")
     with transaction(app.engine) as session:
         raw = repo.load_state(session=session, channel="test", chat_id="c11")
-    assert "Ba" not in raw and json.loads(app.dispatcher.cipher.decrypt(raw))["data"]["registration"]["fields"]["name"] == "Lê Văn Ba"
+    assert "Lê Văn Ba" not in raw and json.loads(app.dispatcher.cipher.decrypt(raw))["data"]["registration"]["fields"]["name"] == "Lê Văn Ba"
 
 
 def test_a_whole_registration_and_decision_log_no_personal_data(app, caplog):
@@ -199,3 +199,64 @@ def test_a_sticker_or_photo_mid_way_gets_a_kind_word_and_loses_nothing(app):
     chat.say("1990")
     assert "Số điện thoại" in chat.text
     assert saved_state(app, "c12").data["registration"]["fields"]["name"] == "Lê Văn Ba"
+
+
+def test_a_bare_number_presses_the_skip_or_not_sure_button_where_there_is_one(app):
+    chat = consented(app, "r1")
+    chat.answer(WIFE_ANSWERS[2:9])
+    chat.say("1")  # village: [1] Bỏ qua
+    assert "chương trình nào" in chat.text
+    chat.answer(WIFE_ANSWERS[10:14])
+    chat.say("1")  # amount: [1] Chưa rõ — not 1 million
+    assert "Số định danh" in chat.text
+    assert saved_state(app, "r1").data["registration"]["fields"]["amount"] is None
+
+
+def test_an_absurd_amount_is_asked_again_and_two_hundred_million_in_words_is_understood(app):
+    chat = consented(app, "r2")
+    chat.answer(WIFE_ANSWERS[2:14])
+    chat.say("9" * 40)
+    assert "chưa đọc được số tiền" in chat.text
+    chat.say("2 trăm triệu")
+    assert "Số định danh" in chat.text
+    assert saved_state(app, "r2").data["registration"]["fields"]["amount"] == 200_000_000
+
+
+def test_the_register_button_pressed_again_mid_way_keeps_the_answers(app):
+    chat = consented(app, "r3")
+    chat.say("Lê Văn Ba")
+    chat.tap("reg:start")
+    assert "sinh năm nào" in chat.text
+    assert saved_state(app, "r3").data["registration"]["fields"]["name"] == "Lê Văn Ba"
+
+
+def test_changing_the_programme_asks_again_for_the_year_and_the_amount(app):
+    chat = register_for_husband(app, "r4")
+    chat.tap("reg:start")
+    chat.press("Tôi đăng ký giúp người thân")
+    chat.answer(WIFE_ANSWERS)
+    chat.press("Sửa một mục")
+    chat.press("Chương trình")
+    chat.press("Người đã chấp hành xong án phạt tù")
+    assert "Chấp hành xong án phạt tù năm nào" in chat.text
+    chat.say("2024")
+    assert "bao nhiêu" in chat.text
+
+
+def test_an_in_law_is_not_taken_for_a_spouse(app):
+    chat = Chat(app, "r5")
+    chat.tap("reg:start")
+    chat.press("Tôi đăng ký giúp người thân")
+    chat.say("mẹ chồng tôi")
+    assert saved_state(app, "r5").data["registration"]["fields"]["relationship"] == "other"
+
+
+def test_another_chat_with_the_same_phone_learns_nothing_and_officers_see_a_possible_duplicate(app):
+    from tests.registration_helpers import officer_chat
+
+    register_for_husband(app, "first")
+    register_for_husband(app, "someone-else")  # no "already registered" offer: a new registration
+    assert len(registrations(app)) == 2
+    officer = officer_chat(app)
+    officer.tap(f"off:open:{registrations(app)[1].id}")
+    assert "có thể trùng" in officer.text

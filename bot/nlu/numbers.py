@@ -41,7 +41,8 @@ def _decimal(raw: str, unit: str | None) -> Decimal | None:
 
 def parse_amount(text: str) -> int | None:
     """VND from '50tr', '50 triệu', '50.000.000', '1,5 tỷ', '500k', '2 tỷ 500 triệu'."""
-    folded = fold(text)
+    # "2 trăm triệu" is 200 triệu.
+    folded = re.sub(r"(\d+)\s*tram\b", lambda m: str(int(m.group(1)) * 100), fold(text))
     total = Decimal(0)
     found = False
     for raw, unit in _AMOUNT.findall(folded):

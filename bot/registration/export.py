@@ -60,8 +60,16 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
             "id_number": details.id_number or "",
             "registered_on": texts.date(vietnam_date(row.created_at)),
         }
-        table.append([values[c.key] for c in export.columns])
+        table.append([_inert(values[c.key]) for c in export.columns])
     return export, table
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """Typed text that a spreadsheet would run as a formula ('=HYPERLINK(…)') is shown as text."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def to_csv(table: list[list[object]]) -> bytes:

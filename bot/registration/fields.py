@@ -12,9 +12,10 @@ from bot.nlu.normalize import clean, fold
 class Invalid(ValueError):
     """The text does not fit the field; `key` names the message that explains why."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
         self.key = key
+        self.values = values  # for the message, e.g. the length limit
 
 
 NAME_WORD = re.compile(r"^[^\W\d_]+(?:[-'’][^\W\d_]+)*$")
@@ -92,7 +93,7 @@ def read_free_text(text: str, *, limit: int = MAX_FREE_TEXT) -> str:
     if len(value) < 2:
         raise Invalid("registration.invalid_short")
     if len(value) > limit:
-        raise Invalid("registration.invalid_long")
+        raise Invalid("registration.invalid_long", limit=limit)
     return value
 
 

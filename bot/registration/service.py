@@ -11,7 +11,7 @@ from bot.context import Context
 from bot.eligibility.engine import Profile
 from bot.registration.record import Details
 from bot.types import Button, Reply
-from storage import officers, registrations
+from storage import notifications, officers, registrations
 from storage.crypto import Cipher
 from storage.models import Officer, Registration
 
@@ -43,10 +43,12 @@ def cap_for(ctx: Context, programme: str | None, purpose: str | None) -> int | N
 
 
 def find_repeat(ctx: Context, details: Details) -> Registration | None:
+    """This chat's active registration with the same phone in the same commune. Never another
+    chat's: that would tell whoever knows a phone number that its owner registered."""
     if not details.phone or not details.commune:
         return None
     return registrations.find_repeat(session=ctx.session, phone_indexes=ctx.cipher.blind_indexes(details.phone),
-                                     commune_code=details.commune)
+                                     commune_code=details.commune, channel=ctx.channel, chat_id=ctx.chat_id)
 
 
 def submit(ctx: Context, details: Details, *, consent_id: int | None) -> Registration:
@@ -93,6 +95,7 @@ def erase_chat(ctx: Context, *, everything: bool) -> int:
     registrations.withdraw_consents(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, now=ctx.now)
     if everything:
         registrations.erase_questions(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
+        notifications.erase_for_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
     return len(rows)
 
 
@@ -101,4 +104,5 @@ def purge(*, session: Session, before: datetime, now: datetime) -> int:
     rows = registrations.older_than(session=session, before=before)
     for row in rows:
         registrations.erase(session=session, registration=row, status=registrations.DELETED, actor="system", now=now)
+    registrations.erase_old_questions(session=session, before=before)
     return len(rows)
