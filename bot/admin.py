@@ -157,7 +157,81 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reminders(args: argparse.Namespace) -> int:
+    """preview: the reminders that would go out; run-once: one sweep, then send what it queued."""
+    import asyncio
+    import json
+    from datetime import date, datetime
+
+    if args.reminders_command == "preview":
+        from bot.reminders.sweeper import preview
+        from content import load_content
+
+        try:
+            start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+        except ValueError:
+            print("--from and --to must be YYYY-MM-DD", file=sys.stderr)
+            return 2
+        if args.commune is not None and _commune(args.commune) is None:
+            return 2
+        items = preview(load_content(), _places(), start, end, args.commune)
+        if args.json:
+            print(json.dumps(items, ensure_ascii=False, indent=1))
+        else:
+            for item in items:
+                print(f"{item['date']}  hạn {item['deadline']}  ({item['lead_days']} ngày trước)  {item['title']}  [{item['scope']}]")
+            if not items:
+                print("No reminders in that period.")
+        return 0
+
+    from bot.app import build_app, configure_logging
+    from bot.server import configured_channels
+    from storage.models import utcnow
+
+    settings = __import__("bot.__main__", fromlist=["_settings"])._settings(args)
+    configure_logging(settings.log_level)
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else utcnow()
+    except ValueError:
+        print("--now must be an ISO date-time, e.g. 2026-12-02T08:00+07:00", file=sys.stderr)
+        return 2
+    if now.tzinfo is None:
+        from bot.vntime import VIETNAM
+
+        now = now.replace(tzinfo=VIETNAM)  # a time without a zone is Vietnamese time
+    app = build_app(settings)
+    report = app.sweeper.sweep(now)
+    if not report.swept:
+        print("Another worker is sweeping right now; nothing done.")
+        return 0
+
+    async def send() -> int:
+        total = 0
+        for channel in configured_channels(settings, app):
+            await channel.open_for_sending()
+            try:
+                total += await channel.deliver_notifications()
+            finally:
+                await channel.stop()
+        return total
+
+    sent = asyncio.run(send())
+    print(f"queued {report.queued}, sent {sent}, missed {report.missed}, skipped {report.skipped}")
+    return 0
+
+
 def add_commands(sub) -> None:
+    reminders = sub.add_parser("reminders", help="officers' deadline reminders")
+    reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    preview = reminders_sub.add_parser("preview", help="list the reminders that would go out")
+    preview.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    preview.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
+    preview.add_argument("--commune", type=int, help="one commune's reminders (default: every scope)")
+    preview.add_argument("--json", action="store_true")
+    run_once = reminders_sub.add_parser("run-once", help="sweep once and send what is due")
+    run_once.add_argument("--now", help="ISO date-time to sweep at (default: now)")
+    reminders.set_defaults(func=cmd_reminders)
+
     officers = sub.add_parser("officers", help="invite, list and revoke commune police officers")
     officers_sub = officers.add_subparsers(dest="officers_command", required=True)
     invite = officers_sub.add_parser("invite", help="print a single-use, expiring invite code")

@@ -19,13 +19,14 @@ from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.places import Places
 from bot.privacy import RedactingFormatter
+from bot.reminders.sweeper import Sweeper
 from bot.router import Router
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.types import Incoming, Reply
 from bot.vntime import VIETNAM, vietnam_date  # noqa: F401 - re-exported for older imports
 from content import Content, load_content
-from handlers import eligibility, faq, handoff, menu, my_records, officer, registration
+from handlers import eligibility, faq, handoff, menu, my_records, officer, registration, reminders
 from storage import repo
 from storage.crypto import Cipher, cipher_from_settings
 from storage.db import make_engine, migrate, transaction
@@ -81,7 +82,9 @@ def build_router(intents: IntentDetector) -> Router:
     handoff.register(router)
     # 6. Officers: /canbo CODE or an invite link binds the chat; pending list, decisions, export.
     officer.register(router)
-    # 7. Policy questions: any free text that no flow took is a question for the FAQ.
+    # 7. Officers' answers to reminders ("Đã xong", "Nhắc lại mai") and /lichnhac.
+    reminders.register(router)
+    # 8. Policy questions: any free text that no flow took is a question for the FAQ.
     faq.register(router)
     return router
 
@@ -101,6 +104,7 @@ class App:
     engine: Engine
     dispatcher: Dispatcher
     downloads: DownloadLinks
+    sweeper: Sweeper
 
 
 def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine | None = None) -> App:
@@ -130,7 +134,8 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
         error_reply=error_reply,
         cipher=cipher,
     )
-    return App(settings, brain, engine, dispatcher, DownloadLinks(engine, cipher, settings.public_base_url))
+    sweeper = Sweeper(engine=engine, cipher=cipher, content=brain.content, places=brain.places, texts=texts(settings.bot_locale))
+    return App(settings, brain, engine, dispatcher, DownloadLinks(engine, cipher, settings.public_base_url), sweeper)
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -10,6 +10,7 @@ from bot.nlu.intents import IntentDetector
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Kind, Reply
 
+ESCAPE_INTENTS = frozenset({"menu"})
 Handler = Callable[[Context, Incoming, ConversationState], Result | None]
 PayloadHandler = Callable[[Context, str, ConversationState], Result]
 
@@ -98,6 +99,11 @@ class Router:
         if command is not None:
             return command[0](ctx, command[1], state)
         active, active_step, flow = state.flow, state.step, self.flows.get(state.flow)
+        intent = self.intents.detect(msg.text)
+        navigation = ctx.content.questions.navigation if ctx.content.questions else {}
+        is_navigation = any(ctx.normalizer.light(msg.text) in words for words in navigation.values())
+        if intent in ESCAPE_INTENTS and intent in self.intent_handlers and not is_navigation:
+            return self.intent_handlers[intent](ctx, intent, state)  # "menu" leaves any flow (answers are kept)
         if flow is not None and flow.claims(ctx, msg.text, state):
             result = flow.handle(ctx, msg, state)
             if result is not None:
@@ -112,7 +118,6 @@ class Router:
             result = flow.handle(ctx, msg, state)
             if result is not None:
                 return result
-        intent = self.intents.detect(msg.text)
         if intent in self.intent_handlers:
             return self.intent_handlers[intent](ctx, intent, state)
         result = next(r for r in (h(ctx, msg, state) for h in self.text_handlers) if r is not None)

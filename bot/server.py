@@ -87,6 +87,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await channel.start()
             log.info("channel %s started", channel.name)
         scheduler.start()
+        # Reminders that fell due while the bot was down go out now (if their deadline has not passed).
+        await sweep_reminders(app, channels)
         await stop.wait()
     finally:
         if scheduler.running:
@@ -111,7 +113,24 @@ def build_scheduler(app: App, channels: list) -> AsyncIOScheduler:
     scheduler.add_job(
         asyncio.to_thread, "cron", args=[prune, app], hour=3, id="prune", coalesce=True, max_instances=1
     )
+    # Reminders: APScheduler only wakes the sweeper; what is due comes from the calendar and the ledger.
+    scheduler.add_job(sweep_reminders, "interval", args=[app, channels], minutes=1, id="reminders",
+                      coalesce=True, max_instances=1)
     return scheduler
+
+
+async def sweep_reminders(app: App, channels: list, now=None) -> None:
+    """Queues the reminders due now, then wakes the channels that send them."""
+    from storage.models import utcnow
+
+    try:
+        report = await asyncio.to_thread(app.sweeper.sweep, now or utcnow())
+    except Exception as exc:  # noqa: BLE001 - the next minute tries again; the ledger keeps it exact
+        log.error("reminder sweep failed: %s", type(exc).__name__)
+        return
+    for channel in channels:
+        if channel.name in report.channels:
+            channel.notify_soon()
 
 
 def prune(app: App) -> None:

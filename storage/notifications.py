@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from storage.models import Notification
 
 MAX_ATTEMPTS = 12  # with back-off (1, 2, 4 … 60 minutes) about half a day; then given up and recorded
-LEASE = timedelta(seconds=90)  # a sender that died while sending: its rows are taken again after this
+LEASE = timedelta(seconds=30)  # a sender that died while sending: its rows are taken again after this
 
 
 def add(*, session: Session, channel: str, chat_id: str, replies: str, now: datetime) -> int:
@@ -20,7 +20,8 @@ def add(*, session: Session, channel: str, chat_id: str, replies: str, now: date
     return row.id
 
 
-def claim(*, session: Session, channel: str, now: datetime, chat_id: str | None = None, limit: int = 100) -> list[Notification]:
+def claim(*, session: Session, channel: str, now: datetime, chat_id: str | None = None, limit: int = 20,
+          lease: timedelta = LEASE) -> list[Notification]:
     """Unsent, not given up, not leased or backing off: taken for LEASE, oldest first.
     On PostgreSQL rows another worker is taking right now are skipped (FOR UPDATE SKIP LOCKED)."""
     statement = select(Notification).where(
@@ -34,7 +35,7 @@ def claim(*, session: Session, channel: str, now: datetime, chat_id: str | None 
         statement = statement.with_for_update(skip_locked=True)
     rows = list(session.exec(statement))
     for row in rows:
-        row.not_before = now + LEASE
+        row.not_before = now + lease
         session.add(row)
     return rows
 

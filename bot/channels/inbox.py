@@ -42,6 +42,7 @@ class InboxChannel:
         self.session = None  # an aiohttp.ClientSession, for channels that call their API with aiohttp
         self._polling: asyncio.Task | None = None
         self._delivering = asyncio.Lock()
+        self.send_interval = 0.0  # seconds between messages a broadcast keeps (the channel's rate limit)
 
     # -- what a channel provides ----------------------------------------------------------------
 
@@ -95,7 +96,11 @@ class InboxChannel:
     async def deliver_notifications(self) -> int:
         """Sends messages queued for this channel's chats (decisions, relayed questions and answers)."""
         async with self._delivering:  # one delivery run at a time, so nothing goes out twice
-            return await deliver(self.app.engine, self.cipher, self.name, self.send, (PermanentSendError,))
+            return await deliver(self.app.engine, self.cipher, self.name, self.send, (PermanentSendError,),
+                                 interval=self.send_interval)
+
+    async def open_for_sending(self) -> None:
+        """Prepares the API client without receiving updates (`reminders run-once`)."""
 
     def notify_soon(self) -> None:
         """Delivers queued notifications in the background, right after the update that queued them."""

@@ -29,7 +29,7 @@ MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
 COMMANDS = (
     ("start", "telegram.command_start"), ("menu", "telegram.command_menu"), ("help", "telegram.command_help"),
-    ("hoso", "telegram.command_hoso"), ("canbo", "telegram.command_canbo"),
+    ("hoso", "telegram.command_hoso"), ("canbo", "telegram.command_canbo"), ("lichnhac", "telegram.command_lichnhac"),
 )
 
 
@@ -94,6 +94,8 @@ class TelegramChannel(InboxChannel):
             builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, overall_time_period=1, max_retries=3))
         self.application = builder.build()
         self.bot = self.application.bot
+        # Broadcasts keep just under Telegram's overall limit, evenly spaced.
+        self.send_interval = 1 / (rate * 0.98) if rate > 0 else 0.0
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(WEBHOOK_PATH, self.webhook)
@@ -115,6 +117,9 @@ class TelegramChannel(InboxChannel):
     async def stop(self) -> None:
         await self.stop_receiving()
         await self.application.shutdown()
+
+    async def open_for_sending(self) -> None:
+        await self.application.initialize()
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Checks the secret in constant time, records the update, then acknowledges it."""

@@ -35,6 +35,7 @@ class Officer:
     commune_code: int
     province_code: int | None
     role: str
+    since: datetime | None = None  # bound at; nothing before counts as missed for them
 
 
 def is_working_day(day: date, holidays: frozenset[date]) -> bool:
@@ -125,8 +126,9 @@ class Due:
 
 
 def due(calendar: Calendar, holidays: frozenset[date], officers: Iterable[Officer], now: datetime,
-        look_back: timedelta = timedelta(days=3)) -> tuple[list[Due], list[Due]]:
-    """(to send, missed) at `now`. A reminder is due from its send time until its deadline has
+        look_back: timedelta = timedelta(days=3)) -> tuple[list[Due], list[Due], list[Due]]:
+    """(to send, missed, superseded) at `now`. Superseded: an earlier lead time of a deadline
+    whose nearer one is being sent (after downtime), recorded but not sent. A reminder is due from its send time until its deadline has
     passed; one whose deadline passed while nobody sent it is missed (recorded, never sent late).
     Nothing is due in quiet hours. `look_back` bounds how far back missed ones are looked for."""
     today = now.astimezone(VIETNAM).date()
@@ -140,9 +142,24 @@ def due(calendar: Calendar, holidays: frozenset[date], officers: Iterable[Office
         if not relevant:
             continue
         for reminder in reminders(deadline, holidays, start, today):
-            if send_time(calendar, reminder.send_on) > now:
+            at = send_time(calendar, reminder.send_on)
+            if at > now:
                 continue
-            bucket = missed if reminder.period < today else (None if quiet else send)
-            if bucket is not None:
-                bucket.extend(Due(reminder, officer) for officer in relevant)
-    return send, missed
+            if reminder.period < today:
+                missed.extend(Due(reminder, o) for o in relevant if o.since is None or o.since <= at)
+            elif not quiet:
+                send.extend(Due(reminder, officer) for officer in relevant)
+    kept, superseded = _split_latest(send)
+    return kept, missed, superseded
+
+
+def _split_latest(items: list[Due]) -> tuple[list[Due], list[Due]]:
+    """After downtime several lead times of one deadline can be due at once ("7 days left" and
+    "3 days left"): only the nearest is worth sending; the others are superseded."""
+    best: dict[tuple[str, date, int], Due] = {}
+    for item in items:
+        key = (item.reminder.deadline.id, item.reminder.period, item.officer.id)
+        if key not in best or item.reminder.lead < best[key].reminder.lead:
+            best[key] = item
+    chosen = {id(item) for item in best.values()}
+    return [i for i in items if id(i) in chosen], [i for i in items if id(i) not in chosen]
