@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
 from sqlalchemy.engine import Engine
@@ -25,10 +25,10 @@ Send = Callable[[str, list[Reply]], Awaitable[None]]
 
 
 def claim(engine: Engine, cipher: Cipher, channel: str, chat_id: str | None = None, limit: int = 20,
-          clock: Callable[[], datetime] = utcnow) -> list[tuple[int, str, list[Reply]]]:
+          clock: Callable[[], datetime] = utcnow, lease: timedelta = notifications.LEASE) -> list[tuple[int, str, list[Reply]]]:
     """A small batch, leased: after a crash only these wait for the lease to run out."""
     with transaction(engine) as session:
-        rows = notifications.claim(session=session, channel=channel, chat_id=chat_id, now=clock(), limit=limit)
+        rows = notifications.claim(session=session, channel=channel, chat_id=chat_id, now=clock(), limit=limit, lease=lease)
         return [(r.id, r.chat_id, replies_from_json(cipher.decrypt(r.replies) or "[]")) for r in rows]
 
 
@@ -42,14 +42,15 @@ def _mark(engine: Engine, notification_id: int, outcome: str, reason: str = "") 
 
 
 async def deliver(engine: Engine, cipher: Cipher, channel: str, send: Send, permanent_errors: tuple[type[Exception], ...] = (),
-                  chat_id: str | None = None, interval: float = 0.0, clock: Callable[[], datetime] = utcnow) -> int:
+                  chat_id: str | None = None, interval: float = 0.0, clock: Callable[[], datetime] = utcnow,
+                  lease: timedelta = notifications.LEASE) -> int:
     """Sends every due notification of the channel, oldest first, in leased batches; the number sent.
     Each is marked sent right after its send, so a crash repeats at most the one in flight."""
     sent = 0
     loop = asyncio.get_running_loop()
     next_at = loop.time()
     while True:
-        batch = await asyncio.to_thread(claim, engine, cipher, channel, chat_id, 20, clock)
+        batch = await asyncio.to_thread(claim, engine, cipher, channel, chat_id, 20, clock, lease)
         if not batch:
             return sent
         for notification_id, target, replies in batch:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     officer_invite_hours: int = 72
     # The Telegram bot's @username without "@": `officers invite` then also prints t.me/<bot>?start=<code>.
     telegram_bot_username: str = ""
+    # A sender that dies mid-broadcast leaves its small batch leased for this long; then it is resumed.
+    notification_lease_seconds: float = 30
 
     @field_validator("bot_locale")
     @classmethod

@@ -97,7 +97,8 @@ class InboxChannel:
         """Sends messages queued for this channel's chats (decisions, relayed questions and answers)."""
         async with self._delivering:  # one delivery run at a time, so nothing goes out twice
             return await deliver(self.app.engine, self.cipher, self.name, self.send, (PermanentSendError,),
-                                 interval=self.send_interval)
+                                 interval=self.send_interval,
+                                 lease=timedelta(seconds=self.app.settings.notification_lease_seconds))
 
     async def open_for_sending(self) -> None:
         """Prepares the API client without receiving updates (`reminders run-once`)."""

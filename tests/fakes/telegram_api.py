@@ -33,6 +33,10 @@ class FakeTelegramAPI:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._message_id = 0
+        # Telegram's overall limit: more than this many messages in any second get a 429.
+        self.max_per_second: float | None = None
+        self.too_many = 0  # 429s given for the limit
+        self._accepted: list[float] = []
 
     @property
     def base_url(self) -> str:
@@ -75,6 +79,18 @@ class FakeTelegramAPI:
         self.calls.append(Call(method, params))
         if method in self.delays or method in self.delay_once:
             await asyncio.sleep(self.delays.get(method, 0) + self.delay_once.pop(method, 0))
+        if self.max_per_second and method in ("sendMessage", "sendDocument"):
+            now = time.monotonic()
+            self._accepted = [t for t in self._accepted if now - t < 1.0]
+            if len(self._accepted) >= self.max_per_second:
+                self.calls.pop()  # refused: not delivered
+                self.too_many += 1
+                return web.json_response(
+                    {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                     "parameters": {"retry_after": 1}},
+                    status=429,
+                )
+            self._accepted.append(now)
         retry = self.rate_limit_next.pop(method, None)
         if retry is not None:
             return web.json_response(
@@ -112,3 +128,21 @@ class FakeTelegramAPI:
             self.queued_updates = ready
             return ready
         return True
+
+
+class ThreadedFakeTelegramAPI(FakeTelegramAPI):
+    """The same stand-in on its own event loop in a thread: for a bot running as another process."""
+
+    def __enter__(self):
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
