@@ -63,12 +63,18 @@ def consented(app, chat_id: str) -> Chat:
     return chat
 
 
-def register_for_husband(app, chat_id: str = "wife") -> Chat:
+def fill_for_husband(app, chat_id: str = "wife", answers=None) -> Chat:
+    """Everything up to the summary, not yet sent."""
     chat = Chat(app, chat_id)
     chat.tap("reg:start")
     chat.press("Tôi đăng ký giúp người thân")
-    chat.answer(WIFE_ANSWERS)
+    chat.answer(answers or WIFE_ANSWERS)
     assert "Bạn kiểm tra lại thông tin" in chat.text, chat.text
+    return chat
+
+
+def register_for_husband(app, chat_id: str = "wife") -> Chat:
+    chat = fill_for_husband(app, chat_id)
     chat.press("Đúng, gửi đăng ký")
     assert "Mã đăng ký của bạn" in chat.text, chat.text
     return chat

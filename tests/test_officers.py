@@ -277,12 +277,9 @@ def test_typed_formulas_leave_the_export_as_plain_text(app):
     from bot.registration.export import month_rows
     from bot.vntime import vietnam_date
 
-    chat = Chat(app, "f1")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký cho chính tôi")
-    chat.press("Tôi đồng ý")
-    from tests.registration_helpers import WIFE_ANSWERS
+    from tests.registration_helpers import WIFE_ANSWERS, consented
 
+    chat = consented(app, "f1")
     chat.answer(WIFE_ANSWERS[2:9])
     chat.say("=HYPERLINK(\"http://x\",\"y\")")
     chat.answer(WIFE_ANSWERS[10:])

@@ -10,7 +10,7 @@ from bot.state import ConversationState
 from storage import repo
 from storage.db import transaction
 from storage.models import Consent
-from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, register_for_husband, registrations
+from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, fill_for_husband, register_for_husband, registrations
 
 pytestmark = pytest.mark.db
 
@@ -126,10 +126,8 @@ def test_a_stale_button_from_an_earlier_step_gets_the_current_question(app):
 
 
 def test_summary_lets_one_field_be_changed(app):
-    chat = register_for_husband(app, "c8")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký giúp người thân")
-    chat.answer(WIFE_ANSWERS)
+    register_for_husband(app, "c8")
+    chat = fill_for_husband(app, "c8")
     chat.press("Sửa một mục")
     chat.press("Số điện thoại")
     chat.say("0987 000 111")
@@ -138,10 +136,7 @@ def test_summary_lets_one_field_be_changed(app):
 
 def test_the_same_phone_and_commune_again_updates_the_first_registration(app):
     register_for_husband(app, "c9")
-    chat = Chat(app, "c9")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký giúp người thân")
-    chat.answer(WIFE_ANSWERS[:-2] + [("type", "80 triệu"), ("press", "Bỏ qua")])
+    chat = fill_for_husband(app, "c9", WIFE_ANSWERS[:-2] + [("type", "80 triệu"), ("press", "Bỏ qua")])
     chat.press("Đúng, gửi đăng ký")
     assert "đã đăng ký ở xã này" in chat.text
     chat.press("Cập nhật đăng ký cũ")
@@ -231,10 +226,8 @@ def test_the_register_button_pressed_again_mid_way_keeps_the_answers(app):
 
 
 def test_changing_the_programme_asks_again_for_the_year_and_the_amount(app):
-    chat = register_for_husband(app, "r4")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký giúp người thân")
-    chat.answer(WIFE_ANSWERS)
+    register_for_husband(app, "r4")
+    chat = fill_for_husband(app, "r4")
     chat.press("Sửa một mục")
     chat.press("Chương trình")
     chat.press("Người đã chấp hành xong án phạt tù")
