@@ -38,7 +38,7 @@ def one_run(officers: int, kill: bool) -> dict[str, float]:
         if kill:
             while len(fake.sent()) < officers // 2 and process.poll() is None:
                 time.sleep(0.005)
-            time.sleep(0.012)
+            time.sleep(0.018)
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             time.sleep(1.2)  # the lease of the dead sender (NOTIFICATION_LEASE_SECONDS=1 here)

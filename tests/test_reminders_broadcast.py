@@ -49,7 +49,7 @@ def test_killed_halfway_and_restarted_every_officer_gets_the_reminder_exactly_on
         while len(fake.sent()) < OFFICERS // 2:
             assert time.monotonic() < deadline and first.poll() is None, first.stderr.read() if first.poll() is not None else "slow"
             time.sleep(0.005)
-        time.sleep(0.012)  # between two sends (they are 34 ms apart): the last one is recorded as sent
+        time.sleep(0.018)  # between two sends (34 ms apart): the last one is recorded as sent, the next not begun
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         assert len(fake.sent()) < OFFICERS  # it really died halfway
