@@ -184,3 +184,21 @@ async def test_two_workers_on_postgresql_refresh_the_single_use_token_once(setti
             await worker.__aexit__(None, None, None)
         for e in engines:
             e.dispose()
+
+
+async def test_a_notice_to_someone_silent_for_over_a_week_is_recorded_undeliverable_without_calling_zalo(settings, brain, engine, fake):
+    from datetime import timedelta
+
+    from bot.channels.inbox import PermanentSendError
+    from storage.models import utcnow
+
+    async with Harness(settings, brain, engine, fake) as bot:
+        with transaction(bot.app.engine) as session:
+            repo.contact_wrote(session=session, channel="zalo_oa", chat_id="7001", now=utcnow() - timedelta(days=8))
+            repo.contact_wrote(session=session, channel="zalo_oa", chat_id="7002", now=utcnow() - timedelta(days=2))
+        before = len(fake.sent("delivered"))
+        with pytest.raises(PermanentSendError):
+            await bot.channel.send("7001", [Reply("Hạn lập danh sách")])
+        assert len(fake.sent("delivered")) == before
+        await bot.channel.send("7002", [Reply("Hạn lập danh sách")])
+        assert len(fake.sent("delivered")) == before + 1

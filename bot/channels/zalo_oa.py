@@ -37,6 +37,7 @@ WEBHOOK_PATH = "/zalo-oa/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 MAX_TEXT = 1900  # Zalo allows 2,000 characters
 MAX_BUTTONS = 5
+MESSAGING_WINDOW = timedelta(days=7)
 STALE_AFTER_MS = 5 * 60 * 1000
 TOKEN_ERRORS = {-216, -220}
 UNREACHABLE_ERRORS = {-213: "not following the OA", -230: "outside the 7-day window", -232: "outside the messaging window"}
@@ -146,7 +147,17 @@ class ZaloOAChannel(InboxChannel):
 
     # -- sending -----------------------------------------------------------------------------------
 
+    def _outside_window(self, chat_id: str) -> bool:
+        """Zalo OA lets the OA message a person only within 7 days of their last message."""
+        with transaction(self.app.engine) as session:
+            contact = repo.get_contact(session=session, channel=CHANNEL, chat_id=chat_id)
+            last = contact.last_inbound_at if contact else None
+        return last is not None and utcnow() - last > MESSAGING_WINDOW
+
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        if await asyncio.to_thread(self._outside_window, chat_id):
+            # A reminder or notice to someone silent for a week: recorded as undeliverable, not tried.
+            raise PermanentSendError("outside the 7-day window")
         for reply in replies:
             text = await self.with_download_link(reply)
             extra = reply.buttons[MAX_BUTTONS:]
