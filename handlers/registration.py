@@ -394,7 +394,10 @@ def _is_aside(ctx: Context, text: str) -> bool:
     navigation = ctx.content.questions.navigation
     if any(words in navigation[k] for k in ("back", "exit", "restart")):
         return True
-    return text.strip().endswith("?") or ctx.matcher.match(text).status is Status.ANSWER and ctx.matcher.match(text).score >= ctx.content.matching.sure_threshold
+    if text.strip().endswith("?"):
+        return True
+    match = ctx.matcher.match(text)
+    return match.status is Status.ANSWER and match.score >= ctx.content.matching.sure_threshold
 
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
