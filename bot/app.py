@@ -50,8 +50,8 @@ class Brain:
                 cipher: Cipher | None = None, msg: Incoming | None = None) -> Context:
         ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places)
         if session is not None:
-            ctx.record_unanswered = lambda text, status: self._record(session, text, status, now)
-            ctx.session, ctx.cipher, ctx.now = session, cipher, now
+            ctx.record_unanswered = lambda text, status: self._record(ctx.session, text, status, now)
+            ctx.db, ctx.cipher, ctx.now = session, cipher, now
         if msg is not None:
             ctx.channel, ctx.chat_id = msg.channel, msg.chat_id
         return ctx

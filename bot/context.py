@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
+from sqlalchemy.engine import Connection
+
 from bot.i18n import Texts
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
@@ -57,7 +59,9 @@ class Context:
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
     places: "Places | None" = None
     # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
-    session: "Session | None" = None
+    # `db` is the transaction's Session, or its Connection (an ORM session is then opened on it
+    # only when a handler uses `session`: most updates never need one).
+    db: "Session | Connection | None" = None
     cipher: "Cipher | None" = None
     now: datetime | None = None
     channel: str = ""
@@ -66,9 +70,29 @@ class Context:
     # Messages to other chats written in this transaction (sent by their channel after commit).
     notified: list[tuple[str, str]] = field(default_factory=list)
 
+    _session: "Session | None" = None
+
     @property
     def has_storage(self) -> bool:
-        return self.session is not None
+        return self.db is not None
+
+    @property
+    def session(self) -> "Session | None":
+        """An ORM session in the update's transaction (created on first use)."""
+        if self.db is None or not isinstance(self.db, Connection):
+            return self.db
+        if self._session is None:
+            from sqlmodel import Session
+
+            self._session = Session(bind=self.db, join_transaction_mode="rollback_only", expire_on_commit=False)
+        return self._session
+
+    def release(self) -> None:
+        """Writes what the handler's session holds into the transaction (committed by its owner)."""
+        if self._session is not None:
+            self._session.flush()
+            self._session.close()
+            self._session = None
 
     def notify(self, channel: str, chat_id: str, replies: list[Reply]) -> None:
         """Queues replies for another chat (a decision to the registrant, a question to officers)."""

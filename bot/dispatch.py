@@ -19,7 +19,7 @@ from bot.state import ConversationState
 from bot.types import Incoming, Reply, replies_to_json
 from storage import repo
 from storage.crypto import Cipher
-from storage.db import transaction
+from storage.db import connection_transaction, run_db
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Dispatcher:
         """The synchronous unit of work: claim, load, handle, save — committed together or not at all.
         Returns the replies and the channels that got notifications to send."""
         now = self.clock()
-        with transaction(self.engine, lock_key=msg.conversation_key) as session:
+        with connection_transaction(self.engine, lock_key=msg.conversation_key) as session:
             if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return [], set()
@@ -110,7 +110,10 @@ class Dispatcher:
             raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)
             state = ConversationState.from_json(self.cipher.decrypt(raw) if raw else None)
             ctx = self.make_context(session, state, now, msg)
-            result = self.router.handle(ctx, msg, state)
+            try:
+                result = self.router.handle(ctx, msg, state)
+            finally:
+                ctx.release()
             remember_choices(state, result)
             state.last_seen = now
             sealed = self.cipher.encrypt(state.to_json())

@@ -67,6 +67,8 @@ def _ping(app: App) -> None:
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Runs the web server and channels until SIGINT/SIGTERM (or `stop`); in-flight work finishes."""
+    import sys as _sys
+    _sys.setswitchinterval(0.0005)
     app = build_app(settings)
     channels = configured_channels(settings, app)
     runner = web.AppRunner(build_web_app(app, channels))

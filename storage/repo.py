@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Connection
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -12,7 +14,8 @@ from storage.models import ChannelContact, Conversation, Download, InboxUpdate, 
 
 
 def _insert(session: Session, model):
-    dialect = session.get_bind().dialect.name
+    """The dialect's INSERT (for ON CONFLICT), given a Session or a Connection."""
+    dialect = (session.dialect if isinstance(session, Connection) else session.get_bind().dialect).name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
@@ -24,12 +27,13 @@ def claim_update(*, session: Session, channel: str, update_id: str, now: datetim
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
         .returning(ProcessedUpdate.__table__.c.update_id)
     )
-    return session.exec(statement).first() is not None
+    return session.execute(statement).first() is not None
 
 
 def load_state(*, session: Session, channel: str, chat_id: str) -> str | None:
-    row = session.get(Conversation, (channel, chat_id))
-    return row.state if row else None
+    table = Conversation.__table__
+    statement = sa_select(table.c.state).where(table.c.channel == channel, table.c.chat_id == chat_id)
+    return session.execute(statement).scalar()
 
 
 def save_state(*, session: Session, channel: str, chat_id: str, state: str, now: datetime) -> None:
@@ -38,7 +42,7 @@ def save_state(*, session: Session, channel: str, chat_id: str, state: str, now:
         .values(channel=channel, chat_id=chat_id, state=state, created_at=now, updated_at=now)
         .on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"state": state, "updated_at": now})
     )
-    session.exec(statement)
+    session.execute(statement)
 
 
 def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:
@@ -49,7 +53,7 @@ def record_unanswered(*, session: Session, key: str, text: str, status: str, now
         index_elements=["key"],
         set_={"count": UnansweredQuestion.__table__.c.count + 1, "last_seen": now, "status": status},
     )
-    session.exec(statement)
+    session.execute(statement)
 
 
 def list_unanswered(*, session: Session, limit: int = 100) -> list[UnansweredQuestion]:
@@ -87,20 +91,18 @@ def record_inbox(*, session: Session, channel: str, update_id: str, payload: str
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
         .returning(InboxUpdate.__table__.c.id)
     )
-    return session.exec(statement).scalar()
+    return session.execute(statement).scalar()
 
 
 def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime) -> None:
     """Keeps the replies with the update, in the handler's transaction."""
-    row = session.get(InboxUpdate, inbox_id)
-    row.replies, row.processed_at = replies, now
-    session.add(row)
+    table = InboxUpdate.__table__
+    session.execute(update(table).where(table.c.id == inbox_id).values(replies=replies, processed_at=now))
 
 
-def mark_sent(*, session: Session, inbox_id: int, now: datetime) -> None:
-    row = session.get(InboxUpdate, inbox_id)
-    row.sent_at = now
-    session.add(row)
+def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
+    table = InboxUpdate.__table__
+    session.execute(update(table).where(table.c.id.in_(inbox_ids)).values(sent_at=now))
 
 
 def unfinished_inbox(*, session: Session, channel: str, limit: int = 1000) -> list[InboxUpdate]:
@@ -140,7 +142,7 @@ def contact_wrote(*, session: Session, channel: str, chat_id: str, now: datetime
             index_elements=["channel", "chat_id"], set_={"last_inbound_at": now, "unreachable_since": None, "reason": None}
         )
     )
-    session.exec(statement)
+    session.execute(statement)
 
 
 def contact_unreachable(*, session: Session, channel: str, chat_id: str, reason: str, now: datetime) -> None:

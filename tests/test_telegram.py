@@ -153,10 +153,9 @@ async def test_replies_stored_but_not_sent_before_a_crash_are_sent_after_restart
     update = message_update(9, "xin chao")
     inbox_id = await asyncio.to_thread(harness.channel._record, "9", update)
     from bot.channels.telegram import to_incoming
-    from telegram import Update
 
     # Processed (state and replies committed together), then the process died before sending.
-    await harness.app.dispatcher.dispatch(to_incoming(Update.de_json(update, None)), inbox_id=inbox_id)
+    await harness.app.dispatcher.dispatch(to_incoming(update), inbox_id=inbox_id)
     async with Harness(settings, brain, engine, fake):
         greeting, menu = await fake.wait_for("sendMessage", 2)
         assert greeting["text"].startswith("Xin chào") and menu["reply_markup"]["inline_keyboard"]
@@ -399,3 +398,19 @@ async def test_an_officer_on_telegram_verifies_and_the_registrant_gets_the_news_
         await bot.post(button_update(701, "off:export:17035:2026-11", chat_id=900))
         (document,) = await fake.wait_for("sendDocument")
         assert str(document["chat_id"]) == "900"
+
+
+def test_every_kind_of_telegram_message_is_read_from_its_json():
+    from bot.channels.telegram import to_incoming
+    from bot.types import Kind
+
+    base = {"message_id": 1, "date": 1700000000, "chat": {"id": 5, "type": "private"}, "from": {"id": 6, "is_bot": False, "first_name": "A"}}
+    kinds = {"sticker": {"file_id": "x"}, "photo": [{"file_id": "x"}], "voice": {"file_id": "x"}, "document": {"file_id": "x"},
+             "location": {"latitude": 1, "longitude": 2}}
+    expected = {"sticker": Kind.STICKER, "photo": Kind.PHOTO, "voice": Kind.VOICE, "document": Kind.FILE, "location": Kind.OTHER}
+    for field, value in kinds.items():
+        assert to_incoming({"update_id": 1, "message": {**base, field: value}}).kind is expected[field]
+    opened = to_incoming({"update_id": 2, "message": {**base, "text": "/start ABC123"}})
+    assert (opened.kind, opened.payload, opened.chat_id, opened.user_id) == (Kind.OPEN, "ABC123", "5", "6")
+    assert to_incoming({"update_id": 3, "message": {**base, "text": ""}}).kind is Kind.TEXT
+    assert to_incoming({"update_id": 4, "edited_message": base}) is None

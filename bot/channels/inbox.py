@@ -17,7 +17,7 @@ from bot.i18n import texts
 from bot.notifications import deliver
 from bot.types import Incoming, Reply, replies_from_json
 from storage import repo
-from storage.db import transaction
+from storage.db import connection_transaction, run_db, transaction
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ class InboxChannel:
         self._polling: asyncio.Task | None = None
         self._delivering = asyncio.Lock()
         self.send_interval = 0.0  # seconds between messages a broadcast keeps (the channel's rate limit)
+        # Rows answered in the same moment are marked sent in one transaction (group commit).
+        self._to_mark: list[int] = []
+        self._marked: asyncio.Future | None = None
 
     # -- what a channel provides ----------------------------------------------------------------
 
@@ -58,8 +61,13 @@ class InboxChannel:
     async def typing(self, msg: Incoming) -> None:
         """Shows "typing…" (channels that can)."""
 
-    async def _typing_if_slow(self, msg: Incoming) -> None:
-        await asyncio.sleep(TYPING_AFTER)
+    def _start_typing(self, msg: Incoming) -> None:
+        """Called when an answer has taken TYPING_AFTER seconds (a timer, not a task per update)."""
+        task = asyncio.ensure_future(self._typing(msg))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _typing(self, msg: Incoming) -> None:
         try:
             await self.typing(msg)
         except Exception as exc:  # noqa: BLE001 - a courtesy, never a blocker
@@ -111,7 +119,7 @@ class InboxChannel:
 
     async def accept(self, update_id: str, data: dict) -> None:
         """Records the update (encrypted); a new one is processed in the background."""
-        inbox_id = await asyncio.to_thread(self._record, update_id, data)
+        inbox_id = await run_db(self.app.engine, self._record, update_id, data)
         if inbox_id is not None:  # None: the same update again, already recorded
             self._spawn(inbox_id, data, None)
 
@@ -168,7 +176,7 @@ class InboxChannel:
         except (TypeError, ValueError, KeyError, AttributeError):
             msg = None
         if msg is None:
-            await asyncio.to_thread(self._mark_sent, inbox_id)
+            await self._mark_sent_soon(inbox_id)
             return
         async with self.locks.hold(msg.conversation_key):  # one chat's updates in arrival order
             try:
@@ -177,7 +185,7 @@ class InboxChannel:
                         await self.before_dispatch(msg, data)
                     except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
                         log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
-                    typing = asyncio.create_task(self._typing_if_slow(msg))
+                    typing = asyncio.get_running_loop().call_later(TYPING_AFTER, self._start_typing, msg)
                     try:
                         stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
                     finally:
@@ -195,21 +203,42 @@ class InboxChannel:
             except Exception as exc:  # noqa: BLE001 - left unsent, finished at the next start
                 log.warning("%s send failed (inbox %s): %s", self.name, inbox_id, type(exc).__name__)
                 return
-            await asyncio.to_thread(self._mark_sent, inbox_id)
+            await self._mark_sent_soon(inbox_id)
+
+    async def _mark_sent_soon(self, inbox_id: int) -> None:
+        """Marks the row sent together with the others answered in the same moment."""
+        self._to_mark.append(inbox_id)
+        if self._marked is None:
+            self._marked = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush_marks()))
+        await asyncio.shield(self._marked)
+
+    async def _flush_marks(self) -> None:
+        ids, done = self._to_mark, self._marked
+        self._to_mark, self._marked = [], None
+        try:
+            await run_db(self.app.engine, self._mark_many, ids)
+        except Exception as exc:  # noqa: BLE001 - left unmarked: re-sent at the next start
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
 
     # -- storage (worker thread) ------------------------------------------------------------------
 
     def _record(self, update_id: str, data: dict) -> int | None:
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
-        with transaction(self.app.engine) as session:
+        with connection_transaction(self.app.engine) as session:
             inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=update_id, payload=sealed, now=utcnow())
             if inbox_id is not None:
                 self.recorded(session, data)
             return inbox_id
 
     def _mark_sent(self, inbox_id: int) -> None:
-        with transaction(self.app.engine) as session:
-            repo.mark_sent(session=session, inbox_id=inbox_id, now=utcnow())
+        self._mark_many([inbox_id])
+
+    def _mark_many(self, inbox_ids: list[int]) -> None:
+        with connection_transaction(self.app.engine) as session:
+            repo.mark_sent(session=session, inbox_ids=inbox_ids, now=utcnow())
 
     def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object]]:
         with transaction(self.app.engine) as session:

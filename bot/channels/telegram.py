@@ -10,12 +10,13 @@ import asyncio
 import logging
 
 from aiohttp import web
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
 from bot.i18n import texts
 from bot.types import Incoming, Kind, Reply
@@ -33,31 +34,35 @@ COMMANDS = (
 )
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """The channel-agnostic form of a Telegram update; None for updates the bot does not handle."""
-    update_id = str(update.update_id)
-    if update.callback_query is not None:
-        query = update.callback_query
-        chat = query.message.chat if query.message is not None else None
-        chat_id = str(chat.id if chat is not None else query.from_user.id)
-        return Incoming(CHANNEL, chat_id, update_id, str(query.from_user.id), Kind.BUTTON, payload=query.data or "")
-    message = update.message
+def to_incoming(data: dict) -> Incoming | None:
+    """The channel-agnostic form of a Telegram update (its JSON, as the Bot API sends it); None for
+    updates the bot does not handle. Read straight from the JSON: building python-telegram-bot's
+    objects for every incoming update cost more than answering it."""
+    update_id = str(data["update_id"])
+    query = data.get("callback_query")
+    if query is not None:
+        chat = (query.get("message") or {}).get("chat") or {}
+        user_id = str(query["from"]["id"])
+        return Incoming(CHANNEL, str(chat.get("id", user_id)), update_id, user_id, Kind.BUTTON, payload=query.get("data") or "")
+    message = data.get("message")
     if message is None:
         return None
-    chat_id, user_id = str(message.chat.id), str(message.from_user.id if message.from_user else message.chat.id)
-    if message.text is not None:
-        if message.text.split(maxsplit=1)[0].split("@")[0] == "/start":
+    chat_id = str(message["chat"]["id"])
+    user_id = str((message.get("from") or {}).get("id", chat_id))
+    text = message.get("text")
+    if text is not None:
+        words = text.split(maxsplit=1)
+        if words and words[0].split("@")[0] == "/start":
             # "/start" opens the chat; "/start <payload>" is a deep link (officer invites).
-            parts = message.text.split(maxsplit=1)
-            return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.OPEN, payload=parts[1] if len(parts) > 1 else None)
-        return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.TEXT, text=message.text)
-    if message.sticker is not None:
+            return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.OPEN, payload=words[1] if len(words) > 1 else None)
+        return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.TEXT, text=text)
+    if "sticker" in message:
         kind = Kind.STICKER
-    elif message.photo:
+    elif message.get("photo"):
         kind = Kind.PHOTO
-    elif message.voice is not None or message.audio is not None or message.video_note is not None:
+    elif any(key in message for key in ("voice", "audio", "video_note")):
         kind = Kind.VOICE
-    elif message.document is not None:
+    elif "document" in message:
         kind = Kind.FILE
     else:
         kind = Kind.OTHER
@@ -87,7 +92,8 @@ class TelegramChannel(InboxChannel):
             .token(settings.telegram_bot_token.get_secret_value())
             .base_url(settings.telegram_api_base_url)
             .updater(None)
-            .connection_pool_size(64)
+            .request(AiohttpRequest(pool_size=16))
+            .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=35))
         )
         rate = settings.telegram_max_messages_per_second
         if rate > 0:
@@ -147,7 +153,7 @@ class TelegramChannel(InboxChannel):
                 await asyncio.sleep(3)
 
     def parse(self, data: dict) -> Incoming | None:
-        return to_incoming(Update.de_json(data, self.bot))
+        return to_incoming(data)
 
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """Stops the spinner on a pressed button."""
