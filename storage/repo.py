@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.engine import Connection
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,36 +13,75 @@ from sqlmodel import Session, col, select
 from storage.models import ChannelContact, Conversation, Download, InboxUpdate, OAuthToken, ProcessedUpdate, UnansweredQuestion
 
 
-def _insert(session: Session, model):
+def _dialect(session: Session | Connection) -> str:
+    return (session.dialect if isinstance(session, Connection) else session.get_bind().dialect).name
+
+
+def _insert(session: Session | Connection, model):
     """The dialect's INSERT (for ON CONFLICT), given a Session or a Connection."""
-    dialect = (session.dialect if isinstance(session, Connection) else session.get_bind().dialect).name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(model)
+
+
+# The statements every update runs, built once per dialect with bound parameters: building them
+# per call (and computing their cache keys) cost as much as executing them.
+_HOT: dict[str, dict[str, object]] = {}
+
+
+def _hot(session: Session | Connection) -> dict[str, object]:
+    dialect = _dialect(session)
+    if dialect not in _HOT:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        processed, conversation, inbox = ProcessedUpdate.__table__, Conversation.__table__, InboxUpdate.__table__
+        _HOT[dialect] = {
+            "claim": insert(processed)
+            .values(channel=bindparam("channel"), update_id=bindparam("update_id"), processed_at=bindparam("now"))
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+            .returning(processed.c.update_id),
+            "load": sa_select(conversation.c.state).where(
+                conversation.c.channel == bindparam("channel"), conversation.c.chat_id == bindparam("chat_id")
+            ),
+            "save": insert(conversation)
+            .values(channel=bindparam("channel"), chat_id=bindparam("chat_id"), state=bindparam("state"),
+                    created_at=bindparam("now"), updated_at=bindparam("now"))
+            .on_conflict_do_update(index_elements=["channel", "chat_id"],
+                                   set_={"state": bindparam("state"), "updated_at": bindparam("now")}),
+            "record": insert(inbox)
+            .values(channel=bindparam("channel"), update_id=bindparam("update_id"), payload=bindparam("payload"),
+                    received_at=bindparam("now"))
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+            .returning(inbox.c.id),
+            "replies": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
+            .values(replies=bindparam("replies"), processed_at=bindparam("now")),
+            "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now")),
+        }
+    return _HOT[dialect]
 
 
 def claim_update(*, session: Session, channel: str, update_id: str, now: datetime) -> bool:
     """Records the update as processed; False when it was already (a repeated delivery)."""
-    statement = (
-        _insert(session, ProcessedUpdate)
-        .values(channel=channel, update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-        .returning(ProcessedUpdate.__table__.c.update_id)
-    )
-    return session.execute(statement).first() is not None
+    return session.execute(_hot(session)["claim"], {"channel": channel, "update_id": update_id, "now": now}).first() is not None
 
 
 def load_state(*, session: Session, channel: str, chat_id: str) -> str | None:
-    table = Conversation.__table__
-    statement = sa_select(table.c.state).where(table.c.channel == channel, table.c.chat_id == chat_id)
-    return session.execute(statement).scalar()
+    return session.execute(_hot(session)["load"], {"channel": channel, "chat_id": chat_id}).scalar()
 
 
 def save_state(*, session: Session, channel: str, chat_id: str, state: str, now: datetime) -> None:
-    statement = (
-        _insert(session, Conversation)
-        .values(channel=channel, chat_id=chat_id, state=state, created_at=now, updated_at=now)
-        .on_conflict_do_update(index_elements=["channel", "chat_id"], set_={"state": state, "updated_at": now})
-    )
-    session.execute(statement)
+    session.execute(_hot(session)["save"], {"channel": channel, "chat_id": chat_id, "state": state, "now": now})
+
+
+def record_inbox(*, session: Session, channel: str, update_id: str, payload: str, now: datetime) -> int | None:
+    """Records a delivered update; its row id, or None when the same update was recorded before."""
+    return session.execute(_hot(session)["record"], {"channel": channel, "update_id": update_id, "payload": payload, "now": now}).scalar()
+
+
+def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime) -> None:
+    """Keeps the replies with the update, in the handler's transaction."""
+    session.execute(_hot(session)["replies"], {"inbox_id": inbox_id, "replies": replies, "now": now})
+
+
+def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
+    session.execute(_hot(session)["sent"], {"ids": list(inbox_ids), "now": now})
 
 
 def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:
@@ -83,26 +122,10 @@ def prune_processed_updates(*, session: Session, before: datetime) -> int:
     return result.rowcount or 0
 
 
-def record_inbox(*, session: Session, channel: str, update_id: str, payload: str, now: datetime) -> int | None:
-    """Records a delivered update; its row id, or None when the same update was recorded before."""
-    statement = (
-        _insert(session, InboxUpdate)
-        .values(channel=channel, update_id=update_id, payload=payload, received_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-        .returning(InboxUpdate.__table__.c.id)
-    )
-    return session.execute(statement).scalar()
 
 
-def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime) -> None:
-    """Keeps the replies with the update, in the handler's transaction."""
-    table = InboxUpdate.__table__
-    session.execute(update(table).where(table.c.id == inbox_id).values(replies=replies, processed_at=now))
 
 
-def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
-    table = InboxUpdate.__table__
-    session.execute(update(table).where(table.c.id.in_(inbox_ids)).values(sent_at=now))
 
 
 def unfinished_inbox(*, session: Session, channel: str, limit: int = 1000) -> list[InboxUpdate]:
