@@ -248,9 +248,10 @@ async def main_async(updates: int, databases: list[str]) -> None:
     for database in databases:
         result = await bot_run(updates, database)
         print(f"webhook ({'sqlite' if database == 'sqlite' else 'postgresql'}): {result['rate']:.0f} updates/s")
-        print(f"webhook ({database}) latency p50: {result['p50']:.1f} ms")
-        print(f"webhook ({database}) latency p99: {result['p99']:.1f} ms")
-        print(f"webhook ({database}) ratio to ceiling: {result['rate'] / ceiling:.2f}")
+        label = "sqlite" if database == "sqlite" else "postgresql"
+        print(f"webhook ({label}) latency p50: {result['p50']:.1f} ms")
+        print(f"webhook ({label}) latency p99: {result['p99']:.1f} ms")
+        print(f"webhook ({label}) ratio to ceiling: {result['rate'] / ceiling:.2f}")
 
 
 def main() -> int:

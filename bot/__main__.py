@@ -183,6 +183,9 @@ def _eval(args: argparse.Namespace, brain) -> int:
             print(f"{verdict:9} {status:8} {entry:34} {question}")
     print(f"in-scope {report.in_scope}: correct {report.correct}, wrong {report.wrong}, suggest {report.suggest}, "
           f"miss {report.miss}; out-of-scope {report.out_of_scope}: false {report.oos_false}")
+    if args.metrics:
+        print(f"faq correct ({set_path.name}): {report.correct_rate * 100:.1f} %")
+        print(f"faq false answers ({set_path.name}): {report.false_rate * 100:.1f} %")
     print(f"correct {report.correct_rate:.1%}, false-answer {report.false_rate:.1%}")
     return 0
 
@@ -234,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument("set", nargs="?", help="JSONL question set (default: ../shared/eval/faq-dev.jsonl)")
     evaluation.add_argument("--facts", help="facts.json (default: next to the set)")
     evaluation.add_argument("-v", "--verbose", action="store_true", help="one line per question")
+    evaluation.add_argument("--metrics", action="store_true", help="also print `name: value unit` lines (benchmarks)")
     unanswered = content_sub.add_parser("unanswered", help="questions the bot could not answer, with counts")
     unanswered.add_argument("--limit", type=int, default=100)
     content.set_defaults(func=cmd_content)

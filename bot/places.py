@@ -8,7 +8,7 @@ within a province that was chosen first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from rapidfuzz import fuzz
@@ -25,10 +25,10 @@ class Place:
     code: int
     name: str  # the official name, with its unit: "Xã Quỳ Hợp", "Thành phố Hà Nội", "Sơn La"
     province_code: int | None = None
+    key: str = field(default="", compare=False)  # the name folded for search, computed once
 
-    @property
-    def key(self) -> str:
-        return _key(self.name)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name))
 
 
 def _key(text: str) -> str:

@@ -9,6 +9,7 @@ so "vay mua ô tô" does not ride on the common word "vay" into a loan answer.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -88,6 +89,9 @@ class FaqMatcher:
         self.entries = entries
         self.normalize = normalizer
         self.config = config
+        # The same text is often matched twice for one message (a flow asking "is this a question?",
+        # then the FAQ answering it): matching is pure, so recent results are kept.
+        self.match = functools.lru_cache(maxsize=512)(self._match)
         self.programmes = [e.programme.value for e in entries]
         self.related = {e.id: frozenset(e.related) for e in entries}
         self.programme_words = {
@@ -186,7 +190,7 @@ class FaqMatcher:
         tokens = self.normalize(text).tokens
         return 0 < len(tokens) <= 3 and all(t in self.idf for t in tokens)
 
-    def match(self, text: str) -> MatchResult:
+    def _match(self, text: str) -> MatchResult:
         """Answer when one entry is clearly best, suggest up to three when unsure, else fall back."""
         ranked = self.scores(text)
         cfg = self.config
