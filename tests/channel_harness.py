@@ -20,7 +20,7 @@ class ChannelHarness:
         self.url = ""
 
     async def __aenter__(self):
-        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]))
+        self.runner = web.AppRunner(build_web_app(self.app, [self.channel]), access_log=None)  # as `run` has it (quiet)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()

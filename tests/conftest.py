@@ -80,3 +80,34 @@ def press(payload: str, **overrides) -> Incoming:
 
 def run(coro):
     return asyncio.run(coro)
+
+
+# -- the log scan over the whole run -------------------------------------------------------------------
+
+_collector = None
+
+
+def pytest_sessionstart(session):
+    import logging
+
+    from tests.log_scan import Collector
+
+    global _collector
+    _collector = Collector()
+    root = logging.getLogger()
+    root.addHandler(_collector)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.log_scan import scan
+
+    if _collector is None:
+        return
+    found = scan(_collector.lines)
+    if found:
+        print(f"\nLOG SCAN: {len(found)} log lines hold personal data or secrets:", *found[:20], sep="\n  ")
+        session.exitstatus = 1
+    else:
+        print(f"\nlog scan: {len(_collector.lines)} log lines, no phone number, ID number or token")

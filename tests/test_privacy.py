@@ -56,3 +56,10 @@ def test_logs_never_carry_chat_or_update_ids(app, caplog):
         run(app.dispatcher.dispatch(msg))
         run(app.dispatcher.dispatch(msg))  # a repeat is logged
     assert caplog.records and "zalo-user-98765" not in caplog.text
+
+
+def test_the_log_scan_finds_a_phone_an_id_and_a_token():
+    from tests.log_scan import scan
+
+    planted = ["sent to 0912 345 678", "id 001088012345", "token 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "fine line"]
+    assert [line.split(":")[0] for line in scan(planted)] == ["phone number", "ID number", "bot token"]
