@@ -348,6 +348,7 @@ async def test_typing_is_shown_only_when_an_answer_is_slow(settings, brain, engi
             return real(msg, inbox_id)
 
         monkeypatch.setattr(bot.app.dispatcher, "process", slow)
+        bot.app.dispatcher.in_thread = True  # as on PostgreSQL: a slow handler does not hold up the loop
         await bot.post(message_update(70, "ls bn"))
         await fake.wait_for("sendMessage")
         assert fake.sent("sendChatAction")[0]["action"] == "typing"
