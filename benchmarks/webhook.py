@@ -15,7 +15,6 @@ import asyncio
 import itertools
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
+from tests.telegram_scripts import REGISTRATION, free_port, update, wait_healthy  # noqa: E402
 
 SECRET = "bench-secret"
 CONNECTIONS = 40
@@ -38,18 +38,6 @@ UPDATE_IDS = itertools.count(1)  # unique across runs: a repeated id is (rightly
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 QUESTIONS = ["lãi suất bao nhiêu", "vay toi da bao nhieu", "đăng ký ở đâu", "ls bn", "ai duoc vay", "thủ tục vay thế nào",
              "ra tu duoc vay ko", "vay hoc nghe duoc bao nhieu"]
-REGISTRATION = [
-    ("press", "reg:start"), ("press", "reg:who:self"), ("press", "reg:consent:yes"), ("text", "Nguyễn Văn Thử"),
-    ("text", "1990"), ("text", "0900 000 {n:03d}"), ("text", "nghe an"), ("press", "reg:prov:40"), ("text", "quy hop"),
-    ("press", "reg:comm:17035"), ("press", "reg:skip"), ("press", "reg:prog:qd08_2026"), ("text", "2023"),
-    ("press", "reg:purp:business"), ("press", "reg:skip"), ("text", "50tr"), ("press", "reg:skip"), ("press", "reg:confirm"),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ReplyWatch(FakeTelegramAPI):
@@ -85,16 +73,6 @@ def scripts(count: int) -> list[list[tuple[str, str]]]:
         chats.append(script)
         total += len(script)
     return chats
-
-
-def update(update_id: int, chat: int, kind: str, value: str) -> dict:
-    user = {"id": chat, "is_bot": False, "first_name": "B"}
-    if kind == "press":
-        return {"update_id": update_id, "callback_query": {
-            "id": f"q{update_id}", "chat_instance": "1", "data": value, "from": user,
-            "message": {"message_id": 1, "date": 1700000000, "text": "x", "chat": {"id": chat, "type": "private"}}}}
-    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1700000000, "text": value,
-                                                  "chat": {"id": chat, "type": "private"}, "from": user}}
 
 
 async def drive(url: str, chats: list[list[tuple[str, str]]], fake: ReplyWatch | None,
@@ -146,22 +124,6 @@ def start_bot(port: int, fake_url: str, data_dir: Path, database_url: str) -> su
     if os.environ.get("BENCH_PYSPY"):
         command = [sys.executable, os.environ["BENCH_PYSPY"]]
     return subprocess.Popen(command, cwd=data_dir, env=env, stderr=subprocess.PIPE, text=True)
-
-
-async def wait_healthy(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the bot stopped: {process.stderr.read()[-2000:]}")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the bot did not become healthy")
 
 
 def postgres_schema() -> tuple[str, str]:

@@ -19,30 +19,10 @@ from bot.state import ConversationState
 from tests.conftest import make_message, press, run
 from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
 from tests.test_cli import _env
-from tests.test_telegram import SECRET, Harness, button_update, message_update
+from tests.telegram_scripts import REGISTRATION, free_port, update, wait_healthy
+from tests.test_telegram import SECRET, Harness, message_update
 
 pytestmark = pytest.mark.db
-
-# A whole registration as Telegram updates: presses carry payloads, typed answers are texts.
-REGISTRATION = [
-    ("press", "reg:start"), ("press", "reg:who:self"), ("press", "reg:consent:yes"), ("text", "Nguyễn Văn Thử"),
-    ("text", "1990"), ("text", "0900 000 {n:03d}"), ("text", "nghe an"), ("press", "reg:prov:40"), ("text", "quy hop"),
-    ("press", "reg:comm:17035"), ("press", "reg:skip"), ("press", "reg:prog:qd08_2026"), ("text", "2023"),
-    ("press", "reg:purp:business"), ("press", "reg:skip"), ("text", "50tr"), ("press", "reg:skip"), ("press", "reg:confirm"),
-]
-
-
-def telegram_update(update_id: int, chat: int, kind: str, value: str) -> dict:
-    return button_update(update_id, value, chat_id=chat) if kind == "press" else message_update(update_id, value, chat_id=chat)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_bot(tmp_path, fake, port: int) -> subprocess.Popen:
     env = _env(tmp_path, {
@@ -73,22 +53,15 @@ def test_killed_during_a_burst_of_registrations_every_acknowledged_one_exists_ex
         async def deliver(until_kill: bool) -> None:
             url = f"http://127.0.0.1:{port}/telegram/webhook"
             headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            await wait_healthy(port, timeout=30)
             async with aiohttp.ClientSession() as session:
-                for _ in range(300):  # wait for the webhook (503 until ready)
-                    try:
-                        async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                            if r.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.1)
 
                 async def person(chat: int) -> None:
                     script = chats[chat]
                     while acknowledged.get(chat, 0) < len(script):
                         step = acknowledged.get(chat, 0)
                         kind, value = script[step]
-                        body = telegram_update(chat * 100 + step, chat, kind, value)  # the same id when redelivered
+                        body = update(chat * 100 + step, chat, kind, value)  # the same id when redelivered
                         try:
                             async with session.post(url, json=body, headers=headers) as response:
                                 if response.status != 200:
