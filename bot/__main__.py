@@ -99,7 +99,8 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     """Evaluates applicant profiles (JSON) against the eligibility rules on a date."""
     from pydantic import ValidationError
 
-    from bot.app import build_brain, vietnam_date
+    from bot.app import build_brain
+    from bot.vntime import vietnam_date
     from bot.eligibility.engine import Profile
     from bot.i18n import texts
     from storage.models import utcnow
@@ -143,7 +144,8 @@ def cmd_content(args: argparse.Namespace) -> int:
     except ContentError as exc:
         print(f"content error: {exc}", file=sys.stderr)
         return 1
-    from bot.app import build_brain, vietnam_date
+    from bot.app import build_brain
+    from bot.vntime import vietnam_date
     from storage.models import utcnow
 
     brain = build_brain(content)

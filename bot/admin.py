@@ -188,7 +188,9 @@ def cmd_reminders(args: argparse.Namespace) -> int:
     from bot.server import configured_channels
     from storage.models import utcnow
 
-    settings = __import__("bot.__main__", fromlist=["_settings"])._settings(args)
+    from bot.__main__ import _settings
+
+    settings = _settings(args)
     configure_logging(settings.log_level)
     try:
         now = datetime.fromisoformat(args.now) if args.now else utcnow()

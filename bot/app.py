@@ -24,7 +24,7 @@ from bot.router import Router
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.types import Incoming, Reply
-from bot.vntime import VIETNAM, vietnam_date  # noqa: F401 - re-exported for older imports
+from bot.vntime import vietnam_date
 from content import Content, load_content
 from handlers import eligibility, faq, handoff, menu, my_records, officer, registration, reminders
 from storage import repo

@@ -14,7 +14,7 @@ from bot.registration.record import summary_lines
 from bot.router import FlowSpec, Router, resolve_button
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
-from bot.vntime import month_bounds, vietnam_date
+from bot.vntime import vietnam_date
 from handlers.common import back_to_menu, menu_buttons
 from storage import officers, registrations
 from storage.models import Officer
@@ -81,16 +81,11 @@ def home(ctx: Context, state: ConversationState) -> Result:
         return denied(ctx)
     state.flow, state.step = Flow.MENU, None
     month = vietnam_date(ctx.now)
-    start, end = month_bounds(month.year, month.month)
     lines, buttons = [], []
     for officer in mine:
         code = officer.commune_code
-        counts = registrations.count_by_status(session=ctx.session, commune_code=code)
-        verified = len([r for r in registrations.for_month(session=ctx.session, commune_code=code, start=start, end=end)
-                        if r.status == registrations.VERIFIED])
-        questions = registrations.count_open_questions(session=ctx.session, commune_code=code)
-        pending = counts.get(registrations.PENDING, 0) + counts.get(registrations.NEEDS_INFO, 0)
-        lines.append(ctx.t("officer.figures", commune=ctx.places.label(code), pending=pending, verified=verified, questions=questions))
+        figures = service.commune_figures(session=ctx.session, commune_code=code, now=ctx.now)
+        lines.append(ctx.t("officer.figures", commune=ctx.places.label(code), **figures))
         suffix = f" · {ctx.places.commune(code).name}" if len(mine) > 1 and ctx.places.commune(code) else ""
         buttons += [
             Button(ctx.t("officer.pending_list") + suffix, f"{PREFIX}:list:{code}:0"),
@@ -150,8 +145,7 @@ def pending_list(ctx: Context, commune_code: int, page: int) -> Result:
         return denied(ctx)
     page = max(page, 0)
     rows = registrations.pending_for_commune(session=ctx.session, commune_code=commune_code, offset=page * PAGE, limit=PAGE + 1)
-    counts = registrations.count_by_status(session=ctx.session, commune_code=commune_code)
-    total = counts.get(registrations.PENDING, 0) + counts.get(registrations.NEEDS_INFO, 0)
+    total = service.commune_figures(session=ctx.session, commune_code=commune_code, now=ctx.now)["pending"]
     audit(ctx, officer, "view_list", commune_code=commune_code, detail=f"page={page}")
     if not rows:
         return Result([Reply(ctx.t("officer.none_pending", commune=ctx.places.label(commune_code)), (ctx.button("officer.home", f"{PREFIX}:home"),))])

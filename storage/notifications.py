@@ -79,6 +79,3 @@ def prune(*, session: Session, before: datetime) -> int:
     done = (col(Notification.sent_at) < before) | (col(Notification.failed_at) < before)
     return session.exec(delete(Notification).where(done)).rowcount or 0
 
-
-def get(*, session: Session, notification_id: int) -> Notification | None:
-    return session.get(Notification, notification_id)

@@ -67,6 +67,23 @@ def update(ctx: Context, registration: Registration, details: Details, *, consen
     )
 
 
+def commune_figures(*, session: Session, commune_code: int, now: datetime) -> dict[str, int]:
+    """What an officer sees first (menu and reminders): waiting for review, verified this
+    (Vietnamese) month, unanswered questions."""
+    from bot.vntime import month_bounds, vietnam_date
+
+    counts = registrations.count_by_status(session=session, commune_code=commune_code)
+    today = vietnam_date(now)
+    start, end = month_bounds(today.year, today.month)
+    verified = sum(1 for r in registrations.for_month(session=session, commune_code=commune_code, start=start, end=end)
+                   if r.status == registrations.VERIFIED)
+    return {
+        "pending": counts.get(registrations.PENDING, 0) + counts.get(registrations.NEEDS_INFO, 0),
+        "verified": verified,
+        "questions": registrations.count_open_questions(session=session, commune_code=commune_code),
+    }
+
+
 def decide(ctx: Context, officer: Officer, registration: Registration, status: str, note: str | None = None) -> None:
     """An officer's decision: recorded with its note (encrypted), audited, and told to the registrant."""
     sealed = ctx.cipher.encrypt(note) if note else None

@@ -22,10 +22,11 @@ from sqlmodel import Session
 from bot.i18n import Texts
 from bot.places import Places
 from bot.reminders.calendar import Due, Officer, Reminder, due, in_quiet_hours, reminders, send_time
+from bot.registration.service import commune_figures
 from bot.types import Button, Reply, replies_to_json
-from bot.vntime import VIETNAM, month_bounds
+from bot.vntime import VIETNAM
 from content import Content
-from storage import notifications, officers as officer_repo, registrations, reminders as ledger
+from storage import notifications, officers as officer_repo, reminders as ledger
 from storage.crypto import Cipher
 from storage.db import is_postgres, transaction
 
@@ -127,7 +128,7 @@ class Sweeper:
             return
         _, channel, chat_id = team[officer.id]
         if officer.commune_code not in figures:
-            figures[officer.commune_code] = self.figures(session, officer.commune_code, now)
+            figures[officer.commune_code] = commune_figures(session=session, commune_code=officer.commune_code, now=now)
         reply = self.message(reminder, officer, figures[officer.commune_code], now)
         notification_id = notifications.add(session=session, channel=channel, chat_id=chat_id,
                                             replies=self.cipher.encrypt(replies_to_json([reply])), now=now)
@@ -151,18 +152,6 @@ class Sweeper:
         return found
 
     # -- the message -----------------------------------------------------------------------------------
-
-    def figures(self, session: Session, commune_code: int, now: datetime) -> dict[str, int]:
-        counts = registrations.count_by_status(session=session, commune_code=commune_code)
-        today = now.astimezone(VIETNAM).date()
-        start, end = month_bounds(today.year, today.month)
-        verified = sum(1 for r in registrations.for_month(session=session, commune_code=commune_code, start=start, end=end)
-                       if r.status == registrations.VERIFIED)
-        return {
-            "pending": counts.get(registrations.PENDING, 0) + counts.get(registrations.NEEDS_INFO, 0),
-            "verified": verified,
-            "questions": registrations.count_open_questions(session=session, commune_code=commune_code),
-        }
 
     def message(self, reminder: Reminder, officer: Officer, figures: dict[str, int], now: datetime) -> Reply:
         """'Hạn lập danh sách …: ngày 05/12/2026 (còn 3 ngày). Xã Quỳ Hợp: 7 đăng ký chờ xác minh, …'."""
