@@ -14,9 +14,11 @@ from bot.dispatch import Dispatcher
 from bot.downloads import DownloadLinks
 from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
+from bot.nlu.facts import FactReader
 from bot.nlu.intents import IntentDetector
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
+from bot.nlu.routing import Triage
 from bot.places import Places
 from bot.privacy import RedactingFormatter
 from bot.reminders.sweeper import Sweeper
@@ -45,10 +47,13 @@ class Brain:
     router: Router
     eligibility: EligibilityEngine
     places: Places
+    triage: Triage
+    facts_reader: FactReader
 
     def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None,
                 cipher: Cipher | None = None, msg: Incoming | None = None) -> Context:
-        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places)
+        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places,
+                      triage=self.triage, facts_reader=self.facts_reader)
         if session is not None:
             ctx.record_unanswered = lambda text, status: self._record(ctx.session, text, status, now)
             ctx.db, ctx.cipher, ctx.now = session, cipher, now
@@ -94,7 +99,10 @@ def build_brain(content: Content | None = None) -> Brain:
     normalizer = Normalizer(content.lexicon, content.known_words)
     matcher = FaqMatcher(content.faq, normalizer, content.matching)
     router = build_router(IntentDetector(content.matching, normalizer))
-    return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases))
+    words = content.facts
+    triage = Triage(content.routing, content.topics, normalizer, [*words.rehab, *words.prison, *words.business, *words.jobs])
+    return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases),
+                 triage, FactReader(words))
 
 
 @dataclass
@@ -122,6 +130,7 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
         lang = state.locale or settings.bot_locale
         ctx = brain.context(lang=lang, today=vietnam_date(now), session=session, now=now, cipher=cipher, msg=msg)
         ctx.retention_months = settings.registration_retention_months
+        ctx.context_idle = timedelta(hours=settings.context_idle_hours)
         return ctx
 
     def error_reply() -> Reply:

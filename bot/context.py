@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy.engine import Connection
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from bot.eligibility.engine import EligibilityEngine
+    from bot.nlu.facts import FactReader
+    from bot.nlu.routing import Triage
     from bot.places import Places
     from storage.crypto import Cipher
 
@@ -58,6 +60,8 @@ class Context:
     # Records an unanswered or ambiguous question (redacted text only); a no-op for `ask`.
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
     places: "Places | None" = None
+    triage: "Triage | None" = None
+    facts_reader: "FactReader | None" = None
     # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
     # `db` is the transaction's Session, or its Connection (an ORM session is then opened on it
     # only when a handler uses `session`: most updates never need one).
@@ -67,6 +71,8 @@ class Context:
     channel: str = ""
     chat_id: str = ""
     retention_months: int = 24  # stated in the consent text (REGISTRATION_RETENTION_MONTHS)
+    # What the person said about their situation is forgotten after this silence (CONTEXT_IDLE_HOURS).
+    context_idle: timedelta = timedelta(hours=72)
     # Messages to other chats written in this transaction (sent by their channel after commit).
     notified: list[tuple[str, str]] = field(default_factory=list)
 

@@ -23,6 +23,11 @@ class FlowSpec:
     reprompt: Callable[[Context, ConversationState], Reply | None]  # the pending question, if any
     # Texts the flow reads before typed button numbers ("3 năm" is three years, not button 3).
     claims: Callable[[Context, str, ConversationState], bool] = lambda ctx, text, state: False
+    # Steps where the person types free text (a question for officers, an officer's reason): a
+    # flow asked for in words there is part of the text, not a request.
+    free_text: Callable[[Context, str, ConversationState], bool] = lambda ctx, text, state: False
+
+
 def typed_number(text: str, light: Callable[[str], str], choice_words: frozenset[str]) -> int | None:
     """The number in '2', '2 ạ', 'số 2', 'chọn số 2'; None for anything else."""
     words = light(text.replace("#", " ")).split()
@@ -61,6 +66,7 @@ class Router:
         self.on_deep_link: PayloadHandler | None = None  # "/start <payload>" (officer invites)
         self.on_unsupported: Handler | None = None
         self.on_stale: PayloadHandler | None = None
+        self.on_crisis: Callable[[Context, object, ConversationState], Result] | None = None
 
     def payload(self, prefix: str, handler: PayloadHandler) -> None:
         self.payloads[prefix] = handler
@@ -98,7 +104,18 @@ class Router:
         command = self.command_for(msg.text)
         if command is not None:
             return command[0](ctx, command[1], state)
+        remember_facts(ctx, msg.text, state)
         active, active_step, flow = state.flow, state.step, self.flows.get(state.flow)
+        if ctx.triage is not None:
+            danger = ctx.triage.in_danger(msg.text)
+            if danger is not None and self.on_crisis is not None:
+                return self.on_crisis(ctx, danger, state)  # first, in every state; the flow's answers are kept
+            requested = ctx.triage.flow_request(msg.text)
+            # Without storage (`ask`), only the check can run: a request for another flow is a question.
+            runnable = ctx.has_storage or requested == "eligibility"
+            if requested and runnable and not (flow is not None and flow.free_text(ctx, msg.text, state)):
+                # "đăng ký vay", "kiem tra dk", "xóa dữ liệu của tôi": as if its button were pressed.
+                return self.press(ctx, ctx.triage.flow_payloads[requested], state)
         intent = self.intents.detect(msg.text)
         navigation = ctx.content.questions.navigation if ctx.content.questions else {}
         is_navigation = any(ctx.normalizer.light(msg.text) in words for words in navigation.values())
@@ -144,3 +161,22 @@ class Router:
         if handler is None:
             return self.on_stale(ctx, payload, state)
         return handler(ctx, payload, state)
+
+
+def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
+    """Reads what the message says about the person's situation into the conversation's facts
+    (newest wins); facts older than the idle limit are forgotten first."""
+    if ctx.facts_reader is None:
+        return
+    from bot.nlu.facts import Facts
+
+    facts = state.facts
+    now = ctx.now
+    if now is not None and facts.expired(now, ctx.context_idle):
+        facts = Facts()
+    views = ctx.triage.views(text[:2000])[2:] if ctx.triage is not None else ()
+    new = ctx.facts_reader.read(text[:2000], ctx.today, views)
+    if not new.empty:
+        facts = facts.merged(new)
+        facts.updated = now
+    state.facts = facts

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     registration_retention_months: int = 24
     # Officer invite codes expire after this many hours (they are single-use in any case).
     officer_invite_hours: int = 72
+    # What a person said about their situation (programme, age, years…) is forgotten after this silence.
+    context_idle_hours: int = 72
     # The Telegram bot's @username without "@": `officers invite` then also prints t.me/<bot>?start=<code>.
     telegram_bot_username: str = ""
     # A sender that dies mid-broadcast leaves its small batch leased for this long; then it is resumed.

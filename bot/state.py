@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.nlu.facts import Facts
 from bot.types import Button
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class ConversationState(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     # The last buttons shown: a typed "2", "Có" or "co" is resolved against them.
     buttons: list[Button] = Field(default_factory=list)
+    # What the person said about their situation (programme, for whom, age, years…), across turns.
+    facts: Facts = Field(default_factory=Facts)
     locale: str | None = None
     last_seen: datetime | None = None
 

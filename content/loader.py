@@ -12,7 +12,8 @@ import yaml
 from pydantic import ValidationError
 
 from content.models import (
-    Calendar, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent, RuleBook,
+    Calendar, FactWords, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent,
+    RoutingContent, RuleBook, Topics,
 )
 
 CONTENT_DIR = Path(__file__).resolve().parent
@@ -36,6 +37,9 @@ class Content:
     calendar: Calendar | None = None
     holidays: frozenset[date] = frozenset()
     faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
+    facts: FactWords | None = None
+    routing: RoutingContent | None = None
+    topics: Topics | None = None
 
     def render(self, template: str, *, when: date, texts) -> str:
         """Replaces {parameter} placeholders with the value in force on `when`, in plain words."""
@@ -139,6 +143,14 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
     questions = _load_model(QuestionSet, root / "eligibility" / "questions.yaml")
     if len({q.id for q in questions.questions}) != len(questions.questions):
         raise ContentError("eligibility/questions.yaml: duplicate question id")
+    topics = _load_model(Topics, root / "topics.yaml")
+    for name, row in topics.topics.items():
+        for column, entry_id in row.items():
+            if entry_id not in by_id:
+                raise ContentError(f"topics.yaml: topic {name}, {column}: no FAQ entry {entry_id}")
+    for name in topics.check_topics:
+        if name not in topics.topics:
+            raise ContentError(f"topics.yaml: check_topics names an unknown topic {name}")
     calendar = _load_model(Calendar, root / "reminders" / "calendar.yaml")
     if len({d.id for d in calendar.deadlines}) != len(calendar.deadlines):
         raise ContentError("reminders/calendar.yaml: duplicate deadline id")
@@ -154,6 +166,9 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
         calendar=calendar,
         holidays=_load_model(Holidays, root / "reminders" / "holidays.yaml").dates(),
         faq_by_id=by_id,
+        facts=_load_model(FactWords, root / "facts.yaml"),
+        routing=_load_model(RoutingContent, root / "routing.yaml"),
+        topics=topics,
     )
 
 

@@ -102,6 +102,17 @@ class Intent(BaseModel):
     phrasings: list[str]
 
 
+class MeaningConfig(BaseModel):
+    """The second retrieval signal (bot/nlu/meaning.py) and how it settles the lexical bands."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    margin: float = Field(default=0.3, ge=0)  # how clearly the model prefers its entry
+    floor: float = Field(default=0.3, ge=0, le=1)  # the lexical score the agreeing entry needs at least
+    candidates: int = Field(default=3, ge=1, le=10)  # how many lexical candidates it may agree with
+
+
 class MatchingConfig(BaseModel):
     """Score bands for the FAQ matcher and the entries offered from the FAQ menu."""
 
@@ -121,6 +132,7 @@ class MatchingConfig(BaseModel):
     unnamed_programme_factor: float = Field(default=1.0, gt=0, le=1)
     popular: list[str]
     intents: dict[str, Intent]
+    meaning: MeaningConfig = Field(default_factory=MeaningConfig)
 
 
 # -- eligibility rules (content/eligibility/rules.yaml) ------------------------------------------
@@ -368,3 +380,88 @@ class Holidays(BaseModel):
             else:
                 days.update(item.from_ + timedelta(days=i) for i in range((item.to - item.from_).days + 1))
         return frozenset(days)
+
+
+# -- understanding: facts, routing, topics (content/facts.yaml, routing.yaml, topics.yaml) -------------
+
+
+class FactWords(BaseModel):
+    """Phrases (accent-free) that tell the person's situation; see content/facts.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rehab: list[str]
+    prison: list[str]
+    ambiguous_place: list[str] = Field(default_factory=list)
+    business: list[str]
+    jobs: list[str] = Field(default_factory=list)
+    relative: list[str]
+    self_words: list[str]
+    general_question: list[str] = Field(default_factory=list)
+    training: list[str]
+    business_use: list[str]
+    # How rehab was completed (or not yet): voluntary, compulsory, substitution_treatment, not_completed.
+    completion: dict[Literal["voluntary", "compulsory", "substitution_treatment", "not_completed"], list[str]] = Field(default_factory=dict)
+
+
+class Route(BaseModel):
+    """Phrases that put a message in a category, phrases that cancel it, and its reply."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phrases: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+    reply: str | None = None
+    payload: str | None = None  # flows: the button this request presses ("reg:start")
+    whole_message: bool = False  # the whole message must be one of the phrases ("vay", "hỏi chút")
+    weak: bool = False  # other programmes: only when the message names neither group
+
+
+FLOW_NAMES = ("eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer")
+
+
+class RoutingContent(BaseModel):
+    """content/routing.yaml: what a message is before any FAQ entry is looked for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crisis: dict[str, Route]
+    flows: dict[Literal["eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer"], Route]
+    other_programmes: dict[str, Route]
+    abuse: Route
+    injection: Route
+    other_topics: dict[str, Route]
+    vague: Route
+
+    @model_validator(mode="after")
+    def _replies(self) -> "RoutingContent":
+        for name, route in {**self.crisis, **self.other_topics, **self.other_programmes, "abuse": self.abuse, "injection": self.injection,
+                            "vague": self.vague}.items():
+            if not route.reply:
+                raise ValueError(f"{name} needs a reply")
+        return self
+
+
+class CoreQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asks: list[str] = Field(min_length=1)
+    other_asks: list[str] = Field(default_factory=list)
+    special: list[str] = Field(default_factory=list)
+    details: list[str] = Field(default_factory=list)  # excluded only when no group is named
+
+
+TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")
+
+
+class Topics(BaseModel):
+    """content/topics.yaml: the same question for each programme, and the core question."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topics: dict[str, dict[Literal["qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any"], str]]
+    check_topics: list[str] = Field(default_factory=list)
+    core: CoreQuestion
+
+    def topic_of(self, entry_id: str) -> str | None:
+        return next((name for name, row in self.topics.items() if entry_id in row.values()), None)

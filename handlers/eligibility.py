@@ -12,6 +12,7 @@ from typing import Any
 from bot.context import Context, Outcome, Result
 from bot.eligibility.engine import Eligibility, Profile
 from bot.i18n import Texts
+from bot.nlu.facts import Facts
 from bot.nlu.numbers import UNKNOWN, parse_age, parse_amount, parse_count, parse_years_ago, says_unknown
 from bot.router import FlowSpec, Router
 from bot.state import ConversationState, Flow
@@ -60,10 +61,47 @@ def start(ctx: Context, state: ConversationState) -> Result:
 
 
 def begin(ctx: Context, state: ConversationState) -> Result:
-    """A fresh check: a short promise of what comes, then the first question."""
-    state.data[KEY] = {"answers": {}, "asked": [], "done": False}
+    """A fresh check: a short promise of what comes, then the first question not already answered
+    by what the person said before ("con tôi 17 tuổi, cai bắt buộc xong năm 2023")."""
+    state.data[KEY] = {"answers": {}, "asked": [], "done": False, "known": []}
     state.flow = Flow.ELIGIBILITY
-    return Result([Reply(ctx.t("eligibility.intro")), ask(ctx, state)])
+    return advance(ctx, state, [Reply(ctx.t("eligibility.intro"))])
+
+
+def known_answers(facts: Facts) -> dict[str, Any]:
+    """The walkthrough's answers that the conversation's facts already give."""
+    answers: dict[str, Any] = {}
+    if facts.business:
+        answers["for_whom"] = "business"
+    elif facts.who in ("self", "relative"):
+        answers["for_whom"] = facts.who
+    profile = facts.profile()
+    for field in ("background", "rehab_completion", "age", "years_since_management_decision", "years_since_release",
+                  "purpose", "amount_requested_vnd"):
+        if field in profile:
+            answers[field] = profile[field]
+    return answers
+
+
+def prefill(ctx: Context, state: ConversationState) -> list[str]:
+    """Fills in the unasked questions whose answers the person already gave; returns their ids."""
+    progress = state.data[KEY]
+    known = known_answers(state.facts)
+    filled = []
+    while True:
+        question = current_question(ctx, progress)
+        if (question is None or question.field not in known or question.field in progress["answers"]
+                or question.field in progress.get("declined", [])):
+            break
+        value = known[question.field]
+        if question.id == "staff_background" or question.field == "for_whom" or value is not None:
+            progress["answers"][question.field] = value
+            progress["asked"].append(question.id)
+            filled.append(question.id)
+        else:
+            break
+    progress.setdefault("known", []).extend(filled)
+    return filled
 
 
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
@@ -169,21 +207,26 @@ def record(ctx: Context, state: ConversationState, question: Question, value: An
     return advance(ctx, state)
 
 
-def advance(ctx: Context, state: ConversationState) -> Result:
+def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
     progress = state.data[KEY]
+    prefill(ctx, state)
     result = evaluate(ctx, progress)
     if result.outcome == "not_eligible" or current_question(ctx, progress) is None:
-        return finish(ctx, state, result)
-    return Result([ask(ctx, state)])
+        finished = finish(ctx, state, result)
+        finished.replies[:0] = before or []
+        return finished
+    return Result((before or []) + [ask(ctx, state)])
 
 
 def back(ctx: Context, state: ConversationState) -> Result:
-    """Undoes the last answer and asks that question again."""
+    """Undoes the last answer and asks that question again (an answer taken from what the person
+    said earlier is asked too, so it can be corrected)."""
     progress = state.data[KEY]
     if progress["asked"]:
         last = progress["asked"].pop()
         field = next(q.field for q in ctx.content.questions.questions if q.id == last)
         progress["answers"].pop(field, None)
+        progress.setdefault("declined", []).append(field)
     state.flow = Flow.ELIGIBILITY
     return Result([ask(ctx, state)])
 

@@ -1,13 +1,25 @@
-"""Policy questions: the curated answer with its legal reference, suggestions, or an honest fallback."""
+"""Policy questions: routed first, then answered from the curated FAQ with what the person said before.
+
+A message goes through three steps (bot/nlu): routing (another programme, another topic, abuse,
+vague — each with its own honest reply; crisis and flow requests were taken by the router
+already), retrieval (the entries that answer it, each clause of a message asking several things),
+and context (the person's programme, age, years… pick the programme's answer; the rules decide
+"yes, if…" or "not yet" for the core question). Every answer offers "Không đúng ý tôi".
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.context import Context, Outcome, Result
-from bot.nlu.matcher import Candidate, Status
+from bot.eligibility.engine import Profile
+from bot.i18n import texts as texts_for
+from bot.nlu.facts import Facts
+from bot.nlu.matcher import Candidate, MatchResult, Status
 from bot.nlu.normalize import fold
+from bot.nlu.routing import Verdict
 from bot.privacy import redact_question
 from bot.router import Router
 from bot.state import ConversationState, Flow
@@ -18,68 +30,145 @@ from handlers.common import back_to_menu, menu_buttons
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
 MAX_CLAUSE_TEXT = 2000
+LAST_QUESTION = "faq_last"  # the last question answered (redacted), for "Không đúng ý tôi"
+PENDING_PLACE = "faq_place"  # a question waiting for "trại cai nghiện hay trại giam?"
+NEAR_END_YEARS = 1.0  # within a year of the window's end, the answer suggests registering soon
+PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions"})
+# A clause that asks: a question word anywhere, or a yes/no particle at its end.
+QUESTION_MARK = re.compile(
+    r"\?|\b(sao|gi|nao|dau|may|bao nhieu|ai|the nao|ra sao|khong biet|co phai)\b"
+    r"|\b(khong|ko|hong|chua|k|ha|a|nhi|chang|chu|ta|he|hen|nhe|vay|the|ad|anh|chi|em|bac|ban|co)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One answer found for (part of) a message."""
+
+    entry_id: str
+    score: float
+    personal: bool = False  # the rules decide the first sentence from what the person said
 
 
 def register(router: Router) -> None:
     router.payload("faq", on_payload)
+    router.intent("missed", on_missed_intent)
+    router.on_crisis = crisis_reply_for
     router.text(on_text)
 
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result:
     """Answers a free-text question, whatever the menu state."""
     state.flow, state.step = Flow.FAQ, None
-    return respond(ctx, msg.text)
+    return respond(ctx, msg.text, state)
 
 
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
-    """Answers the question on a pressed button ('faq:<id>'); 'faq:none' means no suggestion fitted."""
+    """faq:<id> (a question button; faq:<id>:s when chosen among suggestions), faq:none, faq:miss:<id>
+    ("Không đúng ý tôi"), faq:place:qd08|qd22 (the answer to "trại cai nghiện hay trại giam?")."""
     state.flow, state.step = Flow.FAQ, None
-    entry_id = payload.split(":", 1)[1] if ":" in payload else ""
-    entry = ctx.content.faq_by_id.get(entry_id)
+    parts = payload.split(":")
+    if len(parts) >= 3 and parts[1] == "miss":
+        return missed(ctx, state, parts[2])
+    if len(parts) == 3 and parts[1] == "place" and parts[2] in ("qd08", "qd22"):
+        state.facts = state.facts.model_copy(update={"programme": parts[2], "ambiguous_place": False})
+        pending = state.data.pop(PENDING_PLACE, None)
+        if pending:
+            return respond(ctx, pending, state)
+        return situation_reply(ctx, state.facts)
+    entry = ctx.content.faq_by_id.get(parts[1] if len(parts) > 1 else "")
     if entry is None:
+        last = state.data.get(LAST_QUESTION)
+        if parts[1:2] == ["none"] and last:
+            ctx.record_unanswered(last, "none_fit")
         return Result([fallback_reply(ctx)], Outcome(Status.FALLBACK.value))
+    if parts[2:3] == ["s"] and state.data.get(LAST_QUESTION):
+        ctx.record_unanswered(f"{state.data[LAST_QUESTION]} → {entry.id}", "chosen")
+    remember_topic(ctx, state, entry.id)
     return Result([answer_reply(ctx, entry)], Outcome(Status.ANSWER.value, entry.id, 1.0))
 
 
-def respond(ctx: Context, text: str) -> Result:
-    """Matches the text against the FAQ and builds the reply for its band. A message that asks
-    several things ("vay bao nhiêu, lãi bao nhiêu, đăng ký ở đâu") gets each clear answer."""
-    result = ctx.matcher.match(text)
-    answered = clause_answers(ctx, text)
-    if len(answered) < 2 and result.status is Status.ANSWER:
-        # One question (or one clear clause): the whole message's answer.
-        answered = [result.best]
-    if answered:
-        entries = [ctx.content.faq_by_id[c.entry_id] for c in answered[:MAX_ANSWERS]]
-        return Result(answer_replies(ctx, entries), Outcome(Status.ANSWER.value, entries[0].id, answered[0].score))
-    if result.status is Status.SUGGEST:
-        ctx.record_unanswered(redact_question(text), result.status.value)
-        entries = [ctx.content.faq_by_id[c.entry_id] for c in result.candidates]
-        buttons = tuple(Button(e.question, f"faq:{e.id}") for e in entries)
-        reply = Reply(ctx.t("faq.suggest"), buttons + (ctx.button("faq.none_of_these", "faq:none"),))
-        return Result([reply], Outcome(result.status.value, None, result.score, tuple(e.question for e in entries)))
-    ctx.record_unanswered(redact_question(text), result.status.value)
-    if ctx.matcher.is_vague(text) and ctx.content.matching.popular:
-        # "vay", "vay vốn": on topic but too vague for one answer — offer the common questions.
-        known = [ctx.content.faq_by_id[i] for i in ctx.content.matching.popular if i in ctx.content.faq_by_id]
-        popular = known[: ctx.content.matching.max_suggestions]
-        buttons = tuple(Button(e.question, f"faq:{e.id}") for e in popular) + (back_to_menu(ctx),)
-        reply = Reply(ctx.t("faq.vague"), buttons)
-        return Result([reply], Outcome(Status.SUGGEST.value, None, result.score, tuple(e.question for e in popular)))
-    return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score))
+# -- understanding -----------------------------------------------------------------------------------
 
 
-def answer_replies(ctx: Context, entries: list[FaqEntry]) -> list[Reply]:
-    """One reply per answer; the buttons (related questions, menu) only under the last one, so a
-    typed "1" means the first button the person sees last."""
-    if len(entries) == 1:
-        return [answer_reply(ctx, entries[0])]
-    answered = {e.id for e in entries}
-    related = list(dict.fromkeys(r for e in entries for r in e.related if r not in answered))[:3]
-    replies = [Reply(answer_reply(ctx, e).text) for e in entries]
-    buttons = tuple(ctx.button_for_entry(r) for r in related) + (back_to_menu(ctx),)
-    replies[-1] = Reply(replies[-1].text, buttons)
-    return replies
+def respond(ctx: Context, text: str, state: ConversationState | None = None) -> Result:
+    """Routes the message, then answers each question in it with the person's context."""
+    state = state if state is not None else ConversationState()
+    verdict = ctx.triage.classify(text)
+    if verdict.kind == "vague":
+        return vague_reply(ctx, state.facts, verdict)
+    if verdict.kind != "policy":
+        # Curators see what was asked outside the programmes too (redacted, no identity).
+        ctx.record_unanswered(redact_question(text), verdict.kind[:16])
+        return routed_reply(ctx, verdict)
+    facts = state.facts
+    own = ctx.facts_reader.read(text, ctx.today, ctx.triage.views(text[:2000])[2:]) if ctx.facts_reader else Facts()
+    if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text):
+        # "em ra trại…": a rehab centre or a prison? One short question, then the answer.
+        state.data[PENDING_PLACE] = text[:MAX_CLAUSE_TEXT]
+        buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
+        return Result([Reply(ctx.t("faq.ask_place"), buttons)], Outcome(Status.SUGGEST.value))
+    questions = question_clauses(ctx, text)
+    found = clause_answers(ctx, questions, facts) if len(questions) >= 2 else []
+    if len(found) < 2:
+        target = questions[0] if len(questions) == 1 else text
+        single = find(ctx, target, facts)
+        if not isinstance(single, Found) and target != text:
+            whole = find(ctx, text, facts)
+            single = whole if isinstance(whole, Found) or whole.score > single.score else single
+        if isinstance(single, Found):
+            found = [single]
+        elif not found:
+            return unsure(ctx, text, single, state, own)
+    state.data[LAST_QUESTION] = redact_question(text)
+    remember_topic(ctx, state, found[-1].entry_id)
+    replies = answer_replies(ctx, found[:MAX_ANSWERS], facts)
+    if facts.ambiguous_place and facts.programme is None:
+        # "ra trại rồi vay được không": the answer covers both programmes; then one short question.
+        buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
+        replies.append(Reply(ctx.t("faq.ask_place"), buttons))
+    return Result(replies, Outcome(Status.ANSWER.value, found[0].entry_id, found[0].score))
+
+
+def find(ctx: Context, text: str, facts: Facts) -> Found | MatchResult:
+    """The entry that answers one question, with the person's programme; or the matcher's doubt."""
+    topics = ctx.content.topics
+    key = facts.key
+    if ctx.triage.is_core(text, known_group=facts.programme is not None):
+        # "vay được không?": yes, if … — for the person's programme (or both when unknown).
+        return Found(topics.topics["eligible"].get(key or "any", topics.topics["eligible"]["any"]), 1.0, personal=True)
+    if facts.topic and not ctx.triage.has_ask(text) and len(fold(text).split()) <= 12:
+        # "còn người ra tù thì sao?", "thế còn hợp tác xã?": the last topic, for whom it is now asked.
+        row = topics.topics.get(facts.topic, {})
+        if key in row and ctx.triage.names_group(text):
+            return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
+    result = ctx.matcher.match(text, facts.programme if facts.programme in ("qd08", "qd22") else None)
+    if result.status is Status.ANSWER:
+        entry_id = retarget(ctx, result.best.entry_id, key)
+        return Found(entry_id, result.score, personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
+    if result.status is Status.SUGGEST and key is not None:
+        # What the person said before settles the doubt when the suggestions are one topic for
+        # their programme ("vậy vay được bao nhiêu" after "em ra tù năm 2023").
+        unique: dict[str, float] = {}
+        for candidate in result.candidates:
+            entry_id = retarget(ctx, candidate.entry_id, key)
+            unique.setdefault(entry_id, candidate.score)
+        ranked = sorted(unique.items(), key=lambda kv: kv[1], reverse=True)
+        margin = ctx.content.matching.answer_margin
+        if len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= margin:
+            entry_id = ranked[0][0]
+            return Found(entry_id, ranked[0][1], personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
+    return result
+
+
+def retarget(ctx: Context, entry_id: str, key: str | None) -> str:
+    """The same topic's entry for the person's programme (content/topics.yaml)."""
+    if key is None:
+        return entry_id
+    topics = ctx.content.topics
+    topic = topics.topic_of(entry_id)
+    row = topics.topics.get(topic, {}) if topic else {}
+    return row.get(key, entry_id)
 
 
 @lru_cache(maxsize=8)
@@ -89,26 +178,197 @@ def _clause_pattern(joiners: tuple[str, ...]) -> re.Pattern:
     return re.compile(r"[?.!;\n]+|,(?!\d)" + (rf"|\b(?:{words})\b" if words else ""))
 
 
-def clause_answers(ctx: Context, text: str) -> list[Candidate]:
-    """Confident answers to the separate clauses of a message, in order, without repeats."""
+def question_clauses(ctx: Context, text: str) -> list[str]:
+    """The questions in a message, in order: the clauses that ask something ("…, vay được không?"),
+    not the story around them. A very short clause ("có được không hè") belongs to the one before."""
     pattern = _clause_pattern(ctx.normalizer.clause_joiners)
-    clauses = [c for c in pattern.split(fold(text[:MAX_CLAUSE_TEXT])) if c and len(c.split()) >= 2]
-    if len(clauses) < 2:
-        return []
-    found: list[Candidate] = []
-    for clause in clauses[:MAX_CLAUSES]:
-        result = ctx.matcher.match(clause)
-        if result.status is Status.ANSWER and all(c.entry_id != result.best.entry_id for c in found):
-            found.append(result.best)
-    return found
+    folded = fold(text[:MAX_CLAUSE_TEXT])
+    clauses: list[list[str | bool]] = []
+    start = 0
+    for match in [*pattern.finditer(folded), None]:
+        end = match.start() if match else len(folded)
+        clause = folded[start:end].strip(" ,")
+        asked = bool(match and "?" in match.group(0))
+        if clause:
+            if clauses and len(clause.split()) <= 3 and not ctx.triage.has_ask(clause):
+                clauses[-1][0] = f"{clauses[-1][0]} {clause}"
+                clauses[-1][1] = clauses[-1][1] or asked
+            else:
+                clauses.append([clause, asked])
+        start = match.end() if match else len(folded)
+    return [c for c, asked in clauses if len(c.split()) >= 2 and (asked or is_question(ctx, c))][:MAX_CLAUSES]
 
 
-def answer_reply(ctx: Context, entry: FaqEntry) -> Reply:
-    """The answer, with figures in force today, its legal reference and related questions as buttons."""
-    answer = ctx.content.render(entry.answer, when=ctx.today, texts=ctx.texts)
+def is_question(ctx: Context, clause: str) -> bool:
+    return ctx.triage.has_ask(clause) or QUESTION_MARK.search(clause.strip()) is not None
+
+
+def clause_answers(ctx: Context, clauses: list[str], facts: Facts) -> list[Found]:
+    """Answers to the separate questions of a message, in order, without repeats. Once one clause
+    is answered with confidence, the others get their best candidate too: the person asked several
+    things, and each deserves its answer ("…vay mấy tỷ, lãi có giống người vay cá nhân không?")."""
+    found: list[Found | None] = []
+    weak: dict[int, Found] = {}
+    for index, clause in enumerate(clauses):
+        answer = find(ctx, clause, facts)
+        if isinstance(answer, Found):
+            found.append(answer)
+        else:
+            found.append(None)
+            if answer.status is Status.SUGGEST and answer.best is not None:
+                entry_id = retarget(ctx, answer.best.entry_id, facts.key)
+                weak[index] = Found(entry_id, answer.score, personal=ctx.content.topics.topic_of(entry_id) in PERSONAL_TOPICS)
+    if any(f is not None for f in found):
+        found = [f if f is not None else weak.get(i) for i, f in enumerate(found)]
+    unique: list[Found] = []
+    for f in found:
+        if f is not None and all(u.entry_id != f.entry_id for u in unique):
+            unique.append(f)
+    return unique
+
+
+def remember_topic(ctx: Context, state: ConversationState, entry_id: str) -> None:
+    topic = ctx.content.topics.topic_of(entry_id) if ctx.content.topics else None
+    if topic:
+        state.facts = state.facts.model_copy(update={"topic": topic})
+
+
+# -- replies -------------------------------------------------------------------------------------------
+
+
+def answer_replies(ctx: Context, found: list[Found], facts: Facts) -> list[Reply]:
+    """One reply per answer; the buttons (related questions, the check, "Không đúng ý tôi", menu) only
+    under the last one, so a typed "1" means the first button the person sees last."""
+    replies = [answer_reply(ctx, ctx.content.faq_by_id[f.entry_id], facts if f.personal else None) for f in found]
+    if len(replies) == 1:
+        return replies
+    answered = {f.entry_id for f in found}
+    related = list(dict.fromkeys(r for f in found for r in ctx.content.faq_by_id[f.entry_id].related if r not in answered))[:2]
+    last = found[-1].entry_id
+    buttons = tuple(ctx.button_for_entry(r) for r in related) + (ctx.button("faq.not_what_i_meant", f"faq:miss:{last}"), back_to_menu(ctx))
+    return [Reply(r.text) for r in replies[:-1]] + [Reply(replies[-1].text, buttons)]
+
+
+def answer_reply(ctx: Context, entry: FaqEntry, facts: Facts | None = None) -> Reply:
+    """The answer, with figures in force today, its legal reference, and what to do next as buttons.
+    With the person's own situation, the rules decide: "not yet" with the rule, or a note to hurry."""
+    # FAQ answers are written in Vietnamese: their figures are formatted in Vietnamese too.
+    vi = texts_for("vi")
+    answer = ctx.content.render(entry.answer, when=ctx.today, texts=vi)
     text = f"{answer}\n{ctx.t('faq.reference', reference=entry.reference)}"
-    related = tuple(ctx.button_for_entry(r) for r in entry.related)
-    return Reply(text, related + (back_to_menu(ctx),))
+    topics = ctx.content.topics
+    topic = topics.topic_of(entry.id) if topics else None
+    if facts is not None:
+        text = personal_text(ctx, facts, topic) or text
+        if topic in PERSONAL_TOPICS and near_window_end(ctx, facts):
+            text = f"{text}\n{ctx.t('faq.personal_soon')}"
+    buttons: tuple[Button, ...] = ()
+    if topics and topic in topics.check_topics:
+        buttons += (ctx.button("faq.check_button", "elig:start"),)
+    buttons += tuple(ctx.button_for_entry(r) for r in entry.related[: 3 - len(buttons)])
+    buttons += (ctx.button("faq.not_what_i_meant", f"faq:miss:{entry.id}"), back_to_menu(ctx))
+    return Reply(text, buttons)
+
+
+def personal_text(ctx: Context, facts: Facts, topic: str | None) -> str | None:
+    """'Theo những gì bạn kể, … chưa đủ điều kiện': when the person's own facts fail a rule."""
+    profile = facts.profile()
+    if topic not in PERSONAL_TOPICS or "background" not in profile:
+        return None
+    subject = ctx.t("eligibility.subject_relative" if facts.who == "relative" else "eligibility.subject_self")
+    result = ctx.eligibility.evaluate(Profile.model_validate(profile), on=ctx.today, texts=ctx.texts, subject=subject)
+    if result.outcome != "not_eligible" or not result.failed:
+        return None
+    lines = [ctx.t("faq.personal_not", subject=subject, title=result.title)]
+    lines += [ctx.t("faq.personal_line", text=r.text, reference=r.reference) for r in result.reasons]
+    lines += [ctx.t("faq.personal_next", text=step) for step in result.next_steps[:2]]
+    return "\n".join(lines)
+
+
+def near_window_end(ctx: Context, facts: Facts) -> bool:
+    """Within a year of the 10- or 5-year window's end (the window counts up to the loan date)."""
+    if facts.years_since is None or facts.programme not in ("qd08", "qd22") or facts.business:
+        return False
+    name = "qd08.window_years" if facts.programme == "qd08" else "qd22.window_years"
+    window = ctx.content.parameters[name].at(ctx.today)
+    return window is not None and float(window) - NEAR_END_YEARS <= facts.years_since[1] <= float(window)
+
+
+def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:
+    """Suggestions when unsure; a story with no question gets the person's common questions."""
+    tells_situation = (own.programme is not None or own.business or own.ambiguous_place) and len(text.split()) >= 4
+    if tells_situation and not QUESTION_MARK.search(fold(text).strip()):
+        return situation_reply(ctx, state.facts)  # a story with no question yet
+    ctx.record_unanswered(redact_question(text), result.status.value)
+    state.data[LAST_QUESTION] = redact_question(text)
+    if result.status is Status.SUGGEST:
+        entries = [ctx.content.faq_by_id[retarget(ctx, c.entry_id, state.facts.key)] for c in result.candidates]
+        entries = list({e.id: e for e in entries}.values())
+        buttons = tuple(Button(e.question, f"faq:{e.id}:s") for e in entries)
+        reply = Reply(ctx.t("faq.suggest"), buttons + (ctx.button("faq.none_of_these", "faq:none"),))
+        return Result([reply], Outcome(result.status.value, None, result.score, tuple(e.question for e in entries)))
+    if ctx.matcher.is_vague(text) and ctx.content.matching.popular:
+        return vague_reply(ctx, state.facts, None)
+    return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score))
+
+
+def common_for(ctx: Context, facts: Facts) -> list[FaqEntry]:
+    """The common questions for the person's programme (the menu's popular ones when unknown)."""
+    topics = ctx.content.topics
+    key = facts.key
+    if key:
+        ids = [topics.topics[t][key] for t in ("eligible", "amount", "rate", "register") if key in topics.topics.get(t, {})]
+    else:
+        ids = list(ctx.content.matching.popular)
+    return [ctx.content.faq_by_id[i] for i in dict.fromkeys(ids) if i in ctx.content.faq_by_id][: ctx.content.matching.max_suggestions]
+
+
+def situation_reply(ctx: Context, facts: Facts) -> Result:
+    """'Cảm ơn bạn đã chia sẻ': the person told their situation without asking yet."""
+    entries = common_for(ctx, facts)
+    buttons = (ctx.button("faq.check_button", "elig:start"),) + tuple(Button(e.question, f"faq:{e.id}") for e in entries)
+    return Result([Reply(ctx.t("faq.situation"), buttons + (back_to_menu(ctx),))],
+                  Outcome(Status.SUGGEST.value, None, 0.0, tuple(e.question for e in entries)))
+
+
+def vague_reply(ctx: Context, facts: Facts, verdict: Verdict | None) -> Result:
+    """'vay', 'hỏi chút': on topic but too vague for one answer — a clarifying choice."""
+    entries = common_for(ctx, facts)
+    text = verdict.reply if verdict is not None and verdict.reply else ctx.t("faq.vague")
+    buttons = tuple(Button(e.question, f"faq:{e.id}") for e in entries) + (ctx.button("faq.check_button", "elig:start"), back_to_menu(ctx))
+    return Result([Reply(text, buttons)], Outcome(Status.SUGGEST.value, None, 0.0, tuple(e.question for e in entries)))
+
+
+def routed_reply(ctx: Context, verdict: Verdict) -> Result:
+    """Another programme, another topic, abuse: an honest short reply, never a QĐ 08/22 rule."""
+    buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
+    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"route:{verdict.name}"))
+
+
+def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -> Result:
+    """Someone in danger: warm, short, real help now (115, 113, 111, the health station), no loan figure.
+    A flow in progress keeps its answers; its question is not asked again now."""
+    buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
+    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"crisis:{verdict.name}"))
+
+
+def missed(ctx: Context, state: ConversationState, entry_id: str) -> Result:
+    """'Không đúng ý tôi': the next best entries and the way to an officer; the case goes to curators."""
+    last = state.data.get(LAST_QUESTION)
+    if last:
+        ctx.record_unanswered(f"{last} → {entry_id}", "wrong")
+    others = [c.entry_id for c in ctx.matcher.scores(last)] if last else []
+    others = [i for i in dict.fromkeys(others) if i != entry_id and i in ctx.content.faq_by_id][: ctx.content.matching.max_suggestions]
+    buttons = tuple(ctx.button_for_entry(i) for i in others) + (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
+    return Result([Reply(ctx.t("faq.missed" if others else "faq.missed_none"), buttons)], Outcome(Status.SUGGEST.value))
+
+
+def on_missed_intent(ctx: Context, intent: str, state: ConversationState) -> Result:
+    """'sai rồi', 'không phải ý tôi' typed after an answer."""
+    answered = next((b.payload.split(":", 2)[2] for b in state.buttons if b.payload.startswith("faq:miss:")), None)
+    if answered is None:
+        return Result([fallback_reply(ctx)], Outcome(Status.FALLBACK.value))
+    return missed(ctx, state, answered)
 
 
 def fallback_reply(ctx: Context) -> Reply:

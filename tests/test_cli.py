@@ -49,7 +49,7 @@ def test_ask_json_batch_reads_one_question_per_line_in_order(workdir):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == len(questions)
     assert lines[0]["status"] == "answer" and "6,24%" in lines[0]["text"]
-    assert lines[1]["status"] == "fallback" and lines[1]["entry"] is None
+    assert lines[1]["status"] == "fallback" and lines[1]["entry"] == "route:chit_chat"
     assert lines[2]["status"] == "fallback"
     assert lines[3]["entry"] == "intent:greeting"
 

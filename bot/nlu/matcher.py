@@ -18,6 +18,7 @@ from enum import StrEnum
 from rapidfuzz import fuzz
 
 from content.models import FaqEntry, MatchingConfig
+from bot.nlu.meaning import build_meaning
 from bot.nlu.normalize import Normalizer
 
 BIGRAM_WEIGHT = 0.7
@@ -112,6 +113,7 @@ class FaqMatcher:
         self.idf = {f: math.log(1 + n_entries / d) for f, d in df.items()}
         self.unknown_idf = math.log(1 + n_entries)
         self.entry_features = [frozenset(f) for f in entry_features]
+        self.meaning = build_meaning([(n.text, entries[i].id) for i, n in normalized if n.text]) if config.meaning.enabled else None
         self.phrasings: list[_Phrasing] = []
         self.postings: dict[str, list[int]] = defaultdict(list)
         for i, n in normalized:
@@ -123,10 +125,13 @@ class FaqMatcher:
             for f in feats:
                 self.postings[f].append(index)
 
-    def _programme_factors(self, tokens: tuple[str, ...]) -> dict[str, float]:
+    def _programme_factors(self, tokens: tuple[str, ...], known: str | None = None) -> dict[str, float]:
         """Score factors per programme: a question naming one group is not about the other; a
-        question naming neither is about the main programme, unless only the other one fits."""
+        question naming neither is about the programme the person spoke of before (`known`), or
+        else about the main programme, unless only the other one fits."""
         named = {name for name, phrases in self.programme_words.items() if any(contains(tokens, p) for p in phrases)}
+        if not named and known in self.programme_words:
+            named = {known}
         cfg = self.config
         if len(named) == 1:
             return {name: cfg.other_programme_factor for name in self.programme_words if name not in named}
@@ -142,7 +147,7 @@ class FaqMatcher:
         idf = self.idf.get(feature, self.unknown_idf)
         return idf * BIGRAM_WEIGHT if " " in feature else idf
 
-    def scores(self, text: str, *, exclude: frozenset[str] = frozenset()) -> list[Candidate]:
+    def scores(self, text: str, *, exclude: frozenset[str] = frozenset(), programme: str | None = None) -> list[Candidate]:
         """Entries that share anything with the text, best first. `exclude` skips phrasing texts (for checks)."""
         tokens = self.normalize(text).tokens
         query = features(tokens)
@@ -155,7 +160,7 @@ class FaqMatcher:
             for index in self.postings.get(f, ()):
                 shared[index] += w
         beta = recall_weight(len(tokens))
-        programme_factor = self._programme_factors(tokens)
+        programme_factor = self._programme_factors(tokens, programme)
         best: dict[int, float] = {}
         explained: dict[int, float] = {}
         for index, common in shared.items():
@@ -190,9 +195,10 @@ class FaqMatcher:
         tokens = self.normalize(text).tokens
         return 0 < len(tokens) <= 3 and all(t in self.idf for t in tokens)
 
-    def _match(self, text: str) -> MatchResult:
-        """Answer when one entry is clearly best, suggest up to three when unsure, else fall back."""
-        ranked = self.scores(text)
+    def _match(self, text: str, programme: str | None = None) -> MatchResult:
+        """Answer when one entry is clearly best, suggest up to three when unsure, else fall back.
+        `programme`: the one the person spoke of earlier, used when the text names none."""
+        ranked = self.scores(text, programme=programme)
         cfg = self.config
         if not ranked or ranked[0].score < cfg.suggest_threshold:
             return MatchResult(Status.FALLBACK, tuple(ranked[:1]))
@@ -201,7 +207,17 @@ class FaqMatcher:
         clear = runner_up is None or best - runner_up.score >= cfg.answer_margin
         # A close runner-up that the curators listed as related is the same topic, one tap away.
         kin = runner_up is not None and runner_up.entry_id in self.related[ranked[0].entry_id]
-        if best >= cfg.sure_threshold or (best >= cfg.answer_threshold and (clear or kin)):
-            return MatchResult(Status.ANSWER, tuple(ranked[:1]))
+        answer = best >= cfg.sure_threshold or (best >= cfg.answer_threshold and (clear or kin))
         close = [c for c in ranked if c.score >= cfg.suggest_threshold][: cfg.max_suggestions]
+        guess = self.meaning.guess(self.normalize(text).text) if self.meaning is not None else None
+        if guess is not None and guess.margin >= cfg.meaning.margin:
+            agreeing = next((c for c in ranked[: cfg.meaning.candidates] if c.entry_id == guess.entry_id), None)
+            if answer and agreeing is None and best < cfg.sure_threshold:
+                # The meaning signal disagrees with a weak lexical answer: ask rather than guess.
+                return MatchResult(Status.SUGGEST, tuple(close))
+            if not answer and agreeing is not None and agreeing.score >= cfg.meaning.floor:
+                # Both signals point at one entry among the lexical candidates: answer it.
+                return MatchResult(Status.ANSWER, (agreeing,))
+        if answer:
+            return MatchResult(Status.ANSWER, tuple(ranked[:1]))
         return MatchResult(Status.SUGGEST, tuple(close))

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -13,15 +15,6 @@ UNKNOWN = "unknown"
 _DONT_KNOW = re.compile(
     r"\b(khong|ko|k|hong|chua|cung khong)\s*(nho|biet|ro|bit|chac)\b|\bquen( roi)?\b|\bkhong co thong tin\b"
 )
-_UNITS = {
-    "ty": 10**9, "ti": 10**9,
-    "trieu": 10**6, "tr": 10**6, "cu": 10**6, "m": 10**6,
-    "nghin": 10**3, "ngan": 10**3, "k": 10**3,
-    "dong": 1, "d": 1, "vnd": 1,
-}
-_AMOUNT = re.compile(r"(\d+(?:[.,]\d+)*)\s*(ty|ti|trieu|tr|cu|nghin|ngan|k|m|dong|vnd|d)?\b")
-
-
 def says_unknown(text: str) -> bool:
     """'không nhớ', 'ko biết', 'chưa rõ', 'quên rồi'."""
     return bool(_DONT_KNOW.search(fold(text)))
@@ -39,24 +32,222 @@ def _decimal(raw: str, unit: str | None) -> Decimal | None:
         return None
 
 
-def parse_amount(text: str) -> int | None:
-    """VND from '50tr', '50 triệu', '50.000.000', '1,5 tỷ', '500k', '2 tỷ 500 triệu'."""
-    # "2 trăm triệu" is 200 triệu.
-    folded = re.sub(r"(\d+)\s*tram\b", lambda m: str(int(m.group(1)) * 100), fold(text))
-    total = Decimal(0)
-    found = False
-    for raw, unit in _AMOUNT.findall(folded):
-        value = _decimal(raw, unit or None)
-        if value is None:
+# -- amounts ---------------------------------------------------------------------------------------
+#
+# An amount is read from figures ("50tr", "1,5 tỷ", "50.000.000"), from number words ("hai trăm
+# triệu", "trăm rưỡi", "một trăm năm chục") and from shorthand after a unit ("1 tỷ 2" is 1,2 tỷ).
+# Words are compared with their accents first: "tầm 80 triệu" (about 80) is not "tám" (eight).
+# A number word counts only next to a multiplier or a unit ("năm chục" is fifty, "năm nay" is this
+# year). A bare figure without a unit is millions when small ("vay 50").
+
+_DIGIT_WORDS = {
+    "một": 1, "mốt": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "lăm": 5, "nhăm": 5, "sáu": 6,
+    "bảy": 7, "bẩy": 7, "tám": 8, "chín": 9,
+}
+# Typed without accents; only when the word carries no accent at all.
+_PLAIN_DIGIT_WORDS = {
+    "mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "lam": 5, "nham": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9,
+}
+_MULTIPLIERS = {"mười": 10, "mươi": 10, "chục": 10, "trăm": 100, "muoi": 10, "chuc": 10, "tram": 100}
+_UNITS = {
+    "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9, "ti": 10**9,
+    "triệu": 10**6, "trieu": 10**6, "tr": 10**6, "củ": 10**6, "cu": 10**6, "m": 10**6,
+    "nghìn": 10**3, "ngàn": 10**3, "nghin": 10**3, "ngan": 10**3, "k": 10**3,
+    "đồng": 1, "đ": 1, "dong": 1, "d": 1, "vnd": 1, "vnđ": 1,
+}
+_HALF = frozenset({"rưỡi", "ruoi"})
+_ZERO = frozenset({"linh", "lẻ", "le"})
+_RANGE = frozenset({"-", "–", "~", "đến", "tới", "den", "toi", "hoặc", "hoac", "hay"})
+_VAGUE = frozenset({"vài", "vai", "mấy", "nhiều", "nhieu"})
+_AMOUNT_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[-–~]")
+_NUMERIC = frozenset({"mult", "unit", "half", "zero"})
+
+
+@dataclass(frozen=True)
+class AmountReading:
+    """What an amount answer says: one amount, or the two ends of a range (then ask which)."""
+
+    amount: int | None = None
+    low: int | None = None
+    high: int | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.low is not None
+
+
+def _classify(token: str) -> tuple[str, object]:
+    """One token as (kind, value): fig, word, mult, unit, half, zero, range, vague or other."""
+    if token[0].isdigit():
+        return "fig", token
+    plain = fold(token) == token
+    if token in _RANGE:
+        return "range", None
+    if token in _UNITS:
+        return "unit", _UNITS[token]
+    if token in _MULTIPLIERS:
+        return "mult", _MULTIPLIERS[token]
+    if token in _HALF:
+        return "half", None
+    if token in _ZERO:
+        return "zero", None
+    if token in _VAGUE:
+        return "vague", None
+    if token in _DIGIT_WORDS:
+        return "word", _DIGIT_WORDS[token]
+    if plain and token in _PLAIN_DIGIT_WORDS:
+        return "word", _PLAIN_DIGIT_WORDS[token]
+    return "other", None
+
+
+def _items(text: str) -> list[list]:
+    """[kind, value, digits] per token, numbers as Decimal ('num'), everything else classified."""
+    items = [[*_classify(token), 0] for token in _AMOUNT_TOKEN.findall(unicodedata.normalize("NFC", text or "").lower())]
+    kinds = [item[0] for item in items]
+    for i, item in enumerate(items):
+        before = kinds[i - 1] if i else ""
+        after = kinds[i + 1] if i + 1 < len(items) else ""
+        if item[0] == "word":
+            # "năm chục", "trăm hai", "mười lăm" — but "năm nay", "cho ba tôi", "tám 80" are not numbers.
+            if after == "fig" or not (after in _NUMERIC or before in _NUMERIC):
+                item[0] = "other"
+            else:
+                item[0], item[1], item[2] = "num", Decimal(item[1]), 1
+        elif item[0] == "fig":
+            # The separators depend on the unit that follows ("1,5 tỷ" against "50,000,000").
+            unit = ("dong" if items[i + 1][1] == 1 else "trieu") if after == "unit" else None
+            value = _decimal(item[1], unit)
+            if value is None:
+                item[0] = "other"
+            else:
+                item[0], item[1], item[2] = "num", value, len(re.match(r"\d+", item[1]).group(0))
+    return items
+
+
+class _Amount:
+    """One amount read token by token: groups below a unit, multipliers, units, shorthand."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+        self.group = Decimal(0)  # read since the last unit
+        self.current: Decimal | None = None  # a number not yet multiplied
+        self.digits = 0
+        self.last_mult: int | None = None
+        self.last_unit: int | None = None
+        self.previous = ""
+        self.zero = False
+        self.has_unit = False
+
+    def _group_value(self) -> Decimal:
+        """The group so far; a lone digit after a multiplier is its next place ('trăm hai' = 120)."""
+        value = self.group
+        if self.current is not None:
+            if self.last_mult and self.previous == "num" and not self.zero and self.current < 10 and self.group:
+                value += self.current * self.last_mult / 10
+            else:
+                value += self.current
+        return value
+
+    def accepts(self, kind: str, value) -> bool:
+        """Whether the token continues this amount; False starts another ('30 50', '50 triệu 30 triệu')."""
+        if kind == "num":
+            return self.current is None
+        if kind == "unit" and value > 1 and self.last_unit is not None:
+            return value < self.last_unit and (self.group != 0 or self.current is not None)
+        return True
+
+    def add(self, kind: str, value, digits: int) -> None:
+        if kind == "num":
+            self.current, self.digits = value, digits
+        elif kind == "mult":
+            if value == 10 and self.current is None and self.group == 0:
+                self.group = Decimal(10)  # "mười", "chục triệu"
+            else:
+                self.group += (self.current if self.current is not None else 1) * value
+            self.current, self.last_mult, self.zero = None, value, False
+        elif kind == "half":
+            if self.previous == "mult" and self.last_mult:
+                self.group += Decimal(self.last_mult) / 2  # "trăm rưỡi" = 150
+            elif self.previous == "unit" and self.last_unit:
+                self.total += Decimal(self.last_unit) / 2  # "1 tỷ rưỡi", "triệu rưỡi"
+        elif kind == "zero":
+            self.zero = True
+        elif kind == "unit":
+            group = self._group_value()
+            if value == 1:
+                self.total += group
+                self.has_unit = self.has_unit or group > 0
+            else:
+                self.total += (group or 1) * value
+                self.last_unit, self.has_unit = value, True
+            self.group, self.current, self.last_mult, self.zero = Decimal(0), None, None, False
+        self.previous = kind
+
+    def value(self) -> Decimal | None:
+        rest = self._group_value()
+        if rest and self.last_unit and self.last_unit >= 10**6:
+            if self.previous == "num" and self.group == 0:
+                # "1 tỷ 2" is 1,2 tỷ, "1 tỷ 25" 1,25 tỷ, "2 triệu 500" 2,5 triệu.
+                return self.total + rest * self.last_unit / Decimal(10) ** max(self.digits, 1)
+            # "1 tỷ hai trăm": the hundreds of the next unit down.
+            return self.total + rest * self.last_unit / 1000
+        if self.has_unit:
+            return self.total + rest
+        if not rest:
+            return None
+        # A bare number: a full figure ("50000000"), or millions when small ("vay 50", "hai trăm").
+        return rest if rest >= 100_000 else rest * 10**6
+
+
+def read_amount(text: str) -> AmountReading:
+    """The amount in an answer, or the two ends of a range ('30-50 triệu', 'từ 30 tới 50tr').
+    Several unrelated figures: the one with a unit ('vay 50 triệu nuôi 20 con'), else nothing."""
+    items = _items(text)
+    if any(kind == "vague" for kind, _, _ in items):
+        return AmountReading()
+    amounts: list[tuple[_Amount, bool]] = []  # each amount, and whether a range word joins it to the one before
+    current: _Amount | None = None
+    joined = False
+    for i, (kind, value, digits) in enumerate(items):
+        if kind in ("other", "range", "vague"):
+            if current is not None:
+                amounts.append((current, joined))
+                current, joined = None, False
+            joined = kind == "range" and bool(amounts)
             continue
-        if not unit:
-            # A bare number: a full figure ("50000000"), or millions when small ("vay 50").
-            unit_value = 1 if value >= 100_000 else 10**6
-        else:
-            unit_value = _UNITS[unit]
-        total += value * unit_value
-        found = True
-    return int(total) if found and total > 0 else None
+        if current is not None and not current.accepts(kind, value):
+            amounts.append((current, joined))
+            current, joined = None, False
+        if current is None:
+            following = items[i + 1][0] if i + 1 < len(items) else ""
+            if not (kind in ("num", "mult") or (kind == "unit" and value > 1 and following == "half")):
+                continue  # a unit alone ("k", "đồng") is no amount
+            current = _Amount()
+        current.add(kind, value, digits)
+    if current is not None:
+        amounts.append((current, joined))
+    read = [(amount, amount.value(), joined) for amount, joined in amounts]
+    read = [(amount, value, joined) for amount, value, joined in read if value is not None and value > 0]
+    for i in range(1, len(read)):
+        if read[i][2]:
+            (first, low, _), (second, high, _) = read[i - 1], read[i]
+            if not first.has_unit and second.has_unit and second.last_unit:
+                low = first._group_value() * second.last_unit  # "30-50 triệu": both ends in millions
+            low, high = sorted((int(low), int(high)))
+            return AmountReading(low=low, high=high) if low != high else AmountReading(amount=low)
+    with_unit = [value for amount, value, _ in read if amount.has_unit]
+    if len(with_unit) == 1:
+        return AmountReading(amount=int(with_unit[0]))
+    if len(read) == 1:
+        return AmountReading(amount=int(read[0][1]))
+    return AmountReading()
+
+
+def parse_amount(text: str) -> int | None:
+    """VND from '50tr', '50 triệu', '50.000.000', '1,5 tỷ', '500k', '2 tỷ 500 triệu', 'hai trăm triệu',
+    'trăm rưỡi', '1 tỷ 2'. None when there is no single amount — a range ('30-50 triệu') included:
+    the caller asks which (see read_amount)."""
+    return read_amount(text).amount
 
 
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")

@@ -1,0 +1,145 @@
+"""Routing before retrieval: what a message is, decided from content/routing.yaml and topics.yaml.
+
+Someone in danger, a flow asked for in words, another programme, abuse or an attempt to change the
+bot's role, another topic, a vague message, the core question ("vay được không?") — or a policy
+question for FAQ retrieval. Each category is a list of accent-free phrases that curators extend;
+phrases are matched on the message as typed (folded) and with the lexicon's abbreviations expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.nlu.normalize import Normalizer, clean, fold
+from bot.nlu.phrases import compile_phrases
+from content.models import Route, RoutingContent, Topics
+
+NON_WORD = re.compile(r"[^\w]+")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """kind: crisis | flow | other_programme | abuse | injection | other_topic | vague | policy."""
+
+    kind: str
+    name: str | None = None
+    reply: str | None = None
+
+
+POLICY = Verdict("policy")
+
+
+def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
+    """Accent-free phrases, and phrases written with accents (matched only on the accented text:
+    "tự tử" is not "tù từ", which folds the same)."""
+    accented = [p for p in phrases if not p.isascii()]
+    return [p for p in phrases if p.isascii()], accented
+
+
+class _Compiled:
+    def __init__(self, route: Route) -> None:
+        plain, accented = _split(route.phrases)
+        self.pattern = compile_phrases(plain, whole=route.whole_message)
+        self.accented = compile_phrases(accented, whole=route.whole_message)
+        self.unless = compile_phrases(route.unless)
+        self.whole = route.whole_message
+        self.route = route
+
+    def matches(self, views: tuple[str, ...]) -> bool:
+        """`views`: the accented text first, then the folded and expanded forms."""
+        hit = False
+        if self.pattern is not None:
+            found = self.pattern.fullmatch if self.whole else self.pattern.search
+            hit = any(found(view) for view in views[1:])
+        if not hit and self.accented is not None:
+            hit = (self.accented.fullmatch if self.whole else self.accented.search)(views[0]) is not None
+        if not hit:
+            return False
+        return self.unless is None or not any(self.unless.search(view) for view in views[1:])
+
+
+class Triage:
+    """Classifies one message; the patterns are compiled once from content."""
+
+    def __init__(self, routing: RoutingContent, topics: Topics, normalizer: Normalizer, group_words: list[str]) -> None:
+        self.normalizer = normalizer
+        self.crisis = {name: _Compiled(route) for name, route in routing.crisis.items()}
+        self.flows = {name: _Compiled(route) for name, route in routing.flows.items()}
+        self.flow_payloads = {name: route.payload for name, route in routing.flows.items()}
+        self.programmes = {name: _Compiled(route) for name, route in routing.other_programmes.items()}
+        self.abuse = _Compiled(routing.abuse)
+        self.injection = _Compiled(routing.injection)
+        self.topics = {name: _Compiled(route) for name, route in routing.other_topics.items()}
+        self.vague = _Compiled(routing.vague)
+        self.groups = compile_phrases(group_words)
+        self.core_asks = compile_phrases(topics.core.asks)
+        self.core_other = compile_phrases(topics.core.other_asks)
+        self.core_special = compile_phrases(topics.core.special)
+        self.core_details = compile_phrases(topics.core.details)
+        self.views = lru_cache(maxsize=2048)(self._views)
+
+    def _views(self, text: str) -> tuple[str, ...]:
+        """The message with accents (lower case, punctuation as spaces), then folded, with the
+        abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn")."""
+        accented = " ".join(NON_WORD.sub(" ", clean(text)).split())
+        folded = " ".join(NON_WORD.sub(" ", fold(text)).split())
+        views = [accented, folded]
+        for other in (self.normalizer.light(text), self.normalizer(text).text):
+            if other and other not in views:
+                views.append(other)
+        return tuple(views)
+
+    def in_danger(self, text: str) -> Verdict | None:
+        """Someone in danger: checked first, in every state."""
+        views = self.views(text[:2000])
+        for name, compiled in self.crisis.items():
+            if compiled.matches(views):
+                return Verdict("crisis", name, compiled.route.reply)
+        return None
+
+    def flow_request(self, text: str) -> str | None:
+        """The flow asked for in words ("đăng ký vay", "kiem tra dk", "xóa dữ liệu của tôi"), if any."""
+        if len(text) > 200:
+            return None  # a story, not a request
+        views = self.views(text)
+        return next((name for name, compiled in self.flows.items() if compiled.matches(views)), None)
+
+    def classify(self, text: str) -> Verdict:
+        """For text no flow took: another programme, abuse, another topic, vague — or a policy question."""
+        views = self.views(text[:2000])
+        names_group = self.names_group(text)
+        for name, compiled in self.programmes.items():
+            if compiled.matches(views) and not (compiled.route.weak and names_group):
+                return Verdict("other_programme", name, compiled.route.reply)
+        for kind, compiled in (("injection", self.injection), ("abuse", self.abuse)):
+            if compiled.matches(views):
+                return Verdict(kind, kind, compiled.route.reply)
+        for name, compiled in self.topics.items():
+            if compiled.matches(views) and not (name != "banks" and names_group and self.is_core(text)):
+                return Verdict("other_topic", name, compiled.route.reply)
+        if self.vague.matches(views):
+            return Verdict("vague", "vague", self.vague.route.reply)
+        return POLICY
+
+    def names_group(self, text: str) -> bool:
+        return self.groups is not None and any(self.groups.search(v) for v in self.views(text[:2000])[1:])
+
+    def is_core(self, text: str, *, known_group: bool = False) -> bool:
+        """'Can I (can they) borrow?' and nothing more specific. `known_group`: the person said
+        earlier whether it is about rehab, prison or a business."""
+        views = self.views(text[:2000])[1:]
+        if not any(self.core_asks.search(v) for v in views):
+            return False
+        for pattern in (self.core_other, self.core_special):
+            if pattern is not None and any(pattern.search(v) for v in views):
+                return False
+        if self.core_details is not None and any(self.core_details.search(v) for v in views):
+            return known_group or self.names_group(text)
+        return True
+
+    def has_ask(self, text: str) -> bool:
+        """Whether the text asks something itself (an amount, the rate, where, whether…)."""
+        views = self.views(text[:2000])[1:]
+        return any(p is not None and p.search(v) for p in (self.core_asks, self.core_other) for v in views)
