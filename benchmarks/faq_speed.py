@@ -1,13 +1,18 @@
 """FAQ speed: match latency p50/p95/p99 at the shipped size and with synthetic entries added,
-and `ask` start-up time. Prints `name: value unit` lines.
+the whole reply (routing, context, retrieval, rendering), `ask` start-up time and resident memory,
+each with the meaning model (bot/nlu/meaning.py) and without it (as where scikit-learn is missing).
+The questions are the hard hold-out sets (stories, dialect, several questions in one message).
+Prints `name: value unit` lines.
 
-    python benchmarks/faq_speed.py [--sizes 80,200,1000] [--queries 2000]
+    python benchmarks/faq_speed.py [--sizes 114,200,1000] [--queries 2000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import platform
 import random
 import statistics
@@ -46,12 +51,34 @@ def percentile(values, q):
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="80,200,1000")
+    parser.add_argument("--sizes", default="114,200,1000")
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
-    content = load_content()
-    questions = [line.split('"q": "')[1].split('"')[0] for line in (ROOT / "tests/data/faq-holdout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(f"conditions: {os.cpu_count()} cores, python {platform.python_version()}, {len(content.faq)} shipped entries, {len(questions)} distinct questions")
+    shipped = load_content()
+    questions = [json.loads(line)["q"] for name in ("faq-holdout.jsonl", "faq-blind2-a.jsonl", "faq-blind.jsonl")
+                 for line in (ROOT / "tests/data" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(f"conditions: {os.cpu_count()} cores, python {platform.python_version()}, {len(shipped.faq)} shipped entries, {len(questions)} distinct questions")
+    for meaning in (True, False):
+        label = "with meaning model" if meaning else "lexical only"
+        matching = shipped.matching.model_copy(update={"meaning": shipped.matching.meaning.model_copy(update={"enabled": meaning})})
+        content = shipped.__class__(**{**shipped.__dict__, "matching": matching})
+        measure(content, args, questions, label)
+    print(f"resident memory peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
+    for meaning in (True, False):
+        label = "with meaning model" if meaning else "lexical only"
+        # Without the model: scikit-learn made unimportable, exactly as where it is not installed.
+        code = "import sys\n" + ("" if meaning else "sys.modules['sklearn'] = None\n") + \
+            "from bot.__main__ import main\nsys.exit(main(['ask', 'lai suat bao nhieu']))"
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True)
+            runs.append(time.perf_counter() - start)
+        print(f"ask start-up ({label}, median of 5): {statistics.median(runs):.2f} s")
+    return 0
+
+
+def measure(content, args, questions, label: str) -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         brain = build_brain(synthetic(content, size))
         rng = random.Random(size)
@@ -63,24 +90,17 @@ def main() -> int:
             start = time.perf_counter()
             brain.matcher.match(q)
             timings.append((time.perf_counter() - start) * 1000)
-        print(f"faq match p50 ({size} entries): {statistics.median(timings):.2f} ms")
-        print(f"faq match p95 ({size} entries): {percentile(timings, 0.95):.2f} ms")
-        print(f"faq match p99 ({size} entries): {percentile(timings, 0.99):.2f} ms")
+        print(f"faq match p50 ({size} entries, {label}): {statistics.median(timings):.2f} ms")
+        print(f"faq match p95 ({size} entries, {label}): {percentile(timings, 0.95):.2f} ms")
+        print(f"faq match p99 ({size} entries, {label}): {percentile(timings, 0.99):.2f} ms")
         # The whole reply as a person gets it: small talk, clause splitting, rendering.
         timings = []
         for q in fresh:
             start = time.perf_counter()
             brain.ask(q)
             timings.append((time.perf_counter() - start) * 1000)
-        print(f"faq reply p50 ({size} entries): {statistics.median(timings):.2f} ms")
-        print(f"faq reply p95 ({size} entries): {percentile(timings, 0.95):.2f} ms")
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bot", "ask", "lai suat bao nhieu"], cwd=ROOT, capture_output=True, check=True)
-        runs.append(time.perf_counter() - start)
-    print(f"ask start-up (median of 5): {statistics.median(runs):.2f} s")
-    return 0
+        print(f"faq reply p50 ({size} entries, {label}): {statistics.median(timings):.2f} ms")
+        print(f"faq reply p95 ({size} entries, {label}): {percentile(timings, 0.95):.2f} ms")
 
 
 if __name__ == "__main__":

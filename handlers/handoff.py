@@ -4,7 +4,8 @@ only if they agree); an officer's reply comes back through the bot."""
 from __future__ import annotations
 
 from bot.context import Context, Result
-from bot.registration.fields import Invalid, read_free_text, read_phone
+from bot.nlu.matcher import Status
+from bot.registration.fields import Invalid, exact_commune, exact_province, read_free_text, read_phone, read_yes_no
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
@@ -18,7 +19,7 @@ PREFIX = "ask"
 
 def register(router: Router) -> None:
     router.payload(PREFIX, on_payload)
-    router.flow(Flow.HANDOFF, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims))
+    router.flow(Flow.HANDOFF, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims, free_text=claims))
 
 
 def start(ctx: Context, state: ConversationState) -> Result:
@@ -41,12 +42,22 @@ def next_step(draft: dict) -> str:
 
 
 def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
-    state.flow, state.step = Flow.HANDOFF, next_step(state.data[KEY])
+    draft = state.data[KEY]
+    step = next_step(draft)
+    if step != state.step:
+        draft.pop("offered", None)
+    state.flow, state.step = Flow.HANDOFF, step
     return Result((before or []) + [ask(ctx, state)])
 
 
 def ask(ctx: Context, state: ConversationState) -> Reply:
     draft, stop = state.data[KEY], ctx.button("places.stop", f"{PREFIX}:stop")
+    if state.step in ("province", "commune") and draft.get("offered"):
+        # The choices offered before (a detour, or back days later): the same buttons again.
+        buttons = tuple(Button(label, payload) for label, payload in draft["offered"])
+        if state.step == "province":
+            return Reply(ctx.t("places.province_pick"), buttons)
+        return Reply(ctx.t("places.commune_pick", province=ctx.places.province(draft["province"]).name), buttons)
     if state.step == "province":
         return ask_province(ctx, PREFIX)
     if state.step == "commune":
@@ -81,7 +92,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         state.data.pop(KEY, None)
         state.flow, state.step = Flow.MENU, None
         return Result([Reply(ctx.t("handoff.stopped"), menu_buttons(ctx))])
-    if action in ("prov", "comm") and payload in {b.payload for b in state.buttons} and value.isdecimal():
+    offered = {p for _, p in draft.get("offered") or []} | {b.payload for b in state.buttons}
+    if action in ("prov", "comm") and payload in offered and value.isdecimal():
         if action == "prov":
             draft.pop("commune", None)
         draft["province" if action == "prov" else "commune"] = int(value)
@@ -91,6 +103,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         draft.pop("commune", None)
         return advance(ctx, state)
     if action == "retype" and state.step in ("province", "commune"):
+        draft.pop("offered", None)
         return advance(ctx, state)
     if action == "share" and state.step == "share":
         draft["share"] = value == "yes"
@@ -113,15 +126,18 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     draft = state.data.get(KEY)
     if draft is None or state.flow is not Flow.HANDOFF:
         return None
-    if state.step == "province":
-        return Result([province_choices(ctx, msg.text, PREFIX)])
-    if state.step == "commune":
-        return Result([commune_choices(ctx, draft["province"], msg.text, PREFIX)])
+    if state.step in ("province", "commune"):
+        if is_aside(ctx, msg.text):
+            return None  # a question on the way: answered, then the place asked again
+        return typed_place(ctx, state, msg.text)
     if state.step == "share":
         words = ctx.normalizer.light(msg.text)
         questions = ctx.content.questions
-        if words in questions.yes_words or words in questions.no_words:
-            return on_payload(ctx, f"{PREFIX}:share:{'yes' if words in questions.yes_words else 'no'}", state)
+        answer = read_yes_no(msg.text)
+        if answer is None and (words in questions.yes_words or words in questions.no_words):
+            answer = words in questions.yes_words
+        if answer is not None:
+            return on_payload(ctx, f"{PREFIX}:share:{'yes' if answer else 'no'}", state)
         return None
     try:
         if state.step == "question":
@@ -132,6 +148,39 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     except Invalid as exc:
         return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
     return None
+
+
+def is_aside(ctx: Context, text: str) -> bool:
+    """A question (ending with '?', or one the FAQ knows well) typed where a place is asked."""
+    if text.strip().endswith("?"):
+        return True
+    match = ctx.matcher.match(text)
+    return match.status is Status.ANSWER and match.score >= ctx.content.matching.sure_threshold
+
+
+def typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
+    """A province or commune typed exactly is chosen (and said); otherwise close names as buttons,
+    kept so that they are shown again after a detour."""
+    draft = state.data[KEY]
+    if state.step == "province":
+        exact = exact_province(ctx.places, text)
+        reply = None if exact else province_choices(ctx, text, PREFIX)
+    else:
+        exact = exact_commune(ctx.places, draft["province"], text)
+        reply = None if exact else commune_choices(ctx, draft["province"], text, PREFIX)
+    if exact is not None:
+        if state.step == "province":
+            draft["province"] = exact.code
+            draft.pop("commune", None)
+            label = exact.name
+        else:
+            draft["commune"] = exact.code
+            label = ctx.places.label(exact.code)
+        return advance(ctx, state, [Reply(ctx.t("handoff.place_chosen", place=label))])
+    kind = "prov" if state.step == "province" else "comm"
+    if any(b.payload.startswith(f"{PREFIX}:{kind}:") for b in reply.buttons):
+        draft["offered"] = [[b.label, b.payload] for b in reply.buttons]
+    return Result([reply])
 
 
 def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:

@@ -15,7 +15,7 @@ from bot.router import FlowSpec, Router, resolve_button
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from bot.vntime import vietnam_date
-from handlers.common import back_to_menu, menu_buttons
+from handlers.common import menu_buttons
 from storage import officers, registrations
 from storage.models import Officer
 
@@ -30,7 +30,40 @@ def register(router: Router) -> None:
     router.payload(PREFIX, on_payload)
     router.command("canbo", on_command)
     router.on_deep_link = lambda ctx, payload, state: redeem(ctx, payload, state)
-    router.flow(Flow.OFFICER, FlowSpec(handle=on_text, reprompt=lambda ctx, state: None, claims=claims))
+    router.flow(Flow.OFFICER, FlowSpec(handle=on_text, reprompt=lambda ctx, state: None, claims=claims, free_text=claims))
+    _officer_first(router)
+
+
+def _officer_first(router: Router) -> None:
+    """For a bound officer, opening the chat (Telegram's /start), typing "/start" or "menu" shows the
+    officer menu (which has a button to the citizens' menu); anyone else gets the usual greeting or
+    menu. Registered after the menu feature, so it wraps the handlers that feature set."""
+    citizen_open = router.on_open
+    citizen_menu = router.intent_handlers.get("menu")
+
+    def on_open(ctx: Context, msg: Incoming, state: ConversationState) -> Result:
+        # An officer in the middle of a citizen's flow (registering a relative) gets that flow back.
+        if bindings(ctx) and state.flow not in (Flow.REGISTRATION, Flow.ELIGIBILITY, Flow.HANDOFF):
+            return home(ctx, state)
+        return citizen_open(ctx, msg, state)
+
+    def on_menu(ctx: Context, intent: str, state: ConversationState) -> Result:
+        if bindings(ctx):
+            return home(ctx, state)
+        return citizen_menu(ctx, intent, state)
+
+    def on_start(ctx: Context, arguments: str, state: ConversationState) -> Result:
+        if arguments:
+            return redeem(ctx, arguments.split()[0], state)  # "/start CODE", as the invite link sends it
+        if bindings(ctx):
+            return home(ctx, state)
+        return router.intent_handlers["greeting"](ctx, "greeting", state)
+
+    if citizen_open is not None:
+        router.on_open = on_open
+    if citizen_menu is not None:
+        router.intent("menu", on_menu)
+    router.command("start", on_start)
 
 
 def denied(ctx: Context) -> Result:
@@ -92,7 +125,8 @@ def home(ctx: Context, state: ConversationState) -> Result:
             Button(ctx.t("officer.questions") + suffix, f"{PREFIX}:qs:{code}"),
             Button(ctx.t("officer.export") + suffix, f"{PREFIX}:export:{code}:{month.year}-{month.month:02d}"),
         ]
-    return Result([Reply("\n".join([ctx.t("officer.home_heading"), *lines]), tuple(buttons) + (back_to_menu(ctx),))])
+    citizen = ctx.button("officer.citizen_menu", "menu:show")
+    return Result([Reply("\n".join([ctx.t("officer.home_heading"), *lines]), tuple(buttons) + (citizen,))])
 
 
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
@@ -126,6 +160,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return Result([Reply(ctx.t("officer.verified", reference=service.show_reference(registration.reference)))]
                       + pending_list(ctx, registration.commune_code, 0).replies)
     if action == "no":
+        # "Chọn lý do, hoặc gõ lý do khác": a reason typed here is taken, like after "Lý do khác".
+        await_text(ctx, state, f"reason:{registration.id}")
         reasons = ctx.content.registration.rejection_reasons
         buttons = tuple(Button(r, f"{PREFIX}:nor:{registration.id}:{i}") for i, r in enumerate(reasons))
         buttons += (ctx.button("officer.other_reason", f"{PREFIX}:other:{registration.id}"), ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"))
@@ -274,7 +310,7 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     unless it is a button's label ("Quay lại") or a navigation word ("thoát")."""
     if not _awaiting(ctx, state):
         return False
-    if resolve_button(text, state.buttons, ctx.normalizer.light) is not None:
+    if resolve_button(text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words) is not None:
         return False
     return True
 

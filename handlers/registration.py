@@ -1,10 +1,17 @@
 """Registration of loan interest: who registers, explicit consent, one field per turn, a summary,
 then a reference code. Answers so far are kept (encrypted) in the conversation state, so someone
-who leaves and comes back days later continues where they stopped.
+who leaves and comes back days later continues where they stopped, with the same buttons.
+
+Replies are read in the person's own words (bot/registration/fields.py): "cho thằng con trai
+tui", "dạ tui đồng ý", "tên nó là Trần Văn Hùng", "nó sinh năm 98", "hai trăm triệu", "thôi
+khỏi", "ừ gửi đi". What was interpreted is said back ("Đã ghi năm sinh: 1998"); an odd name or a
+range of amounts is asked about before anything is stored; an unclear reply gets the question
+again with an example. "quay lại" goes back one step; "Hủy" is confirmed first.
 
 Steps (state.step): who → relationship (family member) → consent → the fields in
-bot.registration.record.FIELDS → summary (confirm / change one field / cancel) → repeat (same
-phone and commune registered before: update it?) → done.
+bot.registration.record.FIELDS (name may pause at name_confirm, amount at amount_range) →
+summary (confirm / change one field / cancel, confirmed at "cancel") → repeat (same phone and
+commune registered before: update it?) → done.
 """
 
 from __future__ import annotations
@@ -13,17 +20,20 @@ import hashlib
 from typing import Any
 
 from bot.context import Context, Result
-from bot.nlu.numbers import parse_amount, says_unknown
 from bot.nlu.matcher import Status
+from bot.nlu.normalize import clean, fold
+from bot.nlu.numbers import read_amount, says_unknown
 from bot.registration import service
 from bot.registration.fields import (
-    Invalid, read_birth_year, read_event_year, read_free_text, read_name, read_national_id, read_phone,
+    Invalid, exact_commune, exact_province, is_plain_year, name_looks_odd, read_birth_year, read_event_year,
+    read_free_text, read_name, read_national_id, read_phone, read_relationship, read_summary, read_who, read_yes_no,
+    says_back, says_skip,
 )
-from bot.registration.record import FIELDS, OPTIONAL, Details, summary_lines
+from bot.registration.record import FIELDS, OPTIONAL, Details, field_value, registrant_text, summary_lines
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
-from handlers.common import continue_with, back_to_menu, menu_buttons, menu_reply
+from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province, commune_choices, province_choices
 
 KEY = "registration"
@@ -33,21 +43,31 @@ DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "am
 # Steps whose buttons (skip, not sure) a bare typed number presses; elsewhere a number is an answer.
 NUMBERED_BUTTONS = frozenset({"village", "description", "id_number", "event_year", "amount"})
 MAX_AMOUNT = 10_000_000_000  # anything above is a typing slip, not a loan request
-CHOICE_STEPS = {"who", "relationship", "consent", "programme", "purpose", "summary", "change", "repeat"}
+MIN_AMOUNT = 1_000_000
+# Steps answered by choosing (buttons, or words that pick one); the others are typed.
+CHOICE_STEPS = frozenset({"who", "relationship", "consent", "programme", "purpose", "summary", "change", "repeat",
+                          "cancel", "name_confirm", "amount_range"})
+# The order steps are asked in, for "quay lại" (one step back).
+ORDER = ("who", "relationship", "consent", *FIELDS)
+# Sub-steps go back to the step they belong to.
+PARENT_STEP = {"name_confirm": "name", "amount_range": "amount", "change": "summary", "cancel": "summary", "repeat": "summary"}
+# Typed steps with a strict reader: what it takes is the answer, even if the FAQ knows the words.
+STRUCTURED = frozenset({"birth_year", "phone", "event_year", "amount", "id_number"})
 READERS = {
-    "name": lambda ctx, text: read_name(text),
-    "birth_year": lambda ctx, text: read_birth_year(text, ctx.today),
-    "phone": lambda ctx, text: read_phone(text),
-    "village": lambda ctx, text: read_free_text(text, limit=100),
-    "event_year": lambda ctx, text: read_event_year(text, ctx.today),
-    "description": lambda ctx, text: read_free_text(text),
-    "id_number": lambda ctx, text: read_national_id(text),
+    "village": lambda ctx, state, text: read_free_text(text, limit=100),
+    "event_year": lambda ctx, state, text: read_event_year(text, ctx.today),
+    "description": lambda ctx, state, text: read_free_text(text),
+    "id_number": lambda ctx, state, text: read_national_id(text),
 }
 
 
 def register(router: Router) -> None:
     router.payload(PREFIX, on_payload)
-    router.flow(Flow.REGISTRATION, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims))
+    router.flow(Flow.REGISTRATION, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims, free_text=free_text))
+
+
+def _draft(state: ConversationState) -> dict[str, Any]:
+    return state.data[KEY]
 
 
 # -- entry ---------------------------------------------------------------------------------------
@@ -72,9 +92,16 @@ def start(ctx: Context, state: ConversationState) -> Result:
 
 
 def begin(ctx: Context, state: ConversationState) -> Result:
-    """A fresh registration, pre-filled from an eligibility check done in this chat."""
-    state.data[KEY] = {"fields": prefill(state.data.get("eligibility")), "consent_id": None}
-    return advance(ctx, state, [Reply(ctx.t("registration.intro"))])
+    """A fresh registration, pre-filled from an eligibility check done in this chat (an amount
+    above the programme's cap is capped, and the person is told)."""
+    fields = prefill(state.data.get("eligibility"))
+    state.data[KEY] = {"fields": fields, "consent_id": None}
+    before = [Reply(ctx.t("registration.intro"))]
+    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))
+    if cap is not None and isinstance(fields.get("amount"), int) and fields["amount"] > cap:
+        fields["amount_requested"], fields["amount"] = fields["amount"], cap
+        before.append(Reply(ctx.t("registration.amount_capped", cap=ctx.texts.money_words(cap))))
+    return advance(ctx, state, before)
 
 
 def prefill(eligibility: dict | None) -> dict[str, Any]:
@@ -91,6 +118,46 @@ def prefill(eligibility: dict | None) -> dict[str, Any]:
     if isinstance(answers.get("amount_requested_vnd"), int):
         fields["amount"] = answers["amount_requested_vnd"]
     return fields
+
+
+# -- the rules' minimum age -----------------------------------------------------------------------------
+
+
+def programme_min_age(ctx: Context, programme: str | None) -> int | None:
+    """The minimum age the eligibility rules check for the programme (the same parameter, e.g.
+    qd08.min_age), on today's date; None when the programme has none (QĐ 22 publishes none)."""
+    book = ctx.content.eligibility
+    if book is None or programme is None:
+        return None
+    for rule in book.rules:
+        spec = rule.check.get("at_least")
+        if programme in rule.programmes and "person" in rule.applicant and isinstance(spec, dict) and spec.get("field") == "age":
+            parameter = ctx.content.parameters[spec["parameter"]]
+            value = parameter.at(ctx.today)
+            return int(value if value is not None else next(iter(parameter.values.values())))
+    return None
+
+
+def sanity_min_age(ctx: Context) -> int:
+    """With no programme known yet (or one without a minimum): the lowest minimum of any programme.
+    Nobody younger can register under any of them; this is a sanity floor, not a rule."""
+    ages = [programme_min_age(ctx, p) for p in (ctx.content.eligibility.programmes if ctx.content.eligibility else {})]
+    return min((a for a in ages if a is not None), default=0)
+
+
+def _too_young(ctx: Context, fields: dict) -> Reply | None:
+    """After the programme is chosen: a year of birth under its minimum age is asked again."""
+    minimum = programme_min_age(ctx, fields.get("programme"))
+    year = fields.get("birth_year")
+    if minimum is None or not isinstance(year, int) or ctx.today.year - year >= minimum:
+        return None
+    fields.pop("birth_year", None)
+    return Reply(ctx.t("registration.invalid_birth_year_young", min_age=minimum, title=_programme_title(ctx, fields.get("programme"))))
+
+
+def _programme_title(ctx: Context, programme: str | None) -> str:
+    book = ctx.content.eligibility
+    return book.programmes[programme].title if book and programme in book.programmes else ""
 
 
 # -- asking ----------------------------------------------------------------------------------------
@@ -112,12 +179,13 @@ def _stop_button(ctx: Context) -> Button:
 
 
 def ask(ctx: Context, state: ConversationState) -> Reply:
-    """The question for the current step, with its buttons."""
-    draft = state.data[KEY]
+    """The question for the current step, with its buttons — the same after a detour or days later."""
+    draft = _draft(state)
     step = state.step
     form = ctx.content.registration
     fields = draft["fields"]
     relative = fields.get("registrant") == "relative"
+    pending = draft.get("pending") or {}
     if step == "who":
         return Reply(ctx.t("registration.ask_who"), (
             ctx.button("registration.who_self", f"{PREFIX}:who:self"),
@@ -133,6 +201,12 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
             ctx.button("registration.consent_yes", f"{PREFIX}:consent:yes"),
             ctx.button("registration.consent_no", f"{PREFIX}:consent:no"),
         ))
+    if step in ("province", "commune") and draft.get("offered"):
+        # The choices offered before (a detour, or back days later): the same buttons again.
+        buttons = tuple(Button(label, payload) for label, payload in draft["offered"])
+        if step == "province":
+            return Reply(ctx.t("places.province_pick"), buttons)
+        return Reply(ctx.t("places.commune_pick", province=ctx.places.province(fields["province"]).name), buttons)
     if step == "province":
         return ask_province(ctx, PREFIX)
     if step == "commune":
@@ -145,6 +219,36 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
                      tuple(Button(c.label, f"{PREFIX}:purp:{c.value}") for c in form.purposes) + (_stop_button(ctx),))
     if step == "summary":
         return summary(ctx, state)
+    if step == "change":
+        return change_question(ctx)
+    if step == "cancel":
+        return Reply(ctx.t("registration.cancel_confirm"), (
+            ctx.button("registration.cancel_yes", f"{PREFIX}:cancelyes"),
+            ctx.button("registration.cancel_no", f"{PREFIX}:cancelno"),
+        ))
+    if step == "repeat":
+        repeat = service.find_repeat(ctx, Details.model_validate(fields))
+        if repeat is None:
+            state.step = "summary"
+            return summary(ctx, state)
+        return Reply(ctx.t("registration.repeat_found", reference=service.show_reference(repeat.reference)), (
+            ctx.button("registration.repeat_update", f"{PREFIX}:update:{repeat.id}"),
+            ctx.button("registration.cancel", f"{PREFIX}:cancel"),
+        ))
+    if step == "name_confirm":
+        return Reply(ctx.t("registration.confirm_name", name=pending.get("name", "")), (
+            ctx.button("registration.confirm_name_yes", f"{PREFIX}:namok"),
+            ctx.button("registration.confirm_name_retype", f"{PREFIX}:namretype"),
+            _stop_button(ctx),
+        ))
+    if step == "amount_range":
+        low, high = pending.get("low", 0), pending.get("high", 0)
+        text = ctx.t("registration.ask_amount_range", low=ctx.texts.money_words(low), high=ctx.texts.money_words(high))
+        return Reply(text, (
+            Button(ctx.texts.money_words(low), f"{PREFIX}:amt:{low}"),
+            Button(ctx.texts.money_words(high), f"{PREFIX}:amt:{high}"),
+            ctx.button("registration.unknown", f"{PREFIX}:unknown"),
+        ))
     if step == "event_year":
         key = "registration.ask_event_year_qd22" if fields.get("programme") == "qd22_2023" else "registration.ask_event_year_qd08"
         return Reply(ctx.t(key), (ctx.button("registration.unknown", f"{PREFIX}:unknown"), _stop_button(ctx)))
@@ -161,10 +265,14 @@ def consent_text(ctx: Context) -> str:
 
 def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
     """Moves to the next missing field (or back to the summary after a change) and asks it."""
-    draft = state.data[KEY]
+    draft = _draft(state)
     state.flow = Flow.REGISTRATION
-    state.step = "summary" if draft.get("editing") and draft.get("consent_id") and next_step(draft) == "summary" else next_step(draft)
-    if state.step == "summary":
+    step = "summary" if draft.get("editing") and draft.get("consent_id") and next_step(draft) == "summary" else next_step(draft)
+    if step != state.step:
+        draft.pop("offered", None)
+    draft.pop("pending", None)
+    state.step = step
+    if step == "summary":
         draft.pop("editing", None)
     return Result((before or []) + [ask(ctx, state)])
 
@@ -177,7 +285,7 @@ def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
 
 
 def summary(ctx: Context, state: ConversationState) -> Reply:
-    details = Details.model_validate(state.data[KEY]["fields"])
+    details = Details.model_validate(_draft(state)["fields"])
     lines = summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today)
     text = "\n".join([ctx.t("registration.summary_heading"), *lines, ctx.t("registration.summary_question")])
     return Reply(text, (
@@ -185,6 +293,24 @@ def summary(ctx: Context, state: ConversationState) -> Reply:
         ctx.button("registration.change", f"{PREFIX}:change"),
         ctx.button("registration.cancel", f"{PREFIX}:cancel"),
     ))
+
+
+def change_question(ctx: Context) -> Reply:
+    """Which field to change: one button per field."""
+    buttons = tuple(ctx.button(f"registration.label_{f}", f"{PREFIX}:edit:{f}") for f in FIELDS if f != "province")
+    return Reply(ctx.t("registration.ask_change"), buttons + (ctx.button("registration.back_to_summary", f"{PREFIX}:edit:none"),))
+
+
+def _noted(ctx: Context, state: ConversationState, field: str) -> Reply:
+    """'Đã ghi năm sinh: 1998.' — what was understood, said back before the next question."""
+    fields = _draft(state)["fields"]
+    if field == "registrant":
+        details = Details.model_validate(fields)
+        value = registrant_text(details, ctx.texts, ctx.content.registration)
+    else:
+        value = field_value(field, Details.model_validate(fields), ctx.texts, ctx.places, ctx.content.registration, ctx.today)
+    label = ctx.t(f"registration.label_{field}")
+    return Reply(ctx.t("registration.noted", label=label[:1].lower() + label[1:], value=value))
 
 
 # -- buttons ---------------------------------------------------------------------------------------
@@ -203,10 +329,12 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     draft = state.data.get(KEY)
     if draft is None:
         done = state.data.get("registration_done")
-        if done and action in ("confirm", "update", "cancel"):
+        if done and action in ("confirm", "update", "cancel", "cancelyes"):
             return Result([Reply(ctx.t("registration.already_sent", reference=service.show_reference(done)), menu_buttons(ctx))])
         return Result([menu_reply(ctx, "input.stale_button")])
     if action == "continue":
+        if state.flow is Flow.REGISTRATION and state.step:
+            return Result([ask(ctx, state)])
         return advance(ctx, state)
     if action == "stop":
         return pause(ctx, state)
@@ -219,23 +347,50 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
 
 def stale(ctx: Context, state: ConversationState) -> Result:
     state.flow = Flow.REGISTRATION
-    state.step = state.step or next_step(state.data[KEY])
+    state.step = state.step or next_step(_draft(state))
     return Result([Reply(ctx.t("input.stale_button")), ask(ctx, state)])
 
 
 def pause(ctx: Context, state: ConversationState) -> Result:
     """Stops for now: what was typed stays (encrypted) so it can be continued later."""
     state.flow, state.step = Flow.MENU, None
-    if not state.data[KEY].get("consent_id"):
+    if not _draft(state).get("consent_id"):
         state.data.pop(KEY)  # nothing agreed yet: nothing kept
     return Result([Reply(ctx.t("registration.paused"), menu_buttons(ctx))])
 
 
-def _set(field: str):
-    def handler(ctx: Context, state: ConversationState, value: str) -> Result:
-        state.data[KEY]["fields"][field] = value
-        return advance(ctx, state)
-    return handler
+def _who(ctx: Context, state: ConversationState, value: str) -> Result:
+    if value not in ("self", "relative"):
+        return stale(ctx, state)
+    fields = _draft(state)["fields"]
+    fields["registrant"] = value
+    if value == "self":
+        fields.pop("relationship", None)
+    return advance(ctx, state)
+
+
+def _relationship(ctx: Context, state: ConversationState, value: str) -> Result:
+    if value not in {c.value for c in ctx.content.registration.relationships}:
+        return stale(ctx, state)
+    _draft(state)["fields"]["relationship"] = value
+    return advance(ctx, state)
+
+
+def _programme(ctx: Context, state: ConversationState, value: str) -> Result:
+    """The programme; a year of birth under its minimum age (the rules' parameter) is asked again."""
+    if value not in {c.value for c in ctx.content.registration.programmes}:
+        return stale(ctx, state)
+    fields = _draft(state)["fields"]
+    fields["programme"] = value
+    young = _too_young(ctx, fields)
+    return advance(ctx, state, [young] if young else None)
+
+
+def _purpose(ctx: Context, state: ConversationState, value: str) -> Result:
+    if value not in {c.value for c in ctx.content.registration.purposes}:
+        return stale(ctx, state)
+    _draft(state)["fields"]["purpose"] = value
+    return advance(ctx, state)
 
 
 def _consent(ctx: Context, state: ConversationState, value: str) -> Result:
@@ -246,50 +401,58 @@ def _consent(ctx: Context, state: ConversationState, value: str) -> Result:
         return Result([Reply(ctx.t("registration.declined"), menu_buttons(ctx))])
     form = ctx.content.registration.consent
     text_hash = hashlib.sha256(consent_text(ctx).encode("utf-8")).hexdigest()
-    state.data[KEY]["consent_id"] = service.record_consent(ctx, version=form.version, text_hash=text_hash)
+    _draft(state)["consent_id"] = service.record_consent(ctx, version=form.version, text_hash=text_hash)
     return advance(ctx, state, [Reply(ctx.t("registration.consent_thanks"))])
+
+
+def _offered(state: ConversationState) -> set[str]:
+    draft = _draft(state)
+    return {payload for _, payload in draft.get("offered") or []} | {b.payload for b in state.buttons}
 
 
 def _place(ctx: Context, state: ConversationState, value: str) -> Result:
     """A province or commune button: the code must be one that was offered in this step."""
-    fields = state.data[KEY]["fields"]
-    offered = {b.payload for b in state.buttons}
     kind = "prov" if state.step == "province" else "comm"
-    if f"{PREFIX}:{kind}:{value}" not in offered or not value.isdecimal():
+    if f"{PREFIX}:{kind}:{value}" not in _offered(state) or not value.isdecimal():
         return stale(ctx, state)
-    if kind == "prov":
-        fields["province"] = int(value)
+    return _set_place(ctx, state, int(value))
+
+
+def _set_place(ctx: Context, state: ConversationState, code: int, before: list[Reply] | None = None) -> Result:
+    fields = _draft(state)["fields"]
+    if state.step == "province":
+        fields["province"] = code
         fields.pop("commune", None)
     else:
-        fields["commune"] = int(value)
-    return advance(ctx, state)
+        fields["commune"] = code
+    return advance(ctx, state, before)
 
 
 def _retype(ctx: Context, state: ConversationState, value: str) -> Result:
+    _draft(state).pop("offered", None)
     return Result([ask(ctx, state)])
 
 
 def _reprovince(ctx: Context, state: ConversationState, value: str) -> Result:
-    state.data[KEY]["fields"].pop("province", None)
-    state.data[KEY]["fields"].pop("commune", None)
-    state.data[KEY]["editing"] = True
+    draft = _draft(state)
+    draft["fields"].pop("province", None)
+    draft["fields"].pop("commune", None)
+    draft["editing"] = True
     return advance(ctx, state)
 
 
 def _skip(ctx: Context, state: ConversationState, value: str) -> Result:
-    state.data[KEY]["fields"][state.step] = None
+    _draft(state)["fields"][state.step] = None
     return advance(ctx, state)
 
 
 def _change(ctx: Context, state: ConversationState, value: str) -> Result:
-    """Which field to change: one button per field."""
     state.step = "change"
-    buttons = tuple(ctx.button(f"registration.label_{f}", f"{PREFIX}:edit:{f}") for f in FIELDS if f != "province")
-    return Result([Reply(ctx.t("registration.ask_change"), buttons + (ctx.button("registration.back_to_summary", f"{PREFIX}:edit:none"),))])
+    return Result([change_question(ctx)])
 
 
 def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
-    draft = state.data[KEY]
+    draft = _draft(state)
     if value in FIELDS:
         # A changed field takes the ones that depend on it along: the year belongs to the
         # programme, the amount's cap to the programme and the purpose.
@@ -300,33 +463,40 @@ def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
 
 
 def _cancel(ctx: Context, state: ConversationState, value: str) -> Result:
+    """'Hủy đăng ký': asked once more before anything is dropped."""
+    state.step = "cancel"
+    return Result([ask(ctx, state)])
+
+
+def _cancel_yes(ctx: Context, state: ConversationState, value: str) -> Result:
     """Cancels before sending: the draft is dropped (the consent record stays as proof it was given)."""
     state.data.pop(KEY, None)
     state.flow, state.step = Flow.MENU, None
     return Result([Reply(ctx.t("registration.cancelled"), menu_buttons(ctx))])
 
 
+def _cancel_no(ctx: Context, state: ConversationState, value: str) -> Result:
+    state.step = "summary"
+    return Result([ask(ctx, state)])
+
+
 def _confirm(ctx: Context, state: ConversationState, value: str) -> Result:
     """Sends it, unless the same phone is already registered in the same commune: then offer to update that one."""
-    details = Details.model_validate(state.data[KEY]["fields"])
+    details = Details.model_validate(_draft(state)["fields"])
     repeat = service.find_repeat(ctx, details)
     if repeat is not None:  # only this chat's own registrations: a phone number reveals nobody else's
         state.step = "repeat"
-        reference = service.show_reference(repeat.reference)
-        return Result([Reply(ctx.t("registration.repeat_found", reference=reference), (
-            ctx.button("registration.repeat_update", f"{PREFIX}:update:{repeat.id}"),
-            ctx.button("registration.cancel", f"{PREFIX}:cancel"),
-        ))])
-    registration = service.submit(ctx, details, consent_id=state.data[KEY]["consent_id"])
+        return Result([ask(ctx, state)])
+    registration = service.submit(ctx, details, consent_id=_draft(state)["consent_id"])
     return _done(ctx, state, registration.reference, "registration.sent")
 
 
 def _update(ctx: Context, state: ConversationState, value: str) -> Result:
-    details = Details.model_validate(state.data[KEY]["fields"])
+    details = Details.model_validate(_draft(state)["fields"])
     repeat = service.find_repeat(ctx, details)
     if repeat is None or str(repeat.id) != value:
         return stale(ctx, state)
-    service.update(ctx, repeat, details, consent_id=state.data[KEY]["consent_id"])
+    service.update(ctx, repeat, details, consent_id=_draft(state)["consent_id"])
     return _done(ctx, state, repeat.reference, "registration.updated")
 
 
@@ -339,29 +509,101 @@ def _done(ctx: Context, state: ConversationState, reference: str, key: str) -> R
 
 
 def _unknown(ctx: Context, state: ConversationState, value: str) -> Result:
-    state.data[KEY]["fields"][state.step] = None
+    step = PARENT_STEP.get(state.step, state.step)
+    fields = _draft(state)["fields"]
+    fields[step] = None
+    if step == "amount":
+        fields.pop("amount_requested", None)
     return advance(ctx, state)
+
+
+def _name_ok(ctx: Context, state: ConversationState, value: str) -> Result:
+    """The odd-looking name, confirmed: stored as shown."""
+    name = (_draft(state).get("pending") or {}).get("name")
+    if not name:
+        return stale(ctx, state)
+    _draft(state)["fields"]["name"] = name
+    return advance(ctx, state)
+
+
+def _name_retype(ctx: Context, state: ConversationState, value: str) -> Result:
+    _draft(state).pop("pending", None)
+    state.step = "name"
+    return Result([ask(ctx, state)])
+
+
+def _amount_choice(ctx: Context, state: ConversationState, value: str) -> Result:
+    pending = _draft(state).get("pending") or {}
+    if not value.isdecimal() or int(value) not in (pending.get("low"), pending.get("high")):
+        return stale(ctx, state)
+    return _store_amount(ctx, state, int(value))
 
 
 # action → (steps where it is valid, handler)
 BUTTONS = {
-    "who": ({"who"}, lambda ctx, state, value: _set("registrant")(ctx, state, value) if value in ("self", "relative") else stale(ctx, state)),
-    "rel": ({"relationship"}, _set("relationship")),
+    "who": ({"who"}, _who),
+    "rel": ({"relationship"}, _relationship),
     "consent": ({"consent"}, _consent),
     "prov": ({"province"}, _place),
     "comm": ({"commune"}, _place),
     "retype": ({"province", "commune"}, _retype),
     "reprovince": ({"commune"}, _reprovince),
     "skip": (set(OPTIONAL), _skip),
-    "unknown": ({"event_year", "amount"}, _unknown),
-    "prog": ({"programme"}, _set("programme")),
-    "purp": ({"purpose"}, _set("purpose")),
+    "unknown": ({"event_year", "amount", "amount_range"}, _unknown),
+    "prog": ({"programme"}, _programme),
+    "purp": ({"purpose"}, _purpose),
     "change": ({"summary"}, _change),
     "edit": ({"change"}, _edit),
     "cancel": ({"summary", "repeat", "change"}, _cancel),
+    "cancelyes": ({"cancel"}, _cancel_yes),
+    "cancelno": ({"cancel"}, _cancel_no),
     "confirm": ({"summary"}, _confirm),
     "update": ({"repeat"}, _update),
+    "namok": ({"name_confirm"}, _name_ok),
+    "namretype": ({"name_confirm"}, _name_retype),
+    "amt": ({"amount_range"}, _amount_choice),
 }
+
+
+# -- going back one step ------------------------------------------------------------------------------
+
+
+def back(ctx: Context, state: ConversationState) -> Result:
+    """'quay lại', 'sửa câu trước': the previous question again, its answer cleared (the consent
+    given stays given)."""
+    draft = _draft(state)
+    fields = draft["fields"]
+    state.flow = Flow.REGISTRATION
+    current = state.step or next_step(draft)
+    draft.pop("offered", None)
+    if current in PARENT_STEP:
+        draft.pop("pending", None)
+        state.step = PARENT_STEP[current]
+        if state.step == "summary":
+            return Result([ask(ctx, state)])
+        fields.pop(state.step, None)
+        return Result([ask(ctx, state)])
+    position = ORDER.index(current) if current in ORDER else len(ORDER)
+    for step in reversed(ORDER[:position]):
+        if step == "consent":
+            continue
+        if step == "who" and "registrant" in fields:
+            fields.pop("registrant", None)
+            fields.pop("relationship", None)
+        elif step == "relationship" and fields.get("registrant") == "relative" and "relationship" in fields:
+            fields.pop("relationship", None)
+        elif step in FIELDS and step in fields:
+            fields.pop(step, None)
+            if step == "province":
+                fields.pop("commune", None)
+            if step == "amount":
+                fields.pop("amount_requested", None)
+        else:
+            continue
+        draft.pop("editing", None)
+        state.step = step
+        return Result([ask(ctx, state)])
+    return Result([Reply(ctx.t("registration.back_first")), ask(ctx, state)])
 
 
 # -- typed answers -------------------------------------------------------------------------------------
@@ -379,20 +621,51 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     step = _free_step(state)
     if step is None:
         return False
+    if says_back(text) or (step in OPTIONAL and says_skip(text)):
+        return True
     light = ctx.normalizer.light
     is_number = typed_number(text, light, ctx.normalizer.choice_words) is not None
     if resolve_button(text, state.buttons, light, ctx.normalizer.choice_words) is not None and (
         not is_number or step in ("province", "commune") or step in NUMBERED_BUTTONS
     ):
         return False
+    if step in STRUCTURED and not text.strip().endswith("?") and _reads(ctx, state, text):
+        return True  # "sdt của tui là 0987 654 321" is the phone, whatever else it resembles
     return not _is_aside(ctx, text)
 
 
+def _reads(ctx: Context, state: ConversationState, text: str) -> bool:
+    """Whether the structured step's reader takes the text (without storing anything)."""
+    try:
+        if state.step == "birth_year":
+            read_birth_year(text, ctx.today)
+        elif state.step == "phone":
+            read_phone(text)
+        elif state.step == "amount":
+            reading = read_amount(text)
+            return reading.amount is not None or reading.is_range
+        else:
+            READERS[state.step](ctx, state, text)
+    except Invalid:
+        return False
+    return True
+
+
+def free_text(ctx: Context, text: str, state: ConversationState) -> bool:
+    """The text answers the step ("đăng ký cho con tôi" at 'who'), so it is not a request for
+    another flow."""
+    if state.flow is not Flow.REGISTRATION or KEY not in state.data or state.step is None:
+        return False
+    if state.step in CHOICE_STEPS:
+        return says_back(text) or _choice(ctx, state, text) is not None
+    return claims(ctx, text, state)
+
+
 def _is_aside(ctx: Context, text: str) -> bool:
-    """'quay lại', 'thoát', or a question the FAQ knows well: not an answer to the step."""
+    """'thoát', or a question the FAQ knows well: not an answer to the step."""
     words = ctx.normalizer.light(text)
     navigation = ctx.content.questions.navigation
-    if any(words in navigation[k] for k in ("back", "exit", "restart")):
+    if any(words in navigation[k] for k in ("exit", "restart")):
         return True
     if text.strip().endswith("?"):
         return True
@@ -400,68 +673,241 @@ def _is_aside(ctx: Context, text: str) -> bool:
     return match.status is Status.ANSWER and match.score >= ctx.content.matching.sure_threshold
 
 
+def _is_question(ctx: Context, text: str) -> bool:
+    """At a choice step, a reply that is no choice is a question when the FAQ recognises it at all."""
+    if text.strip().endswith("?"):
+        return True
+    return ctx.matcher.match(text).status is not Status.FALLBACK
+
+
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
     """A typed answer for the current step; None when the text is something else (a question)."""
     if state.flow is not Flow.REGISTRATION or KEY not in state.data:
         return None
-    words = ctx.normalizer.light(msg.text)
+    text = msg.text
+    words = ctx.normalizer.light(text)
     navigation = ctx.content.questions.navigation
+    step = state.step
+    if step == "summary" and read_summary(text) == "cancel":
+        return _cancel(ctx, state, "")
+    if says_back(text) and not (step == "summary" and read_summary(text) == "change"):
+        return back(ctx, state)
     if words in navigation["exit"]:
         return pause(ctx, state)
-    step = state.step
+    if words in navigation["restart"]:
+        return Result([Reply(ctx.t("registration.restart_confirm"), (
+            ctx.button("registration.restart", f"{PREFIX}:restart"),
+            ctx.button("registration.continue", f"{PREFIX}:continue"),
+        ))])
     if step in CHOICE_STEPS:
-        return _typed_choice(ctx, state, words)
-    if _is_aside(ctx, msg.text):
-        return None
-    fields = state.data[KEY]["fields"]
-    if step == "province":
-        return Result([province_choices(ctx, msg.text, PREFIX)])
-    if step == "commune":
-        return Result([commune_choices(ctx, fields["province"], msg.text, PREFIX)])
-    if step in ("event_year", "amount") and says_unknown(msg.text):
-        fields[step] = None
-        return advance(ctx, state)
-    if step == "amount":
-        return _amount(ctx, state, msg.text)
+        return _typed_choice(ctx, state, text)
+    return _typed_field(ctx, state, text)
+
+
+def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | None:
+    step = state.step
+    fields = _draft(state)["fields"]
+    if step in OPTIONAL and says_skip(text):
+        return _skip(ctx, state, "")
+    if step in ("event_year", "amount") and says_unknown(text):
+        return _unknown(ctx, state, "")
+    if text.strip().endswith("?"):
+        return None  # a question on the way: answered, then the step asked again
+    if step not in STRUCTURED and _is_aside(ctx, text):
+        return None  # a question on the way (not a name, a place or a village)
+    if step in ("province", "commune"):
+        return _typed_place(ctx, state, text)
     try:
-        fields[step] = READERS[step](ctx, msg.text)
+        if step == "name":
+            return _typed_name(ctx, state, text)
+        if step == "birth_year":
+            programme = fields.get("programme")
+            minimum = programme_min_age(ctx, programme)
+            try:
+                fields["birth_year"] = read_birth_year(text, ctx.today, min_age=minimum if minimum is not None else sanity_min_age(ctx))
+            except Invalid as exc:
+                if exc.key == "registration.invalid_birth_year_young" and minimum is None:
+                    raise Invalid("registration.invalid_birth_year_range") from None
+                if exc.key == "registration.invalid_birth_year_young":
+                    raise Invalid(exc.key, min_age=minimum, title=_programme_title(ctx, programme)) from None
+                raise
+            return advance(ctx, state, None if is_plain_year(text) else [_noted(ctx, state, "birth_year")])
+        if step == "phone":
+            fields["phone"] = read_phone(text)
+            typed_digits = "".join(ch for ch in text if ch.isdigit())
+            return advance(ctx, state, None if typed_digits == text.strip() else [_noted(ctx, state, "phone")])
+        if step == "amount":
+            return _typed_amount(ctx, state, text)
+        fields[step] = READERS[step](ctx, state, text)
     except Invalid as exc:
+        if step in STRUCTURED and _is_aside(ctx, text):
+            return None
         return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
     return advance(ctx, state)
 
 
-def _typed_choice(ctx: Context, state: ConversationState, words: str) -> Result | None:
-    """Words that pick a choice ('vợ tôi', 'cai nghiện', 'học nghề', 'đồng ý')."""
+def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
+    """The name without its lead-in; an odd-looking one is confirmed before it is stored."""
+    name = read_name(text)
+    if name_looks_odd(name):
+        _draft(state)["pending"] = {"name": name}
+        state.step = "name_confirm"
+        return Result([ask(ctx, state)])
+    _draft(state)["fields"]["name"] = name
+    interpreted = fold(clean(text)) != fold(name)
+    return advance(ctx, state, [_noted(ctx, state, "name")] if interpreted else None)
+
+
+def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
+    """The name typed exactly (one place of that name): chosen and said. Otherwise up to three
+    close names as buttons, kept for a detour or a later return."""
+    fields = _draft(state)["fields"]
+    if state.step == "province":
+        exact = exact_province(ctx.places, text)
+        reply = None if exact else province_choices(ctx, text, PREFIX)
+    else:
+        exact = exact_commune(ctx.places, fields["province"], text)
+        reply = None if exact else commune_choices(ctx, fields["province"], text, PREFIX)
+    if exact is not None:
+        label = exact.name if state.step == "province" else ctx.places.label(exact.code)
+        return _set_place(ctx, state, exact.code, [Reply(ctx.t("registration.place_chosen", place=label))])
+    kind = "prov" if state.step == "province" else "comm"
+    offered = [[b.label, b.payload] for b in reply.buttons if b.payload.startswith(f"{PREFIX}:{kind}:")]
+    if offered:
+        _draft(state)["offered"] = offered + [[b.label, b.payload] for b in reply.buttons if not b.payload.startswith(f"{PREFIX}:{kind}:")]
+    return Result([reply])
+
+
+def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
+    """'hai trăm triệu', '50tr', '1 tỷ 2'; a range ('30-50 triệu') asks which."""
+    reading = read_amount(text)
+    if reading.is_range and MIN_AMOUNT <= reading.low and reading.high <= MAX_AMOUNT:
+        _draft(state)["pending"] = {"low": reading.low, "high": reading.high}
+        state.step = "amount_range"
+        return Result([ask(ctx, state)])
+    if reading.amount is None or not MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:
+        raise Invalid("registration.invalid_amount")
+    return _store_amount(ctx, state, reading.amount, noted=True)
+
+
+def _store_amount(ctx: Context, state: ConversationState, amount: int, *, noted: bool = False) -> Result:
+    """Above the programme's cap: say so, record the cap (and what was asked)."""
+    fields = _draft(state)["fields"]
+    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))
+    if cap is not None and amount > cap:
+        fields["amount_requested"], fields["amount"] = amount, cap
+        state.step = "amount"
+        return advance(ctx, state, [Reply(ctx.t("registration.amount_capped", cap=ctx.texts.money_words(cap)))])
+    fields.pop("amount_requested", None)
+    fields["amount"] = amount
+    state.step = "amount"
+    return advance(ctx, state, [_noted(ctx, state, "amount")] if noted else None)
+
+
+def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str] | None:
+    """The button a typed reply picks at a choice step, as (action, value); None when unclear."""
     form = ctx.content.registration
-    lists = {"relationship": ("rel", form.relationships), "programme": ("prog", form.programmes), "purpose": ("purp", form.purposes)}
-    if state.step in lists:
-        action, choices = lists[state.step]
-        padded = f" {words} "
-        # The phrase that starts first wins, then the longest: "mẹ chồng tôi" is an in-law, not a spouse.
-        hits = [(-padded.find(f" {p} "), len(p), c.value) for c in choices for p in c.also if f" {p} " in padded]
-        if hits:
-            return on_payload(ctx, f"{PREFIX}:{action}:{max(hits)[2]}", state)
-    questions = ctx.content.questions
-    if state.step == "consent" and (words in questions.yes_words or words in ("dong y", "toi dong y")):
-        return on_payload(ctx, f"{PREFIX}:consent:yes", state)
-    if state.step == "consent" and (words in questions.no_words or words in ("khong dong y", "tu choi")):
-        return on_payload(ctx, f"{PREFIX}:consent:no", state)
+    step = state.step
+    if step == "who":
+        who = read_who(text, form.relationships)
+        return ("who", f"{who[0]}:{who[1] or ''}") if who else None
+    if step == "relationship":
+        value = read_relationship(text, form.relationships)
+        return ("rel", value) if value else None
+    if step in ("programme", "purpose"):
+        action, choices = ("prog", form.programmes) if step == "programme" else ("purp", form.purposes)
+        padded = f" {' '.join(fold(text).split())} "
+        # The phrase that starts first wins, then the longest.
+        hits = [(-padded.find(f" {p} "), len(p), c.value, p) for c in choices for p in (*c.also, fold(c.label)) if f" {p} " in padded]
+        return (action, max(hits)[2]) if hits else None
+    if step == "summary":
+        choice = read_summary(text)
+        return (choice, "") if choice else None
+    if step == "change":
+        typed = " ".join(fold(text).split())
+        matches = [f for f in FIELDS if f != "province" and len(typed) >= 3 and typed in fold(ctx.t(f"registration.label_{f}"))]
+        return ("edit", matches[0]) if len(matches) == 1 else None
+    answer = read_yes_no(text)
+    if step == "cancel" and answer is None and read_summary(text) == "cancel":
+        answer = True  # "hủy" again: yes, cancel
+    if answer is None:
+        return None
+    if step == "consent":
+        return ("consent", "yes" if answer else "no")
+    if step == "cancel":
+        return ("cancelyes" if answer else "cancelno", "")
+    if step == "name_confirm":
+        return ("namok" if answer else "namretype", "")
+    if step == "repeat":
+        repeat = service.find_repeat(ctx, Details.model_validate(_draft(state)["fields"]))
+        if repeat is None:
+            return None
+        return ("update", str(repeat.id)) if answer else ("cancel", "")
     return None
 
 
-def _amount(ctx: Context, state: ConversationState, text: str) -> Result:
-    """'50tr', '50 triệu', '50.000.000', '1,5 tỷ'. Above the programme's cap: say so, record the cap."""
-    amount = parse_amount(text)
-    if amount is None or not 1_000_000 <= amount <= MAX_AMOUNT:
-        return Result([Reply(ctx.t("registration.invalid_amount")), ask(ctx, state)])
-    fields = state.data[KEY]["fields"]
-    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))
-    before: list[Reply] = []
-    if cap is not None and amount > cap:
-        fields["amount_requested"] = amount
-        before.append(Reply(ctx.t("registration.amount_capped", cap=ctx.texts.money_words(cap))))
-        amount = cap
-    else:
-        fields.pop("amount_requested", None)
-    fields["amount"] = amount
-    return advance(ctx, state, before)
+UNCLEAR = {
+    "who": "registration.unclear_who", "relationship": "registration.unclear_relationship",
+    "consent": "registration.unclear_consent", "programme": "registration.unclear_programme",
+    "purpose": "registration.unclear_purpose", "summary": "registration.unclear_summary",
+    "change": "registration.unclear_change", "amount_range": "registration.unclear_amount_range",
+}
+
+
+def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result | None:
+    """Words that pick a choice ('cho thằng con trai tui', 'vợ tôi', 'cai nghiện', 'nuôi heo',
+    'dạ tui đồng ý', 'ừ gửi đi'). Unclear: the question again with an example; a policy
+    question: None (answered, then the step asked again)."""
+    step = state.step
+    if step == "name_confirm" and read_yes_no(text) is None:
+        return _retyped_name(ctx, state, text)
+    if step == "amount_range" and read_yes_no(text) is None:
+        reading = read_amount(text)
+        if reading.amount is not None and MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:
+            return _store_amount(ctx, state, reading.amount, noted=True)
+    choice = _choice(ctx, state, text)
+    if choice is None:
+        if _is_question(ctx, text):
+            return None
+        return Result([Reply(ctx.t(UNCLEAR.get(step, "registration.unclear_yes_no"))), ask(ctx, state)])
+    action, value = choice
+    fields = _draft(state)["fields"]
+    if action == "who":
+        registrant, _, relationship = value.partition(":")
+        fields["registrant"] = registrant
+        fields.pop("relationship", None)
+        if relationship:
+            fields["relationship"] = relationship
+        return advance(ctx, state, [_noted(ctx, state, "registrant")] if relationship else None)
+    result = on_payload(ctx, f"{PREFIX}:{action}:{value}" if value else f"{PREFIX}:{action}", state)
+    if action == "purp" and _describe(ctx, state, text):
+        # The next question is asked anew: the description it would have asked is known now.
+        return advance(ctx, state, [_noted(ctx, state, "description")])
+    return result
+
+
+def _describe(ctx: Context, state: ConversationState, text: str) -> bool:
+    """'nuôi heo' at the purpose: business, and the plan is the description (not asked again).
+    A bare choice ('kinh doanh', 'học nghề') is no description."""
+    fields = _draft(state)["fields"]
+    typed = " ".join(fold(text).split())
+    bare = {fold(c.label) for c in ctx.content.registration.purposes} | {p for c in ctx.content.registration.purposes for p in c.also}
+    if KEY not in state.data or "description" in fields or typed in bare or len(typed.split()) < 2:
+        return False
+    try:
+        fields["description"] = read_free_text(text)
+    except Invalid:
+        return False
+    return True
+
+
+def _retyped_name(ctx: Context, state: ConversationState, text: str) -> Result | None:
+    """At the name confirmation, a new name typed instead of yes or no."""
+    if _is_aside(ctx, text):
+        return None
+    state.step = "name"
+    _draft(state).pop("pending", None)
+    try:
+        return _typed_name(ctx, state, text)
+    except Invalid as exc:
+        return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot.nlu.numbers import UNKNOWN, parse_age, parse_amount, parse_count, parse_years_ago
+from bot.nlu.numbers import UNKNOWN, parse_age, parse_amount, parse_count, parse_years_ago, read_amount
 
 TODAY = date(2026, 11, 22)
 
@@ -17,6 +17,41 @@ TODAY = date(2026, 11, 22)
 )
 def test_amounts(typed, vnd):
     assert parse_amount(typed) == vnd
+
+
+@pytest.mark.parametrize(
+    "typed, vnd",
+    [("hai trăm triệu", 200_000_000), ("trăm rưỡi", 150_000_000), ("1 tỷ 2", 1_200_000_000),
+     ("một trăm năm chục triệu", 150_000_000), ("năm chục triệu", 50_000_000), ("tầm 80 triệu", 80_000_000),
+     ("khoảng 100tr", 100_000_000), ("hai tram trieu", 200_000_000), ("mười lăm triệu", 15_000_000),
+     ("hai mươi lăm triệu", 25_000_000), ("một tỷ hai", 1_200_000_000), ("1 tỷ rưỡi", 1_500_000_000),
+     ("hai trăm rưỡi", 250_000_000), ("một trăm linh năm triệu", 105_000_000), ("1 tỷ hai trăm", 1_200_000_000),
+     ("1 tỷ 25", 1_250_000_000), ("chục triệu", 10_000_000), ("tám trăm triệu", 800_000_000), ("dạ tầm hai trăm", 200_000_000)],
+)
+def test_amounts_in_words_and_shorthand(typed, vnd):
+    assert parse_amount(typed) == vnd
+
+
+@pytest.mark.parametrize(
+    "typed, vnd",
+    [("năm nay vay 50tr", 50_000_000), ("vay 50 triệu để nuôi 20 con lợn", 50_000_000), ("cho ba tôi 30 triệu", 30_000_000),
+     ("tam 80 trieu", 80_000_000), ("k biết", None), ("vài chục triệu", None)],
+)
+def test_words_that_only_look_like_numbers_are_not_added(typed, vnd):
+    """'năm nay' is this year, 'tầm' about, 'ba tôi' my father: none of them adds to the amount."""
+    assert parse_amount(typed) == vnd
+
+
+@pytest.mark.parametrize(
+    "typed, low, high",
+    [("30-50 triệu", 30_000_000, 50_000_000), ("30 đến 50 triệu", 30_000_000, 50_000_000), ("từ 30 tới 50tr", 30_000_000, 50_000_000),
+     ("1-1,5 tỷ", 1_000_000_000, 1_500_000_000), ("30 hoặc 50 triệu", 30_000_000, 50_000_000),
+     ("500 triệu - 1 tỷ", 500_000_000, 1_000_000_000), ("tu 30 toi 50 trieu", 30_000_000, 50_000_000)],
+)
+def test_a_range_is_two_ends_to_ask_about_never_their_sum(typed, low, high):
+    reading = read_amount(typed)
+    assert reading.is_range and (reading.low, reading.high) == (low, high)
+    assert parse_amount(typed) is None
 
 
 @pytest.mark.parametrize(

@@ -136,10 +136,10 @@ def test_a_question_reaches_the_communes_officers_and_the_reply_comes_back(app):
     officer = officer_chat(app)
     person = Chat(app, "asker")
     person.tap("ask:start")
-    person.say("nghe an")
-    person.press("Nghệ An")
+    person.say("nghe an")  # typed exactly: chosen, and said
+    assert "Đã chọn: Nghệ An" in person.text
     person.say("quy hop")
-    person.press("Xã Quỳ Hợp")
+    assert "Đã chọn: Xã Quỳ Hợp, Nghệ An" in person.text
     person.say("Tôi cần mang giấy tờ gì khi đăng ký?")
     person.press("Có, để lại số")
     person.say("0912 000 111")
@@ -280,9 +280,9 @@ def test_typed_formulas_leave_the_export_as_plain_text(app):
     from tests.registration_helpers import WIFE_ANSWERS, consented
 
     chat = consented(app, "f1")
-    chat.answer(WIFE_ANSWERS[2:9])
+    chat.answer(WIFE_ANSWERS[2:8])
     chat.say("=HYPERLINK(\"http://x\",\"y\")")
-    chat.answer(WIFE_ANSWERS[10:])
+    chat.answer(WIFE_ANSWERS[9:])
     chat.press("Đúng, gửi đăng ký")
     now = utcnow()
     with transaction(app.engine) as session:
@@ -300,11 +300,95 @@ def test_a_person_can_answer_yes_by_typing_and_ask_another_commune(app):
     person.tap("ask:start")
     person.press("Hỏi cán bộ xã khác")
     person.say("son la")
-    person.press("Sơn La")
     person.say("to hieu")
-    person.press("Phường Tô Hiệu")
     person.say("Tôi chuyển về đây ở, đăng ký thế nào?")
     person.say("có")
     person.say("0912 111 222")
     assert "Đã chuyển câu hỏi tới cán bộ Phường Tô Hiệu" in person.text
     assert inbox_of(app, "o-sonla")
+
+
+def test_a_reason_typed_where_the_bot_invites_it_is_taken_as_the_decision(app):
+    """'Chọn lý do, hoặc gõ lý do khác:' — the typed reason used to get a FAQ answer and no decision."""
+    register_for_husband(app)
+    officer = officer_chat(app)
+    officer.press("Danh sách chờ xác minh")
+    officer.press(officer.labels[0])
+    officer.press("Chưa đủ điều kiện")
+    assert "gõ lý do khác" in officer.text
+    officer.say("Không cư trú tại xã này")
+    assert "Đã ghi “chưa đủ điều kiện”" in officer.text
+    assert registrations(app)[0].status == "rejected"
+    assert "Không cư trú tại xã này" in inbox_of(app, "wife")[0]
+
+
+def test_a_reason_picked_by_its_number_is_that_reason(app):
+    register_for_husband(app)
+    [row] = registrations(app)
+    officer = officer_chat(app)
+    officer.tap(f"off:no:{row.id}")
+    officer.say("số 2")
+    assert registrations(app)[0].status == "rejected"
+    assert app.brain.content.registration.rejection_reasons[1] in inbox_of(app, "wife")[0]
+
+
+@pytest.mark.parametrize("typed", ["/start", "menu", "Menu", "/menu"])
+def test_start_and_menu_open_the_officer_menu_for_a_bound_officer(app, typed):
+    officer = officer_chat(app)
+    officer.say(typed)
+    assert "Việc của cán bộ" in officer.text
+    assert "Menu cho người dân" in officer.labels
+    officer.press("Menu cho người dân")
+    assert "Bạn cần giúp gì?" in officer.text
+    assert "Việc của cán bộ" not in Chat(app, "citizen").say(typed)[-1].text
+
+
+def test_opening_the_chat_as_a_bound_officer_shows_the_officer_menu(app):
+    from bot.types import Kind
+    from tests.conftest import make_message, run
+
+    officer_chat(app)
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN, chat_id="officer")))
+    assert "Việc của cán bộ" in replies[-1].text
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN, chat_id="someone")))
+    assert "Việc của cán bộ" not in replies[-1].text
+
+
+def test_an_officers_typed_reply_info_and_note_are_taken_even_when_they_look_like_questions(app):
+    register_for_husband(app)
+    [row] = registrations(app)
+    officer = officer_chat(app)
+    officer.tap(f"off:note:{row.id}")
+    officer.say("Lãi suất bao nhiêu thì đã giải thích qua điện thoại")
+    assert "Đã lưu ghi chú" in officer.text
+    officer.tap(f"off:info:{row.id}")
+    officer.say("Vay bao nhiêu? Xin ghi rõ số tiền")
+    assert "Đã gửi yêu cầu bổ sung" in officer.text and registrations(app)[0].status == "needs_info"
+
+
+def test_a_question_for_officers_in_the_persons_own_words(app):
+    officer = officer_chat(app)
+    person = Chat(app, "own-words")
+    person.tap("ask:start")
+    person.say("nghệ an")
+    person.say("quỳ hợp")
+    person.say("Khi nào có kết quả?")
+    assert "số điện thoại" in person.text
+    person.say("dạ có")
+    person.say("số của tôi là 0912 000 111 ạ")
+    assert "Đã chuyển câu hỏi" in person.text
+    officer.tap("off:qs:17035")
+    officer.press("Số ")
+    assert "0912000111" in officer.text
+
+
+def test_the_communes_offered_to_a_person_asking_come_back_after_a_detour(app):
+    person = Chat(app, "detour")
+    person.tap("ask:start")
+    person.say("nghệ an")
+    person.say("chau")
+    offered = person.labels
+    person.say("lãi suất bao nhiêu?")
+    assert person.labels == offered
+    person.press(offered[0])
+    assert "Bạn muốn hỏi cán bộ" in person.text

@@ -85,7 +85,7 @@ def test_each_field_is_re_asked_with_the_reason_when_wrong(app):
 
 def test_an_amount_above_the_cap_is_said_and_the_cap_recorded(app):
     chat = consented(app, "c4")
-    chat.answer(WIFE_ANSWERS[2:14])
+    chat.answer(WIFE_ANSWERS[2:13])
     chat.say("1,5 tỷ")
     assert "tối đa" in chat.text and "200 triệu đồng" in chat.text
     chat.press("Bỏ qua")
@@ -198,10 +198,10 @@ def test_a_sticker_or_photo_mid_way_gets_a_kind_word_and_loses_nothing(app):
 
 def test_a_bare_number_presses_the_skip_or_not_sure_button_where_there_is_one(app):
     chat = consented(app, "r1")
-    chat.answer(WIFE_ANSWERS[2:9])
+    chat.answer(WIFE_ANSWERS[2:8])
     chat.say("1")  # village: [1] Bỏ qua
     assert "chương trình nào" in chat.text
-    chat.answer(WIFE_ANSWERS[10:14])
+    chat.answer(WIFE_ANSWERS[9:13])
     chat.say("1")  # amount: [1] Chưa rõ — not 1 million
     assert "Số định danh" in chat.text
     assert saved_state(app, "r1").data["registration"]["fields"]["amount"] is None
@@ -209,7 +209,7 @@ def test_a_bare_number_presses_the_skip_or_not_sure_button_where_there_is_one(ap
 
 def test_an_absurd_amount_is_asked_again_and_two_hundred_million_in_words_is_understood(app):
     chat = consented(app, "r2")
-    chat.answer(WIFE_ANSWERS[2:14])
+    chat.answer(WIFE_ANSWERS[2:13])
     chat.say("9" * 40)
     assert "chưa đọc được số tiền" in chat.text
     chat.say("2 trăm triệu")
@@ -253,3 +253,322 @@ def test_another_chat_with_the_same_phone_learns_nothing_and_officers_see_a_poss
     officer = officer_chat(app)
     officer.tap(f"off:open:{registrations(app)[1].id}")
     assert "có thể trùng" in officer.text
+
+
+# -- in the person's own words ---------------------------------------------------------------------
+
+
+def mother(app, chat_id: str) -> Chat:
+    """A mother who has said who registers and agreed, in her words."""
+    chat = Chat(app, chat_id)
+    chat.tap("reg:start")
+    chat.say("cho thằng con trai tui")
+    chat.say("dạ tui đồng ý")
+    assert "Họ và tên của người cần vay" in chat.last[-1].text, chat.text
+    return chat
+
+
+def test_a_mother_says_who_registers_and_agrees_in_her_words_and_is_told_what_was_understood(app):
+    chat = Chat(app, "w1")
+    chat.tap("reg:start")
+    chat.say("cho thằng con trai tui")
+    assert "Đã ghi người đăng ký: người thân (bố hoặc mẹ)" in chat.text
+    assert chat.labels == ["Tôi đồng ý", "Không đồng ý"]  # the relationship is known: not asked
+    chat.say("dạ tui đồng ý")
+    assert len(consents(app)) == 1
+    fields = saved_state(app, "w1").data["registration"]["fields"]
+    assert fields["registrant"] == "relative" and fields["relationship"] == "parent"
+
+
+def test_tui_la_ma_no_at_the_relationship_question_is_the_parent(app):
+    chat = Chat(app, "w2")
+    chat.tap("reg:start")
+    chat.say("cho người nhà")
+    assert "Bạn là gì của người cần vay?" in chat.text
+    chat.say("tui là má nó")
+    assert saved_state(app, "w2").data["registration"]["fields"]["relationship"] == "parent"
+
+
+def test_a_register_request_typed_at_the_who_question_is_its_answer_not_a_restart(app):
+    chat = Chat(app, "w3")
+    chat.tap("reg:start")
+    chat.say("đăng ký cho con tôi")
+    assert chat.labels == ["Tôi đồng ý", "Không đồng ý"], chat.text
+    assert saved_state(app, "w3").data["registration"]["fields"]["relationship"] == "parent"
+
+
+def test_a_name_after_a_lead_in_is_stored_without_it_and_said_back(app):
+    chat = mother(app, "w4")
+    chat.say("tên nó là Trần Văn Hùng")
+    assert "Đã ghi họ và tên: Trần Văn Hùng." in chat.text
+    assert saved_state(app, "w4").data["registration"]["fields"]["name"] == "Trần Văn Hùng"
+
+
+def test_an_odd_looking_name_is_confirmed_before_it_is_stored(app):
+    chat = mother(app, "w5")
+    chat.say("tui là má nó")
+    assert "Tôi ghi họ tên là “Má Nó”. Đúng không?" in chat.text
+    assert "name" not in saved_state(app, "w5").data["registration"]["fields"]
+    chat.say("không")
+    assert "Họ và tên của người cần vay" in chat.last[-1].text
+    chat.say("Hùng")
+    assert "“Hùng”" in chat.text
+    chat.say("đúng")
+    assert saved_state(app, "w5").data["registration"]["fields"]["name"] == "Hùng"
+    assert "sinh năm nào" in chat.text
+
+
+def test_years_phones_amounts_and_skips_in_her_words(app):
+    chat = mother(app, "w6")
+    chat.answer([("type", "tên nó là Trần Văn Hùng"), ("type", "nó sinh năm 98")])
+    assert "Đã ghi năm sinh: 1998." in chat.text
+    chat.say("sdt của tui là 0987 654 321")
+    assert "Đã ghi số điện thoại: 0987 654 321." in chat.text
+    chat.answer([("type", "nghệ an"), ("type", "quỳ hợp")])
+    assert "Đã chọn: Xã Quỳ Hợp, Nghệ An." in chat.text
+    chat.say("thôi khỏi")
+    assert "chương trình nào" in chat.text
+    chat.answer([("type", "cai nghiện"), ("type", "năm 2023"), ("type", "nuôi heo")])
+    assert "Đã ghi mô tả: nuôi heo." in chat.text and "bao nhiêu" in chat.last[-1].text
+    chat.say("hai trăm triệu")
+    assert "Đã ghi số tiền đề nghị: 200.000.000 đ." in chat.text
+    chat.say("không có")
+    assert "Bạn kiểm tra lại thông tin" in chat.text
+    fields = saved_state(app, "w6").data["registration"]["fields"]
+    assert (fields["birth_year"], fields["phone"], fields["amount"], fields["village"], fields["id_number"]) == (
+        1998, "0987654321", 200_000_000, None, None)
+    assert fields["purpose"] == "business" and fields["description"] == "nuôi heo"
+    chat.say("ừ gửi đi")
+    assert "Mã đăng ký của bạn" in chat.text
+
+
+def test_a_range_of_amounts_is_asked_about_never_stored_as_their_sum(app):
+    chat = consented(app, "w7")
+    chat.answer(WIFE_ANSWERS[2:13])
+    chat.say("30-50 triệu")
+    assert "Bạn ghi từ 30 triệu đồng đến 50 triệu đồng" in chat.text
+    assert chat.labels[:2] == ["30 triệu đồng", "50 triệu đồng"]
+    assert "amount" not in saved_state(app, "w7").data["registration"]["fields"]
+    chat.press("50 triệu đồng")
+    assert saved_state(app, "w7").data["registration"]["fields"]["amount"] == 50_000_000
+    assert "Số định danh" in chat.text
+
+
+def test_a_range_answered_by_typing_one_amount_takes_it(app):
+    chat = consented(app, "w8")
+    chat.answer(WIFE_ANSWERS[2:13])
+    chat.say("từ 30 tới 50tr")
+    chat.say("40 triệu")
+    assert saved_state(app, "w8").data["registration"]["fields"]["amount"] == 40_000_000
+
+
+def test_an_unclear_reply_at_a_choice_is_asked_again_once_with_an_example(app):
+    chat = Chat(app, "w9")
+    chat.tap("reg:start")
+    chat.say("abc xyz")
+    assert "Bạn gõ ví dụ: “cho tôi” hoặc “cho con trai tôi”" in chat.text
+    assert chat.labels[:2] == ["Tôi đăng ký cho chính tôi", "Tôi đăng ký giúp người thân"]
+    chat.say("cho tôi")
+    chat.say("hmm để xem")
+    assert "Bạn gõ “đồng ý” hoặc “không đồng ý”" in chat.text and consents(app) == []
+
+
+# -- navigation ---------------------------------------------------------------------------------------
+
+
+def test_quay_lai_goes_back_one_step_and_stays_in_the_registration(app):
+    chat = consented(app, "n1")
+    chat.say("Lê Văn Ba")
+    chat.say("1990")
+    assert "Số điện thoại" in chat.last[-1].text
+    chat.say("quay lại")
+    assert "sinh năm nào" in chat.last[-1].text
+    state = saved_state(app, "n1")
+    assert state.flow == "registration" and "birth_year" not in state.data["registration"]["fields"]
+    chat.say("sửa câu trước")
+    assert "Họ và tên" in chat.last[-1].text
+    chat.say("Lê Văn Bá")
+    chat.say("1991")
+    fields = saved_state(app, "n1").data["registration"]["fields"]
+    assert fields["name"] == "Lê Văn Bá" and fields["birth_year"] == 1991
+
+
+def test_going_back_before_the_first_question_says_so(app):
+    chat = Chat(app, "n2")
+    chat.tap("reg:start")
+    chat.say("quay lại")
+    assert "Đây là câu hỏi đầu tiên." in chat.text and "Ai là người cần vay?" in chat.last[-1].text
+
+
+def test_going_back_from_the_first_field_skips_the_consent_already_given(app):
+    chat = consented(app, "n3")
+    chat.say("quay lại")
+    assert "Ai là người cần vay?" in chat.last[-1].text
+    chat.press("Tôi đăng ký cho chính tôi")
+    assert "Họ và tên" in chat.last[-1].text and len(consents(app)) == 1
+
+
+def test_cancel_at_the_summary_asks_before_discarding(app):
+    chat = fill_for_husband(app, "n4")
+    chat.press("Hủy đăng ký")
+    assert "Hủy đăng ký này?" in chat.text
+    assert "registration" in saved_state(app, "n4").data  # nothing dropped yet
+    chat.press("Không, quay lại")
+    assert "Bạn kiểm tra lại thông tin" in chat.text
+    chat.say("hủy")
+    assert "Hủy đăng ký này?" in chat.text
+    chat.say("có")
+    assert "Đã hủy" in chat.text and "registration" not in saved_state(app, "n4").data
+    assert registrations(app) == []
+
+
+def test_a_returning_user_at_the_repeat_question_sees_it_with_its_buttons_not_a_raw_key(app):
+    from bot.types import Kind
+    from tests.conftest import make_message, run
+
+    register_for_husband(app, "n5")
+    chat = fill_for_husband(app, "n5")
+    chat.press("Đúng, gửi đăng ký")
+    assert "đã đăng ký ở xã này" in chat.text
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN, chat_id="n5")))
+    assert "registration.ask_repeat" not in replies[-1].text and "đã đăng ký ở xã này" in replies[-1].text
+    assert [b.label for b in replies[-1].buttons] == ["Cập nhật đăng ký cũ", "Hủy đăng ký"]
+
+
+def test_the_offered_places_are_shown_again_after_a_question_and_on_return(app):
+    from bot.types import Kind
+    from tests.conftest import make_message, run
+
+    chat = consented(app, "n6")
+    chat.answer(WIFE_ANSWERS[2:5])
+    chat.say("nghe")
+    offered = chat.labels
+    assert "Nghệ An" in offered
+    chat.say("lãi suất bao nhiêu?")
+    assert "6,24%" in chat.text and chat.labels == offered
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN, chat_id="n6")))
+    assert [b.label for b in replies[-1].buttons] == offered
+    chat.last = replies
+    chat.press("Nghệ An")
+    assert "xã hoặc phường nào của Nghệ An" in chat.text
+
+
+@pytest.mark.parametrize("step_answers, expected", [
+    ([], "Ai là người cần vay?"),
+    ([("press", "Tôi đăng ký giúp người thân")], "Bạn là gì của người cần vay?"),
+    ([("press", "Tôi đăng ký giúp người thân"), ("press", "Con")], "Bạn có đồng ý không?"),
+])
+def test_a_returning_user_gets_the_pending_question_and_its_buttons(app, step_answers, expected):
+    from bot.types import Kind
+    from tests.conftest import make_message, run
+
+    chat = Chat(app, "n7")
+    chat.tap("reg:start")
+    chat.answer(step_answers)
+    before = chat.labels
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN, chat_id="n7")))
+    assert expected in replies[-1].text and [b.label for b in replies[-1].buttons] == before
+
+
+# -- the rules and the registration agree -----------------------------------------------------------------
+
+
+def test_a_14_year_old_the_rules_accept_can_be_registered(app):
+    """The check says a 14-year-old may qualify (QĐ 08: from 12): the registration takes him."""
+    chat = mother(app, "a1")
+    chat.say("Trần Văn Hùng")
+    chat.say("2012")
+    assert "Số điện thoại" in chat.last[-1].text, chat.text
+    assert saved_state(app, "a1").data["registration"]["fields"]["birth_year"] == 2012
+
+
+def test_a_child_under_the_rules_minimum_is_told_the_rules_age_once_the_programme_is_known(app):
+    chat = fill_for_husband(app, "a2")  # QĐ 08
+    chat.press("Sửa một mục")
+    chat.press("Năm sinh")
+    chat.say("2016")
+    assert "Người vay theo QĐ 08/2026/QĐ-TTg cần từ đủ 12 tuổi" in chat.text
+    assert "16 tuổi" not in chat.text
+    chat.say("2014")  # 11 or 12 this year: the rules do not refuse it, an officer checks
+    assert "Bạn kiểm tra lại thông tin" in chat.text
+
+
+def test_choosing_qd08_after_a_year_under_its_minimum_asks_the_year_again(app):
+    chat = consented(app, "a3")
+    chat.answer(WIFE_ANSWERS[2:3])
+    chat.say("2014")
+    chat.answer(WIFE_ANSWERS[4:8] + [("press", "Bỏ qua")])
+    state = saved_state(app, "a3")
+    state.data["registration"]["fields"]["birth_year"] = 2016  # as if the floor were lower than QĐ 08's minimum
+    with transaction(app.engine) as session:
+        repo.save_state(session=session, channel="test", chat_id="a3", state=app.dispatcher.cipher.encrypt(state.to_json()),
+                        now=state.last_seen)
+    chat.tap("reg:prog:qd08_2026")
+    assert "cần từ đủ 12 tuổi" in chat.text and "sinh năm nào" in chat.last[-1].text
+
+
+def test_the_registration_uses_the_rules_minimum_age_parameter(brain):
+    """One figure: content/policy/parameters.yaml qd08.min_age, for the rules and the registration."""
+    import dataclasses
+    from datetime import date
+
+    from bot.app import build_brain
+    from bot.eligibility.engine import Profile
+    from handlers.registration import programme_min_age
+
+    today = date(2026, 11, 22)
+    ctx = brain.context(lang="vi", today=today)
+    assert programme_min_age(ctx, "qd08_2026") == 12 and programme_min_age(ctx, "qd22_2023") is None
+    content = brain.content
+    raised = content.parameters["qd08.min_age"].model_copy(update={"values": {date(2026, 5, 1): 15}})
+    changed = build_brain(dataclasses.replace(content, parameters={**content.parameters, "qd08.min_age": raised}))
+    ctx = changed.context(lang="vi", today=today)
+    assert programme_min_age(ctx, "qd08_2026") == 15
+    result = changed.eligibility.evaluate(Profile(applicant="person", background="after_rehab", age=14), on=today, texts=ctx.texts,
+                                          subject="bạn")
+    assert "qd08.min_age" in result.failed
+
+
+def test_no_year_of_birth_the_rules_accept_is_refused(brain):
+    """For every year: if the rules' age check does not fail for that year's ages, the
+    registration takes the year (QĐ 08), and for QĐ 22 only the sanity range applies."""
+    from datetime import date
+
+    from bot.eligibility.engine import Profile
+    from bot.registration.fields import Invalid, read_birth_year
+    from handlers.registration import programme_min_age, sanity_min_age
+
+    today = date(2026, 11, 22)
+    ctx = brain.context(lang="vi", today=today)
+    minimum = programme_min_age(ctx, "qd08_2026")
+    for year in range(today.year - 100, today.year + 1):
+        ages = (float(today.year - year - 1), float(today.year - year))
+        result = brain.eligibility.evaluate(Profile(applicant="person", background="after_rehab", age=ages), on=today,
+                                            texts=ctx.texts, subject="bạn")
+        try:
+            read_birth_year(str(year), today, min_age=minimum)
+            taken = True
+        except Invalid:
+            taken = False
+        assert taken == ("qd08.min_age" not in result.failed), year
+    assert sanity_min_age(ctx) <= minimum
+
+
+def test_an_amount_carried_over_from_the_check_is_capped_and_the_person_told(app):
+    chat = Chat(app, "a4")
+    chat.tap("elig:start")
+    for answer in ("cho bản thân", "sau cai nghiện", "tự nguyện", "năm 2023", "có", "30", "có", "kinh doanh", "500 triệu"):
+        chat.say(answer)
+    chat.press("Đăng ký")
+    assert "tối đa" in chat.text and "200 triệu đồng" in chat.text, chat.text
+    fields = saved_state(app, "a4").data["registration"]["fields"]
+    assert fields["amount"] == 200_000_000 and fields["amount_requested"] == 500_000_000
+
+
+def test_a_policy_question_at_the_village_is_answered_not_stored_as_the_village(app):
+    chat = consented(app, "q1")
+    chat.answer(WIFE_ANSWERS[2:8])
+    assert "Thôn, bản" in chat.last[-1].text
+    chat.say("lãi suất bao nhiêu")
+    assert "6,24%" in chat.text and "Thôn, bản" in chat.last[-1].text
+    assert "village" not in saved_state(app, "q1").data["registration"]["fields"]

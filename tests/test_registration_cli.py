@@ -42,7 +42,7 @@ def test_wife_registers_officer_verifies_she_sees_it_then_deletes_her_data(tmp_p
     wife = bot("chat", "--user", "wife", "--script", str(TRANSCRIPTS / "registration-wife.txt"), data_dir=tmp_path)
     assert wife.returncode == 0, wife.stderr
     out = wife.stdout
-    for seen in ("Người cần vay là gì của bạn?", "Bạn có đồng ý không?", "Tên không có chữ số", "chưa đọc được năm sinh",
+    for seen in ("Bạn là gì của người cần vay?", "Bạn có đồng ý không?", "Tên không có chữ số", "chưa đọc được năm sinh",
                  "Số điện thoại chưa đúng", "Xã Quỳ Hợp", "Bạn kiểm tra lại thông tin", "Mã đăng ký của bạn"):
         assert seen in out, seen
     reference = out.split("Mã đăng ký của bạn: ")[1].split()[0]

@@ -6,7 +6,8 @@ import pytest
 
 from bot.places import Places
 from bot.registration.fields import (
-    Invalid, read_birth_year, read_event_year, read_name, read_national_id, read_phone,
+    Invalid, exact_commune, exact_province, name_looks_odd, read_birth_year, read_event_year, read_name, read_national_id,
+    read_phone, read_relationship, read_summary, read_who, read_yes_no, says_back, says_skip,
 )
 
 TODAY = date(2026, 11, 22)
@@ -30,7 +31,7 @@ def test_names_are_capitalised_and_a_number_where_a_name_was_asked_gets_its_own_
     with pytest.raises(Invalid) as caught:
         read_name("1990")
     assert caught.value.key == "registration.invalid_name_digits"
-    for bad in ("Binh", "😀 😀", "a b c d e f g h"):
+    for bad in ("😀 😀", "a b c d e f g h"):
         with pytest.raises(Invalid):
             read_name(bad)
 
@@ -41,7 +42,7 @@ def test_birth_years_are_read_from_four_or_two_digits_and_must_be_plausible():
     assert read_birth_year("88", TODAY) == 1988
     assert read_birth_year("05", TODAY) == 2005
     with pytest.raises(Invalid) as caught:
-        read_birth_year("2015", TODAY)
+        read_birth_year("2030", TODAY)
     assert caught.value.key == "registration.invalid_birth_year_range"
     with pytest.raises(Invalid):
         read_birth_year("không nhớ", TODAY)
@@ -95,3 +96,147 @@ def test_search_offers_at_most_three_and_nothing_for_nonsense():
 
 def test_an_age_gives_the_year_of_birth():
     assert read_birth_year("36 tuổi", TODAY) == 1990
+
+
+# -- replies in people's own words (at least ten phrasings each) ------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["dạ", "ừ", "ok", "được", "đồng ý", "tui đồng ý", "dạ tui đồng ý", "vâng em đồng ý ạ", "oke",
+                                   "có", "uh", "đồng ý ạ", "ừ được", "chắc chắn rồi", "dong y", "vang", "yes"])
+def test_yes_and_consent_in_many_words(typed):
+    assert read_yes_no(typed) is True
+
+
+@pytest.mark.parametrize("typed", ["không", "ko", "k", "không đồng ý", "tui không đồng ý", "từ chối", "dạ không", "hông",
+                                   "không muốn", "chưa", "khong dong y", "thôi"])
+def test_no_and_decline_in_many_words(typed):
+    assert read_yes_no(typed) is False
+
+
+@pytest.mark.parametrize("typed", ["không biết", "lãi suất bao nhiêu", "có lãi suất bao nhiêu", "được không?", "tên tôi là An", ""])
+def test_a_question_or_anything_more_than_yes_or_no_is_neither(typed):
+    assert read_yes_no(typed) is None
+
+
+@pytest.mark.parametrize("typed, name", [
+    ("tên tôi là Lê Văn Ba", "Lê Văn Ba"), ("tên nó là Trần Văn Hùng", "Trần Văn Hùng"), ("em tên Nguyễn Thị Hoa", "Nguyễn Thị Hoa"),
+    ("tôi là Nguyễn Văn An", "Nguyễn Văn An"), ("con tên Trần Văn Bình", "Trần Văn Bình"), ("họ tên: Phạm Văn Đức", "Phạm Văn Đức"),
+    ("dạ tên cháu là Trần Văn Hùng ạ", "Trần Văn Hùng"), ("nó tên là Đặng Minh Bảo", "Đặng Minh Bảo"),
+    ("Họ và tên: Võ Thị Sáu", "Võ Thị Sáu"), ("ten no la tran van hung", "Tran Van Hung"), ("tên Hồ Văn Nam", "Hồ Văn Nam"),
+    ("Nguyễn Thị Hà", "Nguyễn Thị Hà"), ("Chu Văn An", "Chu Văn An"),
+])
+def test_a_name_after_a_lead_in_is_only_the_name(typed, name):
+    assert read_name(typed) == name
+    assert not name_looks_odd(read_name(typed))
+
+
+@pytest.mark.parametrize("typed", ["Hùng", "tui là má nó", "không biết", "hỏi lãi suất", "Nguyễnnnnnn Văn A", "tên gì cũng được",
+                                   "Cho Tôi Hỏi", "ok", "mình không nhớ", "Trần Văn Hùng Nguyễn Thị Lan"])
+def test_a_name_that_looks_odd_is_to_be_confirmed(typed):
+    assert name_looks_odd(read_name(typed))
+
+
+@pytest.mark.parametrize("typed, year", [
+    ("sinh năm 98", 1998), ("98", 1998), ("năm 1998", 1998), ("1998", 1998), ("26 tuổi", 2000), ("nó sinh năm 98", 1998),
+    ("đẻ năm 2000", 2000), ("sn 95", 1995), ("05/03/1998", 1998), ("dạ 98 ạ", 1998), ("năm nay 26 tuổi", 2000), ("sinh 1988", 1988),
+])
+def test_years_of_birth_in_many_words(typed, year):
+    assert read_birth_year(typed, TODAY) == year
+
+
+def test_the_minimum_age_is_the_one_given_and_a_year_that_can_be_that_age_passes():
+    assert read_birth_year("2014", TODAY, min_age=12) == 2014  # 11 or 12 this year: the officer checks
+    assert read_birth_year("2012", TODAY, min_age=12) == 2012  # 14: the rules accept from 12
+    with pytest.raises(Invalid) as caught:
+        read_birth_year("2015", TODAY, min_age=12)
+    assert caught.value.key == "registration.invalid_birth_year_young" and caught.value.values["min_age"] == 12
+    with pytest.raises(Invalid) as caught:
+        read_birth_year("1900", TODAY)
+    assert caught.value.key == "registration.invalid_birth_year_range"
+
+
+@pytest.mark.parametrize("typed", ["sdt của tui là 0987 654 321", "số em 0987.654.321", "0987-654-321", "+84 987 654 321",
+                                   "đt: 0987654321", "0987654321", "zalo 0987654321 nha", "84987654321", "(+84) 987-654-321",
+                                   "số điện thoại của con trai tôi: 0987 654 321 ạ", "dạ 0987 654 321"])
+def test_phone_numbers_after_a_lead_in_and_with_any_separator(typed):
+    assert read_phone(typed) == "0987654321"
+
+
+def test_two_different_phone_numbers_ask_for_one():
+    with pytest.raises(Invalid) as caught:
+        read_phone("0987654321 hoặc 0912345678")
+    assert caught.value.key == "registration.two_phones"
+
+
+def test_an_id_number_after_a_lead_in():
+    assert read_national_id("số CCCD là 001 088 012 345") == "001088012345"
+
+
+@pytest.mark.parametrize("typed", ["thôi khỏi", "không có", "ko", "khỏi", "bỏ qua", "không cần", "chưa có", "không muốn ghi", "k",
+                                   "không có thôn", "dạ không có", "thoi khoi"])
+def test_an_optional_field_is_skipped_in_many_words(typed):
+    assert says_skip(typed)
+
+
+@pytest.mark.parametrize("typed", ["thôn 3", "Khối 5", "Bản Khoong", "nuôi heo", "001088012345", "không có tiền mua giống"])
+def test_an_answer_to_an_optional_field_is_not_a_skip(typed):
+    assert not says_skip(typed)
+
+
+@pytest.mark.parametrize("typed", ["gửi đi", "ừ gửi", "ok gửi", "gửi", "đúng rồi gửi đi", "xác nhận", "ok", "đúng rồi", "ừ gửi đi",
+                                   "dạ gửi giúp tôi", "gửi luôn", "đúng, gửi đi"])
+def test_sending_at_the_summary_in_many_words(typed):
+    assert read_summary(typed) == "confirm"
+
+
+@pytest.mark.parametrize("typed, choice", [("sửa", "change"), ("sai rồi", "change"), ("không", "change"), ("sửa lại", "change"),
+                                           ("hủy", "cancel"), ("không gửi", "cancel"), ("đừng gửi", "cancel"),
+                                           ("hủy đăng ký", "cancel"), ("lãi suất bao nhiêu", None), ("gửi không?", None)])
+def test_changing_or_cancelling_at_the_summary(typed, choice):
+    assert read_summary(typed) == choice
+
+
+@pytest.fixture(scope="module")
+def relationships():
+    from content import load_content
+
+    return load_content().registration.relationships
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("cho thằng con trai tui", ("relative", "parent")), ("đăng ký cho con tôi", ("relative", "parent")),
+    ("tui là má nó", ("relative", "parent")), ("tôi là mẹ nó", ("relative", "parent")), ("con tôi", ("relative", "parent")),
+    ("cho vợ tôi", ("relative", "spouse")), ("cho bố tôi", ("relative", "child")), ("cho em trai tôi", ("relative", "sibling")),
+    ("cho cháu tôi", ("relative", "other")), ("cho người nhà", ("relative", None)), ("tôi là vợ anh ấy", ("relative", "spouse")),
+    ("cho thằng con trai tui, tui là má nó", ("relative", "parent")),
+    ("cho tôi", ("self", None)), ("chính tôi", ("self", None)), ("tôi", ("self", None)), ("bản thân", ("self", None)),
+    ("cho mình", ("self", None)), ("lãi suất bao nhiêu", None),
+])
+def test_who_registers_in_many_words(relationships, typed, expected):
+    """The relationship is the registrant's to the person: a mother registering her son is 'parent'."""
+    assert read_who(typed, relationships) == expected
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("tui là má nó", "parent"), ("tôi là mẹ nó", "parent"), ("mẹ", "parent"), ("má", "parent"), ("bố nó", "parent"),
+    ("con trai tôi", "parent"), ("vợ tôi", "spouse"), ("vo toi", "spouse"), ("mẹ chồng tôi", "other"), ("con", "child"),
+    ("tôi là con", "child"), ("anh trai", "sibling"), ("tôi là chị nó", "sibling"), ("khác", "other"), ("thời tiết", None),
+])
+def test_the_relationship_in_many_words(relationships, typed, expected):
+    assert read_relationship(typed, relationships) == expected
+
+
+@pytest.mark.parametrize("typed", ["quay lại", "sửa câu trước", "trở lại", "lùi lại", "cho tôi sửa câu trước", "quay lại câu trước",
+                                   "câu trước", "dạ quay lại", "back", "sửa lại"])
+def test_going_back_one_step_in_many_words(typed):
+    assert says_back(typed)
+
+
+def test_a_place_typed_exactly_is_found_without_a_choice_and_a_typo_is_not():
+    places = Places({"hcm": 79})
+    assert exact_province(places, "nghệ an").code == 40
+    assert exact_province(places, "hcm").code == 79
+    assert exact_commune(places, 40, "quỳ hợp").code == 17035
+    assert exact_commune(places, 40, "xã Quỳ Hợp").code == 17035
+    assert exact_commune(places, 40, "qui hop") is None  # a typo: choose among the close names
+    assert exact_province(places, "nghe") is None

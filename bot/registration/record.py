@@ -26,6 +26,8 @@ class Details(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     registrant: str = "self"  # "self" or "relative"
+    # The registrant's relationship to the person who needs the loan: a mother registering her son
+    # is "parent" (shown as "Người đăng ký: người thân (bố hoặc mẹ)").
     relationship: str | None = None
     name: str | None = None
     birth_year: int | None = None
