@@ -449,6 +449,7 @@ class CoreQuestion(BaseModel):
     other_asks: list[str] = Field(default_factory=list)
     special: list[str] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list)  # excluded only when no group is named
+    bare_asks: list[str] = Field(default_factory=list)  # the whole message, with the person's situation known
 
 
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")

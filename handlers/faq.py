@@ -34,11 +34,13 @@ LAST_QUESTION = "faq_last"  # the last question answered (redacted), for "Không
 PENDING_PLACE = "faq_place"  # a question waiting for "trại cai nghiện hay trại giam?"
 NEAR_END_YEARS = 1.0  # within a year of the window's end, the answer suggests registering soon
 PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions"})
-# A clause that asks: a question word anywhere, or a yes/no particle at its end.
+# A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
+# the person addresses the bot: "… được không anh", "… hông ad").
 QUESTION_MARK = re.compile(
     r"\?|\b(sao|gi|nao|dau|may|bao nhieu|ai|the nao|ra sao|khong biet|co phai)\b"
-    r"|\b(khong|ko|hong|chua|k|ha|a|nhi|chang|chu|ta|he|hen|nhe|vay|the|ad|anh|chi|em|bac|ban|co)\s*$"
+    r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
 )
+WEAK_FLOOR = 0.3  # in a message with several questions, a clause's best candidate needs at least this
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def clause_answers(ctx: Context, clauses: list[str], facts: Facts) -> list[Found
             found.append(answer)
         else:
             found.append(None)
-            if answer.status is Status.SUGGEST and answer.best is not None:
+            if answer.best is not None and answer.score >= WEAK_FLOOR:
                 entry_id = retarget(ctx, answer.best.entry_id, facts.key)
                 weak[index] = Found(entry_id, answer.score, personal=ctx.content.topics.topic_of(entry_id) in PERSONAL_TOPICS)
     if any(f is not None for f in found):

@@ -20,6 +20,7 @@ import hashlib
 from typing import Any
 
 from bot.context import Context, Result
+from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
 from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import read_amount, says_unknown
@@ -94,7 +95,14 @@ def start(ctx: Context, state: ConversationState) -> Result:
 def begin(ctx: Context, state: ConversationState) -> Result:
     """A fresh registration, pre-filled from an eligibility check done in this chat (an amount
     above the programme's cap is capped, and the person is told)."""
-    fields = prefill(state.data.get("eligibility"))
+    eligibility = state.data.get("eligibility") or {}
+    if state.facts.business or (eligibility.get("answers") or {}).get("for_whom") == "business":
+        # A business borrows as a business (its own form, up to the business cap): not a person's
+        # registration. Until that path exists, the commune police take it directly.
+        state.flow, state.step = Flow.MENU, None
+        return Result([Reply(ctx.t("registration.business_unsupported"),
+                             (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx)))])
+    fields = {**from_facts(ctx, state), **prefill(eligibility)}
     state.data[KEY] = {"fields": fields, "consent_id": None}
     before = [Reply(ctx.t("registration.intro"))]
     cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))
@@ -117,6 +125,26 @@ def prefill(eligibility: dict | None) -> dict[str, Any]:
         fields["purpose"] = answers["purpose"]
     if isinstance(answers.get("amount_requested_vnd"), int):
         fields["amount"] = answers["amount_requested_vnd"]
+    return fields
+
+
+def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
+    """What the person said earlier in the conversation ("con tôi ra tù năm 2023, muốn vay 80
+    triệu nuôi heo"): never asked again; the summary shows it to confirm."""
+    facts = state.facts
+    fields: dict[str, Any] = {}
+    if facts.who in ("self", "relative"):
+        fields["registrant"] = facts.who
+    programme = {"qd08": "qd08_2026", "qd22": "qd22_2023"}.get(facts.programme or "")
+    if programme:
+        fields["programme"] = programme
+        span = facts.years_since
+        if span is not None and 0.9 <= span[1] - span[0] <= 1.01:
+            fields["event_year"] = ctx.today.year - int(span[1])  # "năm 2023" said as a year
+    if facts.purpose in ("vocational_training", "business"):
+        fields["purpose"] = facts.purpose
+    if facts.amount is not None and 1_000_000 <= facts.amount <= MAX_AMOUNT:
+        fields["amount"] = facts.amount
     return fields
 
 
@@ -504,6 +532,9 @@ def _done(ctx: Context, state: ConversationState, reference: str, key: str) -> R
     state.data.pop(KEY, None)
     state.data["registration_done"] = reference
     state.flow, state.step = Flow.MENU, None
+    # What was said about the person went into this registration: a next one (for someone else)
+    # starts from nothing, rather than from another person's situation.
+    state.facts = Facts()
     buttons = (ctx.button("menu.item_my_records", "me:show"), back_to_menu(ctx))
     return Result([Reply(ctx.t(key, reference=service.show_reference(reference)), buttons)])
 

@@ -306,3 +306,23 @@ def test_answers_in_the_english_locale_keep_vietnamese_figures(brain):
     ctx = brain.context(lang="en", today=date(2026, 12, 1))
     result = brain.router.handle(ctx, make_message("vay tối đa bao nhiêu"), ConversationState())
     assert "200 triệu đồng" in result.replies[0].text and "million" not in result.replies[0].text
+
+
+@pytest.mark.db
+def test_what_was_said_earlier_is_not_asked_again_in_the_registration(app):
+    from storage import repo
+    from storage.db import transaction
+
+    conversation(app, "con trai tôi ra tù năm 2023, muốn vay 80 triệu nuôi heo", "đăng ký vay", chat_id="p1")
+    with transaction(app.engine) as session:
+        state = ConversationState.from_json(app.dispatcher.cipher.decrypt(repo.load_state(session=session, channel="test", chat_id="p1")))
+    fields = state.data["registration"]["fields"]
+    assert fields["registrant"] == "relative" and fields["programme"] == "qd22_2023" and fields["event_year"] == 2023
+    assert fields["purpose"] == "business" and fields["amount"] == 80_000_000
+    assert state.step == "relationship"  # "who" was not asked: the person said "con trai tôi"
+
+
+@pytest.mark.db
+def test_a_business_owner_is_not_registered_as_a_person(app):
+    text, replies = conversation(app, "tôi làm chủ tiệm mộc, có 6 thợ, trong đó 1 cậu từng đi cai nghiện", "đăng ký vay", chat_id="b1")
+    assert "Cơ sở sản xuất, kinh doanh" in text and "ask:start" in [b.payload for b in replies[-1].buttons]

@@ -93,6 +93,8 @@ AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?
 BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d)\b")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
+# "chứ không phải đi cai", "không phải ở tù": the mention that follows is what it is NOT.
+NEGATED = re.compile(r"\b(khong|ko|k|chang|cha|chu khong|chu ko) phai( la)?( (di|o|bi|vao))?\s*$")
 MONEY = re.compile(r"\d+(?:[.,]\d+)?\s*(?:trieu|tr|ty|ti|cu)\b")
 
 
@@ -156,9 +158,10 @@ class FactReader:
 
     @staticmethod
     def _last(pattern: re.Pattern | None, text: str) -> int:
+        """Where the last mention starts; a negated one ("chứ không phải đi cai") does not count."""
         if pattern is None:
             return -1
-        found = [m.start() for m in pattern.finditer(text)]
+        found = [m.start() for m in pattern.finditer(text) if not NEGATED.search(text[max(0, m.start() - 24): m.start()])]
         return found[-1] if found else -1
 
     @staticmethod

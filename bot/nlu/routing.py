@@ -78,6 +78,7 @@ class Triage:
         self.core_other = compile_phrases(topics.core.other_asks)
         self.core_special = compile_phrases(topics.core.special)
         self.core_details = compile_phrases(topics.core.details)
+        self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.views = lru_cache(maxsize=2048)(self._views)
 
     def _views(self, text: str) -> tuple[str, ...]:
@@ -130,6 +131,8 @@ class Triage:
         """'Can I (can they) borrow?' and nothing more specific. `known_group`: the person said
         earlier whether it is about rehab, prison or a business."""
         views = self.views(text[:2000])[1:]
+        if known_group and self.core_bare is not None and any(self.core_bare.fullmatch(v) for v in views):
+            return True  # "dc ko ad" after the person told their situation
         if not any(self.core_asks.search(v) for v in views):
             return False
         for pattern in (self.core_other, self.core_special):
