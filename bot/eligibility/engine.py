@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.i18n import Texts
+from bot.i18n import texts as vietnamese_texts
 from content import Content
 from content.models import RuleDef
 
@@ -109,6 +110,10 @@ def _at_least(value: Number | None, limit: Decimal) -> bool | None:
     return False if high < float(limit) else None
 
 
+def vietnamese() -> Texts:
+    return vietnamese_texts("vi")
+
+
 PLAIN_PLACEHOLDER = re.compile(r"\{(subject|title|effective_date)\}")
 
 
@@ -130,7 +135,8 @@ class EligibilityEngine:
         values = {"subject": subject, "title": spec.title, "effective_date": texts.date(self._param(spec.effective_date, on))}
 
         def say(template: str) -> str:
-            text = self.content.render(template, when=on, texts=texts)
+            # The rules' texts are written in Vietnamese: their figures are formatted in Vietnamese too.
+            text = self.content.render(template, when=on, texts=vietnamese())
             text = PLAIN_PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
             return text[:1].upper() + text[1:]
 
