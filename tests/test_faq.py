@@ -81,7 +81,8 @@ def test_unsure_questions_get_at_most_three_suggestions_that_lead_to_answers(bra
 # that a change that makes matching worse fails here.
 @pytest.mark.parametrize(
     "set_name, min_correct, max_false",
-    [("faq-dev.jsonl", 0.90, 0.02), ("faq-blind.jsonl", 0.80, 0.05), ("faq-holdout.jsonl", 0.70, 0.05)],
+    [("faq-dev.jsonl", 0.95, 0.02), ("faq-blind.jsonl", 0.85, 0.03), ("faq-holdout.jsonl", 0.78, 0.04),
+     ("faq-dev2.jsonl", 0.88, 0.04), ("faq-blind2-a.jsonl", 0.92, 0.02), ("core-blind.jsonl", 0.92, 0.04)],
 )
 def test_quality_on_question_sets(brain, ctx, set_name, min_correct, max_false):
     def answer(question):
@@ -106,3 +107,48 @@ def test_an_off_topic_question_is_not_taken_for_a_vague_one(brain, ctx):
     assert outcome.status == "fallback" and outcome.entry == "route:chit_chat" and "xin phép không trả lời" in text
     outcome, text, _ = ask(brain, ctx, "cách nuôi cá koi đẹp")
     assert outcome.status == "fallback" and "chưa có câu trả lời" in text
+
+
+@pytest.mark.parametrize("set_name", ["faq-dev2.jsonl", "faq-blind2-a.jsonl", "faq-blind2-b.jsonl"])
+def test_every_crisis_line_of_the_sets_gets_help_and_no_loan_figure(brain, ctx, set_name):
+    import json
+    import re
+
+    from bot.content_tools import fold_answer
+
+    spec = json.loads((DATA / "facts.json").read_text(encoding="utf-8"))
+    helped = re.compile(spec["facts"]["crisis_help"])
+    strong = [re.compile(spec["facts"][f]) for f in spec["strong"]]
+    cases = [json.loads(line) for line in (DATA / set_name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    missed = []
+    for case in (c for c in cases if c.get("crisis")):
+        _, text, _ = ask(brain, ctx, case["q"])
+        folded = fold_answer(text)
+        if not helped.search(folded) or any(p.search(folded) for p in strong):
+            missed.append(case["q"])
+    # The hold-out set (never read while tuning) is held to its measured level.
+    allowed = 1 if set_name.endswith("-b.jsonl") else 0
+    assert len(missed) <= allowed, missed
+
+
+@pytest.mark.parametrize("set_name, minimum", [("dialogues-dev.jsonl", 0.9), ("dialogues-blind-a.jsonl", 0.8)])
+def test_multi_turn_dialogues_are_answered_in_context(brain, ctx, set_name, minimum):
+    """Each dialogue played in one conversation; only the reply to the last turn is scored (as
+    ../shared/eval/score_dialogues.py does through the console)."""
+    import json
+    import re
+
+    from bot.content_tools import fold_answer
+
+    spec = json.loads((DATA / "facts.json").read_text(encoding="utf-8"))
+    facts = {name: re.compile(p) for name, p in spec["facts"].items()}
+    dialogues = [json.loads(line) for line in (DATA / set_name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    right = 0
+    for dialogue in dialogues:
+        state = ConversationState()
+        for turn in dialogue["turns"]:
+            result = brain.router.handle(ctx, make_message(turn), state)
+        text = fold_answer("\n".join(r.text for r in result.replies))
+        needed = all(any(facts[f].search(text) for f in (n if isinstance(n, list) else [n])) for n in dialogue["need"])
+        right += needed and not any(facts[f].search(text) for f in dialogue.get("forbid", []))
+    assert right / len(dialogues) >= minimum, f"{set_name}: {right}/{len(dialogues)}"
