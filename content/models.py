@@ -450,6 +450,7 @@ class CoreQuestion(BaseModel):
     special: list[str] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list)  # excluded only when no group is named
     bare_asks: list[str] = Field(default_factory=list)  # the whole message, with the person's situation known
+    follow_ups: list[str] = Field(default_factory=list)  # the whole message: the last topic again
 
 
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")

@@ -37,7 +37,8 @@ PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions"})
 # A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
 # the person addresses the bot: "… được không anh", "… hông ad").
 QUESTION_MARK = re.compile(
-    r"\?|\b(sao|gi|nao|dau|may|bao nhieu|ai|the nao|ra sao|khong biet|co phai)\b"
+    r"\?|\b(sao|dau|bao nhieu|the nao|ra sao|khong biet|co phai|o dau|cho nao|khi nao|bao gio|bao lau)\b"
+    r"|\b(gi|nao|may|ai)( (a|vay|the|ha|nhi|ad|anh|chi|em|ban))*\s*$"
     r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
 )
 WEAK_FLOOR = 0.3  # in a message with several questions, a clause's best candidate needs at least this
@@ -97,6 +98,8 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     """Routes the message, then answers each question in it with the person's context."""
     state = state if state is not None else ConversationState()
     verdict = ctx.triage.classify(text)
+    if verdict.kind == "vague" and state.facts.topic and ctx.triage.is_follow_up(text):
+        verdict = Verdict("policy")  # "thế thì sao" after an answer is a follow-up, not a vague start
     if verdict.kind == "vague":
         return vague_reply(ctx, state.facts, verdict)
     if verdict.kind != "policy":
@@ -139,6 +142,8 @@ def find(ctx: Context, text: str, facts: Facts) -> Found | MatchResult:
     if ctx.triage.is_core(text, known_group=facts.programme is not None):
         # "vay được không?": yes, if … — for the person's programme (or both when unknown).
         return Found(topics.topics["eligible"].get(key or "any", topics.topics["eligible"]["any"]), 1.0, personal=True)
+    if facts.topic and key in topics.topics.get(facts.topic, {}) and ctx.triage.is_follow_up(text):
+        return Found(topics.topics[facts.topic][key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
     if facts.topic and not ctx.triage.has_ask(text) and len(fold(text).split()) <= 12:
         # "còn người ra tù thì sao?", "thế còn hợp tác xã?": the last topic, for whom it is now asked.
         row = topics.topics.get(facts.topic, {})

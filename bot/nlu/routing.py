@@ -79,6 +79,7 @@ class Triage:
         self.core_special = compile_phrases(topics.core.special)
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
+        self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
         self.views = lru_cache(maxsize=2048)(self._views)
 
     def _views(self, text: str) -> tuple[str, ...]:
@@ -141,6 +142,10 @@ class Triage:
         if self.core_details is not None and any(self.core_details.search(v) for v in views):
             return known_group or self.names_group(text)
         return True
+
+    def is_follow_up(self, text: str) -> bool:
+        """'Thế thì sao?', 'còn em thì sao?': the last topic again, for the person as they are now."""
+        return self.follow_up is not None and any(self.follow_up.fullmatch(v) for v in self.views(text[:200])[1:])
 
     def has_ask(self, text: str) -> bool:
         """Whether the text asks something itself (an amount, the rate, where, whether…)."""
