@@ -61,6 +61,9 @@ def test_a_loan_question_that_only_mentions_a_word_like_tu_is_not_a_crisis(brain
     assert not (result.outcome.entry or "").startswith("crisis:")
     result, reply, _ = ask(brain, ctx, "Vay theo QĐ 22 thì người ra tù tự ký hay người nhà ký?")
     assert not (result.outcome.entry or "").startswith("crisis:")
+    for text in ("án treo có được vay theo quyết định 22 không", "bi an treo co duoc vay von khong"):
+        result, reply, _ = ask(brain, ctx, text)  # "án treo có" folds to contain "treo co"
+        assert not (result.outcome.entry or "").startswith("crisis:") and result.outcome.status == "answer"
 
 
 # -- flows asked for in words ---------------------------------------------------------------------------
@@ -103,9 +106,10 @@ def test_data_rights_asked_for_in_words_open_the_right_screen(app, text, wanted)
         assert "Tôi không giữ thông tin cá nhân nào của bạn" in replies[-1].text
 
 
-def test_a_question_about_registering_is_answered_not_taken_for_a_request(brain, ctx):
-    result, reply, state = ask(brain, ctx, "đăng ký vay ở công an xã hay ngân hàng")
-    assert state.flow is not Flow.REGISTRATION and "công an" in reply.lower()
+@pytest.mark.parametrize("text", ["đăng ký vay ở công an xã hay ngân hàng", "muốn đăng ký vay vốn thì đến đâu", "hủy đăng ký vay"])
+def test_a_question_about_registering_is_answered_not_taken_for_a_request(brain, ctx, text):
+    result, reply, state = ask(brain, ctx, text)
+    assert state.flow is not Flow.REGISTRATION and result.outcome.status == "answer"
 
 
 # -- other programmes, other topics, abuse, vague ---------------------------------------------------------
