@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from bot.context import Context, Result
 from bot.nlu.matcher import Status
-from bot.registration.fields import Invalid, exact_commune, exact_province, read_free_text, read_phone, read_yes_no
+from bot.registration.fields import Invalid, read_free_text, read_phone, read_yes_no
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from handlers.common import continue_with, menu_buttons, menu_reply
-from handlers.places import ask_commune, ask_province, commune_choices, province_choices
+from handlers import places
+from handlers.places import ask_commune, ask_province
 from storage import officers, registrations
 
 KEY = "handoff"
@@ -162,25 +163,18 @@ def typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     """A province or commune typed exactly is chosen (and said); otherwise close names as buttons,
     kept so that they are shown again after a detour."""
     draft = state.data[KEY]
-    if state.step == "province":
-        exact = exact_province(ctx.places, text)
-        reply = None if exact else province_choices(ctx, text, PREFIX)
-    else:
-        exact = exact_commune(ctx.places, draft["province"], text)
-        reply = None if exact else commune_choices(ctx, draft["province"], text, PREFIX)
+    exact, found = places.typed_place(ctx, draft["province"] if state.step == "commune" else None, text, PREFIX)
     if exact is not None:
         if state.step == "province":
             draft["province"] = exact.code
             draft.pop("commune", None)
-            label = exact.name
         else:
             draft["commune"] = exact.code
-            label = ctx.places.label(exact.code)
-        return advance(ctx, state, [Reply(ctx.t("handoff.place_chosen", place=label))])
-    kind = "prov" if state.step == "province" else "comm"
-    if any(b.payload.startswith(f"{PREFIX}:{kind}:") for b in reply.buttons):
-        draft["offered"] = [[b.label, b.payload] for b in reply.buttons]
-    return Result([reply])
+        return advance(ctx, state, [Reply(ctx.t("handoff.place_chosen", place=found))])
+    offered = places.offered_places(found, PREFIX, state.step)
+    if offered:
+        draft["offered"] = offered
+    return Result([found])
 
 
 def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:

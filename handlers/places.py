@@ -7,6 +7,7 @@ back to the feature that asked.
 from __future__ import annotations
 
 from bot.context import Context
+from bot.registration.fields import exact_commune, exact_province
 from bot.types import Button, Reply
 
 
@@ -42,3 +43,26 @@ def ask_commune(ctx: Context, province_code: int, prefix: str) -> Reply:
         ctx.t("places.ask_commune", province=province.name),
         (ctx.button("places.other_province", f"{prefix}:reprovince"), ctx.button("places.stop", f"{prefix}:stop")),
     )
+
+
+def typed_place(ctx: Context, province_code: int | None, text: str, prefix: str):
+    """What was typed at the province step (no `province_code`) or the commune step: (the place,
+    its label) when the name is exact and unique — it is chosen — or (None, the choices reply)."""
+    if province_code is None:
+        exact = exact_province(ctx.places, text)
+        if exact is not None:
+            return exact, exact.name
+        return None, province_choices(ctx, text, prefix)
+    exact = exact_commune(ctx.places, province_code, text)
+    if exact is not None:
+        return exact, ctx.places.label(exact.code)
+    return None, commune_choices(ctx, province_code, text, prefix)
+
+
+def offered_places(reply: Reply, prefix: str, step: str) -> list[list[str]] | None:
+    """The reply's buttons, kept in the draft so they are shown again after a detour, when it
+    offers places at all (a 'not found' reply is not kept)."""
+    kind = "prov" if step == "province" else "comm"
+    if any(b.payload.startswith(f"{prefix}:{kind}:") for b in reply.buttons):
+        return [[b.label, b.payload] for b in reply.buttons]
+    return None

@@ -26,7 +26,7 @@ from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import read_amount, says_unknown
 from bot.registration import service
 from bot.registration.fields import (
-    Invalid, exact_commune, exact_province, is_plain_year, name_looks_odd, read_birth_year, read_event_year,
+    Invalid, is_plain_year, name_looks_odd, read_birth_year, read_event_year,
     read_free_text, read_name, read_national_id, read_phone, read_relationship, read_summary, read_who, read_yes_no,
     says_back, says_skip,
 )
@@ -35,7 +35,8 @@ from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
-from handlers.places import ask_commune, ask_province, commune_choices, province_choices
+from handlers import places
+from handlers.places import ask_commune, ask_province
 
 KEY = "registration"
 PREFIX = "reg"
@@ -793,20 +794,13 @@ def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     """The name typed exactly (one place of that name): chosen and said. Otherwise up to three
     close names as buttons, kept for a detour or a later return."""
     fields = _draft(state)["fields"]
-    if state.step == "province":
-        exact = exact_province(ctx.places, text)
-        reply = None if exact else province_choices(ctx, text, PREFIX)
-    else:
-        exact = exact_commune(ctx.places, fields["province"], text)
-        reply = None if exact else commune_choices(ctx, fields["province"], text, PREFIX)
+    exact, found = places.typed_place(ctx, fields["province"] if state.step == "commune" else None, text, PREFIX)
     if exact is not None:
-        label = exact.name if state.step == "province" else ctx.places.label(exact.code)
-        return _set_place(ctx, state, exact.code, [Reply(ctx.t("registration.place_chosen", place=label))])
-    kind = "prov" if state.step == "province" else "comm"
-    offered = [[b.label, b.payload] for b in reply.buttons if b.payload.startswith(f"{PREFIX}:{kind}:")]
+        return _set_place(ctx, state, exact.code, [Reply(ctx.t("registration.place_chosen", place=found))])
+    offered = places.offered_places(found, PREFIX, state.step)
     if offered:
-        _draft(state)["offered"] = offered + [[b.label, b.payload] for b in reply.buttons if not b.payload.startswith(f"{PREFIX}:{kind}:")]
-    return Result([reply])
+        _draft(state)["offered"] = offered
+    return Result([found])
 
 
 def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
