@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from bot.eligibility.engine import EligibilityEngine
-    from bot.nlu.facts import FactReader
+    from bot.nlu.facts import FactReader, Facts
     from bot.nlu.routing import Triage
     from bot.places import Places
     from storage.crypto import Cipher
@@ -62,6 +62,8 @@ class Context:
     places: "Places | None" = None
     triage: "Triage | None" = None
     facts_reader: "FactReader | None" = None
+    # What the message being handled says about the person (read once by the router).
+    message_facts: "Facts | None" = None
     # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
     # `db` is the transaction's Session, or its Connection (an ORM session is then opened on it
     # only when a handler uses `session`: most updates never need one).

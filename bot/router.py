@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bot.context import Context, Result
+from bot.nlu.facts import Facts
 from bot.nlu.intents import IntentDetector
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Kind, Reply
@@ -168,14 +169,13 @@ def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
     (newest wins); facts older than the idle limit are forgotten first."""
     if ctx.facts_reader is None:
         return
-    from bot.nlu.facts import Facts
-
     facts = state.facts
     now = ctx.now
     if now is not None and facts.expired(now, ctx.context_idle):
         facts = Facts()
     views = ctx.triage.views(text[:2000])[2:] if ctx.triage is not None else ()
     new = ctx.facts_reader.read(text[:2000], ctx.today, views)
+    ctx.message_facts = new  # what this message itself says (the FAQ tells a story from a question)
     if not new.empty:
         facts = facts.merged(new)
         facts.updated = now

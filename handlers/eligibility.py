@@ -93,13 +93,9 @@ def prefill(ctx: Context, state: ConversationState) -> list[str]:
         if (question is None or question.field not in known or question.field in progress["answers"]
                 or question.field in progress.get("declined", [])):
             break
-        value = known[question.field]
-        if question.id == "staff_background" or question.field == "for_whom" or value is not None:
-            progress["answers"][question.field] = value
-            progress["asked"].append(question.id)
-            filled.append(question.id)
-        else:
-            break
+        progress["answers"][question.field] = known[question.field]
+        progress["asked"].append(question.id)
+        filled.append(question.id)
     progress.setdefault("known", []).extend(filled)
     return filled
 

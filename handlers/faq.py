@@ -17,7 +17,7 @@ from bot.context import Context, Outcome, Result
 from bot.eligibility.engine import Profile
 from bot.i18n import texts as texts_for
 from bot.nlu.facts import Facts
-from bot.nlu.matcher import Candidate, MatchResult, Status
+from bot.nlu.matcher import MatchResult, Status
 from bot.nlu.normalize import fold
 from bot.nlu.routing import Verdict
 from bot.privacy import redact_question
@@ -107,7 +107,7 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         ctx.record_unanswered(redact_question(text), verdict.kind[:16])
         return routed_reply(ctx, verdict)
     facts = state.facts
-    own = ctx.facts_reader.read(text, ctx.today, ctx.triage.views(text[:2000])[2:]) if ctx.facts_reader else Facts()
+    own = ctx.message_facts or Facts()
     if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text):
         # "em ra trại…": a rehab centre or a prison? One short question, then the answer.
         state.data[PENDING_PLACE] = text[:MAX_CLAUSE_TEXT]
@@ -347,16 +347,16 @@ def vague_reply(ctx: Context, facts: Facts, verdict: Verdict | None) -> Result:
 
 
 def routed_reply(ctx: Context, verdict: Verdict) -> Result:
-    """Another programme, another topic, abuse: an honest short reply, never a QĐ 08/22 rule."""
+    """Another programme, another topic, abuse — or someone in danger (115, 113, 111, the health
+    station): the route's own short reply, never a QĐ 08/22 rule or a loan figure, then "Gặp cán bộ"."""
     buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
-    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"route:{verdict.name}"))
+    kind = "crisis" if verdict.kind == "crisis" else "route"
+    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"{kind}:{verdict.name}"))
 
 
 def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -> Result:
-    """Someone in danger: warm, short, real help now (115, 113, 111, the health station), no loan figure.
-    A flow in progress keeps its answers; its question is not asked again now."""
-    buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
-    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"crisis:{verdict.name}"))
+    """Someone in danger, in any state: a flow in progress keeps its answers; its question is not asked now."""
+    return routed_reply(ctx, verdict)
 
 
 def missed(ctx: Context, state: ConversationState, entry_id: str) -> Result:

@@ -398,11 +398,14 @@ def _who(ctx: Context, state: ConversationState, value: str) -> Result:
     return advance(ctx, state)
 
 
-def _relationship(ctx: Context, state: ConversationState, value: str) -> Result:
-    if value not in {c.value for c in ctx.content.registration.relationships}:
-        return stale(ctx, state)
-    _draft(state)["fields"]["relationship"] = value
-    return advance(ctx, state)
+def _choice(field: str, options: str):
+    """A button that sets one field to one of the offered values (anything else is stale)."""
+    def handler(ctx: Context, state: ConversationState, value: str) -> Result:
+        if value not in {c.value for c in getattr(ctx.content.registration, options)}:
+            return stale(ctx, state)
+        _draft(state)["fields"][field] = value
+        return advance(ctx, state)
+    return handler
 
 
 def _programme(ctx: Context, state: ConversationState, value: str) -> Result:
@@ -413,13 +416,6 @@ def _programme(ctx: Context, state: ConversationState, value: str) -> Result:
     fields["programme"] = value
     young = _too_young(ctx, fields)
     return advance(ctx, state, [young] if young else None)
-
-
-def _purpose(ctx: Context, state: ConversationState, value: str) -> Result:
-    if value not in {c.value for c in ctx.content.registration.purposes}:
-        return stale(ctx, state)
-    _draft(state)["fields"]["purpose"] = value
-    return advance(ctx, state)
 
 
 def _consent(ctx: Context, state: ConversationState, value: str) -> Result:
@@ -574,7 +570,7 @@ def _amount_choice(ctx: Context, state: ConversationState, value: str) -> Result
 # action → (steps where it is valid, handler)
 BUTTONS = {
     "who": ({"who"}, _who),
-    "rel": ({"relationship"}, _relationship),
+    "rel": ({"relationship"}, _choice("relationship", "relationships")),
     "consent": ({"consent"}, _consent),
     "prov": ({"province"}, _place),
     "comm": ({"commune"}, _place),
@@ -583,7 +579,7 @@ BUTTONS = {
     "skip": (set(OPTIONAL), _skip),
     "unknown": ({"event_year", "amount", "amount_range"}, _unknown),
     "prog": ({"programme"}, _programme),
-    "purp": ({"purpose"}, _purpose),
+    "purp": ({"purpose"}, _choice("purpose", "purposes")),
     "change": ({"summary"}, _change),
     "edit": ({"change"}, _edit),
     "cancel": ({"summary", "repeat", "change"}, _cancel),

@@ -330,3 +330,21 @@ def test_what_was_said_earlier_is_not_asked_again_in_the_registration(app):
 def test_a_business_owner_is_not_registered_as_a_person(app):
     text, replies = conversation(app, "tôi làm chủ tiệm mộc, có 6 thợ, trong đó 1 cậu từng đi cai nghiện", "đăng ký vay", chat_id="b1")
     assert "Cơ sở sản xuất, kinh doanh" in text and "ask:start" in [b.payload for b in replies[-1].buttons]
+
+
+def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_so_once(monkeypatch, caplog):
+    import logging
+    import sys
+
+    from bot.app import build_brain
+    from bot.nlu import meaning
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as where it is not installed
+    monkeypatch.setattr(meaning, "_warned", False)
+    with caplog.at_level(logging.WARNING):
+        brain = build_brain()
+        build_brain()
+    assert brain.matcher.meaning is None
+    assert sum("scikit-learn is not installed" in r.getMessage() for r in caplog.records) == 1
+    result = brain.ask("vay tối đa bao nhiêu")
+    assert result.outcome.status == "answer" and "200 triệu" in result.replies[0].text

@@ -118,9 +118,7 @@ class FactReader:
         """`views`: other forms of the text (abbreviations expanded, Telex decoded) read for words;
         numbers are read from the folded text."""
         folded = fold(text)
-        words = " . ".join((folded, *views))
-        facts = self._read(folded, words, today)
-        return facts
+        return self._read(folded, " . ".join((folded, *views)), today)
 
     def _read(self, folded: str, text: str, today: date) -> Facts:
         facts = Facts()

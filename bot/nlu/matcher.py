@@ -208,11 +208,13 @@ class FaqMatcher:
         # A close runner-up that the curators listed as related is the same topic, one tap away.
         kin = runner_up is not None and runner_up.entry_id in self.related[ranked[0].entry_id]
         answer = best >= cfg.sure_threshold or (best >= cfg.answer_threshold and (clear or kin))
+        if best >= cfg.sure_threshold:
+            return MatchResult(Status.ANSWER, tuple(ranked[:1]))  # sure: the second signal is not asked
         close = [c for c in ranked if c.score >= cfg.suggest_threshold][: cfg.max_suggestions]
         guess = self.meaning.guess(self.normalize(text).text) if self.meaning is not None else None
         if guess is not None and guess.margin >= cfg.meaning.margin:
             agreeing = next((c for c in ranked[: cfg.meaning.candidates] if c.entry_id == guess.entry_id), None)
-            if answer and agreeing is None and best < cfg.sure_threshold:
+            if answer and agreeing is None:
                 # The meaning signal disagrees with a weak lexical answer: ask rather than guess.
                 return MatchResult(Status.SUGGEST, tuple(close))
             if not answer and agreeing is not None and agreeing.score >= cfg.meaning.floor:
