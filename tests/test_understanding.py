@@ -339,7 +339,8 @@ def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_s
     from bot.app import build_brain
     from bot.nlu import meaning
 
-    monkeypatch.setitem(sys.modules, "sklearn", None)  # as where it is not installed
+    for name in [n for n in sys.modules if n == "sklearn" or n.startswith("sklearn.")] + ["sklearn"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as where it is not installed
     monkeypatch.setattr(meaning, "_warned", False)
     with caplog.at_level(logging.WARNING):
         brain = build_brain()
