@@ -175,6 +175,10 @@ def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
         facts = Facts()
     views = ctx.triage.views(text[:2000])[2:] if ctx.triage is not None else ()
     new = ctx.facts_reader.read(text[:2000], ctx.today, views)
+    if new.who == "relative" and ctx.content.registration is not None:
+        from bot.registration.fields import read_relationship  # the registration's own kin reader
+
+        new.relation = read_relationship(text[:2000], ctx.content.registration.relationships, asked="who")
     ctx.message_facts = new  # what this message itself says (the FAQ tells a story from a question)
     if not new.empty:
         facts = facts.merged(new)

@@ -285,6 +285,8 @@ class RegistrationContent(BaseModel):
     relationships: list[Choice] = Field(min_length=1)
     programmes: list[Choice] = Field(min_length=1)
     purposes: list[Choice] = Field(min_length=1)
+    # The kinds of establishment that borrow as a business (QĐ 08/2026, QĐ 22/2023).
+    business_kinds: list[Choice] = Field(min_length=1)
     rejection_reasons: list[str] = Field(min_length=1)
     export: ExportForm
     # A locality adapts the list to its official form: province or commune code → form.
@@ -410,6 +412,9 @@ class Route(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phrases: list[str] = Field(min_length=1)
+    # Cues that count only together, anywhere in the message: each entry is a list of phrase sets,
+    # one phrase of every set must be present ([[a child], [drug dealing]]).
+    together: list[list[list[str]]] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     reply: str | None = None
     payload: str | None = None  # flows: the button this request presses ("reg:start")

@@ -9,7 +9,9 @@ range of amounts is asked about before anything is stored; an unclear reply gets
 again with an example. "quay lại" goes back one step; "Hủy" is confirmed first.
 
 Steps (state.step): who → relationship (family member) → consent → the fields in
-bot.registration.record.FIELDS (name may pause at name_confirm, amount at amount_range) →
+bot.registration.record.FIELDS, or BUSINESS_FIELDS for a business (its name and kind, the
+representative, its workforce and the share after rehab or prison, checked by the same rule as the
+eligibility check, up to the business cap) (name may pause at name_confirm, amount at amount_range) →
 summary (confirm / change one field / cancel, confirmed at "cancel") → repeat (same phone and
 commune registered before: update it?) → done.
 """
@@ -30,7 +32,10 @@ from bot.registration.fields import (
     read_free_text, read_name, read_national_id, read_phone, read_relationship, read_summary, read_who, read_yes_no,
     says_back, says_skip,
 )
-from bot.registration.record import FIELDS, OPTIONAL, Details, field_value, registrant_text, summary_lines
+from bot.nlu.numbers import parse_count
+from bot.registration.record import (
+    BUSINESS_FIELDS, FIELDS, OPTIONAL, Details, field_label, field_value, fields_of, registrant_text, summary_lines,
+)
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
@@ -41,21 +46,41 @@ from handlers.places import ask_commune, ask_province
 KEY = "registration"
 PREFIX = "reg"
 DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "amount_requested"),
-             "purpose": ("amount", "amount_requested")}
+             "purpose": ("amount", "amount_requested"), "workforce_total": ("workforce_beneficiaries",)}
 # Steps whose buttons (skip, not sure) a bare typed number presses; elsewhere a number is an answer.
 NUMBERED_BUTTONS = frozenset({"village", "description", "id_number", "event_year", "amount"})
 MAX_AMOUNT = 10_000_000_000  # anything above is a typing slip, not a loan request
 MIN_AMOUNT = 1_000_000
 # Steps answered by choosing (buttons, or words that pick one); the others are typed.
 CHOICE_STEPS = frozenset({"who", "relationship", "consent", "programme", "purpose", "summary", "change", "repeat",
-                          "cancel", "name_confirm", "amount_range"})
-# The order steps are asked in, for "quay lại" (one step back).
-ORDER = ("who", "relationship", "consent", *FIELDS)
+                          "cancel", "name_confirm", "amount_range", "business_kind"})
+ALL_FIELDS = tuple(dict.fromkeys(FIELDS + BUSINESS_FIELDS))
+
+
+def order(fields: dict) -> tuple[str, ...]:
+    """The order steps are asked in, for "quay lại" (one step back)."""
+    return ("who", "relationship", "consent", *fields_of(fields.get("registrant")))
+
+
+
 # Sub-steps go back to the step they belong to.
 PARENT_STEP = {"name_confirm": "name", "amount_range": "amount", "change": "summary", "cancel": "summary", "repeat": "summary"}
 # Typed steps with a strict reader: what it takes is the answer, even if the FAQ knows the words.
-STRUCTURED = frozenset({"birth_year", "phone", "event_year", "amount", "id_number"})
+STRUCTURED = frozenset({"birth_year", "phone", "event_year", "amount", "id_number", "workforce_total", "workforce_beneficiaries"})
+
+
+def _count(text: str) -> int:
+    """A number of workers: '20', '20 người', 'khoảng 20'."""
+    value = parse_count(text)
+    if not isinstance(value, int) or not 0 <= value <= 100_000:
+        raise Invalid("registration.invalid_count")
+    return value
+
+
 READERS = {
+    "business_name": lambda ctx, state, text: read_free_text(text, limit=120),
+    "workforce_total": lambda ctx, state, text: _count(text),
+    "workforce_beneficiaries": lambda ctx, state, text: _count(text),
     "village": lambda ctx, state, text: read_free_text(text, limit=100),
     "event_year": lambda ctx, state, text: read_event_year(text, ctx.today),
     "description": lambda ctx, state, text: read_free_text(text),
@@ -97,16 +122,13 @@ def begin(ctx: Context, state: ConversationState) -> Result:
     """A fresh registration, pre-filled from an eligibility check done in this chat (an amount
     above the programme's cap is capped, and the person is told)."""
     eligibility = state.data.get("eligibility") or {}
-    if state.facts.business or (eligibility.get("answers") or {}).get("for_whom") == "business":
-        # A business borrows as a business (its own form, up to the business cap): not a person's
-        # registration. Until that path exists, the commune police take it directly.
-        state.flow, state.step = Flow.MENU, None
-        return Result([Reply(ctx.t("registration.business_unsupported"),
-                             (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx)))])
     fields = {**from_facts(ctx, state), **prefill(eligibility)}
+    if fields.get("registrant") == "business":
+        # A business borrows as a business: its own form, up to the business cap.
+        fields["purpose"] = "business"
     state.data[KEY] = {"fields": fields, "consent_id": None}
     before = [Reply(ctx.t("registration.intro"))]
-    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))
+    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"), business=fields.get("registrant") == "business")
     if cap is not None and isinstance(fields.get("amount"), int) and fields["amount"] > cap:
         fields["amount_requested"], fields["amount"] = fields["amount"], cap
         before.append(Reply(ctx.t("registration.amount_capped", cap=ctx.texts.money_words(cap))))
@@ -117,8 +139,12 @@ def prefill(eligibility: dict | None) -> dict[str, Any]:
     """What the eligibility answers already say: who, the programme, the purpose, the amount."""
     answers = (eligibility or {}).get("answers", {})
     fields: dict[str, Any] = {}
-    if answers.get("for_whom") in ("self", "relative"):
+    if answers.get("for_whom") in ("self", "relative", "business"):
         fields["registrant"] = answers["for_whom"]
+    if answers.get("for_whom") == "business":
+        for field in ("workforce_total", "workforce_beneficiaries"):
+            if isinstance(answers.get(field), int):
+                fields[field] = answers[field]
     programme = {"after_rehab": "qd08_2026", "after_prison": "qd22_2023"}.get(answers.get("background"))
     if programme:
         fields["programme"] = programme
@@ -134,15 +160,19 @@ def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
     triệu nuôi heo"): never asked again; the summary shows it to confirm."""
     facts = state.facts
     fields: dict[str, Any] = {}
-    if facts.who in ("self", "relative"):
+    if facts.business:
+        fields["registrant"] = "business"
+    elif facts.who in ("self", "relative"):
         fields["registrant"] = facts.who
+        if facts.who == "relative" and facts.relation:
+            fields["relationship"] = facts.relation
     programme = {"qd08": "qd08_2026", "qd22": "qd22_2023"}.get(facts.programme or "")
     if programme:
         fields["programme"] = programme
         span = facts.years_since
         if span is not None and 0.9 <= span[1] - span[0] <= 1.01:
             fields["event_year"] = ctx.today.year - int(span[1])  # "năm 2023" said as a year
-    if facts.purpose in ("vocational_training", "business"):
+    if facts.purpose in ("vocational_training", "business") and not facts.business:
         fields["purpose"] = facts.purpose
     if facts.amount is not None and 1_000_000 <= facts.amount <= MAX_AMOUNT:
         fields["amount"] = facts.amount
@@ -200,7 +230,7 @@ def next_step(draft: dict) -> str:
         return "relationship"
     if not draft.get("consent_id"):
         return "consent"
-    return next((f for f in FIELDS if f not in fields), "summary")
+    return next((f for f in fields_of(fields["registrant"]) if f not in fields), "summary")
 
 
 def _stop_button(ctx: Context) -> Button:
@@ -219,6 +249,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
         return Reply(ctx.t("registration.ask_who"), (
             ctx.button("registration.who_self", f"{PREFIX}:who:self"),
             ctx.button("registration.who_relative", f"{PREFIX}:who:relative"),
+            ctx.button("registration.who_business", f"{PREFIX}:who:business"),
             _stop_button(ctx),
         ))
     if step == "relationship":
@@ -240,8 +271,13 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
         return ask_province(ctx, PREFIX)
     if step == "commune":
         return ask_commune(ctx, fields["province"], PREFIX)
+    business = fields.get("registrant") == "business"
+    if step == "business_kind":
+        return Reply(ctx.t("registration.ask_business_kind"),
+                     tuple(Button(c.label, f"{PREFIX}:kind:{c.value}") for c in form.business_kinds) + (_stop_button(ctx),))
     if step == "programme":
-        return Reply(ctx.t("registration.ask_programme_relative" if relative else "registration.ask_programme"),
+        key = "business" if business else "relative" if relative else ""
+        return Reply(ctx.t(f"registration.ask_programme_{key}" if key else "registration.ask_programme"),
                      tuple(Button(c.label, f"{PREFIX}:prog:{c.value}") for c in form.programmes) + (_stop_button(ctx),))
     if step == "purpose":
         return Reply(ctx.t("registration.ask_purpose"),
@@ -249,7 +285,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
     if step == "summary":
         return summary(ctx, state)
     if step == "change":
-        return change_question(ctx)
+        return change_question(ctx, state)
     if step == "cancel":
         return Reply(ctx.t("registration.cancel_confirm"), (
             ctx.button("registration.cancel_yes", f"{PREFIX}:cancelyes"),
@@ -282,9 +318,10 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
         key = "registration.ask_event_year_qd22" if fields.get("programme") == "qd22_2023" else "registration.ask_event_year_qd08"
         return Reply(ctx.t(key), (ctx.button("registration.unknown", f"{PREFIX}:unknown"), _stop_button(ctx)))
     if step == "amount":
-        return Reply(ctx.t("registration.ask_amount"), (ctx.button("registration.unknown", f"{PREFIX}:unknown"), _stop_button(ctx)))
+        key = "registration.ask_amount_business" if business else "registration.ask_amount"
+        return Reply(ctx.t(key), (ctx.button("registration.unknown", f"{PREFIX}:unknown"), _stop_button(ctx)))
     buttons = (ctx.button("registration.skip", f"{PREFIX}:skip"),) if step in OPTIONAL else ()
-    suffix = "_relative" if relative and step in ("name", "birth_year") else ""
+    suffix = "_relative" if relative and step in ("name", "birth_year") else "_business" if business and step in ("name", "description") else ""
     return Reply(ctx.t(f"registration.ask_{step}{suffix}"), buttons + (_stop_button(ctx),))
 
 
@@ -324,9 +361,10 @@ def summary(ctx: Context, state: ConversationState) -> Reply:
     ))
 
 
-def change_question(ctx: Context) -> Reply:
+def change_question(ctx: Context, state: ConversationState) -> Reply:
     """Which field to change: one button per field."""
-    buttons = tuple(ctx.button(f"registration.label_{f}", f"{PREFIX}:edit:{f}") for f in FIELDS if f != "province")
+    registrant = _draft(state)["fields"].get("registrant")
+    buttons = tuple(Button(field_label(ctx.texts, f, registrant), f"{PREFIX}:edit:{f}") for f in fields_of(registrant) if f != "province")
     return Reply(ctx.t("registration.ask_change"), buttons + (ctx.button("registration.back_to_summary", f"{PREFIX}:edit:none"),))
 
 
@@ -338,7 +376,7 @@ def _noted(ctx: Context, state: ConversationState, field: str) -> Reply:
         value = registrant_text(details, ctx.texts, ctx.content.registration)
     else:
         value = field_value(field, Details.model_validate(fields), ctx.texts, ctx.places, ctx.content.registration, ctx.today)
-    label = ctx.t(f"registration.label_{field}")
+    label = field_label(ctx.texts, field, fields.get("registrant"))
     return Reply(ctx.t("registration.noted", label=label[:1].lower() + label[1:], value=value))
 
 
@@ -389,13 +427,23 @@ def pause(ctx: Context, state: ConversationState) -> Result:
 
 
 def _who(ctx: Context, state: ConversationState, value: str) -> Result:
-    if value not in ("self", "relative"):
+    if value not in ("self", "relative", "business"):
         return stale(ctx, state)
-    fields = _draft(state)["fields"]
-    fields["registrant"] = value
-    if value == "self":
-        fields.pop("relationship", None)
+    _set_registrant(_draft(state)["fields"], value)
     return advance(ctx, state)
+
+
+def _set_registrant(fields: dict, registrant: str, relationship: str | None = None) -> None:
+    """Who registers; a business borrows for its production (no purpose asked), a person chooses."""
+    was_business = fields.get("registrant") == "business"
+    fields["registrant"] = registrant
+    fields.pop("relationship", None)
+    if relationship:
+        fields["relationship"] = relationship
+    if registrant == "business":
+        fields["purpose"] = "business"
+    elif was_business:
+        fields.pop("purpose", None)
 
 
 def _choice(field: str, options: str):
@@ -473,12 +521,12 @@ def _skip(ctx: Context, state: ConversationState, value: str) -> Result:
 
 def _change(ctx: Context, state: ConversationState, value: str) -> Result:
     state.step = "change"
-    return Result([change_question(ctx)])
+    return Result([change_question(ctx, state)])
 
 
 def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
     draft = _draft(state)
-    if value in FIELDS:
+    if value in fields_of(draft["fields"].get("registrant")):
         # A changed field takes the ones that depend on it along: the year belongs to the
         # programme, the amount's cap to the programme and the purpose.
         for field in (value, *DEPENDENT.get(value, ())):
@@ -580,6 +628,7 @@ BUTTONS = {
     "unknown": ({"event_year", "amount", "amount_range"}, _unknown),
     "prog": ({"programme"}, _programme),
     "purp": ({"purpose"}, _choice("purpose", "purposes")),
+    "kind": ({"business_kind"}, _choice("business_kind", "business_kinds")),
     "change": ({"summary"}, _change),
     "edit": ({"change"}, _edit),
     "cancel": ({"summary", "repeat", "change"}, _cancel),
@@ -611,16 +660,18 @@ def back(ctx: Context, state: ConversationState) -> Result:
             return Result([ask(ctx, state)])
         fields.pop(state.step, None)
         return Result([ask(ctx, state)])
-    position = ORDER.index(current) if current in ORDER else len(ORDER)
-    for step in reversed(ORDER[:position]):
+    steps = order(fields)
+    position = steps.index(current) if current in steps else len(steps)
+    for step in reversed(steps[:position]):
         if step == "consent":
             continue
         if step == "who" and "registrant" in fields:
-            fields.pop("registrant", None)
+            if fields.pop("registrant", None) == "business":
+                fields.pop("purpose", None)
             fields.pop("relationship", None)
         elif step == "relationship" and fields.get("registrant") == "relative" and "relationship" in fields:
             fields.pop("relationship", None)
-        elif step in FIELDS and step in fields:
+        elif step in ALL_FIELDS and step in fields:
             fields.pop(step, None)
             if step == "province":
                 fields.pop("commune", None)
@@ -737,7 +788,7 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
     fields = _draft(state)["fields"]
     if step in OPTIONAL and says_skip(text):
         return _skip(ctx, state, "")
-    if step in ("event_year", "amount") and says_unknown(text):
+    if step in ("event_year", "amount") and (says_unknown(text) or says_skip(text)):
         return _unknown(ctx, state, "")
     if text.strip().endswith("?"):
         return None  # a question on the way: answered, then the step asked again
@@ -766,12 +817,35 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
             return advance(ctx, state, None if typed_digits == text.strip() else [_noted(ctx, state, "phone")])
         if step == "amount":
             return _typed_amount(ctx, state, text)
+        if step == "workforce_beneficiaries":
+            return _typed_beneficiaries(ctx, state, text)
         fields[step] = READERS[step](ctx, state, text)
     except Invalid as exc:
         if step in STRUCTURED and _is_aside(ctx, text):
             return None
         return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
     return advance(ctx, state)
+
+
+def _typed_beneficiaries(ctx: Context, state: ConversationState, text: str) -> Result:
+    """How many of the workers are after rehab or prison: no more than the workforce, and a share
+    the rules accept (the eligibility check's own rule and reason); otherwise the numbers again."""
+    fields = _draft(state)["fields"]
+    part, total = _count(text), fields.get("workforce_total")
+    if isinstance(total, int) and part > total:
+        raise Invalid("registration.invalid_workforce_part", total=total)
+    fields["workforce_beneficiaries"] = part
+    refusal = service.business_share_refusal(ctx, Details.model_validate(fields))
+    if refusal is None:
+        noted = ctx.t("registration.noted_share", count=part, total=total, share=part * 100 // total if total else 0)
+        return advance(ctx, state, [Reply(noted)])
+    fields.pop("workforce_total", None)
+    fields.pop("workforce_beneficiaries", None)
+    state.step = "workforce_total"
+    share = part * 100 // total if total else 0
+    return Result([Reply(ctx.t("registration.business_share_low", share=share, reason=refusal), (
+        ctx.button("menu.item_officer", "ask:start"), _stop_button(ctx),
+    )), ask(ctx, state)])
 
 
 def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
@@ -814,7 +888,7 @@ def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
 def _store_amount(ctx: Context, state: ConversationState, amount: int, *, noted: bool = False) -> Result:
     """Above the programme's cap: say so, record the cap (and what was asked)."""
     fields = _draft(state)["fields"]
-    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"))
+    cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"), business=fields.get("registrant") == "business")
     if cap is not None and amount > cap:
         fields["amount_requested"], fields["amount"] = amount, cap
         state.step = "amount"
@@ -835,8 +909,9 @@ def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str
     if step == "relationship":
         value = read_relationship(text, form.relationships)
         return ("rel", value) if value else None
-    if step in ("programme", "purpose"):
-        action, choices = ("prog", form.programmes) if step == "programme" else ("purp", form.purposes)
+    if step in ("programme", "purpose", "business_kind"):
+        action, choices = {"programme": ("prog", form.programmes), "purpose": ("purp", form.purposes),
+                           "business_kind": ("kind", form.business_kinds)}[step]
         padded = f" {' '.join(fold(text).split())} "
         # The phrase that starts first wins, then the longest.
         hits = [(-padded.find(f" {p} "), len(p), c.value, p) for c in choices for p in (*c.also, fold(c.label)) if f" {p} " in padded]
@@ -846,7 +921,9 @@ def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str
         return (choice, "") if choice else None
     if step == "change":
         typed = " ".join(fold(text).split())
-        matches = [f for f in FIELDS if f != "province" and len(typed) >= 3 and typed in fold(ctx.t(f"registration.label_{f}"))]
+        registrant = _draft(state)["fields"].get("registrant")
+        matches = [f for f in fields_of(registrant) if f != "province" and len(typed) >= 3
+                   and typed in fold(field_label(ctx.texts, f, registrant))]
         return ("edit", matches[0]) if len(matches) == 1 else None
     answer = read_yes_no(text)
     if step == "cancel" and answer is None and read_summary(text) == "cancel":
@@ -872,6 +949,7 @@ UNCLEAR = {
     "consent": "registration.unclear_consent", "programme": "registration.unclear_programme",
     "purpose": "registration.unclear_purpose", "summary": "registration.unclear_summary",
     "change": "registration.unclear_change", "amount_range": "registration.unclear_amount_range",
+    "business_kind": "registration.unclear_business_kind",
 }
 
 
@@ -895,10 +973,7 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     fields = _draft(state)["fields"]
     if action == "who":
         registrant, _, relationship = value.partition(":")
-        fields["registrant"] = registrant
-        fields.pop("relationship", None)
-        if relationship:
-            fields["relationship"] = relationship
+        _set_registrant(fields, registrant, relationship or None)
         return advance(ctx, state, [_noted(ctx, state, "registrant")] if relationship else None)
     result = on_payload(ctx, f"{PREFIX}:{action}:{value}" if value else f"{PREFIX}:{action}", state)
     if action == "purp" and _describe(ctx, state, text):

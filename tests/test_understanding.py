@@ -323,13 +323,20 @@ def test_what_was_said_earlier_is_not_asked_again_in_the_registration(app):
     fields = state.data["registration"]["fields"]
     assert fields["registrant"] == "relative" and fields["programme"] == "qd22_2023" and fields["event_year"] == 2023
     assert fields["purpose"] == "business" and fields["amount"] == 80_000_000
-    assert state.step == "relationship"  # "who" was not asked: the person said "con trai tôi"
+    # Neither "who" nor the relationship was asked: "con trai tôi" says a parent registers a son.
+    assert fields["relationship"] == "parent" and state.step == "consent"
 
 
 @pytest.mark.db
-def test_a_business_owner_is_not_registered_as_a_person(app):
-    text, replies = conversation(app, "tôi làm chủ tiệm mộc, có 6 thợ, trong đó 1 cậu từng đi cai nghiện", "đăng ký vay", chat_id="b1")
-    assert "Cơ sở sản xuất, kinh doanh" in text and "ask:start" in [b.payload for b in replies[-1].buttons]
+def test_a_business_owner_is_registered_as_a_business_not_a_person(app):
+    from storage import repo
+    from storage.db import transaction
+
+    conversation(app, "tôi làm chủ tiệm mộc, có 6 thợ, trong đó 1 cậu từng đi cai nghiện", "đăng ký vay", chat_id="b1")
+    with transaction(app.engine) as session:
+        state = ConversationState.from_json(app.dispatcher.cipher.decrypt(repo.load_state(session=session, channel="test", chat_id="b1")))
+    fields = state.data["registration"]["fields"]
+    assert fields["registrant"] == "business" and fields["purpose"] == "business" and fields["programme"] == "qd08_2026"
 
 
 def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_so_once(monkeypatch, caplog):

@@ -33,6 +33,8 @@ class Facts(BaseModel):
     programme: Programme | None = None
     business: bool | None = None  # asking as (or for) a business that employs such people
     who: Literal["self", "relative"] | None = None
+    # The speaker's relationship to that relative ("con tui" → parent), a value of the registration's choices.
+    relation: str | None = None
     age: Span | None = None
     years_since: Span | None = None  # since the post-rehab decision (QĐ 08) or the release (QĐ 22)
     amount: int | None = None
@@ -56,6 +58,8 @@ class Facts(BaseModel):
     def merged(self, newer: "Facts") -> "Facts":
         values = self.model_dump()
         values.update(newer.model_dump(exclude_defaults=True, exclude={"updated"}))
+        if newer.who is not None and newer.who != self.who:
+            values["relation"] = newer.relation  # someone else now: their relationship, if said
         if newer.programme is not None:
             values["ambiguous_place"] = newer.ambiguous_place
             if newer.programme != self.programme and newer.years_since is None:

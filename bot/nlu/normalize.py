@@ -140,6 +140,16 @@ class Normalizer:
             words.extend(self.abbreviations.get(token, (token,)))
         return " ".join(self._drop_trailing(words))
 
+    def telex(self, text: str) -> str:
+        """The folded words with Telex leftovers decoded where that gives a known word
+        ("khoong muoons soongs" → "khong muon song"); the folded text when nothing changes."""
+        words = []
+        for raw in TOKEN.findall(clean(text)):
+            token = strip_accents(raw)
+            decoded = telex_decode(token) if token not in self.known and not token[:1].isdigit() else token
+            words.append(decoded if decoded in self.known else token)
+        return " ".join(words)
+
     # -- steps -------------------------------------------------------------------------------
 
     def _normalize(self, text: str) -> Normalized:

@@ -38,12 +38,26 @@ def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
     return [p for p in phrases if p.isascii()], accented
 
 
+class _Cues:
+    """One set of cue phrases, accent-free ones on the folded views, accented ones ("thèm", not
+    "thêm") on the accented text."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        plain, accented = _split(phrases)
+        self.plain, self.accented = compile_phrases(plain), compile_phrases(accented)
+
+    def found(self, views: tuple[str, ...]) -> bool:
+        return (self.plain is not None and any(self.plain.search(v) for v in views[1:])) or (
+            self.accented is not None and self.accented.search(views[0]) is not None)
+
+
 class _Compiled:
     def __init__(self, route: Route) -> None:
         plain, accented = _split(route.phrases)
         self.pattern = compile_phrases(plain, whole=route.whole_message)
         self.accented = compile_phrases(accented, whole=route.whole_message)
         self.unless = compile_phrases(route.unless)
+        self.together = [[_Cues(cues) for cues in group] for group in route.together]
         self.whole = route.whole_message
         self.route = route
 
@@ -55,6 +69,8 @@ class _Compiled:
             hit = any(found(view) for view in views[1:])
         if not hit and self.accented is not None:
             hit = (self.accented.fullmatch if self.whole else self.accented.search)(views[0]) is not None
+        if not hit:
+            hit = any(all(cues.found(views) for cues in group) for group in self.together)
         if not hit:
             return False
         return self.unless is None or not any(self.unless.search(view) for view in views[1:])
@@ -96,6 +112,9 @@ class Triage:
     def in_danger(self, text: str) -> Verdict | None:
         """Someone in danger: checked first, in every state."""
         views = self.views(text[:2000])[:3]
+        telex = self.normalizer.telex(text[:2000])
+        if telex not in views:
+            views += (telex,)  # "khoong muoons soongs" typed without an input method
         for name, compiled in self.crisis.items():
             if compiled.matches(views):
                 return Verdict("crisis", name, compiled.route.reply)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.i18n import Texts
 from bot.places import Places
-from bot.registration.record import Details, choice_label, field_value, registrant_text
+from bot.registration.record import Details, choice_label, field_value, registrant_text, staff_share
 from bot.types import Document
 from bot.vntime import month_bounds, vietnam_date
 from content.models import ExportForm, RegistrationContent
@@ -45,7 +45,7 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
         notes = [cipher.decrypt(e.note) for e in registrations.events(session=session, registration_id=row.id) if e.note]
         values = {
             "index": index,
-            "name": details.name or "",
+            "name": _who_borrows(details, texts),
             "birth_year": details.birth_year or "",
             "phone": details.phone or "",
             "residence": ", ".join(p for p in (details.village, places.label(row.commune_code)) if p),
@@ -53,7 +53,7 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
             "time_since": field_value("event_year", details, texts, places, form, today) if details.event_year else "",
             "purpose": "; ".join(p for p in (choice_label(form.purposes, details.purpose), details.description) if p),
             "amount": details.amount or "",
-            "registrant": registrant_text(details, texts, form),
+            "registrant": _registrant(details, texts, form),
             "status": texts.t(f"status.{row.status}"),
             "note": "; ".join(n for n in notes if n),
             "reference": row.reference,
@@ -62,6 +62,24 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
         }
         table.append([_inert(values[c.key]) for c in export.columns])
     return export, table
+
+
+def _who_borrows(details: Details, texts: Texts) -> str:
+    """The person's name, or for a business its name with its representative."""
+    if details.is_business:
+        return texts.t("registration.export_business_name", business=details.business_name or "", name=details.name or "")
+    return details.name or ""
+
+
+def _registrant(details: Details, texts: Texts, form: RegistrationContent) -> str:
+    """Who registered; for a business also its kind and workforce share."""
+    text = registrant_text(details, texts, form)
+    if not details.is_business:
+        return text
+    kind = choice_label(form.business_kinds, details.business_kind)
+    share = staff_share(details.workforce_total, details.workforce_beneficiaries)
+    staff = texts.t("registration.value_people_share", count=details.workforce_beneficiaries, share=share) if share is not None else "—"
+    return texts.t("registration.export_business_registrant", registrant=text, kind=kind, total=details.workforce_total or "—", staff=staff)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

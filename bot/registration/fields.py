@@ -362,6 +362,9 @@ _SELF = ("cho toi", "chinh toi", "toi", "ban than", "cho ban than", "cho minh", 
 _SELF_WORDS = frozenset({"cho", "chinh", "toi", "tui", "minh", "tao", "ban", "than", "tu", "dang", "ky", "cua", "la", "vay",
                          "can", "muon", "ca", "nhan", "a", "da", "nha", "nhe", "thi"})
 _RELATIVE = ("nguoi than", "nguoi nha", "nguoi khac", "ho hang", "giup nguoi", "dang ky giup", "dang ky ho", "cho nguoi")
+# A business registering ("cho cơ sở của tôi", "công ty tui", "hợp tác xã"): it borrows as a business.
+_BUSINESS = ("co so", "cong ty", "cty", "doanh nghiep", "hop tac xa", "htx", "ho kinh doanh", "to hop tac", "xuong",
+             "co so san xuat", "co so kinh doanh", "cua hang", "nha xuong", "trang trai")
 _OWNER = frozenset({"toi", "tui", "minh", "tao", "em", "con", "chau"})  # "con tôi": my child (the person)
 _OF_PERSON = frozenset({"no", "ay", "do", "anh", "chi", "em", "chau", "ong", "ba"})  # "má nó", "vợ anh ấy"
 _SPEAKER = ("toi la", "tui la", "minh la", "em la", "con la", "chau la", "tao la", "toi lam", "tui lam")
@@ -424,10 +427,13 @@ def read_relationship(text: str, choices, *, asked: Literal["who", "relationship
 def read_who(text: str, choices) -> tuple[str, str | None] | None:
     """Who registers: ('self', None) for 'cho tôi', 'chính tôi'; ('relative', relationship) for
     'cho thằng con trai tui', 'đăng ký cho con tôi', 'tui là má nó'; ('relative', None) for
-    'cho người nhà'. None when the reply does not say."""
+    'cho người nhà'; ('business', None) for 'cho cơ sở của tôi', 'công ty tui'. None when the
+    reply does not say."""
     words = _words(text)
     if not words or text.strip().endswith("?"):
         return None
+    if _phrase_in(words, _BUSINESS):
+        return "business", None
     relationship = read_relationship(text, choices, asked="who")
     if relationship is not None:
         return "relative", relationship

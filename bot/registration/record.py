@@ -17,7 +17,24 @@ FIELDS = (
     "name", "birth_year", "phone", "province", "commune", "village", "programme", "event_year", "purpose",
     "description", "amount", "id_number",
 )
+# A business (registrant "business") gives its own facts; the person named is its representative.
+BUSINESS_FIELDS = (
+    "business_name", "business_kind", "name", "phone", "province", "commune", "village", "programme",
+    "workforce_total", "workforce_beneficiaries", "description", "amount",
+)
 OPTIONAL = frozenset({"village", "description", "id_number"})
+
+
+def fields_of(registrant: str | None) -> tuple[str, ...]:
+    """The fields asked of this registrant, in order."""
+    return BUSINESS_FIELDS if registrant == "business" else FIELDS
+
+
+def staff_share(total: int | None, part: int | None) -> int | None:
+    """The share of the workforce after rehab or prison, in whole per cent (rounded down)."""
+    if not total or part is None:
+        return None
+    return part * 100 // total
 
 
 class Details(BaseModel):
@@ -25,7 +42,7 @@ class Details(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    registrant: str = "self"  # "self" or "relative"
+    registrant: str = "self"  # "self", "relative" or "business"
     # The registrant's relationship to the person who needs the loan: a mother registering her son
     # is "parent" (shown as "Người đăng ký: người thân (bố hoặc mẹ)").
     relationship: str | None = None
@@ -42,6 +59,15 @@ class Details(BaseModel):
     amount: int | None = None
     amount_requested: int | None = None  # what was asked when it was above the cap
     id_number: str | None = None
+    # A business: its name and kind, its workforce and how many of them are after rehab or prison.
+    business_name: str | None = None
+    business_kind: str | None = None
+    workforce_total: int | None = None
+    workforce_beneficiaries: int | None = None
+
+    @property
+    def is_business(self) -> bool:
+        return self.registrant == "business"
 
     def sealed_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -69,6 +95,15 @@ def field_value(field: str, details: Details, texts: Texts, places: Places, form
         return choice_label(form.programmes, value)
     if field == "purpose":
         return choice_label(form.purposes, value)
+    if field == "business_kind":
+        return choice_label(form.business_kinds, value)
+    if field == "workforce_total":
+        return texts.t("registration.value_people", count=value)
+    if field == "workforce_beneficiaries":
+        share = staff_share(details.workforce_total, value)
+        if share is None:
+            return texts.t("registration.value_people", count=value)
+        return texts.t("registration.value_people_share", count=value, share=share)
     if field == "amount":
         return texts.money(value)
     if field == "event_year":
@@ -78,6 +113,8 @@ def field_value(field: str, details: Details, texts: Texts, places: Places, form
 
 
 def registrant_text(details: Details, texts: Texts, form: RegistrationContent) -> str:
+    if details.is_business:
+        return texts.t("registration.value_business")
     if details.registrant == "relative":
         return texts.t("registration.value_relative", relationship=choice_label(form.relationships, details.relationship).lower())
     return texts.t("registration.value_self")
@@ -86,9 +123,16 @@ def registrant_text(details: Details, texts: Texts, form: RegistrationContent) -
 def summary_lines(details: Details, texts: Texts, places: Places, form: RegistrationContent, today: date) -> list[str]:
     """'Họ và tên: …' lines for every field (the province is part of the commune line)."""
     lines = [texts.t("registration.line", label=texts.t("registration.label_registrant"), value=registrant_text(details, texts, form))]
-    for field in FIELDS:
+    for field in fields_of(details.registrant):
         if field == "province":
             continue
         value = field_value(field, details, texts, places, form, today)
-        lines.append(texts.t("registration.line", label=texts.t(f"registration.label_{field}"), value=value))
+        lines.append(texts.t("registration.line", label=field_label(texts, field, details.registrant), value=value))
     return lines
+
+
+def field_label(texts: Texts, field: str, registrant: str | None) -> str:
+    """'Họ và tên', or for a business 'Người đại diện' and the programme as whom it employs."""
+    if registrant == "business" and field in ("name", "programme"):
+        return texts.t(f"registration.label_{field}_business")
+    return texts.t(f"registration.label_{field}")

@@ -32,14 +32,28 @@ def record_consent(ctx: Context, *, version: str, text_hash: str) -> int:
                                      text_hash=text_hash, now=ctx.now)
 
 
-def cap_for(ctx: Context, programme: str | None, purpose: str | None) -> int | None:
-    """The programme's cap for this purpose, today; None when there is none to compare with
-    (unknown programme or purpose, or a monthly cap such as QĐ 22 vocational training)."""
+def cap_for(ctx: Context, programme: str | None, purpose: str | None, *, business: bool = False) -> int | None:
+    """The programme's cap for this purpose (or for a business), today; None when there is none to
+    compare with (unknown programme or purpose, or a monthly cap such as QĐ 22 vocational training)."""
     if programme not in BACKGROUND:
         return None
-    profile = Profile(applicant="person", background=BACKGROUND[programme], purpose=purpose)
+    profile = Profile(applicant="business" if business else "person", background=BACKGROUND[programme],
+                      purpose=None if business else purpose)
     result = ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=ctx.t("eligibility.subject_applicant"))
     return None if result.cap_is_monthly else result.max_amount_vnd
+
+
+def business_share_refusal(ctx: Context, details: Details) -> str | None:
+    """The rules' own reason when a business's workforce does not meet the programme's share of
+    people after rehab or prison (the same rule the eligibility check applies); None otherwise."""
+    if details.programme not in BACKGROUND:
+        return None
+    profile = Profile(applicant="business", background=BACKGROUND[details.programme],
+                      workforce_total=details.workforce_total, workforce_beneficiaries=details.workforce_beneficiaries)
+    result = ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=ctx.t("eligibility.subject_applicant"))
+    # A refusal's reasons are its failed rules', in the same order.
+    reason = next((r for i, r in zip(result.failed, result.reasons) if i.endswith("business.share")), None)
+    return None if reason is None else f"{reason.text} ({reason.reference})"
 
 
 def find_repeat(ctx: Context, details: Details) -> Registration | None:
