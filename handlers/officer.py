@@ -10,7 +10,7 @@ from bot.context import Context, Result
 from bot.registration import service
 from bot.registration.export import monthly_document
 from bot.registration.fields import Invalid, read_free_text
-from bot.registration.record import summary_lines
+from bot.registration.record import borrower_name, summary_lines
 from bot.router import FlowSpec, Router, resolve_button
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
@@ -188,7 +188,7 @@ def pending_list(ctx: Context, commune_code: int, page: int) -> Result:
     buttons = []
     for row in rows[:PAGE]:
         details = service.load_details(ctx.cipher, row)
-        label = ctx.t("officer.list_item", reference=service.show_reference(row.reference), name=details.name or "—",
+        label = ctx.t("officer.list_item", reference=service.show_reference(row.reference), name=borrower_name(details, ctx.texts) or "—",
                       status=ctx.t(f"status.{row.status}"))
         buttons.append(Button(label, f"{PREFIX}:open:{row.id}"))
     if len(rows) > PAGE:

@@ -131,8 +131,14 @@ def begin(ctx: Context, state: ConversationState) -> Result:
     cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"), business=fields.get("registrant") == "business")
     if cap is not None and isinstance(fields.get("amount"), int) and fields["amount"] > cap:
         fields["amount_requested"], fields["amount"] = fields["amount"], cap
-        before.append(Reply(ctx.t("registration.amount_capped", cap=ctx.texts.money_words(cap))))
+        before.append(_capped(ctx, fields, cap))
     return advance(ctx, state, before)
+
+
+def _capped(ctx: Context, fields: dict, cap: int) -> Reply:
+    """The amount asked was above the cap: said, and the cap recorded."""
+    key = "registration.amount_capped_business" if fields.get("registrant") == "business" else "registration.amount_capped"
+    return Reply(ctx.t(key, cap=ctx.texts.money_words(cap)))
 
 
 def prefill(eligibility: dict | None) -> dict[str, Any]:
@@ -162,6 +168,9 @@ def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if facts.business:
         fields["registrant"] = "business"
+        for field in ("workforce_total", "workforce_beneficiaries"):
+            if getattr(facts, field) is not None:
+                fields[field] = getattr(facts, field)
     elif facts.who in ("self", "relative"):
         fields["registrant"] = facts.who
         if facts.who == "relative" and facts.relation:
@@ -333,6 +342,11 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
     """Moves to the next missing field (or back to the summary after a change) and asks it."""
     draft = _draft(state)
     state.flow = Flow.REGISTRATION
+    before_workforce = BUSINESS_FIELDS[:BUSINESS_FIELDS.index("workforce_total")]
+    reached = draft.get("consent_id") and all(f in draft["fields"] for f in before_workforce)
+    refused = _share_refused(ctx, draft["fields"]) if reached else None  # checked when the numbers' turn comes
+    if refused is not None:
+        before = [refused]
     step = "summary" if draft.get("editing") and draft.get("consent_id") and next_step(draft) == "summary" else next_step(draft)
     if step != state.step:
         draft.pop("offered", None)
@@ -835,17 +849,22 @@ def _typed_beneficiaries(ctx: Context, state: ConversationState, text: str) -> R
     if isinstance(total, int) and part > total:
         raise Invalid("registration.invalid_workforce_part", total=total)
     fields["workforce_beneficiaries"] = part
+    noted = ctx.t("registration.noted_share", count=part, total=total, share=part * 100 // total if total else 0)
+    return advance(ctx, state, [Reply(noted)])
+
+
+def _share_refused(ctx: Context, fields: dict) -> Reply | None:
+    """A business whose workforce (typed, or said earlier in the chat) does not meet the programme's
+    share: the rule's own reason, and the numbers are asked again."""
+    if fields.get("registrant") != "business" or fields.get("workforce_beneficiaries") is None:
+        return None
     refusal = service.business_share_refusal(ctx, Details.model_validate(fields))
     if refusal is None:
-        noted = ctx.t("registration.noted_share", count=part, total=total, share=part * 100 // total if total else 0)
-        return advance(ctx, state, [Reply(noted)])
-    fields.pop("workforce_total", None)
-    fields.pop("workforce_beneficiaries", None)
-    state.step = "workforce_total"
+        return None
+    total, part = fields.pop("workforce_total", None), fields.pop("workforce_beneficiaries", None)
     share = part * 100 // total if total else 0
-    return Result([Reply(ctx.t("registration.business_share_low", share=share, reason=refusal), (
-        ctx.button("menu.item_officer", "ask:start"), _stop_button(ctx),
-    )), ask(ctx, state)])
+    return Reply(ctx.t("registration.business_share_low", share=share, reason=refusal),
+                 (ctx.button("menu.item_officer", "ask:start"), _stop_button(ctx)))
 
 
 def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
@@ -892,7 +911,7 @@ def _store_amount(ctx: Context, state: ConversationState, amount: int, *, noted:
     if cap is not None and amount > cap:
         fields["amount_requested"], fields["amount"] = amount, cap
         state.step = "amount"
-        return advance(ctx, state, [Reply(ctx.t("registration.amount_capped", cap=ctx.texts.money_words(cap)))])
+        return advance(ctx, state, [_capped(ctx, fields, cap)])
     fields.pop("amount_requested", None)
     fields["amount"] = amount
     state.step = "amount"

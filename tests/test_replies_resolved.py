@@ -314,3 +314,51 @@ def test_every_eligibility_step_resolves_its_texts(app, seen):
     if registered:
         chat.tap("reg:start")
     check(seen)
+
+
+def test_every_business_registration_step_resolves_its_texts(app, seen):
+    chat = Walk(app, "biz", seen)
+    chat.tap("reg:start")
+    chat.press("Cơ sở sản xuất, kinh doanh")
+    chat.reopen()
+    chat.say("đồng ý")
+    chat.reopen()
+    chat.say("x" * 300)  # too long a name
+    chat.say("Xưởng mộc Minh Phát")
+    chat.reopen()
+    chat.say("abc xyz")  # no kind
+    chat.say("hộ kinh doanh")
+    chat.reopen()
+    chat.say("Lê Văn Tám")
+    chat.answer([("type", "0987 654 321"), ("type", "nghệ an"), ("type", "quỳ hợp")])
+    chat.reopen()
+    chat.press("Bỏ qua")
+    chat.reopen()
+    chat.say("cai nghiện")
+    chat.reopen()
+    chat.say("nhiều lắm")  # no number
+    chat.say("20")
+    chat.reopen()
+    chat.say("30")  # more than the workforce
+    chat.say("1")  # below the share
+    chat.say("20")
+    chat.say("4")
+    chat.reopen()
+    chat.press("Bỏ qua")
+    chat.reopen()
+    chat.say("3 tỷ")  # above the business cap
+    chat.reopen()
+    chat.press("Sửa một mục")
+    for label in ("Tên cơ sở", "Loại cơ sở", "Người đại diện", "Lao động thuộc diện", "Tổng số lao động"):
+        chat.press(label)
+        chat.reopen()
+        answers = {"Tên cơ sở": ["HTX Tân An"], "Loại cơ sở": ["htx"], "Người đại diện": ["Nguyễn Thị Lan"],
+                   "Lao động thuộc diện": ["ra tù", "2 tỷ"], "Tổng số lao động": ["50", "5"]}[label]
+        for answer in answers:
+            chat.say(answer)
+        assert "Bạn kiểm tra lại thông tin" in chat.text, (label, chat.text)
+        chat.press("Sửa một mục")
+    chat.press("Không sửa gì")
+    chat.say("ừ gửi đi")
+    chat.tap("me:data")
+    check(seen)

@@ -39,6 +39,8 @@ class Facts(BaseModel):
     years_since: Span | None = None  # since the post-rehab decision (QĐ 08) or the release (QĐ 22)
     amount: int | None = None
     purpose: Literal["vocational_training", "business"] | None = None
+    workforce_total: int | None = None  # a business: its workers, and how many are after rehab or prison
+    workforce_beneficiaries: int | None = None
     rehab_completion: Literal["voluntary", "compulsory", "substitution_treatment", "not_completed"] | None = None
     ambiguous_place: bool = False  # "trại": a rehab centre or a prison? asked once
     topic: str | None = None  # the topic of the last answer, for "còn người ra tù thì sao"
@@ -99,6 +101,9 @@ YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bn
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
 # "chứ không phải đi cai", "không phải ở tù": the mention that follows is what it is NOT.
 NEGATED = re.compile(r"\b(khong|ko|k|chang|cha|chu khong|chu ko) phai( la)?( (di|o|bi|vao))?\s*$")
+# A business's workforce: "có 20 thợ, trong đó 4 đứa từng đi cai".
+STAFF = re.compile(r"\b(\d{1,5})\s*(?:tho|lao dong|cong nhan|nhan vien|nguoi lam|nguoi lao dong|anh em (?:tho|lam))\b")
+STAFF_PART = re.compile(r"\btrong (?:do|so (?:do|nay)) (?:co )?(\d{1,5})\b")
 MONEY = re.compile(r"\d+(?:[.,]\d+)?\s*(?:trieu|tr|ty|ti|cu)\b")
 
 
@@ -154,6 +159,12 @@ class FactReader:
             kinds = [k for k in kinds if k[0] >= 0]
             if kinds:
                 facts.rehab_completion = max(kinds)[1]
+        if facts.business:
+            total, part = STAFF.search(folded), STAFF_PART.search(folded)
+            if total:
+                facts.workforce_total = int(total.group(1))
+                if part and int(part.group(1)) <= facts.workforce_total:
+                    facts.workforce_beneficiaries = int(part.group(1))
         if MONEY.search(folded):
             facts.amount = parse_amount(MONEY.search(folded).group(0))
         return facts

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.i18n import Texts
 from bot.places import Places
-from bot.registration.record import Details, choice_label, field_value, registrant_text, staff_share
+from bot.registration.record import Details, borrower_name, choice_label, field_value, registrant_text, staff_share
 from bot.types import Document
 from bot.vntime import month_bounds, vietnam_date
 from content.models import ExportForm, RegistrationContent
@@ -45,7 +45,7 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
         notes = [cipher.decrypt(e.note) for e in registrations.events(session=session, registration_id=row.id) if e.note]
         values = {
             "index": index,
-            "name": _who_borrows(details, texts),
+            "name": borrower_name(details, texts),
             "birth_year": details.birth_year or "",
             "phone": details.phone or "",
             "residence": ", ".join(p for p in (details.village, places.label(row.commune_code)) if p),
@@ -62,13 +62,6 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
         }
         table.append([_inert(values[c.key]) for c in export.columns])
     return export, table
-
-
-def _who_borrows(details: Details, texts: Texts) -> str:
-    """The person's name, or for a business its name with its representative."""
-    if details.is_business:
-        return texts.t("registration.export_business_name", business=details.business_name or "", name=details.name or "")
-    return details.name or ""
 
 
 def _registrant(details: Details, texts: Texts, form: RegistrationContent) -> str:

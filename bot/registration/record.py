@@ -112,6 +112,13 @@ def field_value(field: str, details: Details, texts: Texts, places: Places, form
     return str(value)
 
 
+def borrower_name(details: Details, texts: Texts) -> str:
+    """The person's name, or for a business its name with its representative."""
+    if details.is_business:
+        return texts.t("registration.export_business_name", business=details.business_name or "", name=details.name or "")
+    return details.name or ""
+
+
 def registrant_text(details: Details, texts: Texts, form: RegistrationContent) -> str:
     if details.is_business:
         return texts.t("registration.value_business")
