@@ -64,6 +64,8 @@ class Context:
     facts_reader: "FactReader | None" = None
     # What the message being handled says about the person (read once by the router).
     message_facts: "Facts | None" = None
+    # The words that asked for a flow ("đăng ký vay cho con tôi"): the flow reads what they already say.
+    request_text: str | None = None
     # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
     # `db` is the transaction's Session, or its Connection (an ORM session is then opened on it
     # only when a handler uses `session`: most updates never need one).

@@ -116,6 +116,7 @@ class Router:
             runnable = ctx.has_storage or requested == "eligibility"
             if requested and runnable and not (flow is not None and flow.free_text(ctx, msg.text, state)):
                 # "đăng ký vay", "kiem tra dk", "xóa dữ liệu của tôi": as if its button were pressed.
+                ctx.request_text = msg.text
                 return self.press(ctx, ctx.triage.flow_payloads[requested], state)
         intent = self.intents.detect(msg.text)
         navigation = ctx.content.questions.navigation if ctx.content.questions else {}

@@ -9,7 +9,7 @@ from bot.registration import service
 from bot.registration.record import summary_lines
 from bot.router import Router
 from bot.state import ConversationState, Flow
-from bot.types import Reply
+from bot.types import Button, Reply
 from bot.vntime import vietnam_date
 from handlers.common import back_to_menu, menu_buttons, menu_reply
 from storage import registrations
@@ -65,7 +65,13 @@ def show(ctx: Context) -> Result:
             when = ctx.texts.date(vietnam_date(event.at))
             line = ctx.t("records.event", date=when, action=ctx.t(f"records.action_{event.action}"))
             parts.append(line + (ctx.t("records.event_note", note=note) if note else ""))
-    return Result([Reply("\n".join(parts), _rights_buttons(ctx))])
+    return Result([Reply("\n".join(parts), _amend_buttons(ctx, rows) + _rights_buttons(ctx))])
+
+
+def _amend_buttons(ctx: Context, rows) -> tuple[Button, ...]:
+    """Each active registration can be corrected without registering again."""
+    return tuple(Button(ctx.t("records.amend", reference=service.show_reference(row.reference)), f"reg:amend:{row.id}")
+                 for row in rows if row.status in registrations.ACTIVE)
 
 
 def see_data(ctx: Context) -> Result:
@@ -86,7 +92,7 @@ def see_data(ctx: Context) -> Result:
         parts.append(ctx.t("records.data_question", number=question.id, text=ctx.cipher.decrypt(question.question) or "",
                            phone=phone or ctx.t("officer.no_phone")))
     parts.append(ctx.t("records.data_footer"))
-    return Result([Reply("\n".join(parts), _rights_buttons(ctx))])
+    return Result([Reply("\n".join(parts), _amend_buttons(ctx, rows) + _rights_buttons(ctx))])
 
 
 def confirm_erase(ctx: Context, action: str) -> Result:

@@ -37,6 +37,7 @@ from bot.registration.record import (
     BUSINESS_FIELDS, FIELDS, OPTIONAL, Details, field_label, field_value, fields_of, registrant_text, summary_lines,
 )
 from bot.router import FlowSpec, Router, resolve_button, typed_number
+from storage import registrations
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
@@ -123,6 +124,9 @@ def begin(ctx: Context, state: ConversationState) -> Result:
     above the programme's cap is capped, and the person is told)."""
     eligibility = state.data.get("eligibility") or {}
     fields = {**from_facts(ctx, state), **prefill(eligibility)}
+    said = read_who(ctx.request_text, ctx.content.registration.relationships) if ctx.request_text else None
+    if said is not None and "registrant" not in fields:  # "đăng ký vay cho tui", "đăng ký cho con trai tôi"
+        _set_registrant(fields, said[0], said[1])
     if fields.get("registrant") == "business":
         # A business borrows as a business: its own form, up to the business cap.
         fields["purpose"] = "business"
@@ -237,7 +241,7 @@ def next_step(draft: dict) -> str:
         return "who"
     if fields["registrant"] == "relative" and "relationship" not in fields:
         return "relationship"
-    if not draft.get("consent_id"):
+    if not draft.get("consent_id") and not draft.get("amend"):  # a sent registration's consent was given
         return "consent"
     return next((f for f in fields_of(fields["registrant"]) if f not in fields), "summary")
 
@@ -368,8 +372,9 @@ def summary(ctx: Context, state: ConversationState) -> Reply:
     details = Details.model_validate(_draft(state)["fields"])
     lines = summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today)
     text = "\n".join([ctx.t("registration.summary_heading"), *lines, ctx.t("registration.summary_question")])
+    amending = bool(_draft(state).get("amend"))
     return Reply(text, (
-        ctx.button("registration.confirm", f"{PREFIX}:confirm"),
+        ctx.button("registration.confirm_amend" if amending else "registration.confirm", f"{PREFIX}:confirm"),
         ctx.button("registration.change", f"{PREFIX}:change"),
         ctx.button("registration.cancel", f"{PREFIX}:cancel"),
     ))
@@ -405,6 +410,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return start(ctx, state)
     if not ctx.has_storage:
         return Result([menu_reply(ctx, "registration.unavailable")])
+    if action == "amend":
+        return amend(ctx, state, value)
     if action == "restart":
         return begin(ctx, state)
     draft = state.data.get(KEY)
@@ -556,10 +563,12 @@ def _cancel(ctx: Context, state: ConversationState, value: str) -> Result:
 
 
 def _cancel_yes(ctx: Context, state: ConversationState, value: str) -> Result:
-    """Cancels before sending: the draft is dropped (the consent record stays as proof it was given)."""
+    """Cancels before sending: the draft is dropped (the consent record stays as proof it was given).
+    A correction cancelled leaves the sent registration as it was."""
+    amending = _draft(state).get("amend")
     state.data.pop(KEY, None)
     state.flow, state.step = Flow.MENU, None
-    return Result([Reply(ctx.t("registration.cancelled"), menu_buttons(ctx))])
+    return Result([Reply(ctx.t("registration.amend_cancelled" if amending else "registration.cancelled"), menu_buttons(ctx))])
 
 
 def _cancel_no(ctx: Context, state: ConversationState, value: str) -> Result:
@@ -567,8 +576,41 @@ def _cancel_no(ctx: Context, state: ConversationState, value: str) -> Result:
     return Result([ask(ctx, state)])
 
 
+def amend(ctx: Context, state: ConversationState, value: str) -> Result:
+    """'Sửa hồ sơ' in "Hồ sơ của tôi": one field of a sent registration corrected without starting
+    over; the summary confirms it. Only this chat's own registrations, while they are active."""
+    row = registrations.get(session=ctx.session, registration_id=int(value)) if value.isdecimal() else None
+    if row is None or (row.channel, row.chat_id) != (ctx.channel, ctx.chat_id) or row.status not in registrations.ACTIVE:
+        return Result([menu_reply(ctx, "input.stale_button")])
+    details = service.load_details(ctx.cipher, row)
+    fields = details.model_dump()  # skipped fields included (as None): they are not asked again
+    state.data[KEY] = {"fields": fields, "consent_id": row.consent_id, "amend": row.id, "original": dict(fields)}
+    state.flow, state.step = Flow.REGISTRATION, "change"
+    return Result([Reply(ctx.t("registration.amend_intro", reference=service.show_reference(row.reference))), ask(ctx, state)])
+
+
+def _amended(ctx: Context, state: ConversationState) -> Result:
+    """The corrected registration saved over the sent one; reviewed ones go back to the officers."""
+    draft = _draft(state)
+    row = registrations.get(session=ctx.session, registration_id=draft["amend"])
+    if row is None or (row.channel, row.chat_id) != (ctx.channel, ctx.chat_id) or row.status not in registrations.ACTIVE:
+        state.data.pop(KEY, None)
+        state.flow, state.step = Flow.MENU, None
+        return Result([menu_reply(ctx, "input.stale_button")])
+    details = Details.model_validate(draft["fields"])
+    original, now = draft.get("original") or {}, details.model_dump()
+    changed = [f for f in ("registrant", "relationship", *ALL_FIELDS) if original.get(f) != now.get(f)]
+    if not changed:
+        return _done(ctx, state, row.reference, "registration.amend_nothing")
+    before = service.amend(ctx, row, details, changed)
+    key = "registration.amended" if before == registrations.PENDING else "registration.amended_review"
+    return _done(ctx, state, row.reference, key)
+
+
 def _confirm(ctx: Context, state: ConversationState, value: str) -> Result:
     """Sends it, unless the same phone is already registered in the same commune: then offer to update that one."""
+    if _draft(state).get("amend"):
+        return _amended(ctx, state)
     details = Details.model_validate(_draft(state)["fields"])
     repeat = service.find_repeat(ctx, details)
     if repeat is not None:  # only this chat's own registrations: a phone number reveals nobody else's

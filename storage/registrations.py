@@ -68,6 +68,20 @@ def update_details(*, session: Session, registration: Registration, province_cod
     add_event(session=session, registration_id=registration.id, actor="registrant", action="updated", now=now)
 
 
+def amend(*, session: Session, registration: Registration, province_code: int, commune_code: int, details: str,
+          phone_index: str | None, now: datetime) -> str:
+    """The registrant corrected their registration: stored, recorded, and — unless it is still waiting
+    — sent back for review. Returns the status it had."""
+    before = registration.status
+    registration.province_code, registration.commune_code = province_code, commune_code
+    registration.details, registration.phone_index, registration.updated_at = details, phone_index, now
+    if before != PENDING:
+        registration.status, registration.decided_at = PENDING, None
+    session.add(registration)
+    add_event(session=session, registration_id=registration.id, actor="registrant", action="edited", now=now)
+    return before
+
+
 def add_event(*, session: Session, registration_id: int, actor: str, action: str, now: datetime, note: str | None = None) -> None:
     session.add(RegistrationEvent(registration_id=registration_id, at=now, actor=actor, action=action, note=note))
 

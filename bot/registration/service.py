@@ -81,6 +81,23 @@ def update(ctx: Context, registration: Registration, details: Details, *, consen
     )
 
 
+def amend(ctx: Context, registration: Registration, details: Details, changed: list[str]) -> str:
+    """The registrant's correction of one or more fields: stored, audited (which fields, not their
+    values), and the commune's officers told when it had been reviewed. Returns the earlier status."""
+    before = registrations.amend(
+        session=ctx.session, registration=registration, province_code=details.province, commune_code=details.commune,
+        details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(details.phone), now=ctx.now,
+    )
+    officers.audit(session=ctx.session, actor="registrant", action="edit:" + ",".join(changed), now=ctx.now,
+                   registration_id=registration.id, commune_code=registration.commune_code)
+    if before != registrations.PENDING:
+        text = ctx.t("officer.amended_notice", reference=show_reference(registration.reference),
+                     commune=ctx.places.label(registration.commune_code), status=ctx.t(f"status.{before}"))
+        for officer in officers.of_commune(session=ctx.session, commune_code=registration.commune_code):
+            ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_registration"), f"off:open:{registration.id}"),))])
+    return before
+
+
 def commune_figures(*, session: Session, commune_code: int, now: datetime) -> dict[str, int]:
     """What an officer sees first (menu and reminders): waiting for review, verified this
     (Vietnamese) month, unanswered questions."""
