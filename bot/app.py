@@ -16,6 +16,7 @@ from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
 from bot.nlu.facts import FactReader
 from bot.nlu.intents import IntentDetector
+from bot.nlu.crisis import build_crisis_model
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.nlu.routing import Triage
@@ -101,6 +102,8 @@ def build_brain(content: Content | None = None) -> Brain:
     router = build_router(IntentDetector(content.matching, normalizer))
     words = content.facts
     triage = Triage(content.routing, content.topics, normalizer, [*words.rehab, *words.prison, *words.business, *words.jobs])
+    ordinary = [p for entry in content.faq for p in entry.phrasings]
+    triage.crisis_model = build_crisis_model(content.crisis, ordinary, lambda text: triage.views(text)[1])
     return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases),
                  triage, FactReader(words))
 

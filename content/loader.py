@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from content.models import (
-    Calendar, FactWords, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent,
+    Calendar, CrisisExamples, FactWords, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent,
     RoutingContent, RuleBook, Topics,
 )
 
@@ -40,6 +40,7 @@ class Content:
     facts: FactWords | None = None
     routing: RoutingContent | None = None
     topics: Topics | None = None
+    crisis: CrisisExamples | None = None
 
     def render(self, template: str, *, when: date, texts) -> str:
         """Replaces {parameter} placeholders with the value in force on `when`, in plain words."""
@@ -169,6 +170,7 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
         facts=_load_model(FactWords, root / "facts.yaml"),
         routing=_load_model(RoutingContent, root / "routing.yaml"),
         topics=topics,
+        crisis=_load_model(CrisisExamples, root / "crisis.yaml"),
     )
 
 

@@ -422,6 +422,16 @@ class Route(BaseModel):
     weak: bool = False  # other programmes: only when the message names neither group
 
 
+class CrisisExamples(BaseModel):
+    """content/crisis.yaml: messages from people in danger, by kind, and near misses that are not."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(gt=0, lt=1)
+    examples: dict[Literal["overdose", "suicide", "violence", "child", "relapse"], list[str]]
+    not_crisis: list[str] = Field(default_factory=list)
+
+
 FLOW_NAMES = ("eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer")
 
 

@@ -143,12 +143,14 @@ def test_multi_turn_dialogues_are_answered_in_context(brain, ctx, set_name, mini
     spec = json.loads((DATA / "facts.json").read_text(encoding="utf-8"))
     facts = {name: re.compile(p) for name, p in spec["facts"].items()}
     dialogues = [json.loads(line) for line in (DATA / set_name).read_text(encoding="utf-8").splitlines() if line.strip()]
-    right = 0
+    right, failed = 0, []
     for dialogue in dialogues:
         state = ConversationState()
         for turn in dialogue["turns"]:
             result = brain.router.handle(ctx, make_message(turn), state)
         text = fold_answer("\n".join(r.text for r in result.replies))
         needed = all(any(facts[f].search(text) for f in (n if isinstance(n, list) else [n])) for n in dialogue["need"])
-        right += needed and not any(facts[f].search(text) for f in dialogue.get("forbid", []))
-    assert right / len(dialogues) >= minimum, f"{set_name}: {right}/{len(dialogues)}"
+        ok = needed and not any(facts[f].search(text) for f in dialogue.get("forbid", []))
+        right += ok
+        failed += [] if ok else [dialogue["id"]]
+    assert right / len(dialogues) >= minimum, f"{set_name}: {right}/{len(dialogues)} {failed}"

@@ -356,3 +356,37 @@ def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_s
     assert sum("scikit-learn is not installed" in r.getMessage() for r in caplog.records) == 1
     result = brain.ask("vay tối đa bao nhiêu")
     assert result.outcome.status == "answer" and "200 triệu" in result.replies[0].text
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("chồng tui tối qua say rượu về lôi tui ra sân đạp liên tục, giờ tui trốn bên nhà ngoại mà sợ ổng tìm tới", "violence"),
+    ("thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá", "child"),
+])
+def test_a_crisis_said_in_words_no_phrase_lists_is_caught_by_the_crisis_model(brain, text, kind):
+    model = brain.triage.crisis_model
+    assert model is not None
+    brain.triage.crisis_model = None
+    try:
+        assert brain.triage.in_danger(text) is None  # the phrases alone miss it
+    finally:
+        brain.triage.crisis_model = model
+    verdict = brain.triage.in_danger(text)
+    assert verdict is not None and verdict.name == kind and "113" in verdict.reply or "111" in verdict.reply
+
+
+@pytest.mark.parametrize("text", [
+    "tôi làm chủ tiệm mộc có 6 thợ muốn vay thêm vốn mua máy", "con trai tôi ra tù năm 2023 muốn vay 80 triệu nuôi heo",
+    "mệt chết đi được, hỏi hoài không ai nói, sau cai vay tối đa bao nhiêu", "cho thằng con trai tui",
+])
+def test_ordinary_messages_are_not_taken_for_a_crisis(brain, text):
+    assert brain.triage.in_danger(text) is None
+
+
+def test_a_reply_a_flow_takes_is_not_judged_by_the_crisis_model(brain):
+    text = "thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá"
+    assert brain.triage.in_danger(text, answering=True) is None
+    assert brain.triage.in_danger("nó chích xong nằm co giật sùi bọt mép", answering=True) is not None  # the phrases still count
+
+
+def test_crisis_words_typed_in_telex_without_an_input_method_are_read(brain):
+    assert brain.triage.in_danger("minhf khoong muoons soongs nuawx") is not None

@@ -97,6 +97,7 @@ class Triage:
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
         self.views = lru_cache(maxsize=2048)(self._views)
+        self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
     def _views(self, text: str) -> tuple[str, ...]:
         """The message with accents (lower case, punctuation as spaces), then folded, with the
@@ -109,8 +110,9 @@ class Triage:
                 views.append(other)
         return tuple(views)
 
-    def in_danger(self, text: str) -> Verdict | None:
-        """Someone in danger: checked first, in every state."""
+    def in_danger(self, text: str, *, answering: bool = False) -> Verdict | None:
+        """Someone in danger: checked first, in every state. `answering`: the text is the answer a
+        flow's step takes ("cho thằng con trai tui"): only the phrases count, not the model."""
         views = self.views(text[:2000])[:3]
         telex = self.normalizer.telex(text[:2000])
         if telex not in views:
@@ -118,6 +120,9 @@ class Triage:
         for name, compiled in self.crisis.items():
             if compiled.matches(views):
                 return Verdict("crisis", name, compiled.route.reply)
+        kind = self.crisis_model.kind(text[:2000]) if self.crisis_model is not None and not answering else None
+        if kind is not None and kind in self.crisis:
+            return Verdict("crisis", kind, self.crisis[kind].route.reply)
         return None
 
     def flow_request(self, text: str) -> str | None:

@@ -1,0 +1,60 @@
+"""A second crisis signal: a classifier over character n-grams of the folded text, trained at
+start-up on content/crisis.yaml (people in danger in their own words, by kind) against the FAQ's
+phrasings and near misses ("mệt chết đi được", "án treo", "sốc luôn"). It only adds to the phrases
+of content/routing.yaml, which are checked first: someone who says it in a way no phrase lists
+("biến mất chắc mọi người nhẹ nhõm hơn") still gets help first. scikit-learn is optional, as for
+the meaning model: without it the phrases alone decide.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from content.models import CrisisExamples
+
+log = logging.getLogger(__name__)
+MIN_WORDS = 6  # shorter messages are left to the phrases
+
+
+class CrisisModel:
+    """Two linear models over the same features: crisis or not (the gate, trained against the FAQ's
+    phrasings and the near misses), and which kind (for the reply with the right help)."""
+
+    def __init__(self, examples: CrisisExamples, ordinary: list[str], view) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        danger, kinds = [], []
+        for kind, messages in examples.examples.items():
+            danger += [view(m) for m in messages]
+            kinds += [kind] * len(messages)
+        safe = [view(m) for m in (*ordinary, *examples.not_crisis)]
+        self.view = view
+        self.threshold = examples.threshold
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+        features = self.vectorizer.fit_transform(danger + safe)
+        self.gate = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
+        self.gate.fit(features, [1] * len(danger) + [0] * len(safe))
+        self.kinds = LogisticRegression(C=10.0, max_iter=2000)
+        self.kinds.fit(features[: len(danger)], kinds)
+
+    def kind(self, text: str) -> str | None:
+        """The crisis kind when the message is likely one (the gate's probability above the threshold)."""
+        folded = self.view(text)
+        if len(folded.split()) < MIN_WORDS:
+            return None  # "cho toi", "co", "50tr": replies to a question, not a story
+        features = self.vectorizer.transform([folded])
+        if self.gate.predict_proba(features)[0][1] < self.threshold:
+            return None
+        return str(self.kinds.predict(features)[0])
+
+
+def build_crisis_model(examples: CrisisExamples | None, ordinary: list[str], view) -> CrisisModel | None:
+    """The model, or None when there are no examples or scikit-learn is not installed (the meaning
+    model's start-up already says so once in the log)."""
+    if examples is None:
+        return None
+    try:
+        return CrisisModel(examples, ordinary, view)
+    except ImportError:
+        return None
