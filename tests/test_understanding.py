@@ -371,7 +371,7 @@ def test_a_crisis_said_in_words_no_phrase_lists_is_caught_by_the_crisis_model(br
     finally:
         brain.triage.crisis_model = model
     verdict = brain.triage.in_danger(text)
-    assert verdict is not None and verdict.name == kind and "113" in verdict.reply or "111" in verdict.reply
+    assert verdict is not None and verdict.name == kind and ("113" in verdict.reply or "111" in verdict.reply)
 
 
 @pytest.mark.parametrize("text", [
