@@ -19,7 +19,7 @@ from bot.nlu.intents import IntentDetector
 from bot.nlu.crisis import build_crisis_model
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
-from bot.nlu.routing import Triage
+from bot.nlu.routing import Triage, folded_view
 from bot.places import Places
 from bot.privacy import RedactingFormatter
 from bot.reminders.sweeper import Sweeper
@@ -103,7 +103,7 @@ def build_brain(content: Content | None = None) -> Brain:
     words = content.facts
     triage = Triage(content.routing, content.topics, normalizer, [*words.rehab, *words.prison, *words.business, *words.jobs])
     ordinary = [p for entry in content.faq for p in entry.phrasings]
-    triage.crisis_model = build_crisis_model(content.crisis, ordinary, lambda text: triage.views(text)[1])
+    triage.crisis_model = build_crisis_model(content.crisis, ordinary, folded_view)
     return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases),
                  triage, FactReader(words))
 

@@ -108,14 +108,20 @@ class Router:
         remember_facts(ctx, msg.text, state)
         active, active_step, flow = state.flow, state.step, self.flows.get(state.flow)
         if ctx.triage is not None:
-            answering = flow is not None and flow.free_text(ctx, msg.text, state)
+            answers: list[bool] = []  # whether the active flow takes the text, asked once if at all
+
+            def answering() -> bool:
+                if not answers:
+                    answers.append(flow is not None and flow.free_text(ctx, msg.text, state))
+                return answers[0]
+
             danger = ctx.triage.in_danger(msg.text, answering=answering)
             if danger is not None and self.on_crisis is not None:
                 return self.on_crisis(ctx, danger, state)  # first, in every state; the flow's answers are kept
             requested = ctx.triage.flow_request(msg.text)
             # Without storage (`ask`), only the check can run: a request for another flow is a question.
             runnable = ctx.has_storage or requested == "eligibility"
-            if requested and runnable and not answering:
+            if requested and runnable and not answering():
                 # "đăng ký vay", "kiem tra dk", "xóa dữ liệu của tôi": as if its button were pressed.
                 ctx.request_text = msg.text
                 return self.press(ctx, ctx.triage.flow_payloads[requested], state)

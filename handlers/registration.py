@@ -34,7 +34,8 @@ from bot.registration.fields import (
 )
 from bot.nlu.numbers import parse_count
 from bot.registration.record import (
-    BUSINESS_FIELDS, FIELDS, OPTIONAL, Details, field_label, field_value, fields_of, registrant_text, summary_lines,
+    BUSINESS_FIELDS, FIELDS, OPTIONAL, Details, field_label, field_value, fields_of, registrant_text, staff_share,
+    summary_lines,
 )
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from storage import registrations
@@ -576,11 +577,19 @@ def _cancel_no(ctx: Context, state: ConversationState, value: str) -> Result:
     return Result([ask(ctx, state)])
 
 
+def _own_active(ctx: Context, registration_id: int):
+    """This chat's own registration while it is active; None for anyone else's or an erased one."""
+    row = registrations.get(session=ctx.session, registration_id=registration_id)
+    if row is None or (row.channel, row.chat_id) != (ctx.channel, ctx.chat_id) or row.status not in registrations.ACTIVE:
+        return None
+    return row
+
+
 def amend(ctx: Context, state: ConversationState, value: str) -> Result:
     """'Sửa hồ sơ' in "Hồ sơ của tôi": one field of a sent registration corrected without starting
     over; the summary confirms it. Only this chat's own registrations, while they are active."""
-    row = registrations.get(session=ctx.session, registration_id=int(value)) if value.isdecimal() else None
-    if row is None or (row.channel, row.chat_id) != (ctx.channel, ctx.chat_id) or row.status not in registrations.ACTIVE:
+    row = _own_active(ctx, int(value)) if value.isdecimal() else None
+    if row is None:
         return Result([menu_reply(ctx, "input.stale_button")])
     details = service.load_details(ctx.cipher, row)
     fields = details.model_dump()  # skipped fields included (as None): they are not asked again
@@ -592,8 +601,8 @@ def amend(ctx: Context, state: ConversationState, value: str) -> Result:
 def _amended(ctx: Context, state: ConversationState) -> Result:
     """The corrected registration saved over the sent one; reviewed ones go back to the officers."""
     draft = _draft(state)
-    row = registrations.get(session=ctx.session, registration_id=draft["amend"])
-    if row is None or (row.channel, row.chat_id) != (ctx.channel, ctx.chat_id) or row.status not in registrations.ACTIVE:
+    row = _own_active(ctx, draft["amend"])
+    if row is None:
         state.data.pop(KEY, None)
         state.flow, state.step = Flow.MENU, None
         return Result([menu_reply(ctx, "input.stale_button")])
@@ -891,7 +900,7 @@ def _typed_beneficiaries(ctx: Context, state: ConversationState, text: str) -> R
     if isinstance(total, int) and part > total:
         raise Invalid("registration.invalid_workforce_part", total=total)
     fields["workforce_beneficiaries"] = part
-    noted = ctx.t("registration.noted_share", count=part, total=total, share=part * 100 // total if total else 0)
+    noted = ctx.t("registration.noted_share", count=part, total=total, share=staff_share(total, part) or 0)
     return advance(ctx, state, [Reply(noted)])
 
 
@@ -904,7 +913,7 @@ def _share_refused(ctx: Context, fields: dict) -> Reply | None:
     if refusal is None:
         return None
     total, part = fields.pop("workforce_total", None), fields.pop("workforce_beneficiaries", None)
-    share = part * 100 // total if total else 0
+    share = staff_share(total, part) or 0
     return Reply(ctx.t("registration.business_share_low", share=share, reason=refusal),
                  (ctx.button("menu.item_officer", "ask:start"), _stop_button(ctx)))
 

@@ -75,6 +75,19 @@ def check(seen: list[tuple[str, str]]) -> None:
     assert len(seen) > 50, "the walk saw almost nothing"
 
 
+def edit_each(chat: "Walk", answers: dict[str, list[str]]) -> None:
+    """At "which field to change": each field in turn (reopening the chat), answered, back to the
+    summary; then "Không sửa gì"."""
+    for label, typed in answers.items():
+        chat.press(label)
+        chat.reopen()
+        for answer in typed:
+            chat.say(answer)
+        assert "Bạn kiểm tra lại thông tin" in chat.text, (label, chat.text)
+        chat.press("Sửa một mục")
+    chat.press("Không sửa gì")
+
+
 def test_the_unresolved_check_sees_raw_keys_and_placeholders():
     for text in ("registration.ask_repeat", "Để tiếp tục: registration.ask_repeat", "Mã {reference}", "Tối đa {qd08.min_age}"):
         assert unresolved(text), text
@@ -154,19 +167,10 @@ def test_every_registration_step_resolves_its_texts(app, seen):
     chat.say("sửa")
     chat.reopen()
     chat.say("abc xyz")
-    for label in ("Số điện thoại", "Năm sinh", "Chương trình", "Mục đích vay", "Xã/phường", "Thôn/tổ", "Mô tả", "Số định danh",
-                  "Họ và tên", "Số tiền đề nghị", "Năm quyết định/ra tù"):
-        chat.press(label)
-        chat.reopen()
-        answers = {"Số điện thoại": ["0987 000 111"], "Năm sinh": ["2016", "1998"], "Chương trình": ["ra tù", "2024", "80 triệu"],
-                   "Mục đích vay": ["học nghề", "20 triệu"], "Xã/phường": ["nghệ an", "quỳ hợp"], "Thôn/tổ": ["Bản Mới"],
-                   "Mô tả": ["học sửa xe"], "Số định danh": ["001 088 012 345"], "Họ và tên": ["Trần Văn Hùng"],
-                   "Số tiền đề nghị": ["không biết"], "Năm quyết định/ra tù": ["không nhớ"]}[label]
-        for answer in answers:
-            chat.say(answer)
-        assert "Bạn kiểm tra lại thông tin" in chat.text, (label, chat.text)
-        chat.press("Sửa một mục")
-    chat.press("Không sửa gì")
+    edit_each(chat, {"Số điện thoại": ["0987 000 111"], "Năm sinh": ["2016", "1998"], "Chương trình": ["ra tù", "2024", "80 triệu"],
+                     "Mục đích vay": ["học nghề", "20 triệu"], "Xã/phường": ["nghệ an", "quỳ hợp"], "Thôn/tổ": ["Bản Mới"],
+                     "Mô tả": ["học sửa xe"], "Số định danh": ["001 088 012 345"], "Họ và tên": ["Trần Văn Hùng"],
+                     "Số tiền đề nghị": ["không biết"], "Năm quyết định/ra tù": ["không nhớ"]})
     chat.say("hủy")
     chat.reopen()
     chat.say("abc xyz")
@@ -349,16 +353,8 @@ def test_every_business_registration_step_resolves_its_texts(app, seen):
     chat.say("3 tỷ")  # above the business cap
     chat.reopen()
     chat.press("Sửa một mục")
-    for label in ("Tên cơ sở", "Loại cơ sở", "Người đại diện", "Lao động thuộc diện", "Tổng số lao động"):
-        chat.press(label)
-        chat.reopen()
-        answers = {"Tên cơ sở": ["HTX Tân An"], "Loại cơ sở": ["htx"], "Người đại diện": ["Nguyễn Thị Lan"],
-                   "Lao động thuộc diện": ["ra tù", "2 tỷ"], "Tổng số lao động": ["50", "5"]}[label]
-        for answer in answers:
-            chat.say(answer)
-        assert "Bạn kiểm tra lại thông tin" in chat.text, (label, chat.text)
-        chat.press("Sửa một mục")
-    chat.press("Không sửa gì")
+    edit_each(chat, {"Tên cơ sở": ["HTX Tân An"], "Loại cơ sở": ["htx"], "Người đại diện": ["Nguyễn Thị Lan"],
+                     "Lao động thuộc diện": ["ra tù", "2 tỷ"], "Tổng số lao động": ["50", "5"]})
     chat.say("ừ gửi đi")
     chat.tap("me:data")
     check(seen)

@@ -314,12 +314,10 @@ def test_answers_in_the_english_locale_keep_vietnamese_figures(brain):
 
 @pytest.mark.db
 def test_what_was_said_earlier_is_not_asked_again_in_the_registration(app):
-    from storage import repo
-    from storage.db import transaction
+    from tests.test_registration import saved_state
 
     conversation(app, "con trai tôi ra tù năm 2023, muốn vay 80 triệu nuôi heo", "đăng ký vay", chat_id="p1")
-    with transaction(app.engine) as session:
-        state = ConversationState.from_json(app.dispatcher.cipher.decrypt(repo.load_state(session=session, channel="test", chat_id="p1")))
+    state = saved_state(app, "p1")
     fields = state.data["registration"]["fields"]
     assert fields["registrant"] == "relative" and fields["programme"] == "qd22_2023" and fields["event_year"] == 2023
     assert fields["purpose"] == "business" and fields["amount"] == 80_000_000
@@ -329,13 +327,10 @@ def test_what_was_said_earlier_is_not_asked_again_in_the_registration(app):
 
 @pytest.mark.db
 def test_a_business_owner_is_registered_as_a_business_not_a_person(app):
-    from storage import repo
-    from storage.db import transaction
+    from tests.test_registration import saved_state
 
     conversation(app, "tôi làm chủ tiệm mộc, có 6 thợ, trong đó 1 cậu từng đi cai nghiện", "đăng ký vay", chat_id="b1")
-    with transaction(app.engine) as session:
-        state = ConversationState.from_json(app.dispatcher.cipher.decrypt(repo.load_state(session=session, channel="test", chat_id="b1")))
-    fields = state.data["registration"]["fields"]
+    fields = saved_state(app, "b1").data["registration"]["fields"]
     assert fields["registrant"] == "business" and fields["purpose"] == "business" and fields["programme"] == "qd08_2026"
 
 
@@ -384,8 +379,8 @@ def test_ordinary_messages_are_not_taken_for_a_crisis(brain, text):
 
 def test_a_reply_a_flow_takes_is_not_judged_by_the_crisis_model(brain):
     text = "thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá"
-    assert brain.triage.in_danger(text, answering=True) is None
-    assert brain.triage.in_danger("nó chích xong nằm co giật sùi bọt mép", answering=True) is not None  # the phrases still count
+    assert brain.triage.in_danger(text, answering=lambda: True) is None
+    assert brain.triage.in_danger("nó chích xong nằm co giật sùi bọt mép", answering=lambda: True) is not None  # the phrases still count
 
 
 def test_crisis_words_typed_in_telex_without_an_input_method_are_read(brain):

@@ -8,11 +8,8 @@ the meaning model: without it the phrases alone decide.
 
 from __future__ import annotations
 
-import logging
-
 from content.models import CrisisExamples
 
-log = logging.getLogger(__name__)
 MIN_WORDS = 6  # shorter messages are left to the phrases
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 from bot.nlu.normalize import Normalizer, clean, fold
 from bot.nlu.phrases import compile_phrases
@@ -29,6 +30,11 @@ class Verdict:
 
 
 POLICY = Verdict("policy")
+
+
+def folded_view(text: str) -> str:
+    """Accent-free lower-case words, punctuation as spaces: the view phrases and the crisis model read."""
+    return " ".join(NON_WORD.sub(" ", fold(text)).split())
 
 
 def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
@@ -103,16 +109,16 @@ class Triage:
         """The message with accents (lower case, punctuation as spaces), then folded, with the
         abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn")."""
         accented = " ".join(NON_WORD.sub(" ", clean(text)).split())
-        folded = " ".join(NON_WORD.sub(" ", fold(text)).split())
-        views = [accented, folded]
+        views = [accented, folded_view(text)]
         for other in (self.normalizer.light(text), self.normalizer(text).text):
             if other and other not in views:
                 views.append(other)
         return tuple(views)
 
-    def in_danger(self, text: str, *, answering: bool = False) -> Verdict | None:
-        """Someone in danger: checked first, in every state. `answering`: the text is the answer a
-        flow's step takes ("cho thằng con trai tui"): only the phrases count, not the model."""
+    def in_danger(self, text: str, *, answering: Callable[[], bool] = lambda: False) -> Verdict | None:
+        """Someone in danger: checked first, in every state. `answering()`: whether the text is the
+        answer a flow's step takes ("cho thằng con trai tui"); then only the phrases count, not the
+        model (asked only when no phrase matched and the model would decide)."""
         views = self.views(text[:2000])[:3]
         telex = self.normalizer.telex(text[:2000])
         if telex not in views:
@@ -120,7 +126,7 @@ class Triage:
         for name, compiled in self.crisis.items():
             if compiled.matches(views):
                 return Verdict("crisis", name, compiled.route.reply)
-        kind = self.crisis_model.kind(text[:2000]) if self.crisis_model is not None and not answering else None
+        kind = self.crisis_model.kind(text[:2000]) if self.crisis_model is not None and not answering() else None
         if kind is not None and kind in self.crisis:
             return Verdict("crisis", kind, self.crisis[kind].route.reply)
         return None
