@@ -98,7 +98,7 @@ def build_router(intents: IntentDetector) -> Router:
 def build_brain(content: Content | None = None) -> Brain:
     content = content or load_content()
     normalizer = Normalizer(content.lexicon, content.known_words)
-    matcher = FaqMatcher(content.faq, normalizer, content.matching)
+    matcher = FaqMatcher(content.faq, normalizer, content.matching, content.topics.topics if content.topics else None)
     router = build_router(IntentDetector(content.matching, normalizer))
     words = content.facts
     triage = Triage(content.routing, content.topics, normalizer, [*words.rehab, *words.prison, *words.business, *words.jobs])

@@ -471,6 +471,20 @@ class CoreQuestion(BaseModel):
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")
 
 
+class TopicCue(BaseModel):
+    """Words that settle a doubt between close topics: the question says one of `phrases`, and
+    either one of `words` or the purpose the person told before (e.g. "mỗi tháng" with "học", or
+    after "muốn đi học nghề": the monthly training loan, not the overall amount)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phrases: list[str] = Field(min_length=1)
+    words: list[str] = Field(default_factory=list)
+    purpose: str | None = None
+    over: list[str] = Field(default_factory=list)  # topics it replaces even when answered with confidence
+    unless: list[str] = Field(default_factory=list)  # words that make it another question ("lãi mỗi tháng")
+
+
 class Topics(BaseModel):
     """content/topics.yaml: the same question for each programme, and the core question."""
 
@@ -479,6 +493,12 @@ class Topics(BaseModel):
     topics: dict[str, dict[Literal["qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any"], str]]
     check_topics: list[str] = Field(default_factory=list)
     core: CoreQuestion
+    cues: dict[str, TopicCue] = Field(default_factory=dict)
 
     def topic_of(self, entry_id: str) -> str | None:
         return next((name for name, row in self.topics.items() if entry_id in row.values()), None)
+
+    @property
+    def any_entries(self) -> frozenset[str]:
+        """The entries that answer a topic for both programmes (the `any` column)."""
+        return frozenset(row["any"] for row in self.topics.values() if "any" in row)

@@ -41,6 +41,7 @@ QUESTION_MARK = re.compile(
     r"|\b(gi|nao|may|ai)( (a|vay|the|ha|nhi|ad|anh|chi|em|ban))*\s*$"
     r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
 )
+FUZZ_DEPTH = 6  # how far down the ranking a cue looks for its topic
 WEAK_FLOOR = 0.3  # in a message with several questions, a clause's best candidate needs at least this
 
 
@@ -108,16 +109,23 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         return routed_reply(ctx, verdict)
     facts = state.facts
     own = ctx.message_facts or Facts()
-    if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text):
+    if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text) and not covers_both(ctx, text, facts):
         # "em ra trại…": a rehab centre or a prison? One short question, then the answer.
         state.data[PENDING_PLACE] = text[:MAX_CLAUSE_TEXT]
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
         return Result([Reply(ctx.t("faq.ask_place"), buttons)], Outcome(Status.SUGGEST.value))
     questions = question_clauses(ctx, text)
-    found = clause_answers(ctx, questions, facts) if len(questions) >= 2 else []
+    found = clause_answers(ctx, questions, facts, text) if len(questions) >= 2 else []
     if len(found) < 2:
         target = questions[0] if len(questions) == 1 else text
-        single = find(ctx, target, facts)
+        single = None
+        if target != text and ctx.triage.is_special(text) and ctx.triage.asks_core(target):
+            # "Đang uống methadone…, giờ đăng ký vay luôn được không": the situation told around
+            # the question decides the answer, so the whole message is matched first.
+            whole = find(ctx, text, facts)
+            single = whole if isinstance(whole, Found) else None
+        if single is None:
+            single = find(ctx, target, facts, text)
         if not isinstance(single, Found) and target != text:
             whole = find(ctx, text, facts)
             single = whole if isinstance(whole, Found) or whole.score > single.score else single
@@ -129,17 +137,37 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     remember_topic(ctx, state, found[-1].entry_id)
     replies = answer_replies(ctx, found[:MAX_ANSWERS], facts)
     if facts.ambiguous_place and facts.programme is None:
-        # "ra trại rồi vay được không": the answer covers both programmes; then one short question.
+        # "ra trại rồi vay được không": the answer covers both programmes; then one short question,
+        # whose answer gives the chosen programme's own answer.
+        state.data[PENDING_PLACE] = text[:MAX_CLAUSE_TEXT]
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
         replies.append(Reply(ctx.t("faq.ask_place"), buttons))
     return Result(replies, Outcome(Status.ANSWER.value, found[0].entry_id, found[0].score))
 
 
-def find(ctx: Context, text: str, facts: Facts) -> Found | MatchResult:
-    """The entry that answers one question, with the person's programme; or the matcher's doubt."""
+def column_for(ctx: Context, text: str, facts: Facts) -> str | None:
+    """The column of content/topics.yaml to answer from: the person's situation; or, when nobody
+    said whose situation it is and the question names no group, the answer that covers both
+    programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu)."""
+    if facts.key is not None or ctx.triage.names_group(text):
+        return facts.key
+    return "any"
+
+
+def covers_both(ctx: Context, text: str, facts: Facts) -> bool:
+    """Whether the question has an answer for both programmes (a topic's `any` column)."""
+    found = find(ctx, text, facts)
+    return isinstance(found, Found) and found.entry_id in ctx.content.topics.any_entries
+
+
+def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> Found | MatchResult:
+    """The entry that answers one question (`text`: the message or one of its clauses), with the
+    person's programme; or the matcher's doubt. A special situation anywhere in the message ("em
+    đang vay vốn sinh viên, …, vay thêm được không") keeps every clause from the core answer."""
     topics = ctx.content.topics
     key = facts.key
-    if ctx.triage.is_core(text, known_group=facts.programme is not None):
+    special = message is not None and message != text and ctx.triage.is_special(message)
+    if not special and ctx.triage.is_core(text, known_group=facts.programme is not None):
         # "vay được không?": yes, if … — for the person's programme (or both when unknown).
         return Found(topics.topics["eligible"].get(key or "any", topics.topics["eligible"]["any"]), 1.0, personal=True)
     if facts.topic and key in topics.topics.get(facts.topic, {}) and ctx.triage.is_follow_up(text):
@@ -149,9 +177,15 @@ def find(ctx: Context, text: str, facts: Facts) -> Found | MatchResult:
         row = topics.topics.get(facts.topic, {})
         if key in row and ctx.triage.names_group(text):
             return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
-    result = ctx.matcher.match(text, facts.programme if facts.programme in ("qd08", "qd22") else None)
+    programme = facts.programme if facts.programme in ("qd08", "qd22") else None
+    result = ctx.matcher.match(text, programme, key)
+    cued = cued_answer(ctx, text, facts, result, programme)
+    if cued is not None:
+        return cued
     if result.status is Status.ANSWER:
-        entry_id = retarget(ctx, result.best.entry_id, key)
+        # Nobody said whose situation it is, and the question names no group: the answer that
+        # covers both programmes, where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu).
+        entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts))
         return Found(entry_id, result.score, personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     if result.status is Status.SUGGEST and key is not None:
         # What the person said before settles the doubt when the suggestions are one topic for
@@ -166,6 +200,27 @@ def find(ctx: Context, text: str, facts: Facts) -> Found | MatchResult:
             entry_id = ranked[0][0]
             return Found(entry_id, ranked[0][1], personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     return result
+
+
+def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None) -> Found | None:
+    """A doubt between close topics settled by the question's own words (content/topics.yaml
+    `cues`): "trong lúc học thì mỗi tháng vay được mấy triệu" is the monthly training loan."""
+    topics = ctx.content.topics
+    cued = ctx.triage.cued_topics(text, facts.purpose)
+    if not cued:
+        return None
+    answered = topics.topic_of(result.best.entry_id) if result.status is Status.ANSWER and result.best else None
+    if answered is not None and (answered in cued or not any(answered in topics.cues[c].over for c in cued)):
+        return None
+    # What the person told before makes the cue stronger evidence than the words alone.
+    floor = WEAK_FLOOR if facts.key else ctx.content.matching.suggest_threshold
+    key = column_for(ctx, text, facts) or ctx.content.matching.main_programme
+    for candidate in ctx.matcher.scores(text, programme=programme, key=key)[:FUZZ_DEPTH]:
+        topic = topics.topic_of(candidate.entry_id)
+        if topic in cued and candidate.score >= floor:
+            entry_id = retarget(ctx, candidate.entry_id, key)
+            return Found(entry_id, candidate.score, personal=topic in PERSONAL_TOPICS)
+    return None
 
 
 def retarget(ctx: Context, entry_id: str, key: str | None) -> str:
@@ -210,14 +265,14 @@ def is_question(ctx: Context, clause: str) -> bool:
     return ctx.triage.has_ask(clause) or QUESTION_MARK.search(clause.strip()) is not None
 
 
-def clause_answers(ctx: Context, clauses: list[str], facts: Facts) -> list[Found]:
+def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str | None = None) -> list[Found]:
     """Answers to the separate questions of a message, in order, without repeats. Once one clause
     is answered with confidence, the others get their best candidate too: the person asked several
     things, and each deserves its answer ("…vay mấy tỷ, lãi có giống người vay cá nhân không?")."""
     found: list[Found | None] = []
     weak: dict[int, Found] = {}
     for index, clause in enumerate(clauses):
-        answer = find(ctx, clause, facts)
+        answer = find(ctx, clause, facts, message)
         if isinstance(answer, Found):
             found.append(answer)
         else:

@@ -60,6 +60,9 @@ class Facts(BaseModel):
     def merged(self, newer: "Facts") -> "Facts":
         values = self.model_dump()
         values.update(newer.model_dump(exclude_defaults=True, exclude={"updated"}))
+        if self.business and newer.business is False and newer.who is None:
+            # "quán tui có 25 nhân viên" … "trong đó có 1 đứa từng đi cai": the workers, not a new subject.
+            values["business"] = True
         if newer.who is not None and newer.who != self.who:
             values["relation"] = newer.relation  # someone else now: their relationship, if said
         if newer.programme is not None:

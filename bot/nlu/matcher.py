@@ -86,8 +86,11 @@ class _Phrasing:
 class FaqMatcher:
     """Indexes every phrasing of every entry; `match(text)` returns the band and the best entries."""
 
-    def __init__(self, entries: tuple[FaqEntry, ...], normalizer: Normalizer, config: MatchingConfig) -> None:
+    def __init__(self, entries: tuple[FaqEntry, ...], normalizer: Normalizer, config: MatchingConfig,
+                 topics: dict[str, dict[str, str]] | None = None) -> None:
         self.entries = entries
+        # content/topics.yaml: the same topic's entry in each column (qd08, qd22, qd08_business…).
+        self.topic_rows = topics or {}
         self.normalize = normalizer
         self.config = config
         # The same text is often matched twice for one message (a flow asking "is this a question?",
@@ -125,11 +128,24 @@ class FaqMatcher:
             for f in feats:
                 self.postings[f].append(index)
 
+    def named_programmes(self, tokens: tuple[str, ...]) -> set[str]:
+        return {name for name, phrases in self.programme_words.items() if any(contains(tokens, p) for p in phrases)}
+
+    @functools.cache
+    def siblings(self, key: str) -> dict[str, str]:
+        """Each entry id of a topic with a column `key` → that topic's entry in the column."""
+        moved: dict[str, str] = {}
+        for row in self.topic_rows.values():
+            if key in row:
+                for entry_id in row.values():
+                    moved.setdefault(entry_id, row[key])
+        return moved
+
     def _programme_factors(self, tokens: tuple[str, ...], known: str | None = None) -> dict[str, float]:
         """Score factors per programme: a question naming one group is not about the other; a
         question naming neither is about the programme the person spoke of before (`known`), or
         else about the main programme, unless only the other one fits."""
-        named = {name for name, phrases in self.programme_words.items() if any(contains(tokens, p) for p in phrases)}
+        named = self.named_programmes(tokens)
         if not named and known in self.programme_words:
             named = {known}
         cfg = self.config
@@ -147,12 +163,20 @@ class FaqMatcher:
         idf = self.idf.get(feature, self.unknown_idf)
         return idf * BIGRAM_WEIGHT if " " in feature else idf
 
-    def scores(self, text: str, *, exclude: frozenset[str] = frozenset(), programme: str | None = None) -> list[Candidate]:
-        """Entries that share anything with the text, best first. `exclude` skips phrasing texts (for checks)."""
+    def scores(self, text: str, *, exclude: frozenset[str] = frozenset(), programme: str | None = None,
+               key: str | None = None) -> list[Candidate]:
+        """Entries that share anything with the text, best first. `exclude` skips phrasing texts (for checks).
+
+        `key`: whose situation the person told before (a column of content/topics.yaml). A question
+        naming no group ("vậy nó vay được nhiêu") is then matched by topic: each topic scores as its
+        best phrasing in any column, and is answered from the person's column. Otherwise the
+        programme's entries would compete with their own siblings and none would stand out."""
         tokens = self.normalize(text).tokens
         query = features(tokens)
         if not query:
             return []
+        by_topic = key is not None and bool(self.topic_rows) and not self.named_programmes(tokens)
+        moved = self.siblings(key) if by_topic else {}
         query_weight = sum(self.weight(f) for f in query)
         shared: dict[int, float] = defaultdict(float)
         for f in query:
@@ -160,6 +184,8 @@ class FaqMatcher:
             for index in self.postings.get(f, ()):
                 shared[index] += w
         beta = recall_weight(len(tokens))
+        # By topic, an entry whose topic has the person's column scores in full (it is answered from
+        # that column); the others keep the factor for not being the person's programme.
         programme_factor = self._programme_factors(tokens, programme)
         best: dict[int, float] = {}
         explained: dict[int, float] = {}
@@ -173,7 +199,8 @@ class FaqMatcher:
                 explained[p.entry] = sum(self.weight(f) for f in query if f in own)
             precision = explained[p.entry] / query_weight
             score = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
-            score *= programme_factor.get(self.programmes[p.entry], 1.0)
+            if self.entries[p.entry].id not in moved:
+                score *= programme_factor.get(self.programmes[p.entry], 1.0)
             if score > best.get(index, 0.0):
                 best[index] = score
         ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:FUZZ_CANDIDATES]
@@ -184,10 +211,12 @@ class FaqMatcher:
             blended = (1 - FUZZ_BLEND) * score + FUZZ_BLEND * fuzz.ratio(query_text, p.text) / 100
             if blended > per_entry.get(p.entry, 0.0):
                 per_entry[p.entry] = blended
-        return [
-            Candidate(self.entries[i].id, round(s, 4))
-            for i, s in sorted(per_entry.items(), key=lambda kv: kv[1], reverse=True)
-        ]
+        ranked_ids: dict[str, float] = {}
+        for i, s in sorted(per_entry.items(), key=lambda kv: kv[1], reverse=True):
+            entry_id = self.entries[i].id
+            entry_id = moved.get(entry_id, entry_id)
+            ranked_ids.setdefault(entry_id, s)
+        return [Candidate(entry_id, round(s, 4)) for entry_id, s in ranked_ids.items()]
 
     def is_vague(self, text: str) -> bool:
         """Only words the FAQ uses, and few of them ("vay", "vay vốn"): on topic, but not a question
@@ -195,10 +224,11 @@ class FaqMatcher:
         tokens = self.normalize(text).tokens
         return 0 < len(tokens) <= 3 and all(t in self.idf for t in tokens)
 
-    def _match(self, text: str, programme: str | None = None) -> MatchResult:
+    def _match(self, text: str, programme: str | None = None, key: str | None = None) -> MatchResult:
         """Answer when one entry is clearly best, suggest up to three when unsure, else fall back.
-        `programme`: the one the person spoke of earlier, used when the text names none."""
-        ranked = self.scores(text, programme=programme)
+        `programme`: the one the person spoke of earlier, used when the text names none; `key`: the
+        column of content/topics.yaml for their situation, to match by topic (see `scores`)."""
+        ranked = self.scores(text, programme=programme, key=key)
         cfg = self.config
         if not ranked or ranked[0].score < cfg.suggest_threshold:
             return MatchResult(Status.FALLBACK, tuple(ranked[:1]))
@@ -213,7 +243,8 @@ class FaqMatcher:
         close = [c for c in ranked if c.score >= cfg.suggest_threshold][: cfg.max_suggestions]
         guess = self.meaning.guess(self.normalize(text).text) if self.meaning is not None else None
         if guess is not None and guess.margin >= cfg.meaning.margin:
-            agreeing = next((c for c in ranked[: cfg.meaning.candidates] if c.entry_id == guess.entry_id), None)
+            meant = {guess.entry_id, self.siblings(key).get(guess.entry_id, guess.entry_id) if key else guess.entry_id}
+            agreeing = next((c for c in ranked[: cfg.meaning.candidates] if c.entry_id in meant), None)
             if answer and agreeing is None:
                 # The meaning signal disagrees with a weak lexical answer: ask rather than guess.
                 return MatchResult(Status.SUGGEST, tuple(close))

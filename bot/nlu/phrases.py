@@ -2,7 +2,8 @@
 
 A phrase is accent-free words separated by spaces ("muon dung lai"). Two small extras keep the
 lists short for curators: a word written as alternatives, "(con|chau)", matches any of them, and
-"..." allows up to four words in between ("khong ... song nua" matches "không thiết sống nữa"),
+"..." allows up to four words in between ("khong ... song nua" matches "không thiết sống nữa"; "... ..."
+up to eight),
 and "#" is any number ("co # tho": "có 6 thợ").
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-GAP = r"(?:\s+\S+){0,4}?"
+GAP_WORDS = 4
 PHRASE_WORD = re.compile(r"\([^)]*\)|\S+")
 ALTERNATIVES = re.compile(r"^\(([a-z0-9 ]+(?:\|[a-z0-9 ]+)+)\)$")
 
@@ -24,19 +25,26 @@ def _word(word: str) -> str:
     return re.escape(word)
 
 
+UNSUPPORTED = re.compile(r"[?*+\[\]{}\\^$]")
+
+
 def _phrase(phrase: str) -> str:
-    body, gap = "", False
+    if UNSUPPORTED.search(phrase):
+        # Regular-expression syntax would be matched as literal text and silently never match.
+        raise ValueError(f"phrase {phrase!r}: only words, (a|b), '...' and '#' are understood")
+    body, gaps = "", 0
     for word in PHRASE_WORD.findall(phrase):
         if word == "...":
-            gap = True
+            gaps += 1  # "... ..." allows twice as many words
             continue
         piece = _word(word)
+        span = GAP_WORDS * gaps
         if body:
-            body += (r"\s+(?:\S+\s+){0,4}?" if gap else r"\s+") + piece
+            body += (rf"\s+(?:\S+\s+){{0,{span}}}?" if gaps else r"\s+") + piece
         else:
-            body = (r"(?:\S+\s+){0,4}?" if gap else "") + piece
-        gap = False
-    return body + (r"(?:\s+\S+){0,4}" if gap else "")
+            body = (rf"(?:\S+\s+){{0,{span}}}?" if gaps else "") + piece
+        gaps = 0
+    return body + (rf"(?:\s+\S+){{0,{GAP_WORDS * gaps}}}" if gaps else "")
 
 
 def compile_phrases(phrases: list[str] | tuple[str, ...], *, whole: bool = False) -> re.Pattern | None:

@@ -102,6 +102,8 @@ class Triage:
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
+        self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
+                     for name, cue in topics.cues.items()}
         self.views = lru_cache(maxsize=2048)(self._views)
         self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
@@ -175,9 +177,29 @@ class Triage:
             return known_group or self.names_group(text)
         return True
 
+    def asks_core(self, text: str) -> bool:
+        """Whether the text asks if one can borrow at all (before the other asks are looked at)."""
+        return any(self.core_asks.search(v) for v in self.views(text[:2000])[1:])
+
+    def is_special(self, text: str) -> bool:
+        """A situation with its own entries (relapse, still serving, another loan…): never the core answer."""
+        return self.core_special is not None and any(self.core_special.search(v) for v in self.views(text[:2000])[1:])
+
     def is_follow_up(self, text: str) -> bool:
         """'Thế thì sao?', 'còn em thì sao?': the last topic again, for the person as they are now."""
         return self.follow_up is not None and any(self.follow_up.fullmatch(v) for v in self.views(text[:200])[1:])
+
+    def cued_topics(self, text: str, purpose: str | None) -> set[str]:
+        """The topics content/topics.yaml `cues` point at in this question (with the person's purpose)."""
+        views = self.views(text[:2000])[1:]
+        cued = set()
+        for name, (phrases, words, wanted, unless) in self.cues.items():
+            if not any(phrases.search(v) for v in views) or (unless is not None and any(unless.search(v) for v in views)):
+                continue
+            if words is None and wanted is None or (wanted is not None and purpose == wanted) or (
+                    words is not None and any(words.search(v) for v in views)):
+                cued.add(name)
+        return cued
 
     def has_ask(self, text: str) -> bool:
         """Whether the text asks something itself (an amount, the rate, where, whether…)."""
