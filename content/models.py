@@ -483,6 +483,7 @@ class TopicCue(BaseModel):
     purpose: str | None = None
     over: list[str] = Field(default_factory=list)  # topics it replaces even when answered with confidence
     unless: list[str] = Field(default_factory=list)  # words that make it another question ("lãi mỗi tháng")
+    also: list[str] = Field(default_factory=list)  # close topics the same words point at
 
 
 class Topics(BaseModel):
@@ -497,6 +498,14 @@ class Topics(BaseModel):
 
     def topic_of(self, entry_id: str) -> str | None:
         return next((name for name, row in self.topics.items() if entry_id in row.values()), None)
+
+    @model_validator(mode="after")
+    def _cues_name_topics(self) -> "Topics":
+        for name, cue in self.cues.items():
+            unknown = {name, *cue.also, *cue.over} - set(self.topics)
+            if unknown:
+                raise ValueError(f"cue {name!r} names topics that do not exist: {sorted(unknown)}")
+        return self
 
     @property
     def any_entries(self) -> frozenset[str]:

@@ -149,9 +149,12 @@ def column_for(ctx: Context, text: str, facts: Facts) -> str | None:
     """The column of content/topics.yaml to answer from: the person's situation; or, when nobody
     said whose situation it is and the question names no group, the answer that covers both
     programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu)."""
-    if facts.key is not None or ctx.triage.names_group(text):
+    if facts.key is not None:
         return facts.key
-    return "any"
+    if facts.business:
+        # A business that did not say whom it employs: the main programme's business rules.
+        return f"{ctx.content.matching.main_programme}_business"
+    return None if ctx.triage.names_group(text) else "any"
 
 
 def covers_both(ctx: Context, text: str, facts: Facts) -> bool:
@@ -169,7 +172,8 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
     special = message is not None and message != text and ctx.triage.is_special(message)
     if not special and ctx.triage.is_core(text, known_group=facts.programme is not None):
         # "vay được không?": yes, if … — for the person's programme (or both when unknown).
-        return Found(topics.topics["eligible"].get(key or "any", topics.topics["eligible"]["any"]), 1.0, personal=True)
+        row = topics.topics["eligible"]
+        return Found(row.get(key or column_for(ctx, text, facts) or "any", row["any"]), 1.0, personal=True)
     if facts.topic and key in topics.topics.get(facts.topic, {}) and ctx.triage.is_follow_up(text):
         return Found(topics.topics[facts.topic][key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
     if facts.topic and not ctx.triage.has_ask(text) and len(fold(text).split()) <= 12:
@@ -210,7 +214,7 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
     if not cued:
         return None
     answered = topics.topic_of(result.best.entry_id) if result.status is Status.ANSWER and result.best else None
-    if answered is not None and (answered in cued or not any(answered in topics.cues[c].over for c in cued)):
+    if answered is not None and (answered in cued or not any(answered in topics.cues[c].over for c in cued if c in topics.cues)):
         return None
     # What the person told before makes the cue stronger evidence than the words alone.
     floor = WEAK_FLOOR if facts.key else ctx.content.matching.suggest_threshold
@@ -220,6 +224,13 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
         if topic in cued and candidate.score >= floor:
             entry_id = retarget(ctx, candidate.entry_id, key)
             return Found(entry_id, candidate.score, personal=topic in PERSONAL_TOPICS)
+    if facts.key is not None and len(cued) == 1:
+        # The words name the topic and the person said whose situation it is: that column's answer
+        # ("… thì còn chỗ nào cho vay nữa không" after a window long past).
+        topic = next(iter(cued))
+        row = topics.topics.get(topic, {})
+        if facts.key in row:
+            return Found(row[facts.key], floor, personal=topic in PERSONAL_TOPICS)
     return None
 
 

@@ -82,7 +82,8 @@ def test_unsure_questions_get_at_most_three_suggestions_that_lead_to_answers(bra
 @pytest.mark.parametrize(
     "set_name, min_correct, max_false",
     [("faq-dev.jsonl", 0.95, 0.02), ("faq-blind.jsonl", 0.85, 0.03), ("faq-holdout.jsonl", 0.78, 0.04),
-     ("faq-dev2.jsonl", 0.88, 0.04), ("faq-blind2-a.jsonl", 0.92, 0.02), ("core-blind.jsonl", 0.92, 0.04)],
+     ("faq-dev2.jsonl", 0.90, 0.02), ("faq-blind2-a.jsonl", 0.95, 0.02), ("core-blind.jsonl", 0.97, 0.02),
+     ("faq-blind3.jsonl", 0.93, 0.03), ("faq-blind4.jsonl", 0.92, 0.02), ("faq-blind5.jsonl", 0.90, 0.03)],
 )
 def test_quality_on_question_sets(brain, ctx, set_name, min_correct, max_false):
     def answer(question):
@@ -131,7 +132,9 @@ def test_every_crisis_line_of_the_sets_gets_help_and_no_loan_figure(brain, ctx, 
     assert len(missed) <= allowed, missed
 
 
-@pytest.mark.parametrize("set_name, minimum", [("dialogues-dev.jsonl", 0.9), ("dialogues-blind-a.jsonl", 0.8)])
+@pytest.mark.parametrize("set_name, minimum", [("dialogues-dev.jsonl", 0.95), ("dialogues-blind-a.jsonl", 0.95),
+                                               ("dialogues-blind3.jsonl", 0.95), ("dialogues-blind4.jsonl", 0.95),
+                                               ("dialogues-blind5.jsonl", 0.95)])
 def test_multi_turn_dialogues_are_answered_in_context(brain, ctx, set_name, minimum):
     """Each dialogue played in one conversation; only the reply to the last turn is scored (as
     ../shared/eval/score_dialogues.py does through the console)."""

@@ -462,3 +462,20 @@ def test_a_topic_told_for_one_programme_is_answered_from_the_person_s_programme(
     # The training entry is written for QĐ 08; someone after prison gets QĐ 22's training loan.
     result, text, _ = said(brain, ctx, "tui ở tù 2 năm, mới về hồi tháng 3", "còn nếu tui đi học nghề trước thì sao")
     assert "4 triệu" in text and "QĐ 22/2023" in text
+
+
+@pytest.mark.parametrize("turns, expected", [
+    (("Hồi 2013 tôi đi cai ở trung tâm, quyết định quản lý sau cai cũng năm đó", "nếu không được thì còn chỗ nào cho vay nữa không"), "338/2025"),
+    (("tui ra tù năm ngoái, ở chung với tía má", "vay thì tui tự ký hay tía tui ký"), "hộ gia đình"),
+    (("Cháu nội tôi 13 tuổi, vừa cai tự nguyện xong", "cháu có được vay không hay phải đủ 18"), "12 tuổi"),
+    (("ck e di cai bat buoc, xa ra qd quan ly sau cai nam 2020", "v gio ck e vay co bi qua thoi han ko ad"), "10 năm"),
+])
+def test_cue_words_with_a_known_situation_answer_from_the_person_s_column(brain, ctx, turns, expected):
+    result, text, _ = said(brain, ctx, *turns)
+    assert result.outcome.status == "answer" and expected in text, text
+
+
+def test_a_name_or_a_signature_of_a_decision_is_not_a_cue(brain, ctx):
+    # "Trần" is a family name, not "mức trần"; "ai ký quyết định" is not who signs the loan.
+    result, text, _ = ask(brain, ctx, "ad cho hỏi người có quyết định quản lý sau cai là ai ký ạ")
+    assert result.outcome.entry != "process.signer"

@@ -13,7 +13,7 @@ import re
 
 GAP_WORDS = 4
 PHRASE_WORD = re.compile(r"\([^)]*\)|\S+")
-ALTERNATIVES = re.compile(r"^\(([a-z0-9 ]+(?:\|[a-z0-9 ]+)+)\)$")
+ALTERNATIVES = re.compile(r"^\(([^()|]+(?:\|[^()|]+)+)\)$")
 
 
 def _word(word: str) -> str:

@@ -104,6 +104,7 @@ class Triage:
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
         self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
+        self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
         self.views = lru_cache(maxsize=2048)(self._views)
         self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
@@ -199,6 +200,7 @@ class Triage:
             if words is None and wanted is None or (wanted is not None and purpose == wanted) or (
                     words is not None and any(words.search(v) for v in views)):
                 cued.add(name)
+                cued |= self.cue_also[name]
         return cued
 
     def has_ask(self, text: str) -> bool:
