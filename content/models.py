@@ -428,6 +428,9 @@ class CrisisExamples(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     threshold: float = Field(gt=0, lt=1)
+    # Words of distress, accent-free; a message without any needs `plain_threshold`.
+    distress: list[str] = Field(min_length=1)
+    plain_threshold: float = Field(gt=0, le=1)
     examples: dict[Literal["overdose", "suicide", "violence", "child", "relapse"], list[str]]
     not_crisis: list[str] = Field(default_factory=list)
 

@@ -479,3 +479,17 @@ def test_a_name_or_a_signature_of_a_decision_is_not_a_cue(brain, ctx):
     # "Trần" is a family name, not "mức trần"; "ai ký quyết định" is not who signs the loan.
     result, text, _ = ask(brain, ctx, "ad cho hỏi người có quyết định quản lý sau cai là ai ký ạ")
     assert result.outcome.entry != "process.signer"
+
+
+@pytest.mark.parametrize("text", [
+    "tui ở Cần Thơ, thằng em cai xong rồi",
+    "chào em nhé, hôm nay trời mưa quá",
+    "Thằng em nhà tôi 12 tuổi, cai xong rồi",
+    "nó muốn mở sạp bán quần áo ngoài chợ",
+    "nếu quá hạn rồi thì tôi tính sao",
+    "xong rồi ai xác nhận danh sách đó nữa",
+])
+def test_an_ordinary_story_or_greeting_is_never_taken_for_a_crisis(brain, ctx, text):
+    # The crisis model once sent "gọi 115" to these: unlike any FAQ question, with no word of distress.
+    result, reply, _ = ask(brain, ctx, text)
+    assert not str(result.outcome.entry or "").startswith("crisis:") and "115" not in reply

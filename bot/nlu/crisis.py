@@ -8,6 +8,7 @@ the meaning model: without it the phrases alone decide.
 
 from __future__ import annotations
 
+from bot.nlu.phrases import compile_phrases
 from content.models import CrisisExamples
 
 MIN_WORDS = 6  # shorter messages are left to the phrases
@@ -28,6 +29,8 @@ class CrisisModel:
         safe = [view(m) for m in (*ordinary, *examples.not_crisis)]
         self.view = view
         self.threshold = examples.threshold
+        self.distress = compile_phrases(examples.distress)
+        self.plain_threshold = examples.plain_threshold
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
         features = self.vectorizer.fit_transform(danger + safe)
         self.gate = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
@@ -35,13 +38,17 @@ class CrisisModel:
         self.kinds = LogisticRegression(C=10.0, max_iter=2000)
         self.kinds.fit(features[: len(danger)], kinds)
 
-    def kind(self, text: str) -> str | None:
-        """The crisis kind when the message is likely one (the gate's probability above the threshold)."""
+    def kind(self, text: str, views: tuple[str, ...] = ()) -> str | None:
+        """The crisis kind when the message is likely one (the gate's probability above the threshold).
+        `views`: other forms of the text (abbreviations expanded, Telex decoded) for the distress words."""
         folded = self.view(text)
         if len(folded.split()) < MIN_WORDS:
             return None  # "cho toi", "co", "50tr": replies to a question, not a story
+        # Without a word of distress (a story, a greeting, however unlike a FAQ question) the model
+        # must be far surer.
+        distress = any(self.distress.search(v) for v in (folded, *views))
         features = self.vectorizer.transform([folded])
-        if self.gate.predict_proba(features)[0][1] < self.threshold:
+        if self.gate.predict_proba(features)[0][1] < (self.threshold if distress else self.plain_threshold):
             return None
         return str(self.kinds.predict(features)[0])
 

@@ -129,7 +129,7 @@ class Triage:
         for name, compiled in self.crisis.items():
             if compiled.matches(views):
                 return Verdict("crisis", name, compiled.route.reply)
-        kind = self.crisis_model.kind(text[:2000]) if self.crisis_model is not None and not answering() else None
+        kind = self.crisis_model.kind(text[:2000], views) if self.crisis_model is not None and not answering() else None
         if kind is not None and kind in self.crisis:
             return Verdict("crisis", kind, self.crisis[kind].route.reply)
         return None
