@@ -213,16 +213,19 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
     cued = ctx.triage.cued_topics(text, facts.purpose)
     if not cued:
         return None
-    answered = topics.topic_of(result.best.entry_id) if result.status is Status.ANSWER and result.best else None
-    if answered is not None and (answered in cued or not any(answered in topics.cues[c].over for c in cued if c in topics.cues)):
-        return None
+    if result.status is Status.ANSWER and result.best is not None:
+        # A confident answer stands, unless a cue names a close topic it is known to be taken for.
+        answered = topics.topic_of(result.best.entry_id)
+        if answered is None or answered in cued or not any(answered in topics.cues[c].over for c in cued if c in topics.cues):
+            return None
     # What the person told before makes the cue stronger evidence than the words alone.
     floor = WEAK_FLOOR if facts.key else ctx.content.matching.suggest_threshold
     key = column_for(ctx, text, facts) or ctx.content.matching.main_programme
     for candidate in ctx.matcher.scores(text, programme=programme, key=key)[:FUZZ_DEPTH]:
         topic = topics.topic_of(candidate.entry_id)
         if topic in cued and candidate.score >= floor:
-            entry_id = retarget(ctx, candidate.entry_id, key)
+            row = topics.topics.get(topic, {})
+            entry_id = retarget(ctx, candidate.entry_id, key if key in row else ctx.content.matching.main_programme)
             return Found(entry_id, candidate.score, personal=topic in PERSONAL_TOPICS)
     if facts.key is not None and len(cued) == 1:
         # The words name the topic and the person said whose situation it is: that column's answer
