@@ -15,12 +15,11 @@ from bot.i18n import Texts
 from bot.nlu.facts import Facts
 from bot.nlu.numbers import UNKNOWN, parse_age, parse_amount, parse_count, parse_years_ago, says_unknown
 from bot.router import FlowSpec, Router
-from bot.state import ConversationState, Flow
+from bot.state import ConversationState, EligibilityProgress, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import Question
 from handlers.common import back_to_menu, continue_with, menu_buttons
 
-KEY = "eligibility"
 SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
 PARSERS = {
     "years_ago": lambda text, today: parse_years_ago(text, today),
@@ -48,22 +47,22 @@ def on_intent(ctx: Context, intent: str, state: ConversationState) -> Result:
 
 def start(ctx: Context, state: ConversationState) -> Result:
     """Starts the check, or offers to continue an unfinished one."""
-    progress = state.data.get(KEY)
-    if progress and progress["asked"] and not progress["done"]:
+    progress = state.eligibility
+    if progress and progress.asked and not progress.done:
         state.flow = Flow.MENU
         buttons = (
             ctx.button("eligibility.continue", "elig:continue"),
             ctx.button("eligibility.restart", "elig:restart"),
             back_to_menu(ctx),
         )
-        return Result([Reply(ctx.t("eligibility.resume_offer", count=len(progress["asked"])), buttons)])
+        return Result([Reply(ctx.t("eligibility.resume_offer", count=len(progress.asked)), buttons)])
     return begin(ctx, state)
 
 
 def begin(ctx: Context, state: ConversationState) -> Result:
     """A fresh check: a short promise of what comes, then the first question not already answered
     by what the person said before ("con tôi 17 tuổi, cai bắt buộc xong năm 2023")."""
-    state.data[KEY] = {"answers": {}, "asked": [], "done": False, "known": []}
+    state.eligibility = EligibilityProgress()
     state.flow = Flow.ELIGIBILITY
     return advance(ctx, state, [Reply(ctx.t("eligibility.intro"))])
 
@@ -85,18 +84,18 @@ def known_answers(facts: Facts) -> dict[str, Any]:
 
 def prefill(ctx: Context, state: ConversationState) -> list[str]:
     """Fills in the unasked questions whose answers the person already gave; returns their ids."""
-    progress = state.data[KEY]
+    progress = state.eligibility
     known = known_answers(state.facts)
     filled = []
     while True:
         question = current_question(ctx, progress)
-        if (question is None or question.field not in known or question.field in progress["answers"]
-                or question.field in progress.get("declined", [])):
+        if (question is None or question.field not in known or question.field in progress.answers
+                or question.field in progress.declined):
             break
-        progress["answers"][question.field] = known[question.field]
-        progress["asked"].append(question.id)
+        progress.answers[question.field] = known[question.field]
+        progress.asked.append(question.id)
         filled.append(question.id)
-    progress.setdefault("known", []).extend(filled)
+    progress.known.extend(filled)
     return filled
 
 
@@ -108,8 +107,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return start(ctx, state)
     if action == "restart":
         return begin(ctx, state)
-    progress = state.data.get(KEY)
-    if not progress or progress["done"]:
+    progress = state.eligibility
+    if not progress or progress.done:
         return start(ctx, state)
     if action == "continue":
         state.flow = Flow.ELIGIBILITY
@@ -134,8 +133,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
     """Typed answers, 'quay lại', 'làm lại', 'thoát'. None when the text is not an answer."""
-    progress = state.data.get(KEY)
-    question = current_question(ctx, progress) if progress and not progress["done"] else None
+    progress = state.eligibility
+    question = current_question(ctx, progress) if progress and not progress.done else None
     if question is None:
         return None
     words = ctx.normalizer.light(msg.text)
@@ -152,8 +151,8 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
 
 def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     """Quantities are read before button numbers: '3 năm', '16 tuổi', '20' people, '50tr'."""
-    progress = state.data.get(KEY)
-    question = current_question(ctx, progress) if progress and not progress["done"] else None
+    progress = state.eligibility
+    question = current_question(ctx, progress) if progress and not progress.done else None
     if question is None or question.kind == "choice":
         return False
     stripped = text.strip()
@@ -164,8 +163,8 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
 
 def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
     """After a detour (a FAQ question), the pending question again."""
-    progress = state.data.get(KEY)
-    if not progress or progress["done"] or current_question(ctx, progress) is None:
+    progress = state.eligibility
+    if not progress or progress.done or current_question(ctx, progress) is None:
         return None
     return continue_with(ctx, ask(ctx, state), "eligibility.continue_prompt")
 
@@ -173,11 +172,11 @@ def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
 # -- steps ---------------------------------------------------------------------------------------
 
 
-def current_question(ctx: Context, progress: dict) -> Question | None:
+def current_question(ctx: Context, progress: EligibilityProgress) -> Question | None:
     """The first question not yet asked whose conditions hold for the answers so far."""
-    answers = _facts(progress["answers"])
+    answers = _facts(progress.answers)
     for question in ctx.content.questions.questions:
-        if question.id in progress["asked"]:
+        if question.id in progress.asked:
             continue
         if all(answers.get(key) == value for key, value in question.ask_when.items()):
             return question
@@ -186,10 +185,10 @@ def current_question(ctx: Context, progress: dict) -> Question | None:
 
 def ask(ctx: Context, state: ConversationState) -> Reply:
     """The current question with its options, and 'back' / 'stop' buttons."""
-    progress = state.data[KEY]
+    progress = state.eligibility
     question = current_question(ctx, progress)
     buttons = [Button(option.label, f"elig:a:{question.id}:{i}") for i, option in enumerate(question.options)]
-    if progress["asked"]:
+    if progress.asked:
         buttons.append(ctx.button("eligibility.back", "elig:back"))
     buttons.append(ctx.button("eligibility.exit", "elig:exit"))
     return Reply(_sentence(question.text.replace("{subject}", _subject(ctx.texts, progress))), tuple(buttons))
@@ -197,14 +196,14 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
 
 def record(ctx: Context, state: ConversationState, question: Question, value: Any) -> Result:
     """Stores one answer; stops early once a rule has failed, or when no question is left."""
-    progress = state.data[KEY]
-    progress["answers"][question.field] = list(value) if isinstance(value, tuple) else value
-    progress["asked"].append(question.id)
+    progress = state.eligibility
+    progress.answers[question.field] = list(value) if isinstance(value, tuple) else value
+    progress.asked.append(question.id)
     return advance(ctx, state)
 
 
 def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
-    progress = state.data[KEY]
+    progress = state.eligibility
     prefill(ctx, state)
     result = evaluate(ctx, progress)
     if result.outcome == "not_eligible" or current_question(ctx, progress) is None:
@@ -217,12 +216,12 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
 def back(ctx: Context, state: ConversationState) -> Result:
     """Undoes the last answer and asks that question again (an answer taken from what the person
     said earlier is asked too, so it can be corrected)."""
-    progress = state.data[KEY]
-    if progress["asked"]:
-        last = progress["asked"].pop()
+    progress = state.eligibility
+    if progress.asked:
+        last = progress.asked.pop()
         field = next(q.field for q in ctx.content.questions.questions if q.id == last)
-        progress["answers"].pop(field, None)
-        progress.setdefault("declined", []).append(field)
+        progress.answers.pop(field, None)
+        progress.declined.append(field)
     state.flow = Flow.ELIGIBILITY
     return Result([ask(ctx, state)])
 
@@ -235,8 +234,8 @@ def leave(ctx: Context, state: ConversationState) -> Result:
 
 def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Result:
     """The result in plain words with the legal basis, then what to do next."""
-    progress = state.data[KEY]
-    progress["done"] = True
+    progress = state.eligibility
+    progress.done = True
     state.flow = Flow.MENU
     buttons = (
         ctx.button("eligibility.button_register", "reg:start"),
@@ -247,8 +246,8 @@ def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Resul
     return Result([Reply(text, buttons)], Outcome("answer", f"eligibility:{result.outcome}", 1.0))
 
 
-def evaluate(ctx: Context, progress: dict) -> Eligibility:
-    facts = _facts(progress["answers"])
+def evaluate(ctx: Context, progress: EligibilityProgress) -> Eligibility:
+    facts = _facts(progress.answers)
     facts.pop("for_whom", None)
     profile = Profile.model_validate(facts)
     return ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=_subject(ctx.texts, progress))
@@ -320,8 +319,8 @@ def _facts(answers: dict) -> dict:
     return facts
 
 
-def _subject(texts: Texts, progress: dict) -> str:
-    return texts.t(SUBJECTS.get(progress["answers"].get("for_whom"), "eligibility.subject_self"))
+def _subject(texts: Texts, progress: EligibilityProgress) -> str:
+    return texts.t(SUBJECTS.get(progress.answers.get("for_whom"), "eligibility.subject_self"))
 
 
 def _sentence(text: str) -> str:

@@ -30,8 +30,6 @@ from handlers.common import back_to_menu, menu_buttons
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
 MAX_CLAUSE_TEXT = 2000
-LAST_QUESTION = "faq_last"  # the last question answered (redacted), for "Không đúng ý tôi"
-PENDING_PLACE = "faq_place"  # a question waiting for "trại cai nghiện hay trại giam?"
 NEAR_END_YEARS = 1.0  # within a year of the window's end, the answer suggests registering soon
 PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions"})
 # A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
@@ -76,18 +74,18 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return missed(ctx, state, parts[2])
     if len(parts) == 3 and parts[1] == "place" and parts[2] in ("qd08", "qd22"):
         state.facts = state.facts.model_copy(update={"programme": parts[2], "ambiguous_place": False})
-        pending = state.data.pop(PENDING_PLACE, None)
+        pending, state.faq.pending_place = state.faq.pending_place, None
         if pending:
             return respond(ctx, pending, state)
         return situation_reply(ctx, state.facts)
     entry = ctx.content.faq_by_id.get(parts[1] if len(parts) > 1 else "")
     if entry is None:
-        last = state.data.get(LAST_QUESTION)
+        last = state.faq.last_question
         if parts[1:2] == ["none"] and last:
             ctx.record_unanswered(last, "none_fit")
         return Result([fallback_reply(ctx)], Outcome(Status.FALLBACK.value))
-    if parts[2:3] == ["s"] and state.data.get(LAST_QUESTION):
-        ctx.record_unanswered(f"{state.data[LAST_QUESTION]} → {entry.id}", "chosen")
+    if parts[2:3] == ["s"] and state.faq.last_question:
+        ctx.record_unanswered(f"{state.faq.last_question} → {entry.id}", "chosen")
     remember_topic(ctx, state, entry.id)
     return Result([answer_reply(ctx, entry)], Outcome(Status.ANSWER.value, entry.id, 1.0))
 
@@ -111,7 +109,7 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     own = ctx.message_facts or Facts()
     if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text) and not covers_both(ctx, text, facts):
         # "em ra trại…": a rehab centre or a prison? One short question, then the answer.
-        state.data[PENDING_PLACE] = text[:MAX_CLAUSE_TEXT]
+        state.faq.pending_place = text[:MAX_CLAUSE_TEXT]
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
         return Result([Reply(ctx.t("faq.ask_place"), buttons)], Outcome(Status.SUGGEST.value))
     questions = question_clauses(ctx, text)
@@ -133,13 +131,13 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
             found = [single]
         elif not found:
             return unsure(ctx, text, single, state, own)
-    state.data[LAST_QUESTION] = redact_question(text)
+    state.faq.last_question = redact_question(text)
     remember_topic(ctx, state, found[-1].entry_id)
     replies = answer_replies(ctx, found[:MAX_ANSWERS], facts)
     if facts.ambiguous_place and facts.programme is None:
         # "ra trại rồi vay được không": the answer covers both programmes; then one short question,
         # whose answer gives the chosen programme's own answer.
-        state.data[PENDING_PLACE] = text[:MAX_CLAUSE_TEXT]
+        state.faq.pending_place = text[:MAX_CLAUSE_TEXT]
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
         replies.append(Reply(ctx.t("faq.ask_place"), buttons))
     return Result(replies, Outcome(Status.ANSWER.value, found[0].entry_id, found[0].score))
@@ -376,7 +374,7 @@ def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationStat
     if tells_situation and not QUESTION_MARK.search(fold(text).strip()):
         return situation_reply(ctx, state.facts)  # a story with no question yet
     ctx.record_unanswered(redact_question(text), result.status.value)
-    state.data[LAST_QUESTION] = redact_question(text)
+    state.faq.last_question = redact_question(text)
     if result.status is Status.SUGGEST:
         entries = [ctx.content.faq_by_id[retarget(ctx, c.entry_id, state.facts.key)] for c in result.candidates]
         entries = list({e.id: e for e in entries}.values())
@@ -430,7 +428,7 @@ def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -
 
 def missed(ctx: Context, state: ConversationState, entry_id: str) -> Result:
     """'Không đúng ý tôi': the next best entries and the way to an officer; the case goes to curators."""
-    last = state.data.get(LAST_QUESTION)
+    last = state.faq.last_question
     if last:
         ctx.record_unanswered(f"{last} → {entry_id}", "wrong")
     others = [c.entry_id for c in ctx.matcher.scores(last)] if last else []

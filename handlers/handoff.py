@@ -7,14 +7,13 @@ from bot.context import Context, Result
 from bot.nlu.matcher import Status
 from bot.registration.fields import Invalid, read_free_text, read_phone, read_yes_no
 from bot.router import FlowSpec, Router, resolve_button, typed_number
-from bot.state import ConversationState, Flow
+from bot.state import ConversationState, Flow, HandoffDraft, HandoffStep
 from bot.types import Button, Incoming, Reply
 from handlers.common import continue_with, menu_buttons, menu_reply
 from handlers import places
 from handlers.places import ask_commune, ask_province
 from storage import officers, registrations
 
-KEY = "handoff"
 PREFIX = "ask"
 
 
@@ -28,45 +27,45 @@ def start(ctx: Context, state: ConversationState) -> Result:
     if not ctx.has_storage:
         return Result([menu_reply(ctx, "registration.unavailable")])
     known = registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
-    draft: dict = {}
+    draft = HandoffDraft()
     if known:
-        draft = {"province": known[-1].province_code, "commune": known[-1].commune_code}
-    state.data[KEY] = draft
+        draft = HandoffDraft(province=known[-1].province_code, commune=known[-1].commune_code)
+    state.handoff = draft
     return advance(ctx, state, [Reply(ctx.t("handoff.intro"))])
 
 
-def next_step(draft: dict) -> str:
-    for step in ("province", "commune", "question", "share"):
-        if step not in draft:
+def next_step(draft: HandoffDraft) -> HandoffStep:
+    for step in (HandoffStep.PROVINCE, HandoffStep.COMMUNE, HandoffStep.QUESTION, HandoffStep.SHARE):
+        if getattr(draft, step) is None:
             return step
-    return "phone"
+    return HandoffStep.PHONE
 
 
 def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
-    draft = state.data[KEY]
+    draft = state.handoff
     step = next_step(draft)
     if step != state.step:
-        draft.pop("offered", None)
+        draft.offered = None
     state.flow, state.step = Flow.HANDOFF, step
     return Result((before or []) + [ask(ctx, state)])
 
 
 def ask(ctx: Context, state: ConversationState) -> Reply:
-    draft, stop = state.data[KEY], ctx.button("places.stop", f"{PREFIX}:stop")
-    if state.step in ("province", "commune") and draft.get("offered"):
+    draft, stop = state.handoff, ctx.button("places.stop", f"{PREFIX}:stop")
+    if state.step in (HandoffStep.PROVINCE, HandoffStep.COMMUNE) and draft.offered:
         # The choices offered before (a detour, or back days later): the same buttons again.
-        buttons = tuple(Button(label, payload) for label, payload in draft["offered"])
-        if state.step == "province":
+        buttons = tuple(Button(label, payload) for label, payload in draft.offered)
+        if state.step == HandoffStep.PROVINCE:
             return Reply(ctx.t("places.province_pick"), buttons)
-        return Reply(ctx.t("places.commune_pick", province=ctx.places.province(draft["province"]).name), buttons)
-    if state.step == "province":
+        return Reply(ctx.t("places.commune_pick", province=ctx.places.province(draft.province).name), buttons)
+    if state.step == HandoffStep.PROVINCE:
         return ask_province(ctx, PREFIX)
-    if state.step == "commune":
-        return ask_commune(ctx, draft["province"], PREFIX)
-    if state.step == "question":
+    if state.step == HandoffStep.COMMUNE:
+        return ask_commune(ctx, draft.province, PREFIX)
+    if state.step == HandoffStep.QUESTION:
         other = ctx.button("handoff.other_commune", f"{PREFIX}:reprovince")
-        return Reply(ctx.t("handoff.ask_question", commune=ctx.places.label(draft["commune"])), (other, stop))
-    if state.step == "share":
+        return Reply(ctx.t("handoff.ask_question", commune=ctx.places.label(draft.commune)), (other, stop))
+    if state.step == HandoffStep.SHARE:
         return Reply(ctx.t("handoff.ask_share"), (
             ctx.button("handoff.share_yes", f"{PREFIX}:share:yes"),
             ctx.button("handoff.share_no", f"{PREFIX}:share:no"),
@@ -75,7 +74,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
 
 
 def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
-    if KEY not in state.data or state.step is None:
+    if state.handoff is None or state.step is None:
         return None
     return continue_with(ctx, ask(ctx, state))
 
@@ -86,29 +85,29 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     action, value = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else ""
     if action == "start":
         return start(ctx, state)
-    draft = state.data.get(KEY)
+    draft = state.handoff
     if draft is None or state.flow is not Flow.HANDOFF:
         return Result([menu_reply(ctx, "input.stale_button")])
     if action == "stop":
-        state.data.pop(KEY, None)
+        state.handoff = None
         state.flow, state.step = Flow.MENU, None
         return Result([Reply(ctx.t("handoff.stopped"), menu_buttons(ctx))])
-    offered = {p for _, p in draft.get("offered") or []} | {b.payload for b in state.buttons}
+    offered = {p for _, p in draft.offered or []} | {b.payload for b in state.buttons}
     if action in ("prov", "comm") and payload in offered and value.isdecimal():
         if action == "prov":
-            draft.pop("commune", None)
-        draft["province" if action == "prov" else "commune"] = int(value)
+            draft.province, draft.commune = int(value), None
+        else:
+            draft.commune = int(value)
         return advance(ctx, state)
-    if action == "reprovince" and state.step in ("commune", "question"):
-        draft.pop("province", None)
-        draft.pop("commune", None)
+    if action == "reprovince" and state.step in (HandoffStep.COMMUNE, HandoffStep.QUESTION):
+        draft.province = draft.commune = None
         return advance(ctx, state)
-    if action == "retype" and state.step in ("province", "commune"):
-        draft.pop("offered", None)
+    if action == "retype" and state.step in (HandoffStep.PROVINCE, HandoffStep.COMMUNE):
+        draft.offered = None
         return advance(ctx, state)
-    if action == "share" and state.step == "share":
-        draft["share"] = value == "yes"
-        if not draft["share"]:
+    if action == "share" and state.step == HandoffStep.SHARE:
+        draft.share = value == "yes"
+        if not draft.share:
             return send(ctx, state, None)
         return advance(ctx, state)
     return Result([Reply(ctx.t("input.stale_button")), ask(ctx, state)])
@@ -116,7 +115,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
 
 def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     """The question and the phone number are typed: the text is the answer, not a button number."""
-    if state.flow is not Flow.HANDOFF or state.step not in ("question", "phone"):
+    if state.flow is not Flow.HANDOFF or state.step not in (HandoffStep.QUESTION, HandoffStep.PHONE):
         return False
     light = ctx.normalizer.light
     label = typed_number(text, light, ctx.normalizer.choice_words) is None and resolve_button(text, state.buttons, light)
@@ -124,14 +123,14 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
 
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
-    draft = state.data.get(KEY)
+    draft = state.handoff
     if draft is None or state.flow is not Flow.HANDOFF:
         return None
-    if state.step in ("province", "commune"):
+    if state.step in (HandoffStep.PROVINCE, HandoffStep.COMMUNE):
         if is_aside(ctx, msg.text):
             return None  # a question on the way: answered, then the place asked again
         return typed_place(ctx, state, msg.text)
-    if state.step == "share":
+    if state.step == HandoffStep.SHARE:
         words = ctx.normalizer.light(msg.text)
         questions = ctx.content.questions
         answer = read_yes_no(msg.text)
@@ -141,10 +140,10 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
             return on_payload(ctx, f"{PREFIX}:share:{'yes' if answer else 'no'}", state)
         return None
     try:
-        if state.step == "question":
-            draft["question"] = read_free_text(msg.text, limit=1000)
+        if state.step == HandoffStep.QUESTION:
+            draft.question = read_free_text(msg.text, limit=1000)
             return advance(ctx, state)
-        if state.step == "phone":
+        if state.step == HandoffStep.PHONE:
             return send(ctx, state, read_phone(msg.text))
     except Invalid as exc:
         return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
@@ -162,29 +161,28 @@ def is_aside(ctx: Context, text: str) -> bool:
 def typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     """A province or commune typed exactly is chosen (and said); otherwise close names as buttons,
     kept so that they are shown again after a detour."""
-    draft = state.data[KEY]
-    exact, found = places.typed_place(ctx, draft["province"] if state.step == "commune" else None, text, PREFIX)
+    draft = state.handoff
+    exact, found = places.typed_place(ctx, draft.province if state.step == HandoffStep.COMMUNE else None, text, PREFIX)
     if exact is not None:
-        if state.step == "province":
-            draft["province"] = exact.code
-            draft.pop("commune", None)
+        if state.step == HandoffStep.PROVINCE:
+            draft.province, draft.commune = exact.code, None
         else:
-            draft["commune"] = exact.code
+            draft.commune = exact.code
         return advance(ctx, state, [Reply(ctx.t("handoff.place_chosen", place=found))])
     offered = places.offered_places(found, PREFIX, state.step)
     if offered:
-        draft["offered"] = offered
+        draft.offered = offered
     return Result([found])
 
 
 def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:
     """Stores the question (encrypted) and tells each officer of the commune."""
-    draft = state.data.pop(KEY)
+    draft, state.handoff = state.handoff, None
     state.flow, state.step = Flow.MENU, None
     sealed_phone = ctx.cipher.encrypt(phone) if phone else None
-    row = registrations.add_question(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, commune_code=draft["commune"],
-                                     question=ctx.cipher.encrypt(draft["question"]), phone=sealed_phone, now=ctx.now)
-    team = officers.of_commune(session=ctx.session, commune_code=draft["commune"])
+    row = registrations.add_question(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, commune_code=draft.commune,
+                                     question=ctx.cipher.encrypt(draft.question), phone=sealed_phone, now=ctx.now)
+    team = officers.of_commune(session=ctx.session, commune_code=draft.commune)
     for officer in team:
         text = ctx.t("handoff.officer_notice", number=row.id, commune=ctx.places.label(row.commune_code))
         ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_question"), f"off:q:{row.id}"),))])

@@ -4,7 +4,6 @@ see my data, withdraw consent, delete my data (each as a button and a command)."
 from __future__ import annotations
 
 from bot.context import Context, Result
-from bot.nlu.facts import Facts
 from bot.registration import service
 from bot.registration.record import summary_lines
 from bot.router import Router
@@ -103,9 +102,6 @@ def confirm_erase(ctx: Context, action: str) -> Result:
 def erase(ctx: Context, state: ConversationState, *, everything: bool) -> Result:
     """Erases the personal fields (stubs stay for the audit trail); deleting also clears this chat's saved answers."""
     count = service.erase_chat(ctx, everything=everything)
-    for key in ("registration", "registration_done", "handoff") + (("eligibility", "faq_last", "faq_place") if everything else ()):
-        state.data.pop(key, None)
-    if everything:
-        state.facts = Facts()  # what the person said about their situation goes too
+    state.forget(everything=everything)  # deleting: what the person said about their situation goes too
     key = "records.deleted" if everything else "records.withdrawn"
     return Result([Reply(ctx.t(key, count=count), menu_buttons(ctx))])

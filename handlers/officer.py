@@ -4,7 +4,7 @@ anyone else gets a neutral "không có quyền"."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.context import Context, Result
 from bot.registration import service
@@ -12,7 +12,7 @@ from bot.registration.export import monthly_document
 from bot.registration.fields import Invalid, read_free_text
 from bot.registration.record import borrower_name, summary_lines
 from bot.router import FlowSpec, Router, resolve_button
-from bot.state import ConversationState, Flow
+from bot.state import ConversationState, Flow, OfficerStep, OfficerTyping
 from bot.types import Button, Incoming, Reply
 from bot.vntime import vietnam_date
 from handlers.common import menu_buttons
@@ -23,7 +23,7 @@ PREFIX = "off"
 PAGE = 5
 TYPED_FOR = timedelta(hours=1)  # an awaited reason, note or reply expires: a message days later is not one
 # Typed input an officer is asked for: step "<kind>:<id>".
-TYPED = ("reason", "info", "note", "reply")
+TYPED = frozenset(OfficerStep)
 
 
 def register(router: Router) -> None:
@@ -161,7 +161,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
                       + pending_list(ctx, registration.commune_code, 0).replies)
     if action == "no":
         # "Chọn lý do, hoặc gõ lý do khác": a reason typed here is taken, like after "Lý do khác".
-        await_text(ctx, state, f"reason:{registration.id}")
+        await_text(ctx, state, OfficerStep.REASON, registration.id)
         reasons = ctx.content.registration.rejection_reasons
         buttons = tuple(Button(r, f"{PREFIX}:nor:{registration.id}:{i}") for i, r in enumerate(reasons))
         buttons += (ctx.button("officer.other_reason", f"{PREFIX}:other:{registration.id}"), ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"))
@@ -169,7 +169,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     if action == "nor" and len(args) == 2 and int(args[1]) < len(ctx.content.registration.rejection_reasons):
         return reject(ctx, officer, registration, ctx.content.registration.rejection_reasons[int(args[1])])
     if action in ("other", "info", "note"):
-        await_text(ctx, state, f"{'reason' if action == 'other' else action}:{registration.id}")
+        await_text(ctx, state, OfficerStep.REASON if action == "other" else OfficerStep(action), registration.id)
         return Result([Reply(ctx.t(f"officer.ask_{action}"), (ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"),))])
     return home(ctx, state)
 
@@ -282,7 +282,7 @@ def question(ctx: Context, state: ConversationState, question_id: int, *, answer
         return Result([Reply(ctx.t("officer.question_closed"))] + question_list(ctx, row.commune_code).replies)
     audit(ctx, officer, "view_question", commune_code=row.commune_code, detail=f"question={row.id}")
     if answer:
-        await_text(ctx, state, f"reply:{row.id}")
+        await_text(ctx, state, OfficerStep.REPLY, row.id)
         return Result([Reply(ctx.t("officer.ask_reply"), (ctx.button("officer.back", f"{PREFIX}:qs:{row.commune_code}"),))])
     phone = ctx.cipher.decrypt(row.phone) if row.phone else None
     text = ctx.t("officer.question_detail", number=row.id, text=ctx.cipher.decrypt(row.question) or "",
@@ -294,14 +294,13 @@ def question(ctx: Context, state: ConversationState, question_id: int, *, answer
 # -- typed reasons, messages, notes and replies ---------------------------------------------------------------
 
 
-def await_text(ctx: Context, state: ConversationState, step: str) -> None:
-    state.flow, state.step = Flow.OFFICER, step
-    state.data["officer_typing_since"] = ctx.now.isoformat()
+def await_text(ctx: Context, state: ConversationState, kind: OfficerStep, target: int | str) -> None:
+    state.flow, state.step = Flow.OFFICER, f"{kind}:{target}"
+    state.officer = OfficerTyping(since=ctx.now)
 
 
 def _awaiting(ctx: Context, state: ConversationState) -> bool:
-    since = state.data.get("officer_typing_since")
-    fresh = since is not None and ctx.now - datetime.fromisoformat(since) < TYPED_FOR
+    fresh = state.officer is not None and ctx.now - state.officer.since < TYPED_FOR
     return state.flow is Flow.OFFICER and (state.step or "").split(":")[0] in TYPED and fresh
 
 
@@ -321,7 +320,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         state.flow, state.step = Flow.MENU, None
         return None
     state.flow, state.step = Flow.MENU, None
-    state.data.pop("officer_typing_since", None)
+    state.officer = None
     words = ctx.normalizer.light(msg.text)
     navigation = ctx.content.questions.navigation
     if any(words in navigation[k] for k in ("back", "exit", "restart")):
@@ -329,9 +328,9 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     try:
         text = read_free_text(msg.text, limit=500)
     except Invalid as exc:
-        await_text(ctx, state, f"{kind}:{target}")
+        await_text(ctx, state, OfficerStep(kind), target)
         return Result([Reply(ctx.t(exc.key, **exc.values))])
-    if kind == "reply":
+    if kind == OfficerStep.REPLY:
         return send_reply(ctx, int(target), text)
     registration = registrations.get(session=ctx.session, registration_id=int(target))
     officer = officer_for(ctx, registration.commune_code) if registration else None
@@ -339,9 +338,9 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         return denied(ctx)
     if registration.status not in registrations.ACTIVE:
         return Result([Reply(ctx.t("officer.no_longer_available"))])
-    if kind == "reason":
+    if kind == OfficerStep.REASON:
         return reject(ctx, officer, registration, text)
-    if kind == "info":
+    if kind == OfficerStep.INFO:
         service.decide(ctx, officer, registration, registrations.NEEDS_INFO, text)
         return Result([Reply(ctx.t("officer.info_sent", reference=service.show_reference(registration.reference)))]
                       + pending_list(ctx, registration.commune_code, 0).replies)

@@ -8,7 +8,7 @@ khỏi", "ừ gửi đi". What was interpreted is said back ("Đã ghi năm sinh
 range of amounts is asked about before anything is stored; an unclear reply gets the question
 again with an example. "quay lại" goes back one step; "Hủy" is confirmed first.
 
-Steps (state.step): who → relationship (family member) → consent → the fields in
+Steps (state.step, a RegistrationStep): who → relationship (family member) → consent → the fields in
 bot.registration.record.FIELDS, or BUSINESS_FIELDS for a business (its name and kind, the
 representative, its workforce and the share after rehab or prison, checked by the same rule as the
 eligibility check, up to the business cap) (name may pause at name_confirm, amount at amount_range) →
@@ -39,36 +39,42 @@ from bot.registration.record import (
 )
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from storage import registrations
-from bot.state import ConversationState, Flow
+from bot.state import ConversationState, EligibilityProgress, Flow, PendingAnswer, RegistrationDraft, RegistrationStep
 from bot.types import Button, Incoming, Reply
 from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers import places
 from handlers.places import ask_commune, ask_province
 
-KEY = "registration"
 PREFIX = "reg"
 DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "amount_requested"),
              "purpose": ("amount", "amount_requested"), "workforce_total": ("workforce_beneficiaries",)}
 # Steps whose buttons (skip, not sure) a bare typed number presses; elsewhere a number is an answer.
-NUMBERED_BUTTONS = frozenset({"village", "description", "id_number", "event_year", "amount"})
+NUMBERED_BUTTONS = frozenset({RegistrationStep.VILLAGE, RegistrationStep.DESCRIPTION, RegistrationStep.ID_NUMBER,
+                              RegistrationStep.EVENT_YEAR, RegistrationStep.AMOUNT})
 MAX_AMOUNT = 10_000_000_000  # anything above is a typing slip, not a loan request
 MIN_AMOUNT = 1_000_000
 # Steps answered by choosing (buttons, or words that pick one); the others are typed.
-CHOICE_STEPS = frozenset({"who", "relationship", "consent", "programme", "purpose", "summary", "change", "repeat",
-                          "cancel", "name_confirm", "amount_range", "business_kind"})
+CHOICE_STEPS = frozenset({RegistrationStep.WHO, RegistrationStep.RELATIONSHIP, RegistrationStep.CONSENT,
+                          RegistrationStep.PROGRAMME, RegistrationStep.PURPOSE, RegistrationStep.SUMMARY,
+                          RegistrationStep.CHANGE, RegistrationStep.REPEAT, RegistrationStep.CANCEL,
+                          RegistrationStep.NAME_CONFIRM, RegistrationStep.AMOUNT_RANGE, RegistrationStep.BUSINESS_KIND})
 ALL_FIELDS = tuple(dict.fromkeys(FIELDS + BUSINESS_FIELDS))
 
 
-def order(fields: dict) -> tuple[str, ...]:
+def order(fields: dict) -> tuple[RegistrationStep, ...]:
     """The order steps are asked in, for "quay lại" (one step back)."""
-    return ("who", "relationship", "consent", *fields_of(fields.get("registrant")))
+    return (RegistrationStep.WHO, RegistrationStep.RELATIONSHIP, RegistrationStep.CONSENT,
+            *map(RegistrationStep, fields_of(fields.get("registrant"))))
 
 
 
 # Sub-steps go back to the step they belong to.
-PARENT_STEP = {"name_confirm": "name", "amount_range": "amount", "change": "summary", "cancel": "summary", "repeat": "summary"}
+PARENT_STEP = {RegistrationStep.NAME_CONFIRM: RegistrationStep.NAME, RegistrationStep.AMOUNT_RANGE: RegistrationStep.AMOUNT,
+               RegistrationStep.CHANGE: RegistrationStep.SUMMARY, RegistrationStep.CANCEL: RegistrationStep.SUMMARY,
+               RegistrationStep.REPEAT: RegistrationStep.SUMMARY}
 # Typed steps with a strict reader: what it takes is the answer, even if the FAQ knows the words.
-STRUCTURED = frozenset({"birth_year", "phone", "event_year", "amount", "id_number", "workforce_total", "workforce_beneficiaries"})
+STRUCTURED = frozenset({RegistrationStep.BIRTH_YEAR, RegistrationStep.PHONE, RegistrationStep.EVENT_YEAR, RegistrationStep.AMOUNT,
+                        RegistrationStep.ID_NUMBER, RegistrationStep.WORKFORCE_TOTAL, RegistrationStep.WORKFORCE_BENEFICIARIES})
 
 
 def _count(text: str) -> int:
@@ -80,13 +86,13 @@ def _count(text: str) -> int:
 
 
 READERS = {
-    "business_name": lambda ctx, state, text: read_free_text(text, limit=120),
-    "workforce_total": lambda ctx, state, text: _count(text),
-    "workforce_beneficiaries": lambda ctx, state, text: _count(text),
-    "village": lambda ctx, state, text: read_free_text(text, limit=100),
-    "event_year": lambda ctx, state, text: read_event_year(text, ctx.today),
-    "description": lambda ctx, state, text: read_free_text(text),
-    "id_number": lambda ctx, state, text: read_national_id(text),
+    RegistrationStep.BUSINESS_NAME: lambda ctx, state, text: read_free_text(text, limit=120),
+    RegistrationStep.WORKFORCE_TOTAL: lambda ctx, state, text: _count(text),
+    RegistrationStep.WORKFORCE_BENEFICIARIES: lambda ctx, state, text: _count(text),
+    RegistrationStep.VILLAGE: lambda ctx, state, text: read_free_text(text, limit=100),
+    RegistrationStep.EVENT_YEAR: lambda ctx, state, text: read_event_year(text, ctx.today),
+    RegistrationStep.DESCRIPTION: lambda ctx, state, text: read_free_text(text),
+    RegistrationStep.ID_NUMBER: lambda ctx, state, text: read_national_id(text),
 }
 
 
@@ -95,8 +101,8 @@ def register(router: Router) -> None:
     router.flow(Flow.REGISTRATION, FlowSpec(handle=on_text, reprompt=reprompt, claims=claims, free_text=free_text))
 
 
-def _draft(state: ConversationState) -> dict[str, Any]:
-    return state.data[KEY]
+def _draft(state: ConversationState) -> RegistrationDraft:
+    return state.registration
 
 
 # -- entry ---------------------------------------------------------------------------------------
@@ -106,10 +112,10 @@ def start(ctx: Context, state: ConversationState) -> Result:
     """From the menu or after an eligibility result: continue an unfinished registration, or begin."""
     if not ctx.has_storage:
         return Result([menu_reply(ctx, "registration.unavailable")])
-    draft = state.data.get(KEY)
+    draft = state.registration
     if draft and state.flow is Flow.REGISTRATION:
         return advance(ctx, state)  # the menu button pressed again mid-way: nothing is lost
-    if draft and draft.get("consent_id"):
+    if draft and draft.consent_id:
         buttons = (
             ctx.button("registration.continue", f"{PREFIX}:continue"),
             ctx.button("registration.restart", f"{PREFIX}:restart"),
@@ -123,15 +129,15 @@ def start(ctx: Context, state: ConversationState) -> Result:
 def begin(ctx: Context, state: ConversationState) -> Result:
     """A fresh registration, pre-filled from an eligibility check done in this chat (an amount
     above the programme's cap is capped, and the person is told)."""
-    eligibility = state.data.get("eligibility") or {}
-    fields = {**from_facts(ctx, state), **prefill(eligibility)}
+    fields = {**from_facts(ctx, state), **prefill(state.eligibility)}
     said = read_who(ctx.request_text, ctx.content.registration.relationships) if ctx.request_text else None
     if said is not None and "registrant" not in fields:  # "đăng ký vay cho tui", "đăng ký cho con trai tôi"
         _set_registrant(fields, said[0], said[1])
     if fields.get("registrant") == "business":
         # A business borrows as a business: its own form, up to the business cap.
         fields["purpose"] = "business"
-    state.data[KEY] = {"fields": fields, "consent_id": None}
+    state.registration = RegistrationDraft(fields=fields)
+    fields = state.registration.fields
     before = [Reply(ctx.t("registration.intro"))]
     cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"), business=fields.get("registrant") == "business")
     if cap is not None and isinstance(fields.get("amount"), int) and fields["amount"] > cap:
@@ -146,9 +152,9 @@ def _capped(ctx: Context, fields: dict, cap: int) -> Reply:
     return Reply(ctx.t(key, cap=ctx.texts.money_words(cap)))
 
 
-def prefill(eligibility: dict | None) -> dict[str, Any]:
+def prefill(eligibility: EligibilityProgress | None) -> dict[str, Any]:
     """What the eligibility answers already say: who, the programme, the purpose, the amount."""
-    answers = (eligibility or {}).get("answers", {})
+    answers = eligibility.answers if eligibility else {}
     fields: dict[str, Any] = {}
     if answers.get("for_whom") in ("self", "relative", "business"):
         fields["registrant"] = answers["for_whom"]
@@ -236,15 +242,15 @@ def _programme_title(ctx: Context, programme: str | None) -> str:
 # -- asking ----------------------------------------------------------------------------------------
 
 
-def next_step(draft: dict) -> str:
-    fields = draft["fields"]
+def next_step(draft: RegistrationDraft) -> RegistrationStep:
+    fields = draft.fields
     if "registrant" not in fields:
-        return "who"
+        return RegistrationStep.WHO
     if fields["registrant"] == "relative" and "relationship" not in fields:
-        return "relationship"
-    if not draft.get("consent_id") and not draft.get("amend"):  # a sent registration's consent was given
-        return "consent"
-    return next((f for f in fields_of(fields["registrant"]) if f not in fields), "summary")
+        return RegistrationStep.RELATIONSHIP
+    if not draft.consent_id and not draft.amend:  # a sent registration's consent was given
+        return RegistrationStep.CONSENT
+    return RegistrationStep(next((f for f in fields_of(fields["registrant"]) if f not in fields), RegistrationStep.SUMMARY))
 
 
 def _stop_button(ctx: Context) -> Button:
@@ -256,86 +262,87 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
     draft = _draft(state)
     step = state.step
     form = ctx.content.registration
-    fields = draft["fields"]
+    fields = draft.fields
     relative = fields.get("registrant") == "relative"
-    pending = draft.get("pending") or {}
-    if step == "who":
+    pending = draft.pending or PendingAnswer()
+    if step == RegistrationStep.WHO:
         return Reply(ctx.t("registration.ask_who"), (
             ctx.button("registration.who_self", f"{PREFIX}:who:self"),
             ctx.button("registration.who_relative", f"{PREFIX}:who:relative"),
             ctx.button("registration.who_business", f"{PREFIX}:who:business"),
             _stop_button(ctx),
         ))
-    if step == "relationship":
+    if step == RegistrationStep.RELATIONSHIP:
         return Reply(ctx.t("registration.ask_relationship"),
                      tuple(Button(c.label, f"{PREFIX}:rel:{c.value}") for c in form.relationships) + (_stop_button(ctx),))
-    if step == "consent":
+    if step == RegistrationStep.CONSENT:
         # Two buttons, nothing pre-selected; silence is not consent.
         return Reply(consent_text(ctx), (
             ctx.button("registration.consent_yes", f"{PREFIX}:consent:yes"),
             ctx.button("registration.consent_no", f"{PREFIX}:consent:no"),
         ))
-    if step in ("province", "commune") and draft.get("offered"):
+    if step in (RegistrationStep.PROVINCE, RegistrationStep.COMMUNE) and draft.offered:
         # The choices offered before (a detour, or back days later): the same buttons again.
-        buttons = tuple(Button(label, payload) for label, payload in draft["offered"])
-        if step == "province":
+        buttons = tuple(Button(label, payload) for label, payload in draft.offered)
+        if step == RegistrationStep.PROVINCE:
             return Reply(ctx.t("places.province_pick"), buttons)
         return Reply(ctx.t("places.commune_pick", province=ctx.places.province(fields["province"]).name), buttons)
-    if step == "province":
+    if step == RegistrationStep.PROVINCE:
         return ask_province(ctx, PREFIX)
-    if step == "commune":
+    if step == RegistrationStep.COMMUNE:
         return ask_commune(ctx, fields["province"], PREFIX)
     business = fields.get("registrant") == "business"
-    if step == "business_kind":
+    if step == RegistrationStep.BUSINESS_KIND:
         return Reply(ctx.t("registration.ask_business_kind"),
                      tuple(Button(c.label, f"{PREFIX}:kind:{c.value}") for c in form.business_kinds) + (_stop_button(ctx),))
-    if step == "programme":
+    if step == RegistrationStep.PROGRAMME:
         key = "business" if business else "relative" if relative else ""
         return Reply(ctx.t(f"registration.ask_programme_{key}" if key else "registration.ask_programme"),
                      tuple(Button(c.label, f"{PREFIX}:prog:{c.value}") for c in form.programmes) + (_stop_button(ctx),))
-    if step == "purpose":
+    if step == RegistrationStep.PURPOSE:
         return Reply(ctx.t("registration.ask_purpose"),
                      tuple(Button(c.label, f"{PREFIX}:purp:{c.value}") for c in form.purposes) + (_stop_button(ctx),))
-    if step == "summary":
+    if step == RegistrationStep.SUMMARY:
         return summary(ctx, state)
-    if step == "change":
+    if step == RegistrationStep.CHANGE:
         return change_question(ctx, state)
-    if step == "cancel":
+    if step == RegistrationStep.CANCEL:
         return Reply(ctx.t("registration.cancel_confirm"), (
             ctx.button("registration.cancel_yes", f"{PREFIX}:cancelyes"),
             ctx.button("registration.cancel_no", f"{PREFIX}:cancelno"),
         ))
-    if step == "repeat":
+    if step == RegistrationStep.REPEAT:
         repeat = service.find_repeat(ctx, Details.model_validate(fields))
         if repeat is None:
-            state.step = "summary"
+            state.step = RegistrationStep.SUMMARY
             return summary(ctx, state)
         return Reply(ctx.t("registration.repeat_found", reference=service.show_reference(repeat.reference)), (
             ctx.button("registration.repeat_update", f"{PREFIX}:update:{repeat.id}"),
             ctx.button("registration.cancel", f"{PREFIX}:cancel"),
         ))
-    if step == "name_confirm":
-        return Reply(ctx.t("registration.confirm_name", name=pending.get("name", "")), (
+    if step == RegistrationStep.NAME_CONFIRM:
+        return Reply(ctx.t("registration.confirm_name", name=pending.name or ""), (
             ctx.button("registration.confirm_name_yes", f"{PREFIX}:namok"),
             ctx.button("registration.confirm_name_retype", f"{PREFIX}:namretype"),
             _stop_button(ctx),
         ))
-    if step == "amount_range":
-        low, high = pending.get("low", 0), pending.get("high", 0)
+    if step == RegistrationStep.AMOUNT_RANGE:
+        low, high = pending.low or 0, pending.high or 0
         text = ctx.t("registration.ask_amount_range", low=ctx.texts.money_words(low), high=ctx.texts.money_words(high))
         return Reply(text, (
             Button(ctx.texts.money_words(low), f"{PREFIX}:amt:{low}"),
             Button(ctx.texts.money_words(high), f"{PREFIX}:amt:{high}"),
             ctx.button("registration.unknown", f"{PREFIX}:unknown"),
         ))
-    if step == "event_year":
+    if step == RegistrationStep.EVENT_YEAR:
         key = "registration.ask_event_year_qd22" if fields.get("programme") == "qd22_2023" else "registration.ask_event_year_qd08"
         return Reply(ctx.t(key), (ctx.button("registration.unknown", f"{PREFIX}:unknown"), _stop_button(ctx)))
-    if step == "amount":
+    if step == RegistrationStep.AMOUNT:
         key = "registration.ask_amount_business" if business else "registration.ask_amount"
         return Reply(ctx.t(key), (ctx.button("registration.unknown", f"{PREFIX}:unknown"), _stop_button(ctx)))
     buttons = (ctx.button("registration.skip", f"{PREFIX}:skip"),) if step in OPTIONAL else ()
-    suffix = "_relative" if relative and step in ("name", "birth_year") else "_business" if business and step in ("name", "description") else ""
+    suffix = ("_relative" if relative and step in (RegistrationStep.NAME, RegistrationStep.BIRTH_YEAR)
+              else "_business" if business and step in (RegistrationStep.NAME, RegistrationStep.DESCRIPTION) else "")
     return Reply(ctx.t(f"registration.ask_{step}{suffix}"), buttons + (_stop_button(ctx),))
 
 
@@ -348,32 +355,33 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
     draft = _draft(state)
     state.flow = Flow.REGISTRATION
     before_workforce = BUSINESS_FIELDS[:BUSINESS_FIELDS.index("workforce_total")]
-    reached = draft.get("consent_id") and all(f in draft["fields"] for f in before_workforce)
-    refused = _share_refused(ctx, draft["fields"]) if reached else None  # checked when the numbers' turn comes
+    reached = draft.consent_id and all(f in draft.fields for f in before_workforce)
+    refused = _share_refused(ctx, draft.fields) if reached else None  # checked when the numbers' turn comes
     if refused is not None:
         before = [refused]
-    step = "summary" if draft.get("editing") and draft.get("consent_id") and next_step(draft) == "summary" else next_step(draft)
+    summary_next = next_step(draft) == RegistrationStep.SUMMARY
+    step = RegistrationStep.SUMMARY if draft.editing and draft.consent_id and summary_next else next_step(draft)
     if step != state.step:
-        draft.pop("offered", None)
-    draft.pop("pending", None)
+        draft.offered = None
+    draft.pending = None
     state.step = step
-    if step == "summary":
-        draft.pop("editing", None)
+    if step == RegistrationStep.SUMMARY:
+        draft.editing = False
     return Result((before or []) + [ask(ctx, state)])
 
 
 def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
     """After a question answered on the way, the pending step again."""
-    if KEY not in state.data or state.step is None:
+    if state.registration is None or state.step is None:
         return None
     return continue_with(ctx, ask(ctx, state))
 
 
 def summary(ctx: Context, state: ConversationState) -> Reply:
-    details = Details.model_validate(_draft(state)["fields"])
+    details = Details.model_validate(_draft(state).fields)
     lines = summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today)
     text = "\n".join([ctx.t("registration.summary_heading"), *lines, ctx.t("registration.summary_question")])
-    amending = bool(_draft(state).get("amend"))
+    amending = bool(_draft(state).amend)
     return Reply(text, (
         ctx.button("registration.confirm_amend" if amending else "registration.confirm", f"{PREFIX}:confirm"),
         ctx.button("registration.change", f"{PREFIX}:change"),
@@ -383,14 +391,14 @@ def summary(ctx: Context, state: ConversationState) -> Reply:
 
 def change_question(ctx: Context, state: ConversationState) -> Reply:
     """Which field to change: one button per field."""
-    registrant = _draft(state)["fields"].get("registrant")
+    registrant = _draft(state).fields.get("registrant")
     buttons = tuple(Button(field_label(ctx.texts, f, registrant), f"{PREFIX}:edit:{f}") for f in fields_of(registrant) if f != "province")
     return Reply(ctx.t("registration.ask_change"), buttons + (ctx.button("registration.back_to_summary", f"{PREFIX}:edit:none"),))
 
 
 def _noted(ctx: Context, state: ConversationState, field: str) -> Reply:
     """'Đã ghi năm sinh: 1998.' — what was understood, said back before the next question."""
-    fields = _draft(state)["fields"]
+    fields = _draft(state).fields
     if field == "registrant":
         details = Details.model_validate(fields)
         value = registrant_text(details, ctx.texts, ctx.content.registration)
@@ -415,9 +423,9 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return amend(ctx, state, value)
     if action == "restart":
         return begin(ctx, state)
-    draft = state.data.get(KEY)
+    draft = state.registration
     if draft is None:
-        done = state.data.get("registration_done")
+        done = state.registration_done
         if done and action in ("confirm", "update", "cancel", "cancelyes"):
             return Result([Reply(ctx.t("registration.already_sent", reference=service.show_reference(done)), menu_buttons(ctx))])
         return Result([menu_reply(ctx, "input.stale_button")])
@@ -443,15 +451,15 @@ def stale(ctx: Context, state: ConversationState) -> Result:
 def pause(ctx: Context, state: ConversationState) -> Result:
     """Stops for now: what was typed stays (encrypted) so it can be continued later."""
     state.flow, state.step = Flow.MENU, None
-    if not _draft(state).get("consent_id"):
-        state.data.pop(KEY)  # nothing agreed yet: nothing kept
+    if not _draft(state).consent_id:
+        state.registration = None  # nothing agreed yet: nothing kept
     return Result([Reply(ctx.t("registration.paused"), menu_buttons(ctx))])
 
 
 def _who(ctx: Context, state: ConversationState, value: str) -> Result:
     if value not in ("self", "relative", "business"):
         return stale(ctx, state)
-    _set_registrant(_draft(state)["fields"], value)
+    _set_registrant(_draft(state).fields, value)
     return advance(ctx, state)
 
 
@@ -473,7 +481,7 @@ def _choice(field: str, options: str):
     def handler(ctx: Context, state: ConversationState, value: str) -> Result:
         if value not in {c.value for c in getattr(ctx.content.registration, options)}:
             return stale(ctx, state)
-        _draft(state)["fields"][field] = value
+        _draft(state).fields[field] = value
         return advance(ctx, state)
     return handler
 
@@ -482,7 +490,7 @@ def _programme(ctx: Context, state: ConversationState, value: str) -> Result:
     """The programme; a year of birth under its minimum age (the rules' parameter) is asked again."""
     if value not in {c.value for c in ctx.content.registration.programmes}:
         return stale(ctx, state)
-    fields = _draft(state)["fields"]
+    fields = _draft(state).fields
     fields["programme"] = value
     young = _too_young(ctx, fields)
     return advance(ctx, state, [young] if young else None)
@@ -491,31 +499,30 @@ def _programme(ctx: Context, state: ConversationState, value: str) -> Result:
 def _consent(ctx: Context, state: ConversationState, value: str) -> Result:
     """Agreeing stores the consent record; declining ends kindly and keeps nothing."""
     if value != "yes":
-        state.data.pop(KEY, None)
+        state.registration = None
         state.flow, state.step = Flow.MENU, None
         return Result([Reply(ctx.t("registration.declined"), menu_buttons(ctx))])
     form = ctx.content.registration.consent
     text_hash = hashlib.sha256(consent_text(ctx).encode("utf-8")).hexdigest()
-    _draft(state)["consent_id"] = service.record_consent(ctx, version=form.version, text_hash=text_hash)
+    _draft(state).consent_id = service.record_consent(ctx, version=form.version, text_hash=text_hash)
     return advance(ctx, state, [Reply(ctx.t("registration.consent_thanks"))])
 
 
 def _offered(state: ConversationState) -> set[str]:
-    draft = _draft(state)
-    return {payload for _, payload in draft.get("offered") or []} | {b.payload for b in state.buttons}
+    return {payload for _, payload in _draft(state).offered or []} | {b.payload for b in state.buttons}
 
 
 def _place(ctx: Context, state: ConversationState, value: str) -> Result:
     """A province or commune button: the code must be one that was offered in this step."""
-    kind = "prov" if state.step == "province" else "comm"
+    kind = "prov" if state.step == RegistrationStep.PROVINCE else "comm"
     if f"{PREFIX}:{kind}:{value}" not in _offered(state) or not value.isdecimal():
         return stale(ctx, state)
     return _set_place(ctx, state, int(value))
 
 
 def _set_place(ctx: Context, state: ConversationState, code: int, before: list[Reply] | None = None) -> Result:
-    fields = _draft(state)["fields"]
-    if state.step == "province":
+    fields = _draft(state).fields
+    if state.step == RegistrationStep.PROVINCE:
         fields["province"] = code
         fields.pop("commune", None)
     else:
@@ -524,56 +531,56 @@ def _set_place(ctx: Context, state: ConversationState, code: int, before: list[R
 
 
 def _retype(ctx: Context, state: ConversationState, value: str) -> Result:
-    _draft(state).pop("offered", None)
+    _draft(state).offered = None
     return Result([ask(ctx, state)])
 
 
 def _reprovince(ctx: Context, state: ConversationState, value: str) -> Result:
     draft = _draft(state)
-    draft["fields"].pop("province", None)
-    draft["fields"].pop("commune", None)
-    draft["editing"] = True
+    draft.fields.pop("province", None)
+    draft.fields.pop("commune", None)
+    draft.editing = True
     return advance(ctx, state)
 
 
 def _skip(ctx: Context, state: ConversationState, value: str) -> Result:
-    _draft(state)["fields"][state.step] = None
+    _draft(state).fields[state.step] = None
     return advance(ctx, state)
 
 
 def _change(ctx: Context, state: ConversationState, value: str) -> Result:
-    state.step = "change"
+    state.step = RegistrationStep.CHANGE
     return Result([change_question(ctx, state)])
 
 
 def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
     draft = _draft(state)
-    if value in fields_of(draft["fields"].get("registrant")):
+    if value in fields_of(draft.fields.get("registrant")):
         # A changed field takes the ones that depend on it along: the year belongs to the
         # programme, the amount's cap to the programme and the purpose.
         for field in (value, *DEPENDENT.get(value, ())):
-            draft["fields"].pop(field, None)
-        draft["editing"] = True
+            draft.fields.pop(field, None)
+        draft.editing = True
     return advance(ctx, state)
 
 
 def _cancel(ctx: Context, state: ConversationState, value: str) -> Result:
     """'Hủy đăng ký': asked once more before anything is dropped."""
-    state.step = "cancel"
+    state.step = RegistrationStep.CANCEL
     return Result([ask(ctx, state)])
 
 
 def _cancel_yes(ctx: Context, state: ConversationState, value: str) -> Result:
     """Cancels before sending: the draft is dropped (the consent record stays as proof it was given).
     A correction cancelled leaves the sent registration as it was."""
-    amending = _draft(state).get("amend")
-    state.data.pop(KEY, None)
+    amending = _draft(state).amend
+    state.registration = None
     state.flow, state.step = Flow.MENU, None
     return Result([Reply(ctx.t("registration.amend_cancelled" if amending else "registration.cancelled"), menu_buttons(ctx))])
 
 
 def _cancel_no(ctx: Context, state: ConversationState, value: str) -> Result:
-    state.step = "summary"
+    state.step = RegistrationStep.SUMMARY
     return Result([ask(ctx, state)])
 
 
@@ -593,21 +600,21 @@ def amend(ctx: Context, state: ConversationState, value: str) -> Result:
         return Result([menu_reply(ctx, "input.stale_button")])
     details = service.load_details(ctx.cipher, row)
     fields = details.model_dump()  # skipped fields included (as None): they are not asked again
-    state.data[KEY] = {"fields": fields, "consent_id": row.consent_id, "amend": row.id, "original": dict(fields)}
-    state.flow, state.step = Flow.REGISTRATION, "change"
+    state.registration = RegistrationDraft(fields=fields, consent_id=row.consent_id, amend=row.id, original=dict(fields))
+    state.flow, state.step = Flow.REGISTRATION, RegistrationStep.CHANGE
     return Result([Reply(ctx.t("registration.amend_intro", reference=service.show_reference(row.reference))), ask(ctx, state)])
 
 
 def _amended(ctx: Context, state: ConversationState) -> Result:
     """The corrected registration saved over the sent one; reviewed ones go back to the officers."""
     draft = _draft(state)
-    row = _own_active(ctx, draft["amend"])
+    row = _own_active(ctx, draft.amend)
     if row is None:
-        state.data.pop(KEY, None)
+        state.registration = None
         state.flow, state.step = Flow.MENU, None
         return Result([menu_reply(ctx, "input.stale_button")])
-    details = Details.model_validate(draft["fields"])
-    original, now = draft.get("original") or {}, details.model_dump()
+    details = Details.model_validate(draft.fields)
+    original, now = draft.original or {}, details.model_dump()
     changed = [f for f in ("registrant", "relationship", *ALL_FIELDS) if original.get(f) != now.get(f)]
     if not changed:
         return _done(ctx, state, row.reference, "registration.amend_nothing")
@@ -618,29 +625,28 @@ def _amended(ctx: Context, state: ConversationState) -> Result:
 
 def _confirm(ctx: Context, state: ConversationState, value: str) -> Result:
     """Sends it, unless the same phone is already registered in the same commune: then offer to update that one."""
-    if _draft(state).get("amend"):
+    if _draft(state).amend:
         return _amended(ctx, state)
-    details = Details.model_validate(_draft(state)["fields"])
+    details = Details.model_validate(_draft(state).fields)
     repeat = service.find_repeat(ctx, details)
     if repeat is not None:  # only this chat's own registrations: a phone number reveals nobody else's
-        state.step = "repeat"
+        state.step = RegistrationStep.REPEAT
         return Result([ask(ctx, state)])
-    registration = service.submit(ctx, details, consent_id=_draft(state)["consent_id"])
+    registration = service.submit(ctx, details, consent_id=_draft(state).consent_id)
     return _done(ctx, state, registration.reference, "registration.sent")
 
 
 def _update(ctx: Context, state: ConversationState, value: str) -> Result:
-    details = Details.model_validate(_draft(state)["fields"])
+    details = Details.model_validate(_draft(state).fields)
     repeat = service.find_repeat(ctx, details)
     if repeat is None or str(repeat.id) != value:
         return stale(ctx, state)
-    service.update(ctx, repeat, details, consent_id=_draft(state)["consent_id"])
+    service.update(ctx, repeat, details, consent_id=_draft(state).consent_id)
     return _done(ctx, state, repeat.reference, "registration.updated")
 
 
 def _done(ctx: Context, state: ConversationState, reference: str, key: str) -> Result:
-    state.data.pop(KEY, None)
-    state.data["registration_done"] = reference
+    state.registration, state.registration_done = None, reference
     state.flow, state.step = Flow.MENU, None
     # What was said about the person went into this registration: a next one (for someone else)
     # starts from nothing, rather than from another person's situation.
@@ -650,60 +656,60 @@ def _done(ctx: Context, state: ConversationState, reference: str, key: str) -> R
 
 
 def _unknown(ctx: Context, state: ConversationState, value: str) -> Result:
-    step = PARENT_STEP.get(state.step, state.step)
-    fields = _draft(state)["fields"]
+    step = str(PARENT_STEP.get(state.step, state.step))  # the field's name, a plain key of the fields
+    fields = _draft(state).fields
     fields[step] = None
-    if step == "amount":
+    if step == RegistrationStep.AMOUNT:
         fields.pop("amount_requested", None)
     return advance(ctx, state)
 
 
 def _name_ok(ctx: Context, state: ConversationState, value: str) -> Result:
     """The odd-looking name, confirmed: stored as shown."""
-    name = (_draft(state).get("pending") or {}).get("name")
+    name = (_draft(state).pending or PendingAnswer()).name
     if not name:
         return stale(ctx, state)
-    _draft(state)["fields"]["name"] = name
+    _draft(state).fields["name"] = name
     return advance(ctx, state)
 
 
 def _name_retype(ctx: Context, state: ConversationState, value: str) -> Result:
-    _draft(state).pop("pending", None)
-    state.step = "name"
+    _draft(state).pending = None
+    state.step = RegistrationStep.NAME
     return Result([ask(ctx, state)])
 
 
 def _amount_choice(ctx: Context, state: ConversationState, value: str) -> Result:
-    pending = _draft(state).get("pending") or {}
-    if not value.isdecimal() or int(value) not in (pending.get("low"), pending.get("high")):
+    pending = _draft(state).pending or PendingAnswer()
+    if not value.isdecimal() or int(value) not in (pending.low, pending.high):
         return stale(ctx, state)
     return _store_amount(ctx, state, int(value))
 
 
 # action → (steps where it is valid, handler)
 BUTTONS = {
-    "who": ({"who"}, _who),
-    "rel": ({"relationship"}, _choice("relationship", "relationships")),
-    "consent": ({"consent"}, _consent),
-    "prov": ({"province"}, _place),
-    "comm": ({"commune"}, _place),
-    "retype": ({"province", "commune"}, _retype),
-    "reprovince": ({"commune"}, _reprovince),
+    "who": ({RegistrationStep.WHO}, _who),
+    "rel": ({RegistrationStep.RELATIONSHIP}, _choice("relationship", "relationships")),
+    "consent": ({RegistrationStep.CONSENT}, _consent),
+    "prov": ({RegistrationStep.PROVINCE}, _place),
+    "comm": ({RegistrationStep.COMMUNE}, _place),
+    "retype": ({RegistrationStep.PROVINCE, RegistrationStep.COMMUNE}, _retype),
+    "reprovince": ({RegistrationStep.COMMUNE}, _reprovince),
     "skip": (set(OPTIONAL), _skip),
-    "unknown": ({"event_year", "amount", "amount_range"}, _unknown),
-    "prog": ({"programme"}, _programme),
-    "purp": ({"purpose"}, _choice("purpose", "purposes")),
-    "kind": ({"business_kind"}, _choice("business_kind", "business_kinds")),
-    "change": ({"summary"}, _change),
-    "edit": ({"change"}, _edit),
-    "cancel": ({"summary", "repeat", "change"}, _cancel),
-    "cancelyes": ({"cancel"}, _cancel_yes),
-    "cancelno": ({"cancel"}, _cancel_no),
-    "confirm": ({"summary"}, _confirm),
-    "update": ({"repeat"}, _update),
-    "namok": ({"name_confirm"}, _name_ok),
-    "namretype": ({"name_confirm"}, _name_retype),
-    "amt": ({"amount_range"}, _amount_choice),
+    "unknown": ({RegistrationStep.EVENT_YEAR, RegistrationStep.AMOUNT, RegistrationStep.AMOUNT_RANGE}, _unknown),
+    "prog": ({RegistrationStep.PROGRAMME}, _programme),
+    "purp": ({RegistrationStep.PURPOSE}, _choice("purpose", "purposes")),
+    "kind": ({RegistrationStep.BUSINESS_KIND}, _choice("business_kind", "business_kinds")),
+    "change": ({RegistrationStep.SUMMARY}, _change),
+    "edit": ({RegistrationStep.CHANGE}, _edit),
+    "cancel": ({RegistrationStep.SUMMARY, RegistrationStep.REPEAT, RegistrationStep.CHANGE}, _cancel),
+    "cancelyes": ({RegistrationStep.CANCEL}, _cancel_yes),
+    "cancelno": ({RegistrationStep.CANCEL}, _cancel_no),
+    "confirm": ({RegistrationStep.SUMMARY}, _confirm),
+    "update": ({RegistrationStep.REPEAT}, _update),
+    "namok": ({RegistrationStep.NAME_CONFIRM}, _name_ok),
+    "namretype": ({RegistrationStep.NAME_CONFIRM}, _name_retype),
+    "amt": ({RegistrationStep.AMOUNT_RANGE}, _amount_choice),
 }
 
 
@@ -714,37 +720,37 @@ def back(ctx: Context, state: ConversationState) -> Result:
     """'quay lại', 'sửa câu trước': the previous question again, its answer cleared (the consent
     given stays given)."""
     draft = _draft(state)
-    fields = draft["fields"]
+    fields = draft.fields
     state.flow = Flow.REGISTRATION
     current = state.step or next_step(draft)
-    draft.pop("offered", None)
+    draft.offered = None
     if current in PARENT_STEP:
-        draft.pop("pending", None)
+        draft.pending = None
         state.step = PARENT_STEP[current]
-        if state.step == "summary":
+        if state.step == RegistrationStep.SUMMARY:
             return Result([ask(ctx, state)])
         fields.pop(state.step, None)
         return Result([ask(ctx, state)])
     steps = order(fields)
     position = steps.index(current) if current in steps else len(steps)
     for step in reversed(steps[:position]):
-        if step == "consent":
+        if step == RegistrationStep.CONSENT:
             continue
-        if step == "who" and "registrant" in fields:
+        if step == RegistrationStep.WHO and "registrant" in fields:
             if fields.pop("registrant", None) == "business":
                 fields.pop("purpose", None)
             fields.pop("relationship", None)
-        elif step == "relationship" and fields.get("registrant") == "relative" and "relationship" in fields:
+        elif step == RegistrationStep.RELATIONSHIP and fields.get("registrant") == "relative" and "relationship" in fields:
             fields.pop("relationship", None)
         elif step in ALL_FIELDS and step in fields:
             fields.pop(step, None)
-            if step == "province":
+            if step == RegistrationStep.PROVINCE:
                 fields.pop("commune", None)
-            if step == "amount":
+            if step == RegistrationStep.AMOUNT:
                 fields.pop("amount_requested", None)
         else:
             continue
-        draft.pop("editing", None)
+        draft.editing = False
         state.step = step
         return Result([ask(ctx, state)])
     return Result([Reply(ctx.t("registration.back_first")), ask(ctx, state)])
@@ -754,7 +760,7 @@ def back(ctx: Context, state: ConversationState) -> Result:
 
 
 def _free_step(state: ConversationState) -> str | None:
-    if state.flow is not Flow.REGISTRATION or KEY not in state.data:
+    if state.flow is not Flow.REGISTRATION or state.registration is None:
         return None
     return state.step if state.step not in CHOICE_STEPS else None
 
@@ -770,7 +776,7 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     light = ctx.normalizer.light
     is_number = typed_number(text, light, ctx.normalizer.choice_words) is not None
     if resolve_button(text, state.buttons, light, ctx.normalizer.choice_words) is not None and (
-        not is_number or step in ("province", "commune") or step in NUMBERED_BUTTONS
+        not is_number or step in (RegistrationStep.PROVINCE, RegistrationStep.COMMUNE) or step in NUMBERED_BUTTONS
     ):
         return False
     if step in STRUCTURED and not text.strip().endswith("?") and _reads(ctx, state, text):
@@ -781,11 +787,11 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
 def _reads(ctx: Context, state: ConversationState, text: str) -> bool:
     """Whether the structured step's reader takes the text (without storing anything)."""
     try:
-        if state.step == "birth_year":
+        if state.step == RegistrationStep.BIRTH_YEAR:
             read_birth_year(text, ctx.today)
-        elif state.step == "phone":
+        elif state.step == RegistrationStep.PHONE:
             read_phone(text)
-        elif state.step == "amount":
+        elif state.step == RegistrationStep.AMOUNT:
             reading = read_amount(text)
             return reading.amount is not None or reading.is_range
         else:
@@ -798,7 +804,7 @@ def _reads(ctx: Context, state: ConversationState, text: str) -> bool:
 def free_text(ctx: Context, text: str, state: ConversationState) -> bool:
     """The text answers the step ("đăng ký cho con tôi" at 'who'), so it is not a request for
     another flow."""
-    if state.flow is not Flow.REGISTRATION or KEY not in state.data or state.step is None:
+    if state.flow is not Flow.REGISTRATION or state.registration is None or state.step is None:
         return False
     if state.step in CHOICE_STEPS:
         return says_back(text) or _choice(ctx, state, text) is not None
@@ -826,15 +832,15 @@ def _is_question(ctx: Context, text: str) -> bool:
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
     """A typed answer for the current step; None when the text is something else (a question)."""
-    if state.flow is not Flow.REGISTRATION or KEY not in state.data:
+    if state.flow is not Flow.REGISTRATION or state.registration is None:
         return None
     text = msg.text
     words = ctx.normalizer.light(text)
     navigation = ctx.content.questions.navigation
     step = state.step
-    if step == "summary" and read_summary(text) == "cancel":
+    if step == RegistrationStep.SUMMARY and read_summary(text) == "cancel":
         return _cancel(ctx, state, "")
-    if says_back(text) and not (step == "summary" and read_summary(text) == "change"):
+    if says_back(text) and not (step == RegistrationStep.SUMMARY and read_summary(text) == "change"):
         return back(ctx, state)
     if words in navigation["exit"]:
         return pause(ctx, state)
@@ -850,21 +856,21 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
 
 def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | None:
     step = state.step
-    fields = _draft(state)["fields"]
+    fields = _draft(state).fields
     if step in OPTIONAL and says_skip(text):
         return _skip(ctx, state, "")
-    if step in ("event_year", "amount") and (says_unknown(text) or says_skip(text)):
+    if step in (RegistrationStep.EVENT_YEAR, RegistrationStep.AMOUNT) and (says_unknown(text) or says_skip(text)):
         return _unknown(ctx, state, "")
     if text.strip().endswith("?"):
         return None  # a question on the way: answered, then the step asked again
     if step not in STRUCTURED and _is_aside(ctx, text):
         return None  # a question on the way (not a name, a place or a village)
-    if step in ("province", "commune"):
+    if step in (RegistrationStep.PROVINCE, RegistrationStep.COMMUNE):
         return _typed_place(ctx, state, text)
     try:
-        if step == "name":
+        if step == RegistrationStep.NAME:
             return _typed_name(ctx, state, text)
-        if step == "birth_year":
+        if step == RegistrationStep.BIRTH_YEAR:
             programme = fields.get("programme")
             minimum = programme_min_age(ctx, programme)
             try:
@@ -876,13 +882,13 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
                     raise Invalid(exc.key, min_age=minimum, title=_programme_title(ctx, programme)) from None
                 raise
             return advance(ctx, state, None if is_plain_year(text) else [_noted(ctx, state, "birth_year")])
-        if step == "phone":
+        if step == RegistrationStep.PHONE:
             fields["phone"] = read_phone(text)
             typed_digits = "".join(ch for ch in text if ch.isdigit())
             return advance(ctx, state, None if typed_digits == text.strip() else [_noted(ctx, state, "phone")])
-        if step == "amount":
+        if step == RegistrationStep.AMOUNT:
             return _typed_amount(ctx, state, text)
-        if step == "workforce_beneficiaries":
+        if step == RegistrationStep.WORKFORCE_BENEFICIARIES:
             return _typed_beneficiaries(ctx, state, text)
         fields[step] = READERS[step](ctx, state, text)
     except Invalid as exc:
@@ -895,7 +901,7 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
 def _typed_beneficiaries(ctx: Context, state: ConversationState, text: str) -> Result:
     """How many of the workers are after rehab or prison: no more than the workforce, and a share
     the rules accept (the eligibility check's own rule and reason); otherwise the numbers again."""
-    fields = _draft(state)["fields"]
+    fields = _draft(state).fields
     part, total = _count(text), fields.get("workforce_total")
     if isinstance(total, int) and part > total:
         raise Invalid("registration.invalid_workforce_part", total=total)
@@ -922,10 +928,10 @@ def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
     """The name without its lead-in; an odd-looking one is confirmed before it is stored."""
     name = read_name(text)
     if name_looks_odd(name):
-        _draft(state)["pending"] = {"name": name}
-        state.step = "name_confirm"
+        _draft(state).pending = PendingAnswer(name=name)
+        state.step = RegistrationStep.NAME_CONFIRM
         return Result([ask(ctx, state)])
-    _draft(state)["fields"]["name"] = name
+    _draft(state).fields["name"] = name
     interpreted = fold(clean(text)) != fold(name)
     return advance(ctx, state, [_noted(ctx, state, "name")] if interpreted else None)
 
@@ -933,13 +939,13 @@ def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
 def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     """The name typed exactly (one place of that name): chosen and said. Otherwise up to three
     close names as buttons, kept for a detour or a later return."""
-    fields = _draft(state)["fields"]
-    exact, found = places.typed_place(ctx, fields["province"] if state.step == "commune" else None, text, PREFIX)
+    fields = _draft(state).fields
+    exact, found = places.typed_place(ctx, fields["province"] if state.step == RegistrationStep.COMMUNE else None, text, PREFIX)
     if exact is not None:
         return _set_place(ctx, state, exact.code, [Reply(ctx.t("registration.place_chosen", place=found))])
     offered = places.offered_places(found, PREFIX, state.step)
     if offered:
-        _draft(state)["offered"] = offered
+        _draft(state).offered = offered
     return Result([found])
 
 
@@ -947,8 +953,8 @@ def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
     """'hai trăm triệu', '50tr', '1 tỷ 2'; a range ('30-50 triệu') asks which."""
     reading = read_amount(text)
     if reading.is_range and MIN_AMOUNT <= reading.low and reading.high <= MAX_AMOUNT:
-        _draft(state)["pending"] = {"low": reading.low, "high": reading.high}
-        state.step = "amount_range"
+        _draft(state).pending = PendingAnswer(low=reading.low, high=reading.high)
+        state.step = RegistrationStep.AMOUNT_RANGE
         return Result([ask(ctx, state)])
     if reading.amount is None or not MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:
         raise Invalid("registration.invalid_amount")
@@ -957,15 +963,15 @@ def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
 
 def _store_amount(ctx: Context, state: ConversationState, amount: int, *, noted: bool = False) -> Result:
     """Above the programme's cap: say so, record the cap (and what was asked)."""
-    fields = _draft(state)["fields"]
+    fields = _draft(state).fields
     cap = service.cap_for(ctx, fields.get("programme"), fields.get("purpose"), business=fields.get("registrant") == "business")
     if cap is not None and amount > cap:
         fields["amount_requested"], fields["amount"] = amount, cap
-        state.step = "amount"
+        state.step = RegistrationStep.AMOUNT
         return advance(ctx, state, [_capped(ctx, fields, cap)])
     fields.pop("amount_requested", None)
     fields["amount"] = amount
-    state.step = "amount"
+    state.step = RegistrationStep.AMOUNT
     return advance(ctx, state, [_noted(ctx, state, "amount")] if noted else None)
 
 
@@ -973,41 +979,41 @@ def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str
     """The button a typed reply picks at a choice step, as (action, value); None when unclear."""
     form = ctx.content.registration
     step = state.step
-    if step == "who":
+    if step == RegistrationStep.WHO:
         who = read_who(text, form.relationships)
         return ("who", f"{who[0]}:{who[1] or ''}") if who else None
-    if step == "relationship":
+    if step == RegistrationStep.RELATIONSHIP:
         value = read_relationship(text, form.relationships)
         return ("rel", value) if value else None
-    if step in ("programme", "purpose", "business_kind"):
-        action, choices = {"programme": ("prog", form.programmes), "purpose": ("purp", form.purposes),
-                           "business_kind": ("kind", form.business_kinds)}[step]
+    if step in (RegistrationStep.PROGRAMME, RegistrationStep.PURPOSE, RegistrationStep.BUSINESS_KIND):
+        action, choices = {RegistrationStep.PROGRAMME: ("prog", form.programmes), RegistrationStep.PURPOSE: ("purp", form.purposes),
+                           RegistrationStep.BUSINESS_KIND: ("kind", form.business_kinds)}[step]
         padded = f" {' '.join(fold(text).split())} "
         # The phrase that starts first wins, then the longest.
         hits = [(-padded.find(f" {p} "), len(p), c.value, p) for c in choices for p in (*c.also, fold(c.label)) if f" {p} " in padded]
         return (action, max(hits)[2]) if hits else None
-    if step == "summary":
+    if step == RegistrationStep.SUMMARY:
         choice = read_summary(text)
         return (choice, "") if choice else None
-    if step == "change":
+    if step == RegistrationStep.CHANGE:
         typed = " ".join(fold(text).split())
-        registrant = _draft(state)["fields"].get("registrant")
+        registrant = _draft(state).fields.get("registrant")
         matches = [f for f in fields_of(registrant) if f != "province" and len(typed) >= 3
                    and typed in fold(field_label(ctx.texts, f, registrant))]
         return ("edit", matches[0]) if len(matches) == 1 else None
     answer = read_yes_no(text)
-    if step == "cancel" and answer is None and read_summary(text) == "cancel":
+    if step == RegistrationStep.CANCEL and answer is None and read_summary(text) == "cancel":
         answer = True  # "hủy" again: yes, cancel
     if answer is None:
         return None
-    if step == "consent":
+    if step == RegistrationStep.CONSENT:
         return ("consent", "yes" if answer else "no")
-    if step == "cancel":
+    if step == RegistrationStep.CANCEL:
         return ("cancelyes" if answer else "cancelno", "")
-    if step == "name_confirm":
+    if step == RegistrationStep.NAME_CONFIRM:
         return ("namok" if answer else "namretype", "")
-    if step == "repeat":
-        repeat = service.find_repeat(ctx, Details.model_validate(_draft(state)["fields"]))
+    if step == RegistrationStep.REPEAT:
+        repeat = service.find_repeat(ctx, Details.model_validate(_draft(state).fields))
         if repeat is None:
             return None
         return ("update", str(repeat.id)) if answer else ("cancel", "")
@@ -1015,11 +1021,11 @@ def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str
 
 
 UNCLEAR = {
-    "who": "registration.unclear_who", "relationship": "registration.unclear_relationship",
-    "consent": "registration.unclear_consent", "programme": "registration.unclear_programme",
-    "purpose": "registration.unclear_purpose", "summary": "registration.unclear_summary",
-    "change": "registration.unclear_change", "amount_range": "registration.unclear_amount_range",
-    "business_kind": "registration.unclear_business_kind",
+    RegistrationStep.WHO: "registration.unclear_who", RegistrationStep.RELATIONSHIP: "registration.unclear_relationship",
+    RegistrationStep.CONSENT: "registration.unclear_consent", RegistrationStep.PROGRAMME: "registration.unclear_programme",
+    RegistrationStep.PURPOSE: "registration.unclear_purpose", RegistrationStep.SUMMARY: "registration.unclear_summary",
+    RegistrationStep.CHANGE: "registration.unclear_change", RegistrationStep.AMOUNT_RANGE: "registration.unclear_amount_range",
+    RegistrationStep.BUSINESS_KIND: "registration.unclear_business_kind",
 }
 
 
@@ -1028,9 +1034,9 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     'dạ tui đồng ý', 'ừ gửi đi'). Unclear: the question again with an example; a policy
     question: None (answered, then the step asked again)."""
     step = state.step
-    if step == "name_confirm" and read_yes_no(text) is None:
+    if step == RegistrationStep.NAME_CONFIRM and read_yes_no(text) is None:
         return _retyped_name(ctx, state, text)
-    if step == "amount_range" and read_yes_no(text) is None:
+    if step == RegistrationStep.AMOUNT_RANGE and read_yes_no(text) is None:
         reading = read_amount(text)
         if reading.amount is not None and MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:
             return _store_amount(ctx, state, reading.amount, noted=True)
@@ -1040,7 +1046,7 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
             return None
         return Result([Reply(ctx.t(UNCLEAR.get(step, "registration.unclear_yes_no"))), ask(ctx, state)])
     action, value = choice
-    fields = _draft(state)["fields"]
+    fields = _draft(state).fields
     if action == "who":
         registrant, _, relationship = value.partition(":")
         _set_registrant(fields, registrant, relationship or None)
@@ -1055,10 +1061,12 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
 def _describe(ctx: Context, state: ConversationState, text: str) -> bool:
     """'nuôi heo' at the purpose: business, and the plan is the description (not asked again).
     A bare choice ('kinh doanh', 'học nghề') is no description."""
-    fields = _draft(state)["fields"]
+    if state.registration is None:
+        return False
+    fields = _draft(state).fields
     typed = " ".join(fold(text).split())
     bare = {fold(c.label) for c in ctx.content.registration.purposes} | {p for c in ctx.content.registration.purposes for p in c.also}
-    if KEY not in state.data or "description" in fields or typed in bare or len(typed.split()) < 2:
+    if "description" in fields or typed in bare or len(typed.split()) < 2:
         return False
     try:
         fields["description"] = read_free_text(text)
@@ -1071,8 +1079,8 @@ def _retyped_name(ctx: Context, state: ConversationState, text: str) -> Result |
     """At the name confirmation, a new name typed instead of yes or no."""
     if _is_aside(ctx, text):
         return None
-    state.step = "name"
-    _draft(state).pop("pending", None)
+    state.step = RegistrationStep.NAME
+    _draft(state).pending = None
     try:
         return _typed_name(ctx, state, text)
     except Invalid as exc:

@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from bot.state import ConversationState, Flow
+from bot.state import ConversationState, EligibilityProgress, Flow
 from bot.types import Button, Kind
 from tests.conftest import make_message, press, run
 
@@ -56,7 +56,7 @@ def _states(brain):
         (["for_whom", "background", "rehab_completion"], {"for_whom": "relative", "background": "after_rehab", "rehab_completion": "voluntary"}),
         (["for_whom", "staff_background", "established"], {"for_whom": "business", "background": "after_prison", "legally_established": True}),
     ):
-        yield ConversationState(flow=Flow.ELIGIBILITY, data={"eligibility": {"answers": answers, "asked": asked, "done": False}})
+        yield ConversationState(flow=Flow.ELIGIBILITY, eligibility=EligibilityProgress(answers=answers, asked=asked))
     yield ConversationState(
         flow=Flow.MENU,
         buttons=[Button("Hỏi đáp chính sách", "menu:faq"), Button(brain.content.faq[0].question, f"faq:{entry}")],

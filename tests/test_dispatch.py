@@ -122,7 +122,7 @@ def test_conversation_state_is_encrypted_at_rest(app, settings):
     with transaction(app.engine) as session:
         raw = repo.load_state(session=session, channel="test", chat_id="42")
     assert "after_rehab" not in raw and "compulsory" not in raw and "eligibility" not in raw
-    assert _state(app).data["eligibility"]["answers"]["rehab_completion"] == "compulsory"
+    assert _state(app).eligibility.answers["rehab_completion"] == "compulsory"
     key_file = settings.data_dir / "encryption.key"
     assert key_file.exists() and (key_file.stat().st_mode & 0o777) == 0o600
 

@@ -251,7 +251,7 @@ def test_a_reason_typed_an_hour_later_is_not_taken_as_a_rejection(app):
     with transaction(app.engine) as session:  # the officer walked away for two hours
         raw = repo.load_state(session=session, channel="test", chat_id="officer")
         state = ConversationState.from_json(app.dispatcher.cipher.decrypt(raw))
-        state.data["officer_typing_since"] = (utcnow() - timedelta(hours=2)).isoformat()
+        state.officer.since = utcnow() - timedelta(hours=2)
         repo.save_state(session=session, channel="test", chat_id="officer", state=app.dispatcher.cipher.encrypt(state.to_json()), now=utcnow())
     officer.say("lãi suất bao nhiêu")
     assert "6,24%" in officer.text

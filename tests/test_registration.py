@@ -62,7 +62,7 @@ def test_declining_ends_kindly_and_stores_nothing(app):
     chat.say("không đồng ý")
     assert "Tôi không lưu thông tin nào" in chat.text
     assert consents(app) == [] and registrations(app) == []
-    assert "registration" not in saved_state(app, "c2").data
+    assert saved_state(app, "c2").registration is None
 
 
 def test_each_field_is_re_asked_with_the_reason_when_wrong(app):
@@ -154,8 +154,8 @@ def test_an_eligibility_result_pre_fills_the_registration(app):
     assert "Ai là người cần vay" not in chat.text  # who is known from the check
     chat.press("Tôi đồng ý")
     state = saved_state(app, "c10")
-    assert state.data["registration"]["fields"]["programme"] == "qd08_2026"
-    assert state.data["registration"]["fields"]["purpose"] == "business"
+    assert state.registration.fields["programme"] == "qd08_2026"
+    assert state.registration.fields["purpose"] == "business"
 
 
 def test_the_draft_is_encrypted_in_the_saved_conversation(app):
@@ -163,7 +163,7 @@ def test_the_draft_is_encrypted_in_the_saved_conversation(app):
     chat.say("Lê Văn Ba")
     with transaction(app.engine) as session:
         raw = repo.load_state(session=session, channel="test", chat_id="c11")
-    assert "Lê Văn Ba" not in raw and json.loads(app.dispatcher.cipher.decrypt(raw))["data"]["registration"]["fields"]["name"] == "Lê Văn Ba"
+    assert "Lê Văn Ba" not in raw and json.loads(app.dispatcher.cipher.decrypt(raw))["registration"]["fields"]["name"] == "Lê Văn Ba"
 
 
 def test_a_whole_registration_and_decision_log_no_personal_data(app, caplog):
@@ -193,7 +193,7 @@ def test_a_sticker_or_photo_mid_way_gets_a_kind_word_and_loses_nothing(app):
         assert "chỉ đọc được tin nhắn chữ" in replies[0].text
     chat.say("1990")
     assert "Số điện thoại" in chat.text
-    assert saved_state(app, "c12").data["registration"]["fields"]["name"] == "Lê Văn Ba"
+    assert saved_state(app, "c12").registration.fields["name"] == "Lê Văn Ba"
 
 
 def test_a_bare_number_presses_the_skip_or_not_sure_button_where_there_is_one(app):
@@ -204,7 +204,7 @@ def test_a_bare_number_presses_the_skip_or_not_sure_button_where_there_is_one(ap
     chat.answer(WIFE_ANSWERS[9:13])
     chat.say("1")  # amount: [1] Chưa rõ — not 1 million
     assert "Số định danh" in chat.text
-    assert saved_state(app, "r1").data["registration"]["fields"]["amount"] is None
+    assert saved_state(app, "r1").registration.fields["amount"] is None
 
 
 def test_an_absurd_amount_is_asked_again_and_two_hundred_million_in_words_is_understood(app):
@@ -214,7 +214,7 @@ def test_an_absurd_amount_is_asked_again_and_two_hundred_million_in_words_is_und
     assert "chưa đọc được số tiền" in chat.text
     chat.say("2 trăm triệu")
     assert "Số định danh" in chat.text
-    assert saved_state(app, "r2").data["registration"]["fields"]["amount"] == 200_000_000
+    assert saved_state(app, "r2").registration.fields["amount"] == 200_000_000
 
 
 def test_the_register_button_pressed_again_mid_way_keeps_the_answers(app):
@@ -222,7 +222,7 @@ def test_the_register_button_pressed_again_mid_way_keeps_the_answers(app):
     chat.say("Lê Văn Ba")
     chat.tap("reg:start")
     assert "sinh năm nào" in chat.text
-    assert saved_state(app, "r3").data["registration"]["fields"]["name"] == "Lê Văn Ba"
+    assert saved_state(app, "r3").registration.fields["name"] == "Lê Văn Ba"
 
 
 def test_changing_the_programme_asks_again_for_the_year_and_the_amount(app):
@@ -241,7 +241,7 @@ def test_an_in_law_is_not_taken_for_a_spouse(app):
     chat.tap("reg:start")
     chat.press("Tôi đăng ký giúp người thân")
     chat.say("mẹ chồng tôi")
-    assert saved_state(app, "r5").data["registration"]["fields"]["relationship"] == "other"
+    assert saved_state(app, "r5").registration.fields["relationship"] == "other"
 
 
 def test_another_chat_with_the_same_phone_learns_nothing_and_officers_see_a_possible_duplicate(app):
@@ -276,7 +276,7 @@ def test_a_mother_says_who_registers_and_agrees_in_her_words_and_is_told_what_wa
     assert chat.labels == ["Tôi đồng ý", "Không đồng ý"]  # the relationship is known: not asked
     chat.say("dạ tui đồng ý")
     assert len(consents(app)) == 1
-    fields = saved_state(app, "w1").data["registration"]["fields"]
+    fields = saved_state(app, "w1").registration.fields
     assert fields["registrant"] == "relative" and fields["relationship"] == "parent"
 
 
@@ -286,7 +286,7 @@ def test_tui_la_ma_no_at_the_relationship_question_is_the_parent(app):
     chat.say("cho người nhà")
     assert "Bạn là gì của người cần vay?" in chat.text
     chat.say("tui là má nó")
-    assert saved_state(app, "w2").data["registration"]["fields"]["relationship"] == "parent"
+    assert saved_state(app, "w2").registration.fields["relationship"] == "parent"
 
 
 def test_a_register_request_typed_at_the_who_question_is_its_answer_not_a_restart(app):
@@ -294,27 +294,27 @@ def test_a_register_request_typed_at_the_who_question_is_its_answer_not_a_restar
     chat.tap("reg:start")
     chat.say("đăng ký cho con tôi")
     assert chat.labels == ["Tôi đồng ý", "Không đồng ý"], chat.text
-    assert saved_state(app, "w3").data["registration"]["fields"]["relationship"] == "parent"
+    assert saved_state(app, "w3").registration.fields["relationship"] == "parent"
 
 
 def test_a_name_after_a_lead_in_is_stored_without_it_and_said_back(app):
     chat = mother(app, "w4")
     chat.say("tên nó là Trần Văn Hùng")
     assert "Đã ghi họ và tên: Trần Văn Hùng." in chat.text
-    assert saved_state(app, "w4").data["registration"]["fields"]["name"] == "Trần Văn Hùng"
+    assert saved_state(app, "w4").registration.fields["name"] == "Trần Văn Hùng"
 
 
 def test_an_odd_looking_name_is_confirmed_before_it_is_stored(app):
     chat = mother(app, "w5")
     chat.say("tui là má nó")
     assert "Tôi ghi họ tên là “Má Nó”. Đúng không?" in chat.text
-    assert "name" not in saved_state(app, "w5").data["registration"]["fields"]
+    assert "name" not in saved_state(app, "w5").registration.fields
     chat.say("không")
     assert "Họ và tên của người cần vay" in chat.last[-1].text
     chat.say("Hùng")
     assert "“Hùng”" in chat.text
     chat.say("đúng")
-    assert saved_state(app, "w5").data["registration"]["fields"]["name"] == "Hùng"
+    assert saved_state(app, "w5").registration.fields["name"] == "Hùng"
     assert "sinh năm nào" in chat.text
 
 
@@ -334,7 +334,7 @@ def test_years_phones_amounts_and_skips_in_her_words(app):
     assert "Đã ghi số tiền đề nghị: 200.000.000 đ." in chat.text
     chat.say("không có")
     assert "Bạn kiểm tra lại thông tin" in chat.text
-    fields = saved_state(app, "w6").data["registration"]["fields"]
+    fields = saved_state(app, "w6").registration.fields
     assert (fields["birth_year"], fields["phone"], fields["amount"], fields["village"], fields["id_number"]) == (
         1998, "0987654321", 200_000_000, None, None)
     assert fields["purpose"] == "business" and fields["description"] == "nuôi heo"
@@ -348,9 +348,9 @@ def test_a_range_of_amounts_is_asked_about_never_stored_as_their_sum(app):
     chat.say("30-50 triệu")
     assert "Bạn ghi từ 30 triệu đồng đến 50 triệu đồng" in chat.text
     assert chat.labels[:2] == ["30 triệu đồng", "50 triệu đồng"]
-    assert "amount" not in saved_state(app, "w7").data["registration"]["fields"]
+    assert "amount" not in saved_state(app, "w7").registration.fields
     chat.press("50 triệu đồng")
-    assert saved_state(app, "w7").data["registration"]["fields"]["amount"] == 50_000_000
+    assert saved_state(app, "w7").registration.fields["amount"] == 50_000_000
     assert "Số định danh" in chat.text
 
 
@@ -359,7 +359,7 @@ def test_a_range_answered_by_typing_one_amount_takes_it(app):
     chat.answer(WIFE_ANSWERS[2:13])
     chat.say("từ 30 tới 50tr")
     chat.say("40 triệu")
-    assert saved_state(app, "w8").data["registration"]["fields"]["amount"] == 40_000_000
+    assert saved_state(app, "w8").registration.fields["amount"] == 40_000_000
 
 
 def test_an_unclear_reply_at_a_choice_is_asked_again_once_with_an_example(app):
@@ -384,12 +384,12 @@ def test_quay_lai_goes_back_one_step_and_stays_in_the_registration(app):
     chat.say("quay lại")
     assert "sinh năm nào" in chat.last[-1].text
     state = saved_state(app, "n1")
-    assert state.flow == "registration" and "birth_year" not in state.data["registration"]["fields"]
+    assert state.flow == "registration" and "birth_year" not in state.registration.fields
     chat.say("sửa câu trước")
     assert "Họ và tên" in chat.last[-1].text
     chat.say("Lê Văn Bá")
     chat.say("1991")
-    fields = saved_state(app, "n1").data["registration"]["fields"]
+    fields = saved_state(app, "n1").registration.fields
     assert fields["name"] == "Lê Văn Bá" and fields["birth_year"] == 1991
 
 
@@ -412,13 +412,13 @@ def test_cancel_at_the_summary_asks_before_discarding(app):
     chat = fill_for_husband(app, "n4")
     chat.press("Hủy đăng ký")
     assert "Hủy đăng ký này?" in chat.text
-    assert "registration" in saved_state(app, "n4").data  # nothing dropped yet
+    assert saved_state(app, "n4").registration is not None  # nothing dropped yet
     chat.press("Không, quay lại")
     assert "Bạn kiểm tra lại thông tin" in chat.text
     chat.say("hủy")
     assert "Hủy đăng ký này?" in chat.text
     chat.say("có")
-    assert "Đã hủy" in chat.text and "registration" not in saved_state(app, "n4").data
+    assert "Đã hủy" in chat.text and saved_state(app, "n4").registration is None
     assert registrations(app) == []
 
 
@@ -479,7 +479,7 @@ def test_a_14_year_old_the_rules_accept_can_be_registered(app):
     chat.say("Trần Văn Hùng")
     chat.say("2012")
     assert "Số điện thoại" in chat.last[-1].text, chat.text
-    assert saved_state(app, "a1").data["registration"]["fields"]["birth_year"] == 2012
+    assert saved_state(app, "a1").registration.fields["birth_year"] == 2012
 
 
 def test_a_child_under_the_rules_minimum_is_told_the_rules_age_once_the_programme_is_known(app):
@@ -499,7 +499,7 @@ def test_choosing_qd08_after_a_year_under_its_minimum_asks_the_year_again(app):
     chat.say("2014")
     chat.answer(WIFE_ANSWERS[4:8] + [("press", "Bỏ qua")])
     state = saved_state(app, "a3")
-    state.data["registration"]["fields"]["birth_year"] = 2016  # as if the floor were lower than QĐ 08's minimum
+    state.registration.fields["birth_year"] = 2016  # as if the floor were lower than QĐ 08's minimum
     with transaction(app.engine) as session:
         repo.save_state(session=session, channel="test", chat_id="a3", state=app.dispatcher.cipher.encrypt(state.to_json()),
                         now=state.last_seen)
@@ -561,7 +561,7 @@ def test_an_amount_carried_over_from_the_check_is_capped_and_the_person_told(app
         chat.say(answer)
     chat.press("Đăng ký")
     assert "tối đa" in chat.text and "200 triệu đồng" in chat.text, chat.text
-    fields = saved_state(app, "a4").data["registration"]["fields"]
+    fields = saved_state(app, "a4").registration.fields
     assert fields["amount"] == 200_000_000 and fields["amount_requested"] == 500_000_000
 
 
@@ -571,4 +571,4 @@ def test_a_policy_question_at_the_village_is_answered_not_stored_as_the_village(
     assert "Thôn, bản" in chat.last[-1].text
     chat.say("lãi suất bao nhiêu")
     assert "6,24%" in chat.text and "Thôn, bản" in chat.last[-1].text
-    assert "village" not in saved_state(app, "q1").data["registration"]["fields"]
+    assert "village" not in saved_state(app, "q1").registration.fields

@@ -112,6 +112,6 @@ def test_who_registers_is_read_from_the_request_itself(app, typed, registrant, r
 
     chat = Chat(app, f"req-{len(typed)}")
     chat.say(typed)
-    fields = saved_state(app, chat.chat_id).data["registration"]["fields"]
+    fields = saved_state(app, chat.chat_id).registration.fields
     assert fields["registrant"] == registrant and fields.get("relationship") == relationship
     assert "Ai là người cần vay?" not in chat.text

@@ -66,7 +66,7 @@ def test_a_workforce_below_the_rules_share_is_refused_with_the_rules_own_reason_
     assert "Gặp cán bộ" in [b.label for r in chat.last for b in r.buttons]
     state = saved_state(app, "share")
     assert state.step == "workforce_total"
-    assert "workforce_beneficiaries" not in state.data["registration"]["fields"]
+    assert "workforce_beneficiaries" not in state.registration.fields
     chat.say("40")
     chat.say("4")  # exactly 10 %: the rule's "at least" includes it
     assert "Đã ghi: 4 trên 40 lao động thuộc diện này (10%)." in chat.text
@@ -95,7 +95,7 @@ def test_the_kind_of_business_is_read_from_words_or_a_number(app, typed, kind):
     chat.say("đồng ý")
     chat.say("Xưởng mộc Minh Phát")
     chat.say(typed)
-    assert saved_state(app, chat.chat_id).data["registration"]["fields"]["business_kind"] == kind
+    assert saved_state(app, chat.chat_id).registration.fields["business_kind"] == kind
 
 
 @pytest.mark.parametrize("typed", ["cho cơ sở của tui", "công ty tui", "hợp tác xã", "cho xưởng của tôi", "dang ky cho cty"])
@@ -103,7 +103,7 @@ def test_a_business_is_recognised_at_who_registers(app, typed):
     chat = Chat(app, f"who-{len(typed)}-{typed[:3]}")
     chat.tap("reg:start")
     chat.say(typed)
-    fields = saved_state(app, chat.chat_id).data["registration"]["fields"]
+    fields = saved_state(app, chat.chat_id).registration.fields
     assert fields["registrant"] == "business" and fields["purpose"] == "business"
 
 
@@ -113,7 +113,7 @@ def test_going_back_from_a_business_to_a_person_asks_the_purpose_again(app):
     chat.press("Cơ sở sản xuất, kinh doanh")
     chat.say("quay lại")
     chat.press("Tôi đăng ký cho chính tôi")
-    assert "purpose" not in saved_state(app, "back").data["registration"]["fields"]
+    assert "purpose" not in saved_state(app, "back").registration.fields
 
 
 def test_a_14_year_old_the_check_accepts_is_accepted_by_the_registration(app):

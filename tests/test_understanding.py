@@ -49,10 +49,10 @@ def test_a_crisis_in_the_middle_of_a_flow_is_answered_first_and_the_answers_are_
     state = ConversationState()
     brain.router.handle(ctx, make_message("kiểm tra điều kiện"), state)
     brain.router.handle(ctx, make_message("cho tôi"), state)
-    answers = dict(state.data["eligibility"]["answers"])
+    answers = dict(state.eligibility.answers)
     result = brain.router.handle(ctx, make_message("tôi không muốn sống nữa"), state)
     assert "115" in result.replies[0].text and len(result.replies) == 1
-    assert state.data["eligibility"]["answers"] == answers
+    assert state.eligibility.answers == answers
 
 
 def test_a_loan_question_that_only_mentions_a_word_like_tu_is_not_a_crisis(brain, ctx):
@@ -259,10 +259,10 @@ def test_what_was_said_prefills_the_check(brain, ctx):
     state = ConversationState()
     ask(brain, ctx, "con trai tôi 17 tuổi, cai bắt buộc xong năm 2024", state)
     ask(brain, ctx, "kiểm tra điều kiện", state)
-    progress = state.data["eligibility"]
-    assert progress["answers"]["for_whom"] == "relative" and progress["answers"]["background"] == "after_rehab"
-    assert progress["answers"]["rehab_completion"] == "compulsory" and progress["answers"]["age"] == 17
-    assert "age" in progress["asked"] and "for_whom" in progress["asked"]
+    progress = state.eligibility
+    assert progress.answers["for_whom"] == "relative" and progress.answers["background"] == "after_rehab"
+    assert progress.answers["rehab_completion"] == "compulsory" and progress.answers["age"] == 17
+    assert "age" in progress.asked and "for_whom" in progress.asked
 
 
 @pytest.mark.db
@@ -319,7 +319,7 @@ def test_what_was_said_earlier_is_not_asked_again_in_the_registration(app):
 
     conversation(app, "con trai tôi ra tù năm 2023, muốn vay 80 triệu nuôi heo", "đăng ký vay", chat_id="p1")
     state = saved_state(app, "p1")
-    fields = state.data["registration"]["fields"]
+    fields = state.registration.fields
     assert fields["registrant"] == "relative" and fields["programme"] == "qd22_2023" and fields["event_year"] == 2023
     assert fields["purpose"] == "business" and fields["amount"] == 80_000_000
     # Neither "who" nor the relationship was asked: "con trai tôi" says a parent registers a son.
@@ -331,7 +331,7 @@ def test_a_business_owner_is_registered_as_a_business_not_a_person(app):
     from tests.test_registration import saved_state
 
     conversation(app, "tôi làm chủ tiệm mộc, có 6 thợ, trong đó 1 cậu từng đi cai nghiện", "đăng ký vay", chat_id="b1")
-    fields = saved_state(app, "b1").data["registration"]["fields"]
+    fields = saved_state(app, "b1").registration.fields
     assert fields["registrant"] == "business" and fields["purpose"] == "business" and fields["programme"] == "qd08_2026"
 
 
