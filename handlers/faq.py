@@ -225,13 +225,16 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
             row = topics.topics.get(topic, {})
             entry_id = retarget(ctx, candidate.entry_id, key if key in row else ctx.content.matching.main_programme)
             return Found(entry_id, candidate.score, personal=topic in PERSONAL_TOPICS)
-    if facts.key is not None and len(cued) == 1:
-        # The words name the topic and the person said whose situation it is: that column's answer
-        # ("… thì còn chỗ nào cho vay nữa không" after a window long past).
+    if len(cued) == 1:
+        # The words name the topic and the person said whose situation it is, or the topic has one
+        # answer for everyone: that answer ("… thì còn chỗ nào cho vay nữa không" after a window
+        # long past; "xã không cho vào danh sách thì hỏi ai").
         topic = next(iter(cued))
         row = topics.topics.get(topic, {})
         if facts.key in row:
             return Found(row[facts.key], floor, personal=topic in PERSONAL_TOPICS)
+        if facts.key is None and len(set(row.values())) == 1:
+            return Found(next(iter(row.values())), floor, personal=topic in PERSONAL_TOPICS)
     return None
 
 

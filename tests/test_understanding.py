@@ -493,3 +493,13 @@ def test_an_ordinary_story_or_greeting_is_never_taken_for_a_crisis(brain, ctx, t
     # The crisis model once sent "gọi 115" to these: unlike any FAQ question, with no word of distress.
     result, reply, _ = ask(brain, ctx, text)
     assert not str(result.outcome.entry or "").startswith("crisis:") and "115" not in reply
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Tui ở xóm xa, muốn ghi tên vay thì lên xã hay lên huyện?", "Công an"),
+    ("công an xã hổng cho con tui vô danh sách thì hỏi ai", "UBND"),
+    ("vay học nghề thì lớp học mấy tháng mới được", "dưới 3 tháng"),
+])
+def test_process_questions_are_found_by_their_own_words(brain, ctx, text, expected):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.status == "answer" and expected in reply, reply

@@ -20,6 +20,8 @@ def _word(word: str) -> str:
     if word == "#":
         return r"\d+"
     alternatives = ALTERNATIVES.match(word)
+    if alternatives and "..." in word:
+        raise ValueError(f"{word!r}: '...' cannot be one of the alternatives")
     if alternatives:
         return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives.group(1).split("|")) + ")"
     return re.escape(word)
