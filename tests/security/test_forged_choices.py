@@ -107,7 +107,7 @@ def test_an_amount_said_before_the_programme_is_known_is_capped_when_it_is(app):
     assert (fields["amount"], fields["amount_requested"]) == (200_000_000, 900_000_000)
 
 
-def test_an_amount_carried_over_from_the_eligibility_check_is_capped(app):
+def test_an_amount_said_earlier_is_stored_capped_when_the_registration_is_sent(app):
     chat = Chat(app, "check")
     chat.say("tôi muốn vay 900 triệu để nuôi bò")
     chat.tap("reg:start")
