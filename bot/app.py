@@ -14,6 +14,7 @@ from bot.dispatch import Dispatcher
 from bot.downloads import DownloadLinks
 from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
+from bot.limits import FloodGate, Limits
 from bot.nlu.facts import FactReader
 from bot.nlu.intents import IntentDetector
 from bot.nlu.crisis import build_crisis_model
@@ -128,16 +129,21 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
         repo.prune_processed_updates(session=session, before=utcnow() - DEDUPLICATION_WINDOW)
 
     cipher = cipher_from_settings(settings)
+    limits = Limits.from_settings(settings)
 
     def make_context(session: Session, state: ConversationState, now: datetime, msg: Incoming) -> Context:
         lang = state.locale or settings.bot_locale
         ctx = brain.context(lang=lang, today=vietnam_date(now), session=session, now=now, cipher=cipher, msg=msg)
         ctx.retention_months = settings.registration_retention_months
         ctx.context_idle = timedelta(hours=settings.context_idle_hours)
+        ctx.limits = limits
         return ctx
 
     def error_reply() -> Reply:
         return Reply(texts(settings.bot_locale).t("error.try_later"))
+
+    def too_fast_reply() -> Reply:
+        return Reply(texts(settings.bot_locale).t("limits.too_fast"))
 
     dispatcher = Dispatcher(
         engine=engine,
@@ -145,6 +151,8 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
         make_context=make_context,
         error_reply=error_reply,
         cipher=cipher,
+        flood=FloodGate(limits.messages_per_minute),
+        too_fast_reply=too_fast_reply,
     )
     sweeper = Sweeper(engine=engine, cipher=cipher, content=brain.content, places=brain.places, texts=texts(settings.bot_locale))
     return App(settings, brain, engine, dispatcher, DownloadLinks(engine, cipher, settings.public_base_url), sweeper)

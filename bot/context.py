@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy.engine import Connection
 
 from bot.i18n import Texts
+from bot.limits import Limits
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.types import Button, Reply
@@ -77,6 +78,7 @@ class Context:
     retention_months: int = 24  # stated in the consent text (REGISTRATION_RETENTION_MONTHS)
     # What the person said about their situation is forgotten after this silence (CONTEXT_IDLE_HOURS).
     context_idle: timedelta = timedelta(hours=72)
+    limits: Limits = field(default_factory=Limits)  # per-chat limits (LIMIT_* settings)
     # Messages to other chats written in this transaction (sent by their channel after commit).
     notified: list[tuple[str, str]] = field(default_factory=list)
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot.context import Context, Result
+from bot.limits import FloodGate
 from bot.router import Router
 from bot.state import ConversationState
 from bot.types import Incoming, Reply, replies_to_json
@@ -67,6 +68,8 @@ class Dispatcher:
         error_reply: Callable[[], Reply],
         cipher: Cipher,
         clock: Callable[[], datetime] = utcnow,
+        flood: FloodGate | None = None,
+        too_fast_reply: Callable[[], Reply] | None = None,
     ) -> None:
         self.engine = engine
         self.router = router
@@ -74,6 +77,9 @@ class Dispatcher:
         self.error_reply = error_reply
         self.cipher = cipher
         self.clock = clock
+        # Messages per minute per conversation (LIMIT_MESSAGES_PER_MINUTE); None: no limit.
+        self.flood = flood
+        self.too_fast_reply = too_fast_reply
         self.locks = KeyedLocks()
         # Called (in the event loop) with the channels that have new notifications to send.
         self.on_notify: Callable[[set[str]], None] | None = None
@@ -115,6 +121,13 @@ class Dispatcher:
             if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return [], set()
+            verdict = self.flood.check(msg.conversation_key, now) if self.flood is not None else None
+            if verdict is not None:
+                # Over the per-minute limit: not handled, the state untouched; told once a minute.
+                replies = [self.too_fast_reply()] if verdict == "tell" and self.too_fast_reply else []
+                if inbox_id is not None:
+                    repo.store_replies(session=session, inbox_id=inbox_id, replies=self.cipher.encrypt(replies_to_json(replies)), now=now)
+                return replies, set()
             # The state holds answers about rehab or prison: it is encrypted at rest.
             raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)
             state = ConversationState.from_json(self.cipher.decrypt(raw) if raw else None)

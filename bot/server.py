@@ -142,6 +142,7 @@ def prune(app: App) -> None:
 
     from bot.registration.service import purge
     from storage import notifications, repo
+    from storage import limits
     from storage.db import transaction
     from storage.models import utcnow
 
@@ -151,6 +152,8 @@ def prune(app: App) -> None:
         repo.prune_inbox(session=session, before=now - timedelta(days=30))
         repo.prune_downloads(session=session, now=now)
         notifications.prune(session=session, before=now - timedelta(days=30))
+        # Per-chat limit counters: a day's counts and a lockout are of no use two days later.
+        limits.prune(session=session, before=now - timedelta(days=2))
         # Retention: registrations untouched for REGISTRATION_RETENTION_MONTHS lose their personal data.
         months = app.settings.registration_retention_months
         purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""
     # A sender that dies mid-broadcast leaves its small batch leased for this long; then it is resumed.
     notification_lease_seconds: float = 30
+    # Per-chat limits (0 turns one off). Over the first, a chat is told once and then not answered
+    # for the rest of the minute; wrong invite codes lock the chat out of trying for a while; the
+    # daily counts (Vietnamese days) and the lockout are kept in the database, under a keyed hash.
+    limit_messages_per_minute: int = 30
+    limit_invite_failures: int = 5
+    limit_invite_lockout_minutes: int = 60
+    limit_registrations_per_day: int = 3
+    limit_questions_per_day: int = 5
 
     @field_validator("bot_locale")
     @classmethod

@@ -145,6 +145,8 @@ class OfficerTyping(Draft):
     """An officer was asked to type a reason, a note or a reply (the step says which): since when."""
 
     since: datetime
+    # The registration's version the officer was shown (a decision made after another is refused).
+    version: int | None = None
 
 
 class FaqMemory(Draft):

@@ -119,10 +119,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return leave(ctx, state)
     question = current_question(ctx, progress)
     if action == "a" and len(parts) == 4 and question is not None and parts[2] == question.id:
-        try:
-            option = question.options[int(parts[3])]
-        except (ValueError, IndexError):
-            option = None
+        index = int(parts[3]) if parts[3].isdecimal() else -1  # "-1" is not an offered button
+        option = question.options[index] if 0 <= index < len(question.options) else None
         if option is not None:
             state.flow = Flow.ELIGIBILITY
             return record(ctx, state, question, option.value)

@@ -3,6 +3,7 @@ only if they agree); an officer's reply comes back through the bot."""
 
 from __future__ import annotations
 
+from bot import limits
 from bot.context import Context, Result
 from bot.nlu.matcher import Status
 from bot.registration.fields import Invalid, read_free_text, read_phone, read_yes_no
@@ -26,6 +27,8 @@ def start(ctx: Context, state: ConversationState) -> Result:
     """The commune comes from the person's registration, or is asked; then the question."""
     if not ctx.has_storage:
         return Result([menu_reply(ctx, "registration.unavailable")])
+    if not limits.questions_left(ctx):
+        return _no_more_today(ctx, state)
     known = registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
     draft = HandoffDraft()
     if known:
@@ -105,7 +108,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     if action == "retype" and state.step in (HandoffStep.PROVINCE, HandoffStep.COMMUNE):
         draft.offered = None
         return advance(ctx, state)
-    if action == "share" and state.step == HandoffStep.SHARE:
+    if action == "share" and state.step == HandoffStep.SHARE and value in ("yes", "no"):
         draft.share = value == "yes"
         if not draft.share:
             return send(ctx, state, None)
@@ -175,10 +178,20 @@ def typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     return Result([found])
 
 
+def _no_more_today(ctx: Context, state: ConversationState) -> Result:
+    """The day's questions to officers are used up (LIMIT_QUESTIONS_PER_DAY): nothing is relayed."""
+    state.handoff = None
+    state.flow, state.step = Flow.MENU, None
+    return Result([Reply(ctx.t("limits.questions_today", count=ctx.limits.questions_per_day), menu_buttons(ctx))])
+
+
 def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:
     """Stores the question (encrypted) and tells each officer of the commune."""
     draft, state.handoff = state.handoff, None
     state.flow, state.step = Flow.MENU, None
+    if not limits.questions_left(ctx):  # checked again: the question may have been started yesterday
+        return _no_more_today(ctx, state)
+    limits.count_today(ctx, limits.QUESTIONS)
     sealed_phone = ctx.cipher.encrypt(phone) if phone else None
     row = registrations.add_question(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, commune_code=draft.commune,
                                      question=ctx.cipher.encrypt(draft.question), phone=sealed_phone, now=ctx.now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import limits
 from bot.context import Context, Result
 from bot.registration import service
 from bot.registration.export import monthly_document
@@ -24,6 +25,7 @@ PAGE = 5
 TYPED_FOR = timedelta(hours=1)  # an awaited reason, note or reply expires: a message days later is not one
 # Typed input an officer is asked for: step "<kind>:<id>".
 TYPED = frozenset(OfficerStep)
+MAX_VERSION = 2**31  # a registration's version in a button: anything larger is forged
 
 
 def register(router: Router) -> None:
@@ -96,9 +98,16 @@ def on_command(ctx: Context, arguments: str, state: ConversationState) -> Result
 def redeem(ctx: Context, code: str, state: ConversationState) -> Result:
     if not ctx.has_storage:
         return denied(ctx)
+    locked = limits.invite_locked_for(ctx)
+    if locked is not None:  # too many wrong codes: not even looked up until the lockout ends
+        return Result([Reply(ctx.t("limits.invite_locked", minutes=limits.minutes(locked)), menu_buttons(ctx))])
     officer = officers.redeem_invite(session=ctx.session, code=code, channel=ctx.channel, chat_id=ctx.chat_id, now=ctx.now)
     if officer is None:
+        lockout = limits.invite_failed(ctx)
+        if lockout is not None:
+            return Result([Reply(ctx.t("limits.invite_locked", minutes=limits.minutes(lockout)), menu_buttons(ctx))])
         return Result([Reply(ctx.t("officer.invite_invalid"), menu_buttons(ctx))])
+    limits.invite_succeeded(ctx)
     audit(ctx, officer, "bind", commune_code=officer.commune_code, detail=officer.role)
     welcome = Reply(ctx.t("officer.bound", commune=ctx.places.label(officer.commune_code)))
     return Result([welcome, *home(ctx, state).replies])
@@ -153,25 +162,48 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return Result([Reply(ctx.t("officer.no_longer_available")), *pending_list(ctx, registration.commune_code, 0).replies])
     if action == "open":
         return open_registration(ctx, officer, registration)
+    # Decision buttons carry the version of the registration the officer was shown (older ones do not).
+    version = _version(args[2] if action == "nor" else args[1]) if len(args) > (2 if action == "nor" else 1) else None
+    if version is False:
+        return Result([Reply(ctx.t("input.stale_button"))] + pending_list(ctx, registration.commune_code, 0).replies)
     if action == "ok":
         if registration.status == registrations.VERIFIED:
             return Result([Reply(ctx.t("officer.already", status=ctx.t("status.verified")))] + pending_list(ctx, registration.commune_code, 0).replies)
-        service.decide(ctx, officer, registration, registrations.VERIFIED)
+        if not service.decide(ctx, officer, registration, registrations.VERIFIED, version=version):
+            return decided_meanwhile(ctx, registration)
         return Result([Reply(ctx.t("officer.verified", reference=service.show_reference(registration.reference)))]
                       + pending_list(ctx, registration.commune_code, 0).replies)
     if action == "no":
         # "Chọn lý do, hoặc gõ lý do khác": a reason typed here is taken, like after "Lý do khác".
-        await_text(ctx, state, OfficerStep.REASON, registration.id)
+        await_text(ctx, state, OfficerStep.REASON, registration.id, version)
         reasons = ctx.content.registration.rejection_reasons
-        buttons = tuple(Button(r, f"{PREFIX}:nor:{registration.id}:{i}") for i, r in enumerate(reasons))
-        buttons += (ctx.button("officer.other_reason", f"{PREFIX}:other:{registration.id}"), ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"))
+        tail = f":{version}" if version is not None else ""
+        buttons = tuple(Button(r, f"{PREFIX}:nor:{registration.id}:{i}{tail}") for i, r in enumerate(reasons))
+        buttons += (ctx.button("officer.other_reason", f"{PREFIX}:other:{registration.id}{tail}"),
+                    ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"))
         return Result([Reply(ctx.t("officer.ask_reason"), buttons)])
-    if action == "nor" and len(args) == 2 and int(args[1]) < len(ctx.content.registration.rejection_reasons):
-        return reject(ctx, officer, registration, ctx.content.registration.rejection_reasons[int(args[1])])
+    if action == "nor" and len(args) in (2, 3) and int(args[1]) < len(ctx.content.registration.rejection_reasons):
+        return reject(ctx, officer, registration, ctx.content.registration.rejection_reasons[int(args[1])], version)
     if action in ("other", "info", "note"):
-        await_text(ctx, state, OfficerStep.REASON if action == "other" else OfficerStep(action), registration.id)
+        await_text(ctx, state, OfficerStep.REASON if action == "other" else OfficerStep(action), registration.id, version)
         return Result([Reply(ctx.t(f"officer.ask_{action}"), (ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"),))])
     return home(ctx, state)
+
+
+def _version(value: str) -> int | None | bool:
+    """A version from a button: the number, or False when it cannot be one (forged)."""
+    return int(value) if value.isdecimal() and int(value) < MAX_VERSION else False
+
+
+def decided_meanwhile(ctx: Context, registration) -> Result:
+    """Another officer decided first (or the person corrected it): nothing was recorded or sent."""
+    if registration.status not in registrations.ACTIVE:
+        return Result([Reply(ctx.t("officer.no_longer_available")), *pending_list(ctx, registration.commune_code, 0).replies])
+    text = ctx.t("officer.decided_meanwhile", reference=service.show_reference(registration.reference),
+                 status=ctx.t(f"status.{registration.status}"))
+    buttons = (ctx.button("officer.open_registration", f"{PREFIX}:open:{registration.id}"),
+               ctx.button("officer.back_to_list", f"{PREFIX}:list:{registration.commune_code}:0"))
+    return Result([Reply(text, buttons)])
 
 
 def pending_list(ctx: Context, commune_code: int, page: int) -> Result:
@@ -217,19 +249,20 @@ def open_registration(ctx: Context, officer: Officer, registration) -> Result:
         when = ctx.texts.date(vietnam_date(event.at))
         line = ctx.t("records.event", date=when, action=ctx.t(f"records.action_{event.action}"))
         lines.append(line + (ctx.t("records.event_note", note=note) if note else ""))
-    rid = registration.id
+    rid, version = registration.id, registration.version
     buttons = (
-        ctx.button("officer.decide_ok", f"{PREFIX}:ok:{rid}"),
-        ctx.button("officer.decide_no", f"{PREFIX}:no:{rid}"),
-        ctx.button("officer.decide_info", f"{PREFIX}:info:{rid}"),
+        ctx.button("officer.decide_ok", f"{PREFIX}:ok:{rid}:{version}"),
+        ctx.button("officer.decide_no", f"{PREFIX}:no:{rid}:{version}"),
+        ctx.button("officer.decide_info", f"{PREFIX}:info:{rid}:{version}"),
         ctx.button("officer.add_note", f"{PREFIX}:note:{rid}"),
         ctx.button("officer.back_to_list", f"{PREFIX}:list:{registration.commune_code}:0"),
     )
     return Result([Reply("\n".join(lines), buttons)])
 
 
-def reject(ctx: Context, officer: Officer, registration, reason: str) -> Result:
-    service.decide(ctx, officer, registration, registrations.REJECTED, reason)
+def reject(ctx: Context, officer: Officer, registration, reason: str, version: int | None = None) -> Result:
+    if not service.decide(ctx, officer, registration, registrations.REJECTED, reason, version=version):
+        return decided_meanwhile(ctx, registration)
     return Result([Reply(ctx.t("officer.rejected", reference=service.show_reference(registration.reference)))]
                   + pending_list(ctx, registration.commune_code, 0).replies)
 
@@ -294,9 +327,9 @@ def question(ctx: Context, state: ConversationState, question_id: int, *, answer
 # -- typed reasons, messages, notes and replies ---------------------------------------------------------------
 
 
-def await_text(ctx: Context, state: ConversationState, kind: OfficerStep, target: int | str) -> None:
+def await_text(ctx: Context, state: ConversationState, kind: OfficerStep, target: int | str, version: int | None = None) -> None:
     state.flow, state.step = Flow.OFFICER, f"{kind}:{target}"
-    state.officer = OfficerTyping(since=ctx.now)
+    state.officer = OfficerTyping(since=ctx.now, version=version)
 
 
 def _awaiting(ctx: Context, state: ConversationState) -> bool:
@@ -320,7 +353,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         state.flow, state.step = Flow.MENU, None
         return None
     state.flow, state.step = Flow.MENU, None
-    state.officer = None
+    version, state.officer = state.officer.version, None
     words = ctx.normalizer.light(msg.text)
     navigation = ctx.content.questions.navigation
     if any(words in navigation[k] for k in ("back", "exit", "restart")):
@@ -328,7 +361,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     try:
         text = read_free_text(msg.text, limit=500)
     except Invalid as exc:
-        await_text(ctx, state, OfficerStep(kind), target)
+        await_text(ctx, state, OfficerStep(kind), target, version)
         return Result([Reply(ctx.t(exc.key, **exc.values))])
     if kind == OfficerStep.REPLY:
         return send_reply(ctx, int(target), text)
@@ -339,9 +372,10 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     if registration.status not in registrations.ACTIVE:
         return Result([Reply(ctx.t("officer.no_longer_available"))])
     if kind == OfficerStep.REASON:
-        return reject(ctx, officer, registration, text)
+        return reject(ctx, officer, registration, text, version)
     if kind == OfficerStep.INFO:
-        service.decide(ctx, officer, registration, registrations.NEEDS_INFO, text)
+        if not service.decide(ctx, officer, registration, registrations.NEEDS_INFO, text, version=version):
+            return decided_meanwhile(ctx, registration)
         return Result([Reply(ctx.t("officer.info_sent", reference=service.show_reference(registration.reference)))]
                       + pending_list(ctx, registration.commune_code, 0).replies)
     service.add_note(ctx, officer, registration, text)
@@ -354,10 +388,9 @@ def send_reply(ctx: Context, question_id: int, text: str) -> Result:
     officer = officer_for(ctx, row.commune_code) if row else None
     if officer is None:
         return denied(ctx)
-    if row.status != "open":
-        return Result([Reply(ctx.t("officer.question_closed"))])
-    row.status, row.answered_at, row.officer_id, row.answer = "answered", ctx.now, officer.id, ctx.cipher.encrypt(text)
-    ctx.session.add(row)
+    if not registrations.answer_question(session=ctx.session, question=row, officer_id=officer.id, answer=ctx.cipher.encrypt(text),
+                                         now=ctx.now):
+        return Result([Reply(ctx.t("officer.question_closed"))])  # another officer answered first
     audit(ctx, officer, "answer_question", commune_code=row.commune_code, detail=f"question={row.id}")
     ctx.notify(row.channel, row.chat_id, [Reply(ctx.t("handoff.answer_received", answer=text), menu_buttons(ctx))])
     return Result([Reply(ctx.t("officer.reply_sent"))] + question_list(ctx, row.commune_code).replies)

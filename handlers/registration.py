@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from bot import limits
 from bot.context import Context, Result
 from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
@@ -113,6 +114,8 @@ def start(ctx: Context, state: ConversationState) -> Result:
     if not ctx.has_storage:
         return Result([menu_reply(ctx, "registration.unavailable")])
     draft = state.registration
+    if draft is None and not limits.registrations_left(ctx):
+        return _no_more_today(ctx, state)
     if draft and state.flow is Flow.REGISTRATION:
         return advance(ctx, state)  # the menu button pressed again mid-way: nothing is lost
     if draft and draft.consent_id:
@@ -150,6 +153,13 @@ def _capped(ctx: Context, fields: dict, cap: int) -> Reply:
     """The amount asked was above the cap: said, and the cap recorded."""
     key = "registration.amount_capped_business" if fields.get("registrant") == "business" else "registration.amount_capped"
     return Reply(ctx.t(key, cap=ctx.texts.money_words(cap)))
+
+
+def _enforce_cap(ctx: Context, fields: dict) -> Reply | None:
+    """Whatever path the amount came by (typed, a button, the eligibility check, what was said
+    earlier, a correction), it never stays above the cap for the programme and purpose known now."""
+    cap = service.capped_fields(ctx, fields)
+    return _capped(ctx, fields, cap) if cap is not None else None
 
 
 def prefill(eligibility: EligibilityProgress | None) -> dict[str, Any]:
@@ -359,6 +369,9 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
     refused = _share_refused(ctx, draft.fields) if reached else None  # checked when the numbers' turn comes
     if refused is not None:
         before = [refused]
+    capped = _enforce_cap(ctx, draft.fields)
+    if capped is not None:  # an amount known before its programme or purpose (said earlier, carried over)
+        before = [*(before or []), capped]
     summary_next = next_step(draft) == RegistrationStep.SUMMARY
     step = RegistrationStep.SUMMARY if draft.editing and draft.consent_id and summary_next else next_step(draft)
     if step != state.step:
@@ -439,7 +452,19 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     handler = BUTTONS.get(action)
     if handler is None or step not in handler[0]:
         return stale(ctx, state)
+    if action in CHOICES and payload not in _offered_now(ctx, state):
+        return stale(ctx, state)  # a value this step does not offer (a forged or rebuilt button): never stored
     return handler[1](ctx, state, value)
+
+
+# Buttons that carry a value to store: only the exact payloads the current step offers are taken.
+CHOICES = frozenset({"who", "rel", "consent", "prov", "comm", "prog", "purp", "kind", "edit", "update", "amt"})
+
+
+def _offered_now(ctx: Context, state: ConversationState) -> set[str]:
+    """The payloads the current step offers: its question's buttons (the same whenever it is asked
+    again), and the places listed for it."""
+    return _offered(state) | {b.payload for b in ask(ctx, state).buttons}
 
 
 def stale(ctx: Context, state: ConversationState) -> Result:
@@ -632,8 +657,17 @@ def _confirm(ctx: Context, state: ConversationState, value: str) -> Result:
     if repeat is not None:  # only this chat's own registrations: a phone number reveals nobody else's
         state.step = RegistrationStep.REPEAT
         return Result([ask(ctx, state)])
+    if not limits.registrations_left(ctx):
+        return _no_more_today(ctx, state)  # the draft stays: it can be sent tomorrow
+    limits.count_today(ctx, limits.REGISTRATIONS)
     registration = service.submit(ctx, details, consent_id=_draft(state).consent_id)
     return _done(ctx, state, registration.reference, "registration.sent")
+
+
+def _no_more_today(ctx: Context, state: ConversationState) -> Result:
+    """The day's new registrations are used up (LIMIT_REGISTRATIONS_PER_DAY); a draft is kept."""
+    state.flow = Flow.MENU
+    return Result([Reply(ctx.t("limits.registrations_today", count=ctx.limits.registrations_per_day), menu_buttons(ctx))])
 
 
 def _update(ctx: Context, state: ConversationState, value: str) -> Result:

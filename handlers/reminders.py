@@ -31,6 +31,16 @@ def _own(ctx: Context, officer_id: str):
     return next((o for o in mine if o.id == int(officer_id)), None)
 
 
+def _period(ctx: Context, deadline, period: str) -> date | None:
+    """The period of a reminder button, if the deadline really falls on it (a reminder was sent for it)."""
+    try:
+        day = date.fromisoformat(period)
+    except ValueError:
+        return None
+    start = day - timedelta(days=max(deadline.lead_days) + 15)
+    return day if any(r.period == day for r in reminders(deadline, ctx.content.holidays, start, day)) else None
+
+
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     """rem:done|snooze:<deadline>:<period>:<officer>."""
     parts = payload.split(":")
@@ -41,7 +51,10 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     deadline = next((d for d in ctx.content.calendar.deadlines if d.id == deadline_id), None)
     if officer is None or deadline is None:
         return Result([Reply(ctx.t("officer.denied"), menu_buttons(ctx))])
-    when = ctx.texts.date(date.fromisoformat(period))
+    day = _period(ctx, deadline, period)
+    if day is None:  # not a date this deadline falls on: never stored
+        return Result([Reply(ctx.t("input.stale_button"), menu_buttons(ctx))])
+    when = ctx.texts.date(day)
     if action == "done":
         ledger.mark_task(session=ctx.session, deadline_id=deadline_id, period=period, officer_id=officer.id, now=ctx.now, done=True)
         officers.audit(session=ctx.session, actor=f"officer:{officer.id}", action="reminder_done", now=ctx.now,

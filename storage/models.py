@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -170,6 +170,9 @@ class Registration(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Raised by every change (storage.registrations.claim): an officer's decision buttons carry the
+    # version they were shown, so of two decisions made at once only the first is applied.
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class RegistrationEvent(SQLModel, table=True):
@@ -295,3 +298,18 @@ class ReminderTask(SQLModel, table=True):
     officer_id: int = Field(primary_key=True)
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ChatLimit(SQLModel, table=True):
+    """A per-chat counter for a limit that survives restarts: wrong invite codes (period "") and
+    their lockout (`until`), registrations and questions per Vietnamese day (period "YYYY-MM-DD").
+    `chat_key` is a keyed hash of the channel and chat, never the chat id."""
+
+    __tablename__ = "chat_limits"
+
+    chat_key: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=16)
+    period: str = Field(primary_key=True, max_length=10)
+    count: int = 0
+    until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    updated_at: datetime = Field(sa_column=utc_column(index=True))

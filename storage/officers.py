@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry, Officer, OfficerInvite
@@ -26,10 +27,23 @@ def create_invite(*, session: Session, commune_code: int, role: str, now: dateti
 
 
 def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, now: datetime) -> Officer | None:
-    """Binds the chat to the invite's commune and role; None for an unknown, used or expired code."""
-    invite = session.exec(select(OfficerInvite).where(OfficerInvite.code_hash == hash_code(code))).first()
-    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+    """Binds the chat to the invite's commune and role; None for an unknown, used or expired code.
+
+    The code is taken by one conditional UPDATE (only while unused and unexpired), so of any number
+    of chats sending it at the same instant exactly one binds, on SQLite and on PostgreSQL (where
+    the others wait on the row lock, then find it used)."""
+    code_hash = hash_code(code)
+    invites = OfficerInvite.__table__
+    taken = session.execute(
+        update(invites)
+        .where(invites.c.code_hash == code_hash, invites.c.used_at.is_(None), invites.c.expires_at > now)
+        .values(used_at=now)
+    )
+    if taken.rowcount != 1:
         return None
+    invite = session.exec(
+        select(OfficerInvite).where(OfficerInvite.code_hash == code_hash).execution_options(populate_existing=True)
+    ).one()
     officer = session.exec(
         select(Officer).where(Officer.channel == channel, Officer.chat_id == chat_id, Officer.commune_code == invite.commune_code,
                               col(Officer.revoked_at).is_(None))
@@ -40,7 +54,7 @@ def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, no
         officer.role = invite.role
     session.add(officer)
     session.flush()
-    invite.used_at, invite.officer_id = now, officer.id
+    invite.officer_id = officer.id
     session.add(invite)
     return officer
 
@@ -64,12 +78,10 @@ def all_officers(*, session: Session, include_revoked: bool = False) -> list[Off
 
 
 def revoke(*, session: Session, officer_id: int, now: datetime) -> bool:
-    officer = session.get(Officer, officer_id)
-    if officer is None or officer.revoked_at is not None:
-        return False
-    officer.revoked_at = now
-    session.add(officer)
-    return True
+    """Revokes an active binding; False when there is none (or it was revoked meanwhile)."""
+    table = Officer.__table__
+    result = session.execute(update(table).where(table.c.id == officer_id, table.c.revoked_at.is_(None)).values(revoked_at=now))
+    return result.rowcount == 1
 
 
 def audit(*, session: Session, actor: str, action: str, now: datetime, registration_id: int | None = None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import Consent, OfficerQuestion, Registration, RegistrationEvent
@@ -34,11 +35,37 @@ def add_consent(*, session: Session, channel: str, chat_id: str, version: str, t
 
 
 def withdraw_consents(*, session: Session, channel: str, chat_id: str, now: datetime) -> int:
-    rows = session.exec(select(Consent).where(Consent.channel == channel, Consent.chat_id == chat_id, col(Consent.withdrawn_at).is_(None))).all()
-    for row in rows:
-        row.withdrawn_at = now
-        session.add(row)
-    return len(rows)
+    """Marks the chat's consents withdrawn, in one UPDATE (a consent given meanwhile is not missed)."""
+    table = Consent.__table__
+    statement = update(table).where(table.c.channel == channel, table.c.chat_id == chat_id, table.c.withdrawn_at.is_(None))
+    return session.execute(statement.values(withdrawn_at=now)).rowcount or 0
+
+
+class Conflict(Exception):
+    """A registration kept changing under a write that must happen (an erase); never expected."""
+
+
+def claim(*, session: Session, registration: Registration, expected: int | None = None) -> bool:
+    """Takes the registration for one change by raising its version, if it is still `expected`
+    (by default the version this transaction read). One conditional UPDATE: on PostgreSQL a
+    concurrent change waits on the row lock and then finds the version moved; on SQLite writers
+    take turns. False (and the registration re-read) when another change came first."""
+    version = registration.version if expected is None else expected
+    table = Registration.__table__
+    result = session.execute(update(table).where(table.c.id == registration.id, table.c.version == version).values(version=version + 1))
+    if result.rowcount != 1:
+        session.refresh(registration)
+        return False
+    set_committed_value(registration, "version", version + 1)
+    return True
+
+
+def _take(session: Session, registration: Registration) -> None:
+    """The registrant's own change (update, amend, erase): applied over whatever came first."""
+    for _ in range(5):
+        if claim(session=session, registration=registration):
+            return
+    raise Conflict(f"registration {registration.id} kept changing")
 
 
 def create(*, session: Session, channel: str, chat_id: str, province_code: int, commune_code: int, details: str,
@@ -61,6 +88,7 @@ def create(*, session: Session, channel: str, chat_id: str, province_code: int, 
 def update_details(*, session: Session, registration: Registration, province_code: int, commune_code: int, details: str,
                    phone_index: str | None, consent_id: int | None, now: datetime) -> None:
     """The person registered again with the same phone and commune: the old record is brought up to date."""
+    _take(session, registration)
     registration.province_code, registration.commune_code = province_code, commune_code
     registration.details, registration.phone_index, registration.consent_id = details, phone_index, consent_id
     registration.status, registration.updated_at, registration.decided_at = PENDING, now, None
@@ -71,7 +99,8 @@ def update_details(*, session: Session, registration: Registration, province_cod
 def amend(*, session: Session, registration: Registration, province_code: int, commune_code: int, details: str,
           phone_index: str | None, now: datetime) -> str:
     """The registrant corrected their registration: stored, recorded, and — unless it is still waiting
-    — sent back for review. Returns the status it had."""
+    — sent back for review. Returns the status it had (after any decision made at the same moment)."""
+    _take(session, registration)
     before = registration.status
     registration.province_code, registration.commune_code = province_code, commune_code
     registration.details, registration.phone_index, registration.updated_at = details, phone_index, now
@@ -91,10 +120,17 @@ def events(*, session: Session, registration_id: int) -> list[RegistrationEvent]
     return list(session.exec(statement))
 
 
-def decide(*, session: Session, registration: Registration, status: str, actor: str, now: datetime, note: str | None = None) -> None:
+def decide(*, session: Session, registration: Registration, status: str, actor: str, now: datetime, note: str | None = None,
+           expected: int | None = None) -> bool:
+    """An officer's decision, if the registration is still at version `expected` (the one the
+    officer was shown; by default the one read now). False, with nothing written, when another
+    decision or change came first."""
+    if not claim(session=session, registration=registration, expected=expected):
+        return False
     registration.status, registration.decided_at, registration.updated_at = status, now, now
     session.add(registration)
     add_event(session=session, registration_id=registration.id, actor=actor, action=status, now=now, note=note)
+    return True
 
 
 def get(*, session: Session, registration_id: int) -> Registration | None:
@@ -155,6 +191,7 @@ def for_month(*, session: Session, commune_code: int, start: datetime, end: date
 
 def erase(*, session: Session, registration: Registration, status: str, actor: str, now: datetime) -> None:
     """Erases every personal field; a stub (reference, commune, dates, status) stays for the audit trail."""
+    _take(session, registration)
     registration.details, registration.phone_index = None, None
     registration.status, registration.erased_at, registration.updated_at = status, now, now
     session.add(registration)
@@ -198,6 +235,16 @@ def count_open_questions(*, session: Session, commune_code: int) -> int:
         OfficerQuestion.commune_code == commune_code, OfficerQuestion.status == "open"
     )
     return session.exec(statement).one()
+
+
+def answer_question(*, session: Session, question: OfficerQuestion, officer_id: int, answer: str, now: datetime) -> bool:
+    """Records an officer's answer if the question is still open: of two officers answering at once,
+    only the first is kept (and sent). One conditional UPDATE, on both databases."""
+    table = OfficerQuestion.__table__
+    statement = update(table).where(table.c.id == question.id, table.c.status == "open")
+    result = session.execute(statement.values(status="answered", answered_at=now, officer_id=officer_id, answer=answer))
+    session.refresh(question)
+    return result.rowcount == 1
 
 
 def get_question(*, session: Session, question_id: int) -> OfficerQuestion | None:

@@ -48,14 +48,19 @@ def tasks(*, session: Session, officer_ids: list[int]) -> dict[tuple[str, str, i
 
 def mark_task(*, session: Session, deadline_id: str, period: str, officer_id: int, now: datetime,
               done: bool = False, snoozed_until: datetime | None = None) -> None:
-    row = session.get(ReminderTask, (deadline_id, period, officer_id)) or ReminderTask(
-        deadline_id=deadline_id, period=period, officer_id=officer_id
-    )
+    """Done or snoozed, as one upsert: two presses at once (or a press while the sweeper runs)
+    never collide on the key or lose one of the answers."""
+    values = {}
     if done:
-        row.done_at = now
+        values["done_at"] = now
     if snoozed_until is not None:
-        row.snoozed_until = snoozed_until
-    session.add(row)
+        values["snoozed_until"] = snoozed_until
+    statement = _insert(session, ReminderTask).values(deadline_id=deadline_id, period=period, officer_id=officer_id, **values)
+    if values:
+        statement = statement.on_conflict_do_update(index_elements=["deadline_id", "period", "officer_id"], set_=values)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=["deadline_id", "period", "officer_id"])
+    session.execute(statement)
 
 
 def deliveries(*, session: Session, status: str | None = None) -> list[ReminderDelivery]:

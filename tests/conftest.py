@@ -59,7 +59,9 @@ def engine(database_url):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, bot_locale="vi")
+    # Scripted chats type faster than any person: the per-minute limit is off here, and on in
+    # tests/security/test_limits.py, which tests it.
+    return Settings(_env_file=None, data_dir=tmp_path, bot_locale="vi", limit_messages_per_minute=0)
 
 
 @pytest.fixture

@@ -43,6 +43,23 @@ def cap_for(ctx: Context, programme: str | None, purpose: str | None, *, busines
     return None if result.cap_is_monthly else result.max_amount_vnd
 
 
+def capped_fields(ctx: Context, fields: dict) -> int | None:
+    """Brings an amount above the programme's cap down to the cap (what was asked kept as
+    `amount_requested`); the cap when it did, else None."""
+    amount = fields.get("amount")
+    cap = cap_for(ctx, fields.get("programme"), fields.get("purpose"), business=fields.get("registrant") == "business")
+    if cap is None or not isinstance(amount, int) or amount <= cap:
+        return None
+    fields["amount_requested"], fields["amount"] = max(amount, fields.get("amount_requested") or 0), cap
+    return cap
+
+
+def _within_cap(ctx: Context, details: Details) -> Details:
+    """The last guard before anything is stored: an amount above the cap is never written."""
+    fields = details.model_dump()
+    return Details.model_validate(fields) if capped_fields(ctx, fields) is not None else details
+
+
 def business_share_refusal(ctx: Context, details: Details) -> str | None:
     """The rules' own reason when a business's workforce does not meet the programme's share of
     people after rehab or prison (the same rule the eligibility check applies); None otherwise."""
@@ -66,6 +83,7 @@ def find_repeat(ctx: Context, details: Details) -> Registration | None:
 
 
 def submit(ctx: Context, details: Details, *, consent_id: int | None) -> Registration:
+    details = _within_cap(ctx, details)
     return registrations.create(
         session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, province_code=details.province,
         commune_code=details.commune, details=ctx.seal(details.sealed_fields()),
@@ -74,6 +92,7 @@ def submit(ctx: Context, details: Details, *, consent_id: int | None) -> Registr
 
 
 def update(ctx: Context, registration: Registration, details: Details, *, consent_id: int | None) -> None:
+    details = _within_cap(ctx, details)
     registrations.update_details(
         session=ctx.session, registration=registration, province_code=details.province, commune_code=details.commune,
         details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(details.phone),
@@ -84,6 +103,7 @@ def update(ctx: Context, registration: Registration, details: Details, *, consen
 def amend(ctx: Context, registration: Registration, details: Details, changed: list[str]) -> str:
     """The registrant's correction of one or more fields: stored, audited (which fields, not their
     values), and the commune's officers told when it had been reviewed. Returns the earlier status."""
+    details = _within_cap(ctx, details)
     before = registrations.amend(
         session=ctx.session, registration=registration, province_code=details.province, commune_code=details.commune,
         details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(details.phone), now=ctx.now,
@@ -115,15 +135,20 @@ def commune_figures(*, session: Session, commune_code: int, now: datetime) -> di
     }
 
 
-def decide(ctx: Context, officer: Officer, registration: Registration, status: str, note: str | None = None) -> None:
-    """An officer's decision: recorded with its note (encrypted), audited, and told to the registrant."""
+def decide(ctx: Context, officer: Officer, registration: Registration, status: str, note: str | None = None,
+           *, version: int | None = None) -> bool:
+    """An officer's decision: recorded with its note (encrypted), audited, and told to the registrant.
+    False, with nothing recorded or sent, when the registration changed since the officer saw it
+    at `version` (another officer decided first, or the person corrected it)."""
     sealed = ctx.cipher.encrypt(note) if note else None
-    registrations.decide(session=ctx.session, registration=registration, status=status, actor=f"officer:{officer.id}",
-                         now=ctx.now, note=sealed)
+    if not registrations.decide(session=ctx.session, registration=registration, status=status, actor=f"officer:{officer.id}",
+                                now=ctx.now, note=sealed, expected=version):
+        return False
     officers.audit(session=ctx.session, actor=f"officer:{officer.id}", action=f"decide:{status}", now=ctx.now,
                    registration_id=registration.id, commune_code=registration.commune_code)
     text = ctx.t(f"registration.notify_{status}", reference=show_reference(registration.reference), note=note or "")
     ctx.notify(registration.channel, registration.chat_id, [Reply(text, (Button(ctx.t("menu.item_my_records"), "me:show"),))])
+    return True
 
 
 def add_note(ctx: Context, officer: Officer, registration: Registration, note: str) -> None:
