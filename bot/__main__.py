@@ -13,10 +13,19 @@ SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 
 
 def _settings(args: argparse.Namespace):
+    """The settings; a setting that is wrong or missing stops the command with one clear line
+    (production without DATA_ENCRYPTION_KEYS, among others), not a traceback."""
+    from pydantic import ValidationError
+
     from bot.settings import load_settings
 
     overrides = {"bot_locale": args.locale} if getattr(args, "locale", None) else {}
-    return load_settings(**overrides)
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"configuration error: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

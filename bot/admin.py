@@ -153,6 +153,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     months = args.months if args.months is not None else settings.registration_retention_months
     with transaction(engine) as session:
         count = purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)
+    from storage.db import wipe_free_pages
+
+    wipe_free_pages(engine)
     print(f"{count} registrations older than {months} months erased (stubs kept for the audit trail).")
     return 0
 
