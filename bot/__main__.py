@@ -204,12 +204,15 @@ def _eval(args: argparse.Namespace, brain) -> int:
 def _unanswered(args: argparse.Namespace) -> int:
     """Lists the record without loading content: just the database."""
     from storage import repo
+    from storage.crypto import cipher_from_settings
     from storage.db import make_engine, migrate, transaction
 
-    engine = make_engine(_settings(args).effective_database_url)
-    migrate(engine)
+    settings = _settings(args)
+    engine = make_engine(settings.effective_database_url)
+    cipher = cipher_from_settings(settings)
+    migrate(engine, cipher)
     with transaction(engine) as session:
-        rows = repo.list_unanswered(session=session, limit=args.limit)
+        rows = repo.list_unanswered(session=session, cipher=cipher, limit=args.limit)
         if not rows:
             print("No unanswered questions recorded.")
         for row in rows:

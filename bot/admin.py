@@ -18,8 +18,9 @@ def _open(args: argparse.Namespace):
 
     settings = _settings(args)
     engine = make_engine(settings.effective_database_url)
-    migrate(engine)
-    return settings, engine, cipher_from_settings(settings)
+    cipher = cipher_from_settings(settings)
+    migrate(engine, cipher)
+    return settings, engine, cipher
 
 
 def _places():

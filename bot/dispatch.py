@@ -112,7 +112,8 @@ class Dispatcher:
         Returns the replies and the channels that got notifications to send."""
         now = self.clock()
         with connection_transaction(self.engine, lock_key=msg.conversation_key) as session:
-            if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
+            claimed = self.cipher.update_key(msg.channel, msg.update_id)  # never the id itself: Zalo's holds the user id
+            if not repo.claim_update(session=session, channel=msg.channel, update_id=claimed, now=now):
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return [], set()
             # The state holds answers about rehab or prison: it is encrypted at rest.

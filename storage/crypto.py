@@ -75,6 +75,17 @@ class Cipher:
         """The conversation's hash under every configured key (rows written before a key rotation)."""
         return [self.chat_key(channel, chat_id, key) for key in self._keys]
 
+    def update_key(self, channel: str, update_id: str) -> str:
+        """A keyed hash of a channel's update id (on Zalo it holds the user id): enough to notice a
+        repeated delivery, useless for telling who wrote."""
+        value = f"{channel}:{update_id}".encode("utf-8")
+        return hmac.new(self.derive_key(b"update-id"), value, hashlib.sha256).hexdigest()
+
+    def question_key(self, normalised: str) -> str:
+        """A keyed hash of an unanswered question's normalised text: equal questions are counted
+        together without the text (names, numbers) being readable in the key column."""
+        return hmac.new(self.derive_key(b"unanswered"), normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
     def rotate(self, token: str) -> str:
         """The same plaintext, re-encrypted with the newest key."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")

@@ -92,13 +92,15 @@ def alembic_config():
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Brings the schema to the newest migration (run at every start-up; a no-op when current)."""
+def migrate(engine: Engine, cipher=None) -> None:
+    """Brings the schema to the newest migration (run at every start-up; a no-op when current).
+    `cipher` is for migrations that turn stored values into keyed hashes or ciphertext."""
     from alembic import command
 
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["cipher"] = cipher
         command.upgrade(config, "head")
 
 

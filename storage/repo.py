@@ -96,7 +96,8 @@ def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
 
 
 def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:
-    """Counts one more occurrence of an unanswered question (redacted text, no identity)."""
+    """Counts one more occurrence of an unanswered question (`key` a keyed hash, `text` redacted
+    and encrypted, `now` the day only: no identity)."""
     insert = _insert(session, UnansweredQuestion)
     statement = insert.values(key=key, text=text, status=status, count=1, first_seen=now, last_seen=now)
     statement = statement.on_conflict_do_update(
@@ -106,13 +107,19 @@ def record_unanswered(*, session: Session, key: str, text: str, status: str, now
     session.execute(statement)
 
 
-def list_unanswered(*, session: Session, limit: int = 100) -> list[UnansweredQuestion]:
+def list_unanswered(*, session: Session, cipher, limit: int = 100) -> list[UnansweredQuestion]:
+    """The most asked first, with their text decrypted (detached copies: nothing is written back)."""
     statement = (
         select(UnansweredQuestion)
         .order_by(col(UnansweredQuestion.count).desc(), col(UnansweredQuestion.last_seen).desc())
         .limit(limit)
     )
-    return list(session.exec(statement))
+    rows = []
+    for row in session.exec(statement):
+        values = row.model_dump()
+        values["text"] = cipher.decrypt(row.text) or ""
+        rows.append(UnansweredQuestion.model_validate(values))
+    return rows
 
 
 def prune_inbox(*, session: Session, before: datetime) -> int:
