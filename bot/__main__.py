@@ -13,10 +13,19 @@ SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 
 
 def _settings(args: argparse.Namespace):
+    """The settings; a setting that is wrong or missing stops the command with one clear line
+    (production without DATA_ENCRYPTION_KEYS, among others), not a traceback."""
+    from pydantic import ValidationError
+
     from bot.settings import load_settings
 
     overrides = {"bot_locale": args.locale} if getattr(args, "locale", None) else {}
-    return load_settings(**overrides)
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"configuration error: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -195,12 +204,15 @@ def _eval(args: argparse.Namespace, brain) -> int:
 def _unanswered(args: argparse.Namespace) -> int:
     """Lists the record without loading content: just the database."""
     from storage import repo
+    from storage.crypto import cipher_from_settings
     from storage.db import make_engine, migrate, transaction
 
-    engine = make_engine(_settings(args).effective_database_url)
-    migrate(engine)
+    settings = _settings(args)
+    engine = make_engine(settings.effective_database_url)
+    cipher = cipher_from_settings(settings)
+    migrate(engine, cipher)
     with transaction(engine) as session:
-        rows = repo.list_unanswered(session=session, limit=args.limit)
+        rows = repo.list_unanswered(session=session, cipher=cipher, limit=args.limit)
         if not rows:
             print("No unanswered questions recorded.")
         for row in rows:

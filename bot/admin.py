@@ -18,8 +18,9 @@ def _open(args: argparse.Namespace):
 
     settings = _settings(args)
     engine = make_engine(settings.effective_database_url)
-    migrate(engine)
-    return settings, engine, cipher_from_settings(settings)
+    cipher = cipher_from_settings(settings)
+    migrate(engine, cipher)
+    return settings, engine, cipher
 
 
 def _places():
@@ -153,6 +154,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     months = args.months if args.months is not None else settings.registration_retention_months
     with transaction(engine) as session:
         count = purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)
+    from storage.db import wipe_free_pages
+
+    wipe_free_pages(engine)
     print(f"{count} registrations older than {months} months erased (stubs kept for the audit trail).")
     return 0
 

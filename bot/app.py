@@ -28,7 +28,7 @@ from bot.router import Router
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.types import Incoming, Reply
-from bot.vntime import vietnam_date
+from bot.vntime import day_of, vietnam_date
 from content import Content, load_content
 from handlers import eligibility, faq, handoff, menu, my_records, officer, registration, reminders
 from storage import repo
@@ -57,7 +57,7 @@ class Brain:
         ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places,
                       triage=self.triage, facts_reader=self.facts_reader)
         if session is not None:
-            ctx.record_unanswered = lambda text, status: self._record(ctx.session, text, status, now)
+            ctx.record_unanswered = lambda text, status: self._record(ctx, text, status)
             ctx.db, ctx.cipher, ctx.now = session, cipher, now
         if msg is not None:
             ctx.channel, ctx.chat_id = msg.channel, msg.chat_id
@@ -69,10 +69,13 @@ class Brain:
         msg = Incoming(channel="cli", chat_id="cli", update_id="0", text=question)
         return self.router.handle(ctx, msg, ConversationState())
 
-    def _record(self, session: Session, text: str, status: str, now: datetime) -> None:
-        key = self.normalizer(text).text[:255]
-        if key:
-            repo.record_unanswered(session=session, key=key, text=text, status=status, now=now)
+    def _record(self, ctx: Context, text: str, status: str) -> None:
+        """One more unanswered question: its text encrypted, counted under a keyed hash of its
+        normalised form, and its times only the day (a time of day could tie it to the message)."""
+        normalised = self.normalizer(text).text[:255]
+        if normalised:
+            repo.record_unanswered(session=ctx.session, key=ctx.cipher.question_key(normalised), text=ctx.cipher.encrypt(text),
+                                   status=status, now=day_of(ctx.now))
 
 
 def build_router(intents: IntentDetector) -> Router:
@@ -123,12 +126,12 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
     """Loads content, opens and migrates the database, and builds the dispatcher."""
     brain = brain or build_brain()
     engine = engine or make_engine(settings.effective_database_url)
-    migrate(engine)
+    cipher = cipher_from_settings(settings)
+    migrate(engine, cipher)  # the migration to keyed hashes needs the key
     with transaction(engine) as session:
         # Channels redeliver within minutes or hours; a month of deduplication records is plenty.
         repo.prune_processed_updates(session=session, before=utcnow() - DEDUPLICATION_WINDOW)
 
-    cipher = cipher_from_settings(settings)
     limits = Limits.from_settings(settings)
 
     def make_context(session: Session, state: ConversationState, now: datetime, msg: Incoming) -> Context:

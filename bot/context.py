@@ -81,6 +81,10 @@ class Context:
     limits: Limits = field(default_factory=Limits)  # per-chat limits (LIMIT_* settings)
     # Messages to other chats written in this transaction (sent by their channel after commit).
     notified: list[tuple[str, str]] = field(default_factory=list)
+    # The inbox row of the update being handled (None outside a channel, e.g. the console).
+    inbox_id: int | None = None
+    # Set by an erase: after the commit the database's free pages are wiped (storage.db.wipe_free_pages).
+    erased: bool = False
 
     _session: "Session | None" = None
 
@@ -112,7 +116,8 @@ class Context:
         from storage import notifications
 
         sealed = self.cipher.encrypt(replies_to_json(replies))
-        notifications.add(session=self.session, channel=channel, chat_id=chat_id, replies=sealed, now=self.now)
+        origin = self.cipher.chat_key(self.channel, self.chat_id) if self.channel else None
+        notifications.add(session=self.session, channel=channel, chat_id=chat_id, replies=sealed, now=self.now, origin_key=origin)
         self.notified.append((channel, chat_id))
 
     def seal(self, data: dict[str, Any]) -> str:

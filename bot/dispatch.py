@@ -20,7 +20,7 @@ from bot.state import ConversationState
 from bot.types import Incoming, Reply, replies_to_json
 from storage import repo
 from storage.crypto import Cipher
-from storage.db import connection_transaction, is_postgres
+from storage.db import connection_transaction, is_postgres, wipe_free_pages
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,8 @@ class Dispatcher:
         Returns the replies and the channels that got notifications to send."""
         now = self.clock()
         with connection_transaction(self.engine, lock_key=msg.conversation_key) as session:
-            if not repo.claim_update(session=session, channel=msg.channel, update_id=msg.update_id, now=now):
+            claimed = self.cipher.update_key(msg.channel, msg.update_id)  # never the id itself: Zalo's holds the user id
+            if not repo.claim_update(session=session, channel=msg.channel, update_id=claimed, now=now):
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return [], set()
             verdict = self.flood.check(msg.conversation_key, now) if self.flood is not None else None
@@ -132,6 +133,7 @@ class Dispatcher:
             raw = repo.load_state(session=session, channel=msg.channel, chat_id=msg.chat_id)
             state = ConversationState.from_json(self.cipher.decrypt(raw) if raw else None)
             ctx = self.make_context(session, state, now, msg)
+            ctx.inbox_id = inbox_id
             try:
                 result = self.router.handle(ctx, msg, state)
             finally:
@@ -142,7 +144,10 @@ class Dispatcher:
             repo.save_state(session=session, channel=msg.channel, chat_id=msg.chat_id, state=sealed, now=now)
             if inbox_id is not None:
                 outbox = self.cipher.encrypt(replies_to_json(result.replies))
-                repo.store_replies(session=session, inbox_id=inbox_id, replies=outbox, now=now)
+                repo.store_replies(session=session, inbox_id=inbox_id, replies=outbox, now=now,
+                                   chat_key=None if ctx.erased else self.cipher.chat_key(msg.channel, msg.chat_id))
+        if ctx.erased:
+            wipe_free_pages(self.engine)  # the erased values must not survive in free pages or the log
         return result.replies, {channel for channel, _ in ctx.notified}
 
 

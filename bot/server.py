@@ -143,7 +143,7 @@ def prune(app: App) -> None:
     from bot.registration.service import purge
     from storage import notifications, repo
     from storage import limits
-    from storage.db import transaction
+    from storage.db import transaction, wipe_free_pages
     from storage.models import utcnow
 
     now = utcnow()
@@ -157,3 +157,4 @@ def prune(app: App) -> None:
         # Retention: registrations untouched for REGISTRATION_RETENTION_MONTHS lose their personal data.
         months = app.settings.registration_retention_months
         purge(session=session, before=now - timedelta(days=round(months * 30.44)), now=now)
+    wipe_free_pages(app.engine)  # what was pruned or erased is not left in free pages or the log

@@ -114,7 +114,9 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> "Settings":
         if self.environment is Environment.PRODUCTION:
             if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():
-                raise ValueError("DATA_ENCRYPTION_KEYS must be set in production")
+                from storage.crypto import MISSING_KEYS_MESSAGE
+
+                raise ValueError(MISSING_KEYS_MESSAGE)
             for name in ("telegram_bot_token", "telegram_webhook_secret", "zalo_bot_token", "zalo_bot_webhook_secret", "zalo_oa_secret_key"):
                 secret = getattr(self, name)
                 if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

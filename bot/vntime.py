@@ -13,6 +13,11 @@ def vietnam_date(now: datetime) -> date:
     return now.astimezone(VIETNAM).date()
 
 
+def day_of(now: datetime) -> datetime:
+    """The start (UTC) of the Vietnamese day of `now`: a time coarsened to the day."""
+    return datetime.combine(vietnam_date(now), time(), VIETNAM).astimezone(timezone.utc)
+
+
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """The Vietnamese month [start, end) as UTC datetimes."""
     start = datetime.combine(date(year, month, 1), time(), VIETNAM)

@@ -66,6 +66,26 @@ class Cipher:
         """The value's index under every configured key: rows indexed before a key rotation still match."""
         return [self.blind_index(value, key) for key in self._keys]
 
+    def chat_key(self, channel: str, chat_id: str, key: bytes | None = None) -> str:
+        """A keyed hash of one conversation (channel and chat), to find its rows without storing who it is."""
+        value = f"{channel}:{chat_id}".encode("utf-8")
+        return hmac.new(self.derive_key(b"chat-key", key), value, hashlib.sha256).hexdigest()
+
+    def chat_keys(self, channel: str, chat_id: str) -> list[str]:
+        """The conversation's hash under every configured key (rows written before a key rotation)."""
+        return [self.chat_key(channel, chat_id, key) for key in self._keys]
+
+    def update_key(self, channel: str, update_id: str) -> str:
+        """A keyed hash of a channel's update id (on Zalo it holds the user id): enough to notice a
+        repeated delivery, useless for telling who wrote."""
+        value = f"{channel}:{update_id}".encode("utf-8")
+        return hmac.new(self.derive_key(b"update-id"), value, hashlib.sha256).hexdigest()
+
+    def question_key(self, normalised: str) -> str:
+        """A keyed hash of an unanswered question's normalised text: equal questions are counted
+        together without the text (names, numbers) being readable in the key column."""
+        return hmac.new(self.derive_key(b"unanswered"), normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
     def rotate(self, token: str) -> str:
         """The same plaintext, re-encrypted with the newest key."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
@@ -77,10 +97,13 @@ class Cipher:
 
 def development_key(data_dir: Path) -> bytes:
     """The key in DATA_DIR/encryption.key, created (mode 0600) on first use."""
+    from storage.db import PRIVATE_FILE, private_dir
+
     path = data_dir / KEY_FILE
+    private_dir(data_dir)
     if path.exists():
+        os.chmod(path, PRIVATE_FILE)  # a key file made by an older version, or copied in with 0644
         return path.read_bytes().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
@@ -89,8 +112,22 @@ def development_key(data_dir: Path) -> bytes:
     return key
 
 
+class MissingKeys(RuntimeError):
+    """Production without DATA_ENCRYPTION_KEYS: the bot must not start (nor make a key file)."""
+
+
+MISSING_KEYS_MESSAGE = (
+    "DATA_ENCRYPTION_KEYS must be set in production (ENVIRONMENT=production): comma-separated Fernet keys, "
+    "newest first. Make one with: python -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\""
+)
+
+
 def cipher_from_settings(settings) -> Cipher:
+    keys = []
     if settings.data_encryption_keys is not None:
         keys = [k.strip().encode("ascii") for k in settings.data_encryption_keys.get_secret_value().split(",") if k.strip()]
+    if keys:
         return Cipher(keys)
+    if str(getattr(settings, "environment", "development")) == "production":
+        raise MissingKeys(MISSING_KEYS_MESSAGE)
     return Cipher([development_key(settings.data_dir)])

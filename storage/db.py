@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import weakref
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     kwargs: dict = {"hide_parameters": True}  # bound values (personal data) never reach error messages
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(Path(parsed.database))
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
     else:
         kwargs["pool_pre_ping"] = True
@@ -36,13 +37,51 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     return engine
 
 
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: Path) -> None:
+    """A folder only its owner can enter (created if missing)."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR)
+
+
+def private_database_file(path: Path) -> None:
+    """The SQLite file (and its -wal/-shm companions) readable by its owner only, in a folder only
+    the owner can enter. The file is created empty with mode 0600 before SQLite opens it, so it is
+    never world-readable, even for a moment; SQLite creates its companions with the same mode."""
+    private_dir(path.parent)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    os.close(descriptor)
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        if candidate.exists():
+            os.chmod(candidate, PRIVATE_FILE)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    # Deleted and overwritten content is zeroed in the file, not left in free pages: an erased
+    # record cannot be read back from the database file (see wipe_free_pages for the WAL).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def wipe_free_pages(engine: Engine) -> None:
+    """After an erase: on SQLite, copies the write-ahead log into the database file (where
+    secure_delete has zeroed the erased content) and truncates the log, which still holds the old
+    page images. On PostgreSQL nothing here: dead row versions (ciphertext only) are reclaimed by
+    (auto)vacuum; see the README's Privacy section for the vacuum policy."""
+    if is_postgres(engine):
+        return
+    with engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy:
+            log.warning("the write-ahead log could not be truncated after an erase (a reader was active); it is at the next checkpoint")
 
 
 def alembic_config():
@@ -53,13 +92,15 @@ def alembic_config():
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Brings the schema to the newest migration (run at every start-up; a no-op when current)."""
+def migrate(engine: Engine, cipher=None) -> None:
+    """Brings the schema to the newest migration (run at every start-up; a no-op when current).
+    `cipher` is for migrations that turn stored values into keyed hashes or ciphertext."""
     from alembic import command
 
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["cipher"] = cipher
         command.upgrade(config, "head")
 
 

@@ -88,6 +88,9 @@ class InboxUpdate(SQLModel, table=True):
     received_at: datetime = Field(sa_column=utc_column())
     processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+    # A keyed hash of the conversation (Cipher.chat_key), set when the update is handled: the
+    # person's stored messages are found and removed when they delete their data.
+    chat_key: str | None = Field(default=None, max_length=64, index=True)
 
 
 class OAuthToken(SQLModel, table=True):
@@ -266,6 +269,9 @@ class Notification(SQLModel, table=True):
     # Not sent before this time: a sender's lease while it sends, or the back-off after a failure.
     not_before: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     reason: str | None = Field(default=None, max_length=64)  # why it could not be delivered
+    # A keyed hash of the conversation whose message wrote it (Cipher.chat_key): a question or a
+    # correction relayed to officers goes when its author deletes their data.
+    origin_key: str | None = Field(default=None, max_length=64, index=True)
 
 
 class ReminderDelivery(SQLModel, table=True):

@@ -13,8 +13,8 @@ MAX_ATTEMPTS = 12  # with back-off (1, 2, 4 … 60 minutes) about half a day; th
 LEASE = timedelta(seconds=30)  # a sender that died while sending: its rows are taken again after this
 
 
-def add(*, session: Session, channel: str, chat_id: str, replies: str, now: datetime) -> int:
-    row = Notification(channel=channel, chat_id=chat_id, replies=replies, created_at=now)
+def add(*, session: Session, channel: str, chat_id: str, replies: str, now: datetime, origin_key: str | None = None) -> int:
+    row = Notification(channel=channel, chat_id=chat_id, replies=replies, created_at=now, origin_key=origin_key)
     session.add(row)
     session.flush()
     return row.id
@@ -64,11 +64,13 @@ def failed_since(*, session: Session, since: datetime) -> list[Notification]:
     return list(session.exec(statement))
 
 
-def erase_for_chat(*, session: Session, channel: str, chat_id: str) -> int:
-    """Deleting one's data: messages to that chat (officers' answers, decisions) go too."""
+def erase_for_chat(*, session: Session, channel: str, chat_id: str, origin_keys: list[str] = ()) -> int:
+    """Deleting one's data: messages to that chat (officers' answers, decisions) go too, and the
+    messages its own messages wrote to others (questions and corrections relayed to officers)."""
     from sqlalchemy import delete
 
-    statement = delete(Notification).where(Notification.channel == channel, Notification.chat_id == chat_id)
+    to_chat = (Notification.channel == channel) & (Notification.chat_id == chat_id)
+    statement = delete(Notification).where(to_chat | col(Notification.origin_key).in_(list(origin_keys)))
     return session.exec(statement).rowcount or 0
 
 

@@ -202,6 +202,12 @@ def erase(*, session: Session, registration: Registration, status: str, actor: s
     add_event(session=session, registration_id=registration.id, actor=actor, action=status, now=now)
 
 
+def unlink(*, session: Session, registration: Registration) -> None:
+    """The person deleted their data: the erased stub no longer says which chat it came from."""
+    registration.chat_id = ""
+    session.add(registration)
+
+
 def older_than(*, session: Session, before: datetime) -> list[Registration]:
     """Registrations not touched since `before` whose personal data is still held (retention)."""
     statement = select(Registration).where(col(Registration.updated_at) < before, col(Registration.details).is_not(None))
@@ -263,7 +269,11 @@ def erase_old_questions(*, session: Session, before: datetime) -> int:
 
 
 def erase_questions(*, session: Session, channel: str, chat_id: str) -> int:
-    return _erase_questions(session, questions_of_chat(session=session, channel=channel, chat_id=chat_id))
+    """Deleting one's data: the questions' texts and phone go, and the rows no longer name the chat."""
+    rows = questions_of_chat(session=session, channel=channel, chat_id=chat_id)
+    for row in rows:
+        row.chat_id = ""
+    return _erase_questions(session, rows)
 
 
 def _erase_questions(session: Session, rows: list[OfficerQuestion]) -> int:

@@ -51,7 +51,7 @@ def _hot(session: Session | Connection) -> dict[str, object]:
             .on_conflict_do_nothing(index_elements=["channel", "update_id"])
             .returning(inbox.c.id),
             "replies": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
-            .values(replies=bindparam("replies"), processed_at=bindparam("now")),
+            .values(replies=bindparam("replies"), processed_at=bindparam("now"), chat_key=bindparam("chat_key")),
             "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now")),
         }
     return _HOT[dialect]
@@ -75,9 +75,20 @@ def record_inbox(*, session: Session, channel: str, update_id: str, payload: str
     return session.execute(_hot(session)["record"], {"channel": channel, "update_id": update_id, "payload": payload, "now": now}).scalar()
 
 
-def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime) -> None:
-    """Keeps the replies with the update, in the handler's transaction."""
-    session.execute(_hot(session)["replies"], {"inbox_id": inbox_id, "replies": replies, "now": now})
+def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime, chat_key: str | None = None) -> None:
+    """Keeps the replies with the update, in the handler's transaction, and which conversation it was
+    (a keyed hash: found again when the person deletes their data)."""
+    session.execute(_hot(session)["replies"], {"inbox_id": inbox_id, "replies": replies, "now": now, "chat_key": chat_key})
+
+
+def erase_inbox(*, session: Session, chat_keys: list[str], current: int | None, blank_payload: str) -> int:
+    """Deleting one's data: every stored message of the conversation (and the replies kept with it)
+    goes. The update being handled stays until its reply is sent, but its text is blanked."""
+    table = InboxUpdate.__table__
+    count = session.execute(delete(table).where(table.c.chat_key.in_(chat_keys))).rowcount or 0
+    if current is not None:
+        session.execute(update(table).where(table.c.id == current).values(payload=blank_payload))
+    return count
 
 
 def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
@@ -85,7 +96,8 @@ def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
 
 
 def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:
-    """Counts one more occurrence of an unanswered question (redacted text, no identity)."""
+    """Counts one more occurrence of an unanswered question (`key` a keyed hash, `text` redacted
+    and encrypted, `now` the day only: no identity)."""
     insert = _insert(session, UnansweredQuestion)
     statement = insert.values(key=key, text=text, status=status, count=1, first_seen=now, last_seen=now)
     statement = statement.on_conflict_do_update(
@@ -95,13 +107,19 @@ def record_unanswered(*, session: Session, key: str, text: str, status: str, now
     session.execute(statement)
 
 
-def list_unanswered(*, session: Session, limit: int = 100) -> list[UnansweredQuestion]:
+def list_unanswered(*, session: Session, cipher, limit: int = 100) -> list[UnansweredQuestion]:
+    """The most asked first, with their text decrypted (detached copies: nothing is written back)."""
     statement = (
         select(UnansweredQuestion)
         .order_by(col(UnansweredQuestion.count).desc(), col(UnansweredQuestion.last_seen).desc())
         .limit(limit)
     )
-    return list(session.exec(statement))
+    rows = []
+    for row in session.exec(statement):
+        values = row.model_dump()
+        values["text"] = cipher.decrypt(row.text) or ""
+        rows.append(UnansweredQuestion.model_validate(values))
+    return rows
 
 
 def prune_inbox(*, session: Session, before: datetime) -> int:

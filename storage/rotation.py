@@ -13,6 +13,7 @@ from storage.crypto import Cipher
 from storage.db import transaction
 from storage.models import (
     Conversation, Download, InboxUpdate, Notification, OAuthToken, OfficerQuestion, Registration, RegistrationEvent,
+    UnansweredQuestion,
 )
 
 # (model, encrypted text columns); Download.content is encrypted bytes.
@@ -24,6 +25,7 @@ ENCRYPTED = (
     (RegistrationEvent, ("note",)),
     (OfficerQuestion, ("question", "phone", "answer")),
     (Notification, ("replies",)),
+    (UnansweredQuestion, ("text",)),
 )
 BATCH = 500
 

@@ -59,7 +59,7 @@ def test_state_and_writes_roll_back_together_when_a_handler_fails(app, monkeypat
     assert "thử lại" in replies[0].text
     assert _state(app) == before
     with transaction(app.engine) as session:
-        claimed = session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == msg.update_id)).first()
+        claimed = session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == app.dispatcher.cipher.update_key(msg.channel, msg.update_id))).first()
     assert claimed is None  # not marked processed: a redelivery will be handled for real
     monkeypatch.undo()
     assert run(app.dispatcher.dispatch(msg))
@@ -82,7 +82,7 @@ def test_unanswered_questions_are_recorded_as_redacted_text_with_counts(app):
     for chat in ("1", "2"):
         run(app.dispatcher.dispatch(make_message("số tôi 0912 345 678 hỏi về thời tiết ngày mai", chat_id=chat)))
     with transaction(app.engine) as session:
-        rows = repo.list_unanswered(session=session)
+        rows = repo.list_unanswered(session=session, cipher=app.dispatcher.cipher)
     assert len(rows) == 1 and rows[0].count == 2
     assert "0912" not in rows[0].text and "345" not in rows[0].text and "[số]" in rows[0].text
 

@@ -45,7 +45,7 @@ def test_control_characters_are_stored_cleaned_and_get_a_real_reply(app, text):
     replies = run(app.dispatcher.dispatch(make_message(text)))
     assert "thử lại sau" not in replies[0].text
     with transaction(app.engine) as session:
-        rows = repo.list_unanswered(session=session)
+        rows = repo.list_unanswered(session=session, cipher=app.dispatcher.cipher)
     assert rows and all("\x00" not in r.text and "\x1b" not in r.text for r in rows)
 
 

@@ -301,7 +301,7 @@ def test_not_what_i_meant_offers_the_next_best_and_an_officer_and_reaches_the_cu
     again = run(app.dispatcher.dispatch(make_message("sai rồi", chat_id="m2")))
     assert "ask:start" in [b.payload for b in again[-1].buttons] and typed
     with transaction(app.engine) as session:
-        rows = repo.list_unanswered(session=session)
+        rows = repo.list_unanswered(session=session, cipher=app.dispatcher.cipher)
     assert any(r.status == "wrong" and "both.amount" in r.text for r in rows)
 
 

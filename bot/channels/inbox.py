@@ -228,7 +228,8 @@ class InboxChannel:
     def _record(self, update_id: str, data: dict) -> int | None:
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
         with connection_transaction(self.app.engine) as session:
-            inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=update_id, payload=sealed, now=utcnow())
+            inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=self.cipher.update_key(self.name, update_id),
+                                         payload=sealed, now=utcnow())
             if inbox_id is not None:
                 self.recorded(session, data)
             return inbox_id

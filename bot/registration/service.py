@@ -11,7 +11,7 @@ from bot.context import Context
 from bot.eligibility.engine import Profile
 from bot.registration.record import Details
 from bot.types import Button, Reply
-from storage import notifications, officers, registrations
+from storage import notifications, officers, registrations, repo
 from storage.crypto import Cipher
 from storage.models import Officer, Registration
 
@@ -160,15 +160,24 @@ def add_note(ctx: Context, officer: Officer, registration: Registration, note: s
 
 def erase_chat(ctx: Context, *, everything: bool) -> int:
     """Withdrawing consent (everything=False) stops all processing and erases the registrations'
-    personal fields; deleting (everything=True) also erases the questions to officers. Stubs stay."""
+    personal fields; deleting (everything=True) also erases the questions to officers, every message
+    to or from the chat that is kept (the inbox and its stored replies, notifications, relayed
+    questions) and unlinks the stubs from the chat. Stubs (reference, commune, dates) stay.
+    Either way the free pages of the database are wiped after the commit (ctx.erased)."""
     status = registrations.DELETED if everything else registrations.WITHDRAWN
     rows = registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
     for row in rows:
         registrations.erase(session=ctx.session, registration=row, status=status, actor="registrant", now=ctx.now)
     registrations.withdraw_consents(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, now=ctx.now)
     if everything:
+        keys = ctx.cipher.chat_keys(ctx.channel, ctx.chat_id)
+        for row in registrations.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, include_erased=True):
+            registrations.unlink(session=ctx.session, registration=row)
         registrations.erase_questions(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
-        notifications.erase_for_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id)
+        notifications.erase_for_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, origin_keys=keys)
+        ctx.session.flush()
+        repo.erase_inbox(session=ctx.session, chat_keys=keys, current=ctx.inbox_id, blank_payload=ctx.cipher.encrypt("{}"))
+    ctx.erased = True
     return len(rows)
 
 

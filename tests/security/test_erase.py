@@ -1,0 +1,54 @@
+"""Item 4 of issue 13: after "Xóa dữ liệu" the person's name, phone and ID number are nowhere in
+the database: not in plain text, not in any value the key can still decrypt, not in the SQLite
+file's free pages or its write-ahead log."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.db import is_postgres
+from tests.conftest import run
+from tests.security.erase_session import PERSON, found_in, needles, scripted_session, sqlite_files, table_dump
+
+pytestmark = pytest.mark.db
+
+
+def test_the_session_leaves_the_values_findable_before_the_erase(app):
+    """The search works: without the erase, the three values are found (through the key)."""
+    run(_session_without_erase(app))
+    data = b"".join(p.read_bytes() for p in sqlite_files(app.engine)) if not is_postgres(app.engine) else table_dump(app.engine)
+    hits = found_in(data, app.dispatcher.cipher)
+    assert any("0987123456" in h for h in hits) and any("038090012345" in h for h in hits)
+    assert any("Phạm Thị Hoà" in h for h in hits)
+
+
+async def _session_without_erase(app):
+    from tests.security.erase_session import MemoryChannel, SESSION
+
+    channel = MemoryChannel(app)
+    for kind, value in SESSION:
+        await channel.post(PERSON, kind, value)
+    return channel
+
+
+def test_after_an_erase_nothing_of_the_person_is_left_in_the_database(app):
+    run(scripted_session(app))
+    cipher = app.dispatcher.cipher
+    if is_postgres(app.engine):
+        data = table_dump(app.engine)
+    else:
+        # The whole file and its companions, read while the connections are still open.
+        data = b"".join(p.read_bytes() for p in sqlite_files(app.engine))
+        data += table_dump(app.engine)
+    hits = found_in(data, cipher)
+    assert hits == [], hits[:10]
+    assert len(needles()) >= 10
+
+
+def test_after_an_erase_the_chat_has_no_registration_left(app):
+    async def erase_then_look():
+        channel = await scripted_session(app)
+        return await channel.post(PERSON, "press", "me:show")
+
+    replies = run(erase_then_look())
+    assert "Bạn chưa có đăng ký nào" in replies[0].text
