@@ -79,6 +79,8 @@ class Context:
     context_idle: timedelta = timedelta(hours=72)
     # Messages to other chats written in this transaction (sent by their channel after commit).
     notified: list[tuple[str, str]] = field(default_factory=list)
+    # The update's button data could not be read (see bot.router.ForgedButton): answer it as stale.
+    forged: bool = False
 
     _session: "Session | None" = None
 

@@ -12,6 +12,7 @@ import json
 import logging
 from datetime import timedelta
 
+from bot.channels.wire import header_bytes, refusals
 from bot.dispatch import KeyedLocks, TemporaryFailure
 from bot.i18n import texts
 from bot.notifications import deliver
@@ -85,8 +86,9 @@ class InboxChannel:
         constant time; an empty secret never matches); None when the call may proceed."""
         if not self.ready():
             return 503
-        given = headers.get(header, "")
-        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        given = header_bytes(headers.get(header, ""))  # 0xFF in a header must not become a 500
+        if not secret or not hmac.compare_digest(given, secret.encode()):
+            refusals.warn(self.name, 403, "wrong or missing secret")
             return 403
         return None
 
