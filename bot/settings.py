@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""
     # A sender that dies mid-broadcast leaves its small batch leased for this long; then it is resumed.
     notification_lease_seconds: float = 30
+    # /healthz answers 503 "disk low" when DATA_DIR (or the SQLite file's disk) has less free space.
+    health_min_free_mb: int = 100
 
     @field_validator("bot_locale")
     @classmethod
