@@ -74,6 +74,22 @@ def to_incoming(data: dict) -> Incoming | None:
     return Incoming(CHANNEL, chat_id, update_id, user_id, kind)
 
 
+def group_chat(data: dict) -> str | None:
+    """The chat id of an update from a group, supergroup or channel (None for a private chat):
+    any chat whose type is not "private", or whose id is negative (Telegram's groups and channels)."""
+    query = data.get("callback_query")
+    holders = [query.get("message")] if isinstance(query, dict) else []
+    holders += [data.get(key) for key in ("message", "edited_message", "channel_post", "edited_channel_post")]
+    for holder in holders:
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if not isinstance(chat, dict):
+            continue
+        chat_id = str(chat.get("id", ""))
+        if chat.get("type", "private") != "private" or chat_id.startswith("-"):
+            return chat_id
+    return None
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """One button per row (long Vietnamese labels); callback data survive restarts (they are payloads)."""
     rows = []
@@ -163,6 +179,16 @@ class TelegramChannel(InboxChannel):
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(data)
 
+    def group_of(self, data: dict) -> str | None:
+        return group_chat(data)
+
+    async def send_group_notice(self, chat_id: str, data: dict, text: str) -> None:
+        """The notice, straight to the group (send() refuses groups); a pressed button's spinner stops."""
+        query_id = (data.get("callback_query") or {}).get("id")
+        if isinstance(query_id, str):
+            await self.bot.answer_callback_query(query_id)
+        await self.bot.send_message(chat_id=chat_id, text=text)
+
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """Stops the spinner on a pressed button."""
         query_id = (data.get("callback_query") or {}).get("id")
@@ -173,6 +199,10 @@ class TelegramChannel(InboxChannel):
         await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        if chat_id.startswith("-"):
+            # A group or channel (negative ids): never a reply, a notice or a reminder, even for a
+            # chat bound or registered before groups were refused.
+            raise PermanentSendError("a group chat")
         try:
             for reply in replies:
                 if reply.document is not None:

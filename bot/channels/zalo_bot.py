@@ -71,6 +71,21 @@ def _id(value: object, what: str) -> str:
     return "" if value is None or value == "" else an_id(value, what)
 
 
+PRIVATE_CHAT_TYPES = {"PRIVATE"}  # unverified against a live group (see platforms.md); others get the notice
+
+
+def group_chat(event: dict) -> str | None:
+    """The chat id of an event from a group (a chat_type other than PRIVATE); None otherwise."""
+    message = event.get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    if not isinstance(chat, dict):
+        return None
+    kind = chat.get("chat_type")
+    if kind is None or str(kind).upper() in PRIVATE_CHAT_TYPES:
+        return None
+    return str(chat.get("id", "")) or None
+
+
 def render(reply: Reply) -> str:
     """Text, then the buttons as numbered lines ("1. Hỏi đáp chính sách")."""
     lines = [reply.text, *(f"{i}. {b.label}" for i, b in enumerate(reply.buttons, start=1))]
@@ -150,6 +165,9 @@ class ZaloBotChannel(InboxChannel):
 
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(data)
+
+    def group_of(self, data: dict) -> str | None:
+        return group_chat(data)
 
     async def typing(self, msg: Incoming) -> None:
         await self.call("sendChatAction", {"chat_id": msg.chat_id, "action": "typing"})
