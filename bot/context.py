@@ -85,6 +85,8 @@ class Context:
     inbox_id: int | None = None
     # Set by an erase: after the commit the database's free pages are wiped (storage.db.wipe_free_pages).
     erased: bool = False
+    # The update's button data could not be read (see bot.router.ForgedButton): answer it as stale.
+    forged: bool = False
 
     _session: "Session | None" = None
 

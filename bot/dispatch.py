@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -15,7 +16,7 @@ from sqlmodel import Session
 
 from bot.context import Context, Result
 from bot.limits import FloodGate
-from bot.router import Router
+from bot.router import ForgedButton, Router
 from bot.state import ConversationState
 from bot.types import Incoming, Reply, replies_to_json
 from storage import repo
@@ -34,6 +35,28 @@ class TemporaryFailure(Exception):
     def __init__(self, replies: list[Reply]) -> None:
         super().__init__("temporary failure")
         self.replies = replies
+
+
+class ForgedButtonLog:
+    """At most one warning a minute per channel for unreadable button data; the rest are counted."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._last: dict[str, float] = {}
+        self._left_out: dict[str, int] = defaultdict(int)
+
+    def warn(self, channel: str, prefix: str, error: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(channel, -self.every) < self.every:
+            self._left_out[channel] += 1
+            return
+        self._last[channel] = now
+        more = self._left_out.pop(channel, 0)
+        suffix = f" ({more} more in the last {int(self.every)}s)" if more else ""
+        log.warning("unreadable %r button data on %s (%s): answered as a stale button%s", prefix, channel, error, suffix)
+
+
+forged_buttons = ForgedButtonLog()
 
 
 class KeyedLocks:
@@ -96,9 +119,9 @@ class Dispatcher:
         async with self.locks.hold(msg.conversation_key):
             try:
                 if self.in_thread:
-                    replies, notified = await asyncio.to_thread(self.process, msg, inbox_id)
+                    replies, notified = await asyncio.to_thread(self.process_or_stale, msg, inbox_id)
                 else:
-                    replies, notified = self.process(msg, inbox_id)
+                    replies, notified = self.process_or_stale(msg, inbox_id)
                 if notified and self.on_notify is not None:
                     self.on_notify(notified)
                 return replies
@@ -113,7 +136,16 @@ class Dispatcher:
                 log.exception("handler failed on a %s update (inbox %s)", msg.channel, inbox_id)
             return [self.error_reply()]
 
-    def process(self, msg: Incoming, inbox_id: int | None = None) -> tuple[list[Reply], set[str]]:
+    def process_or_stale(self, msg: Incoming, inbox_id: int | None = None) -> tuple[list[Reply], set[str]]:
+        """`process`; button data a handler could not read is rolled back and answered again as a
+        stale button (one warning line, rate-limited, without the data)."""
+        try:
+            return self.process(msg, inbox_id)
+        except ForgedButton as exc:
+            forged_buttons.warn(msg.channel, exc.prefix, exc.error)
+            return self.process(msg, inbox_id, forged=True)
+
+    def process(self, msg: Incoming, inbox_id: int | None = None, *, forged: bool = False) -> tuple[list[Reply], set[str]]:
         """The synchronous unit of work: claim, load, handle, save — committed together or not at all.
         Returns the replies and the channels that got notifications to send."""
         now = self.clock()
@@ -134,6 +166,7 @@ class Dispatcher:
             state = ConversationState.from_json(self.cipher.decrypt(raw) if raw else None)
             ctx = self.make_context(session, state, now, msg)
             ctx.inbox_id = inbox_id
+            ctx.forged = forged
             try:
                 result = self.router.handle(ctx, msg, state)
             finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from sqlalchemy.exc import DataError
+
 from bot.context import Context, Result
 from bot.nlu.facts import Facts
 from bot.nlu.intents import IntentDetector
@@ -12,6 +14,18 @@ from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Kind, Reply
 
 ESCAPE_INTENTS = frozenset({"menu"})
+# What a handler raises when it reads button data it never made (a bad number, a missing part, an
+# id out of range; DataError is the database refusing such a value).
+FORGED_SIGNS = (ValueError, LookupError, OverflowError, TypeError, DataError)
+
+
+class ForgedButton(Exception):
+    """Button data the handler could not read: answered as a stale button, nothing saved."""
+
+    def __init__(self, prefix: str, error: str) -> None:
+        super().__init__(f"unreadable {prefix!r} button data ({error})")
+        self.prefix = prefix[:16]
+        self.error = error
 Handler = Callable[[Context, Incoming, ConversationState], Result | None]
 PayloadHandler = Callable[[Context, str, ConversationState], Result]
 
@@ -167,9 +181,14 @@ class Router:
         """A button press (or a typed choice); a payload nobody knows any more is a stale button."""
         prefix = payload.split(":", 1)[0]
         handler = self.payloads.get(prefix)
-        if handler is None:
+        if handler is None or ctx.forged:
             return self.on_stale(ctx, payload, state)
-        return handler(ctx, payload, state)
+        try:
+            return handler(ctx, payload, state)
+        except FORGED_SIGNS as exc:
+            # Button data no button of ours carries ("off:list:17035:1-2", an id too large for the
+            # database): the dispatcher rolls the update back and answers it as a stale button.
+            raise ForgedButton(prefix, type(exc).__name__) from None
 
 
 def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
 from bot.settings import Settings
+from storage.db import connection_transaction
 
 log = logging.getLogger(__name__)
+HEALTH_TIMEOUT = 5  # seconds the database may take to answer /healthz
 DRAIN_SECONDS = 20  # below systemd's TimeoutStopSec (30 s in the README's unit)
 
 
@@ -44,15 +49,23 @@ def build_web_app(app: App, channels: list) -> web.Application:
     app.dispatcher.on_notify = lambda names: [by_name[n].notify_soon() for n in names if n in by_name]
 
     async def healthz(request: web.Request) -> web.Response:
-        """Database reachable and each channel started: 200; otherwise 503 with what is wrong."""
+        """200 when the database takes a write, the disk has room and each channel has started;
+        otherwise 503 with a short reason ("disk low", "database read-only", "telegram down")."""
         try:
-            await asyncio.to_thread(_ping, app)
+            await asyncio.wait_for(asyncio.to_thread(_probe_write, app), timeout=HEALTH_TIMEOUT)
             database = "ok"
+        except asyncio.TimeoutError:
+            database = "error: no answer in time"
         except Exception as exc:  # noqa: BLE001 - reported, never raised
-            database = f"error: {type(exc).__name__}"
-        status = {"database": database, "channels": {c.name: "ok" if c.healthy else "down" for c in channels}}
-        healthy = database == "ok" and all(c.healthy for c in channels)
-        return web.json_response(status, status=200 if healthy else 503)
+            database = "read-only" if _read_only(exc) else f"error: {type(exc).__name__}"
+        disk = _disk(app.settings)
+        status = {"database": database, "disk": disk, "channels": {c.name: "ok" if c.healthy else "down" for c in channels}}
+        reasons = [f"database {database}"] if database != "ok" else []
+        reasons += ["disk low"] if disk != "ok" else []
+        reasons += [f"{c.name} down" for c in channels if not c.healthy]
+        if reasons:
+            status["reason"] = ", ".join(reasons)
+        return web.json_response(status, status=503 if reasons else 200)
 
     web_app.router.add_get("/healthz", healthz)
     app.downloads.add_routes(web_app.router)
@@ -61,9 +74,49 @@ def build_web_app(app: App, channels: list) -> web.Application:
     return web_app
 
 
-def _ping(app: App) -> None:
-    with app.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+class _RolledBack(Exception):
+    pass
+
+
+def _probe_write(app: App) -> None:
+    """A row written and rolled back in one transaction: the database takes writes (not read-only,
+    not out of space for its lock, reachable). Nothing stays behind; alembic_version exists in
+    every schema this bot migrates."""
+    try:
+        with connection_transaction(app.engine) as connection:
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('healthz-probe')"))
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
+def _read_only(exc: Exception) -> bool:
+    """SQLite: "attempt to write a readonly database"; PostgreSQL: SQLSTATE 25006 (read-only transaction)."""
+    original = getattr(exc, "orig", exc)
+    return "readonly" in str(original).lower() or "read-only" in str(original).lower() or getattr(original, "sqlstate", "") == "25006"
+
+
+def _disk(settings: Settings) -> str:
+    """'ok', or how much is free where the bot writes (DATA_DIR and the SQLite file's folder)
+    when it is below HEALTH_MIN_FREE_MB."""
+    folders = {Path(settings.data_dir)}
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        folders.add(Path(url.database).parent)
+    free = []
+    for folder in folders:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # not created yet: the disk it will be created on
+        try:
+            free.append(shutil.disk_usage(folder).free)
+        except OSError:
+            continue
+    if not free:
+        return "ok"
+    free_mb = min(free) // (1024 * 1024)
+    if free_mb < settings.health_min_free_mb:
+        return f"disk low: {free_mb} MB free (minimum {settings.health_min_free_mb} MB)"
+    return "ok"
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:

@@ -182,7 +182,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         buttons += (ctx.button("officer.other_reason", f"{PREFIX}:other:{registration.id}{tail}"),
                     ctx.button("officer.back", f"{PREFIX}:open:{registration.id}"))
         return Result([Reply(ctx.t("officer.ask_reason"), buttons)])
-    if action == "nor" and len(args) in (2, 3) and int(args[1]) < len(ctx.content.registration.rejection_reasons):
+    if action == "nor" and len(args) in (2, 3) and args[1].isdecimal() and int(args[1]) < len(ctx.content.registration.rejection_reasons):
         return reject(ctx, officer, registration, ctx.content.registration.rejection_reasons[int(args[1])], version)
     if action in ("other", "info", "note"):
         await_text(ctx, state, OfficerStep.REASON if action == "other" else OfficerStep(action), registration.id, version)

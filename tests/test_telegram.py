@@ -166,7 +166,7 @@ async def test_healthz_reports_database_and_channel(settings, brain, engine, fak
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{bot.url}/healthz") as response:
                 body = await response.json()
-        assert response.status == 200 and body == {"database": "ok", "channels": {"telegram": "ok"}}
+        assert response.status == 200 and body == {"database": "ok", "disk": "ok", "channels": {"telegram": "ok"}}
 
 
 async def test_a_blocked_chat_is_recorded_as_done_not_retried_forever(settings, brain, engine, fake):

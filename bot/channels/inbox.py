@@ -10,8 +10,11 @@ import asyncio
 import hmac
 import json
 import logging
+import time
+from collections import OrderedDict
 from datetime import timedelta
 
+from bot.channels.wire import header_bytes, refusals
 from bot.dispatch import KeyedLocks, TemporaryFailure
 from bot.i18n import texts
 from bot.notifications import deliver
@@ -23,6 +26,34 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)  # replies still unsent after this are dropped, not retried forever
 TYPING_AFTER = 0.8  # seconds: "typing…" only when an answer is slow (most take milliseconds)
+
+
+class GroupNotices:
+    """Which group chats were lately told "Vui lòng nhắn riêng cho trợ lý". A group gets the notice
+    once per `every` seconds (a day), however much it writes; at most `per_minute` notices go out
+    a minute across all groups, and at most `size` groups are remembered (the oldest forgotten).
+    Kept in memory on purpose: nothing about a group is stored, so after a restart a group may be
+    told once more."""
+
+    def __init__(self, every: float = 24 * 3600, per_minute: int = 20, size: int = 10_000, clock=time.monotonic) -> None:
+        self.every, self.per_minute, self.size, self.clock = every, per_minute, size, clock
+        self._told: OrderedDict[str, float] = OrderedDict()
+        self._recent: list[float] = []
+
+    def due(self, chat_id: str) -> bool:
+        now = self.clock()
+        told = self._told.get(chat_id)
+        if told is not None and now - told < self.every:
+            return False
+        self._recent = [t for t in self._recent if now - t < 60]
+        if len(self._recent) >= self.per_minute:
+            return False  # a flood across many groups: these are told on a later message
+        self._recent.append(now)
+        self._told[chat_id] = now
+        self._told.move_to_end(chat_id)
+        while len(self._told) > self.size:
+            self._told.popitem(last=False)
+        return True
 
 
 class PermanentSendError(Exception):
@@ -46,6 +77,7 @@ class InboxChannel:
         # Rows answered in the same moment are marked sent in one transaction (group commit).
         self._to_mark: list[int] = []
         self._marked: asyncio.Future | None = None
+        self.group_notices = GroupNotices()
 
     # -- what a channel provides ----------------------------------------------------------------
 
@@ -54,6 +86,32 @@ class InboxChannel:
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         raise NotImplementedError
+
+    def group_of(self, data: dict) -> str | None:
+        """The chat id when the update comes from a group, supergroup or channel; None for a
+        private chat. The bot serves private chats only."""
+        return None
+
+    async def send_group_notice(self, chat_id: str, data: dict, text: str) -> None:
+        """Sends the one "write to me privately" message into a group."""
+        await self.send(chat_id, [Reply(text)])
+
+    def group_notice(self, chat_id: str, data: dict) -> None:
+        """A group's update: nothing recorded, dispatched or bound; the group is told, once a day,
+        to write privately (in the background, so the webhook answers at once)."""
+        if not self.group_notices.due(chat_id):
+            return
+        text = texts(self.app.settings.bot_locale).t("group.private_only")
+
+        async def notice() -> None:
+            try:
+                await self.send_group_notice(chat_id, data, text)
+            except Exception as exc:  # noqa: BLE001 - a courtesy; the group writes again or not
+                log.info("%s group notice failed: %s", self.name, type(exc).__name__)
+
+        task = asyncio.create_task(notice())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """A hook for acknowledging button presses."""
@@ -85,8 +143,9 @@ class InboxChannel:
         constant time; an empty secret never matches); None when the call may proceed."""
         if not self.ready():
             return 503
-        given = headers.get(header, "")
-        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        given = header_bytes(headers.get(header, ""))  # 0xFF in a header must not become a 500
+        if not secret or not hmac.compare_digest(given, secret.encode()):
+            refusals.warn(self.name, 403, "wrong or missing secret")
             return 403
         return None
 
@@ -118,7 +177,12 @@ class InboxChannel:
         task.add_done_callback(self.tasks.discard)
 
     async def accept(self, update_id: str, data: dict) -> None:
-        """Records the update (encrypted); a new one is processed in the background."""
+        """Records the update (encrypted); a new one is processed in the background. An update from
+        a group is not recorded: the group gets the private-chats-only notice (see group_notice)."""
+        group = self.group_of(data)
+        if group is not None:
+            self.group_notice(group, data)
+            return
         inbox_id = await run_db(self.app.engine, self._record, update_id, data)
         if inbox_id is not None:  # None: the same update again, already recorded
             self._spawn(inbox_id, data, None)

@@ -18,6 +18,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 from bot.channels.inbox import InboxChannel, PermanentSendError
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import split_text
+from bot.channels.wire import MAX_ID, BadRequest, a_text, an_id, an_object, load_object, refuse
 from bot.i18n import texts
 from bot.types import Incoming, Kind, Reply
 
@@ -37,19 +38,23 @@ COMMANDS = (
 def to_incoming(data: dict) -> Incoming | None:
     """The channel-agnostic form of a Telegram update (its JSON, as the Bot API sends it); None for
     updates the bot does not handle. Read straight from the JSON: building python-telegram-bot's
-    objects for every incoming update cost more than answering it."""
-    update_id = str(data["update_id"])
-    query = data.get("callback_query")
-    if query is not None:
-        chat = (query.get("message") or {}).get("chat") or {}
-        user_id = str(query["from"]["id"])
-        return Incoming(CHANNEL, str(chat.get("id", user_id)), update_id, user_id, Kind.BUTTON, payload=query.get("data") or "")
-    message = data.get("message")
-    if message is None:
+    objects for every incoming update cost more than answering it. A field of the wrong type is a
+    BadRequest (a ValueError): the webhook answers 400."""
+    update_id = an_id(data.get("update_id"), "update_id")
+    query = an_object(data.get("callback_query"), "callback_query")
+    if query:
+        chat = an_object(an_object(query.get("message"), "callback message").get("chat"), "chat")
+        user_id = an_id(an_object(query.get("from"), "from").get("id"), "user id")
+        chat_id = an_id(chat["id"], "chat id") if "id" in chat else user_id
+        payload = a_text(query.get("data"), "callback data") or ""
+        return Incoming(CHANNEL, chat_id, update_id, user_id, Kind.BUTTON, payload=payload)
+    message = an_object(data.get("message"), "message")
+    if not message:
         return None
-    chat_id = str(message["chat"]["id"])
-    user_id = str((message.get("from") or {}).get("id", chat_id))
-    text = message.get("text")
+    chat_id = an_id(an_object(message.get("chat"), "chat").get("id"), "chat id")
+    sender = an_object(message.get("from"), "from")
+    user_id = an_id(sender["id"], "user id") if "id" in sender else chat_id
+    text = a_text(message.get("text"), "text")
     if text is not None:
         words = text.split(maxsplit=1)
         if words and words[0].split("@")[0] == "/start":
@@ -67,6 +72,22 @@ def to_incoming(data: dict) -> Incoming | None:
     else:
         kind = Kind.OTHER
     return Incoming(CHANNEL, chat_id, update_id, user_id, kind)
+
+
+def group_chat(data: dict) -> str | None:
+    """The chat id of an update from a group, supergroup or channel (None for a private chat):
+    any chat whose type is not "private", or whose id is negative (Telegram's groups and channels)."""
+    query = data.get("callback_query")
+    holders = [query.get("message")] if isinstance(query, dict) else []
+    holders += [data.get(key) for key in ("message", "edited_message", "channel_post", "edited_channel_post")]
+    for holder in holders:
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if not isinstance(chat, dict):
+            continue
+        chat_id = str(chat.get("id", ""))
+        if chat.get("type", "private") != "private" or chat_id.startswith("-"):
+            return chat_id
+    return None
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -133,11 +154,14 @@ class TelegramChannel(InboxChannel):
         if refused:
             return web.Response(status=refused)
         try:
-            data = await request.json()
-            update_id = str(int(data["update_id"]))
-        except (ValueError, KeyError, TypeError):
-            return web.Response(status=400)
-        await self.accept(update_id, data)
+            data = load_object(await request.read())
+            update_id = data.get("update_id")
+            if isinstance(update_id, bool) or not isinstance(update_id, int) or not 0 <= update_id <= MAX_ID:
+                raise BadRequest("update_id missing or not an integer")
+            to_incoming(data)  # every field the bot reads has its type
+        except BadRequest as exc:
+            return refuse(CHANNEL, 400, exc.reason)
+        await self.accept(str(update_id), data)
         return web.Response(status=200)
 
     async def _poll(self) -> None:
@@ -155,6 +179,16 @@ class TelegramChannel(InboxChannel):
     def parse(self, data: dict) -> Incoming | None:
         return to_incoming(data)
 
+    def group_of(self, data: dict) -> str | None:
+        return group_chat(data)
+
+    async def send_group_notice(self, chat_id: str, data: dict, text: str) -> None:
+        """The notice, straight to the group (send() refuses groups); a pressed button's spinner stops."""
+        query_id = (data.get("callback_query") or {}).get("id")
+        if isinstance(query_id, str):
+            await self.bot.answer_callback_query(query_id)
+        await self.bot.send_message(chat_id=chat_id, text=text)
+
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """Stops the spinner on a pressed button."""
         query_id = (data.get("callback_query") or {}).get("id")
@@ -165,6 +199,10 @@ class TelegramChannel(InboxChannel):
         await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        if chat_id.startswith("-"):
+            # A group or channel (negative ids): never a reply, a notice or a reminder, even for a
+            # chat bound or registered before groups were refused.
+            raise PermanentSendError("a group chat")
         try:
             for reply in replies:
                 if reply.document is not None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
+import itertools
+import re
 import logging
 import time
 from datetime import timedelta
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
 from bot.channels.text import split_text
+from bot.channels.wire import BadRequest, a_text, an_id, an_object, header_bytes, load_object, refuse
 from bot.types import Incoming, Kind, Reply
 from storage import repo
 from storage.db import transaction
@@ -39,6 +41,7 @@ MAX_TEXT = 1900  # Zalo allows 2,000 characters
 MAX_BUTTONS = 5
 MESSAGING_WINDOW = timedelta(days=7)
 STALE_AFTER_MS = 5 * 60 * 1000
+TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?([0-9]{1,16})"?')
 TOKEN_ERRORS = {-216, -220}
 UNREACHABLE_ERRORS = {-213: "not following the OA", -230: "outside the 7-day window", -232: "outside the messaging window"}
 BACKOFF_ERRORS = {-211, -32}
@@ -63,14 +66,25 @@ def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
 
 
 def to_incoming(event: dict) -> Incoming | None:
-    kind = KINDS.get(str(event.get("event_name", "")))
-    sender = str((event.get("sender") or {}).get("id") or (event.get("follower") or {}).get("id") or "")
+    """None for events the bot does not handle; a BadRequest (a ValueError) for a field of the
+    wrong type (the webhook answers 400)."""
+    kind = KINDS.get(a_text(event.get("event_name"), "event_name") or "")
+    person = an_object(event.get("sender"), "sender") or an_object(event.get("follower"), "follower")
+    sender = an_id(person["id"], "sender id") if person.get("id") not in (None, "") else ""
     if kind is None or not sender:
         return None
-    message = event.get("message") or {}
-    update_id = str(message.get("msg_id") or f"{event.get('event_name')}-{sender}-{event.get('timestamp')}")
-    text = str(message.get("text", "")) if kind is Kind.TEXT else ""
+    message = an_object(event.get("message"), "message")
+    msg_id = message.get("msg_id")
+    update_id = an_id(msg_id, "msg_id") if msg_id not in (None, "") else f"{event.get('event_name')}-{sender}-{event.get('timestamp')}"
+    text = (a_text(message.get("text"), "text") or "") if kind is Kind.TEXT else ""
     return Incoming(CHANNEL, sender, update_id, sender, kind, text=text)
+
+
+def signed_timestamps(raw: bytes) -> list[str]:
+    """The timestamps the signature may have been made with, read from the raw body without
+    parsing it (the signature is checked before any JSON is parsed). The parsed event must then
+    carry the same timestamp."""
+    return [m.group(1).decode() for m in itertools.islice(TIMESTAMP.finditer(raw), 3)]
 
 
 def message_body(text: str, buttons) -> dict:
@@ -119,19 +133,20 @@ class ZaloOAChannel(InboxChannel):
         if not self.ready():
             return web.Response(status=503)  # the platform retries; older updates resume first
         raw = await request.read()
+        given = header_bytes(request.headers.get(SIGNATURE_HEADER, "")).removeprefix(b"mac=").strip()
+        timestamp = next((t for t in signed_timestamps(raw)
+                          if hmac.compare_digest(given, signature(self.app_id, raw, t, self.secret_key).encode())), None)
+        if timestamp is None:
+            return refuse(CHANNEL, 403, "missing or wrong signature")
         try:
-            event = json.loads(raw)
-            timestamp = str(event["timestamp"])
-            age = abs(time.time() * 1000 - int(timestamp))
-        except (ValueError, KeyError, TypeError):
-            return web.Response(status=400)
-        given = request.headers.get(SIGNATURE_HEADER, "").removeprefix("mac=")
-        expected = signature(str(event.get("app_id", self.app_id)), raw, timestamp, self.secret_key)
-        if str(event.get("app_id", "")) != self.app_id or not hmac.compare_digest(given.encode(), expected.encode()):
-            return web.Response(status=403)
-        if age > STALE_AFTER_MS:
-            return web.Response(status=403)
-        msg = to_incoming(event)
+            event = load_object(raw)
+            if str(event.get("timestamp")) != timestamp or str(event.get("app_id", "")) != self.app_id:
+                raise BadRequest("timestamp or app_id not the signed ones")
+            msg = to_incoming(event)
+        except BadRequest as exc:
+            return refuse(CHANNEL, 400, exc.reason)
+        if abs(time.time() * 1000 - int(timestamp)) > STALE_AFTER_MS:
+            return refuse(CHANNEL, 403, "stale timestamp")
         if msg is not None:
             await self.accept(msg.update_id, event)
         return web.json_response({"error": 0})
