@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -74,7 +74,11 @@ class InboxUpdate(SQLModel, table=True):
     """Every update a channel delivered, recorded (encrypted) before it is acknowledged.
 
     processed_at: the handler's transaction committed, and `replies` holds what to send.
-    sent_at: the replies went out. On start-up, rows missing either are finished.
+    sent_at: the replies went out (or the row was given up). On start-up, rows missing it are finished.
+    sent_count: how many of the replies' messages (documents and text chunks, in order) were
+    confirmed delivered; a resumed send starts after them.
+    failed_at: the database was unavailable and the person got "thử lại sau"; the update is
+    replayed later only if the person has not written since (otherwise it is closed unanswered).
     """
 
     __tablename__ = "inbox"
@@ -88,6 +92,8 @@ class InboxUpdate(SQLModel, table=True):
     received_at: datetime = Field(sa_column=utc_column())
     processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+    sent_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class OAuthToken(SQLModel, table=True):

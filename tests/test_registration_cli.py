@@ -16,7 +16,9 @@ def this_month() -> str:
 
 
 def database_bytes(workdir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in workdir.glob("bot.sqlite3*"))
+    from tests.conftest import database_dump
+
+    return database_dump(workdir)
 
 
 def test_demo_data_exports_names_and_phones_that_are_nowhere_in_plain_text_in_the_database(tmp_path):
