@@ -229,8 +229,11 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
     """Forty people register at once over the webhook (720 updates); the bot is SIGKILLed at a
     third and at two thirds of the burst and restarted each time, while "Telegram" redelivers
     what was not acknowledged. Each chat's messages at the stand-in are compared with a clean
-    registration's: prints duplicates, losses and replies out of order (all must be 0; a message
-    in flight at the very instant of a kill is the one thing that could repeat, see README)."""
+    registration's: prints duplicates, losses and replies out of order. Losses and replies out of
+    order must be 0. A message confirmed and recorded is never repeated; the one a chat's queue
+    had in flight at the instant of a SIGKILL (at the stand-in, its confirmation not yet recorded)
+    is sent again: Telegram has no idempotency key. So each chat repeats at most one message per
+    kill (see README, Reliability)."""
     import aiohttp
 
     people = [8000 + i for i in range(40)]
@@ -294,11 +297,12 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
             bot.send_signal(signal.SIGTERM)
             bot.wait(30)
         expected = to(fake, control)[:expected_count]
-        duplicates = losses = out_of_order = 0
+        duplicates = losses = out_of_order = worst = 0
         for chat in people:
             got = to(fake, chat)[:-1] if "#,##%" in to(fake, chat)[-1] else to(fake, chat)  # without the last question
             extra, missing = Counter(got) - Counter(expected), Counter(expected) - Counter(got)
             duplicates += sum(extra.values())
+            worst = max(worst, sum(extra.values()))
             losses += sum(missing.values())
             seen: Counter = Counter()
             firsts = []
@@ -308,9 +312,10 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
                     firsts.append(t)
             out_of_order += sum(a != b for a, b in zip(firsts, expected))
     print(f"\ntwo SIGKILLs in a {total}-update burst ({len(people)} chats, {elapsed:.1f} s with restarts): "
-          f"duplicates {duplicates}, losses {losses}, replies out of order {out_of_order}")
+          f"duplicates {duplicates} (at most {worst} in one chat), losses {losses}, replies out of order {out_of_order}")
     assert all(acknowledged[chat] == len(REGISTRATION) for chat in people)
-    assert duplicates == 0 and losses == 0 and out_of_order == 0
+    assert losses == 0 and out_of_order == 0
+    assert worst <= 2  # one message in flight per chat at each of the two kills
 
 
 async def _ask_last(port: int, chats: list[int]) -> None:
