@@ -96,10 +96,11 @@ def mark_failed(*, session: Session, inbox_id: int, now: datetime) -> None:
     session.execute(update(InboxUpdate.__table__).where(InboxUpdate.__table__.c.id == inbox_id).values(failed_at=now))
 
 
-def inbox_done(*, session: Session, inbox_id: int) -> bool:
-    """Whether the row is finished (sent, given up or closed)."""
+def inbox_progress(*, session: Session, inbox_id: int) -> tuple[bool, int]:
+    """Whether the row is finished (sent, given up or closed), and how many messages are confirmed."""
     table = InboxUpdate.__table__
-    return session.execute(sa_select(table.c.sent_at).where(table.c.id == inbox_id)).scalar() is not None
+    row = session.execute(sa_select(table.c.sent_at, table.c.sent_count).where(table.c.id == inbox_id)).first()
+    return (True, 0) if row is None else (row[0] is not None, row[1] or 0)
 
 
 def stored_replies(*, session: Session, inbox_id: int) -> str | None:

@@ -74,6 +74,7 @@ def test_chat_script_transcript(workdir):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.db
 def test_chat_resumes_where_it_was_after_the_process_is_killed(workdir):
     import time
 

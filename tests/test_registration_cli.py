@@ -4,11 +4,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.test_cli import ROOT, bot
 
 TRANSCRIPTS = ROOT / "tests/data/transcripts"
+pytestmark = pytest.mark.db  # real processes on the run's database (PostgreSQL in the PostgreSQL pass)
 
 
 def this_month() -> str:

@@ -253,10 +253,14 @@ class InboxChannel:
             self._newest[key] = max(self._newest.get(key, 0), inbox_id)
         async with self.locks.hold(key):  # the chat's queue: its updates in arrival order, one at a time
             try:
+                if swept:
+                    # Read again under the chat's lock: a live task may have finished this row (or
+                    # sent part of it) since the sweep listed it.
+                    done, sent_count = await run_db(self.app.engine, self._progress, inbox_id)
+                    if done:
+                        return
                 if stored is None:
                     if swept:
-                        if await run_db(self.app.engine, self._is_done, inbox_id):
-                            return  # closed meanwhile (the person wrote again after a "thử lại sau")
                         if inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
                             log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
                                      self.name, inbox_id)
@@ -380,9 +384,9 @@ class InboxChannel:
         with connection_transaction(self.app.engine) as session:
             repo.mark_failed(session=session, inbox_id=inbox_id, now=utcnow())
 
-    def _is_done(self, inbox_id: int) -> bool:
+    def _progress(self, inbox_id: int) -> tuple[bool, int]:
         with connection_transaction(self.app.engine) as session:
-            return repo.inbox_done(session=session, inbox_id=inbox_id)
+            return repo.inbox_progress(session=session, inbox_id=inbox_id)
 
     def _mark_sent(self, inbox_id: int) -> None:
         self._mark_many([inbox_id])
