@@ -11,17 +11,17 @@ from datetime import datetime
 from typing import AsyncIterator, Callable
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.context import Context, Result
 from bot.limits import FloodGate
 from bot.router import ForgedButton, Router
 from bot.state import ConversationState
-from bot.types import Incoming, Reply, replies_to_json
+from bot.types import Incoming, Reply, replies_from_json, replies_to_json
 from storage import repo
 from storage.crypto import Cipher
-from storage.db import connection_transaction, is_postgres, wipe_free_pages
+from storage.db import RETRY_DELAYS, connection_transaction, is_postgres, retryable, wipe_free_pages
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -112,29 +112,41 @@ class Dispatcher:
         # hop to a worker thread and the GIL contention it caused cost more than the work
         # (webhook throughput went from about 320 to about 450 updates/s).
         self.in_thread = is_postgres(engine)
+        self.retry_delays = RETRY_DELAYS  # pauses before re-running a transaction whose connection dropped
 
     async def dispatch(self, msg: Incoming, *, inbox_id: int | None = None) -> list[Reply]:
         """Replies to send; empty for a repeated delivery. Never raises: failures get a calm message.
         With `inbox_id`, the replies are stored on that inbox row in the same transaction."""
         async with self.locks.hold(msg.conversation_key):
-            try:
-                if self.in_thread:
-                    replies, notified = await asyncio.to_thread(self.process_or_stale, msg, inbox_id)
-                else:
-                    replies, notified = self.process_or_stale(msg, inbox_id)
-                if notified and self.on_notify is not None:
-                    self.on_notify(notified)
-                return replies
-            # Logs name the channel and the inbox row, never the update id: on Zalo it holds the user id.
-            except OperationalError as exc:
-                log.error("database unavailable while handling a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
-                if inbox_id is not None:
-                    raise TemporaryFailure([self.error_reply()]) from None
-            except SQLAlchemyError as exc:
-                log.error("database error on a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
-            except Exception:
-                log.exception("handler failed on a %s update (inbox %s)", msg.channel, inbox_id)
-            return [self.error_reply()]
+            for delay in (*self.retry_delays, None):
+                try:
+                    if self.in_thread:
+                        replies, notified = await asyncio.to_thread(self.process_or_stale, msg, inbox_id)
+                    else:
+                        replies, notified = self.process_or_stale(msg, inbox_id)
+                    if notified and self.on_notify is not None:
+                        self.on_notify(notified)
+                    return replies
+                # Logs name the channel and the inbox row, never the update id: on Zalo it holds the user id.
+                except SQLAlchemyError as exc:
+                    if retryable(exc) and delay is not None:
+                        # A dropped connection: the whole transaction runs again on a fresh one.
+                        # Nothing of the failed attempt was kept, or (the commit's answer was
+                        # lost) the update is already claimed and its stored replies are returned.
+                        log.info("database unavailable on a %s update (inbox %s): %s; run again in %.2f s",
+                                 msg.channel, inbox_id, type(exc).__name__, delay)
+                        await asyncio.sleep(delay)
+                        continue
+                    if retryable(exc):
+                        log.error("database unavailable while handling a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
+                        if inbox_id is not None:
+                            raise TemporaryFailure([self.error_reply()]) from None
+                    else:
+                        log.error("database error on a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
+                except Exception:
+                    log.exception("handler failed on a %s update (inbox %s)", msg.channel, inbox_id)
+                return [self.error_reply()]
+        return [self.error_reply()]
 
     def process_or_stale(self, msg: Incoming, inbox_id: int | None = None) -> tuple[list[Reply], set[str]]:
         """`process`; button data a handler could not read is rolled back and answered again as a
@@ -152,6 +164,9 @@ class Dispatcher:
         with connection_transaction(self.engine, lock_key=msg.conversation_key) as session:
             claimed = self.cipher.update_key(msg.channel, msg.update_id)  # never the id itself: Zalo's holds the user id
             if not repo.claim_update(session=session, channel=msg.channel, update_id=claimed, now=now):
+                stored = repo.stored_replies(session=session, inbox_id=inbox_id) if inbox_id is not None else None
+                if stored:  # handled before (an attempt whose commit's answer was lost): its replies
+                    return replies_from_json(self.cipher.decrypt(stored) or "[]"), set()
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return [], set()
             verdict = self.flood.check(msg.conversation_key, now) if self.flood is not None else None

@@ -13,6 +13,7 @@ from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,32 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# A dropped connection (PostgreSQL restarted, a backend killed, a failover) or a busy SQLite file
+# fails one transaction; it is run again on a fresh connection after these pauses (about 1.5 s in
+# all) before the caller is told the database is unavailable.
+RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether re-running the whole transaction may succeed: the connection dropped or the
+    database was momentarily unavailable (never a constraint or programming error)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
+
+
 async def run_db(engine: Engine, function, *args):
+    """Runs a short unit of database work (one whole transaction: `function` must be safe to run
+    again) from the event loop, re-running it after a dropped connection (RETRY_DELAYS)."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            return await _run_db_once(engine, function, *args)
+        except DBAPIError as exc:
+            if delay is None or not retryable(exc):
+                raise
+            log.info("database unavailable (%s); transaction run again in %.2f s", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+
+
+async def _run_db_once(engine: Engine, function, *args):
     """Runs a short unit of database work from the event loop. SQLite (a local file, one process,
     sub-millisecond statements) runs it in the loop's own thread: handing it to a worker thread
     cost more than the work, because the threads then fight over the GIL (webhook throughput

@@ -74,7 +74,11 @@ class InboxUpdate(SQLModel, table=True):
     """Every update a channel delivered, recorded (encrypted) before it is acknowledged.
 
     processed_at: the handler's transaction committed, and `replies` holds what to send.
-    sent_at: the replies went out. On start-up, rows missing either are finished.
+    sent_at: the replies went out (or the row was given up). On start-up, rows missing it are finished.
+    sent_count: how many of the replies' messages (documents and text chunks, in order) were
+    confirmed delivered; a resumed send starts after them.
+    failed_at: the database was unavailable and the person got "thử lại sau"; the update is
+    replayed later only if the person has not written since (otherwise it is closed unanswered).
     """
 
     __tablename__ = "inbox"
@@ -91,6 +95,8 @@ class InboxUpdate(SQLModel, table=True):
     # A keyed hash of the conversation (Cipher.chat_key), set when the update is handled: the
     # person's stored messages are found and removed when they delete their data.
     chat_key: str | None = Field(default=None, max_length=64, index=True)
+    sent_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class OAuthToken(SQLModel, table=True):

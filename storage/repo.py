@@ -52,6 +52,8 @@ def _hot(session: Session | Connection) -> dict[str, object]:
             .returning(inbox.c.id),
             "replies": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
             .values(replies=bindparam("replies"), processed_at=bindparam("now"), chat_key=bindparam("chat_key")),
+            "progress": update(inbox).where(inbox.c.id == bindparam("inbox_id"), inbox.c.sent_count < bindparam("count"))
+            .values(sent_count=bindparam("count")),
             "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now")),
         }
     return _HOT[dialect]
@@ -93,6 +95,29 @@ def erase_inbox(*, session: Session, chat_keys: list[str], current: int | None, 
 
 def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
     session.execute(_hot(session)["sent"], {"ids": list(inbox_ids), "now": now})
+
+
+def record_progress(*, session: Session, inbox_id: int, count: int) -> None:
+    """`count` of the row's outgoing messages are confirmed delivered (never moves backwards)."""
+    session.execute(_hot(session)["progress"], {"inbox_id": inbox_id, "count": count})
+
+
+def mark_failed(*, session: Session, inbox_id: int, now: datetime) -> None:
+    """The update could not be handled (database unavailable) and the person was told to try later."""
+    session.execute(update(InboxUpdate.__table__).where(InboxUpdate.__table__.c.id == inbox_id).values(failed_at=now))
+
+
+def inbox_progress(*, session: Session, inbox_id: int) -> tuple[bool, int]:
+    """Whether the row is finished (sent, given up or closed), and how many messages are confirmed."""
+    table = InboxUpdate.__table__
+    row = session.execute(sa_select(table.c.sent_at, table.c.sent_count).where(table.c.id == inbox_id)).first()
+    return (True, 0) if row is None else (row[0] is not None, row[1] or 0)
+
+
+def stored_replies(*, session: Session, inbox_id: int) -> str | None:
+    """The replies kept with an update (encrypted), if its handler's transaction committed."""
+    table = InboxUpdate.__table__
+    return session.execute(sa_select(table.c.replies).where(table.c.id == inbox_id)).scalar()
 
 
 def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:

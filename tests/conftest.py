@@ -49,6 +49,56 @@ def database_url(tmp_path):
         admin.dispose()
 
 
+_subprocess_schemas: list[str] = []
+
+
+def subprocess_database_url(data_dir) -> str:
+    """The database a `python -m bot` process of a test uses: its SQLite file under `data_dir`, or,
+    when TEST_DATABASE_URL is set, a PostgreSQL schema of its own (chosen through the connection's
+    search_path, so the process sees only it), dropped at the end of the run."""
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{data_dir}/bot.sqlite3"
+    import hashlib
+
+    schema = "sub_" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+    if schema not in _subprocess_schemas:
+        admin = make_engine(TEST_DATABASE_URL)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        _subprocess_schemas.append(schema)
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    return f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+def database_dump(data_dir) -> bytes:
+    """Everything a subprocess test's database holds, as bytes: the SQLite files, or every row of
+    every table of its PostgreSQL schema as text."""
+    from pathlib import Path
+
+    if not TEST_DATABASE_URL:
+        return b"".join(p.read_bytes() for p in Path(data_dir).glob("bot.sqlite3*"))
+    engine = make_engine(subprocess_database_url(data_dir))
+    out = []
+    with engine.connect() as connection:
+        tables = connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars().all()
+        for table in tables:
+            out += [str(tuple(row)) for row in connection.execute(text(f'SELECT * FROM "{table}"'))]
+    engine.dispose()
+    return "\n".join(out).encode()
+
+
+def _drop_subprocess_schemas() -> None:
+    if not _subprocess_schemas:
+        return
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        for schema in _subprocess_schemas:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture
 def engine(database_url):
     url, schema = database_url
@@ -105,6 +155,7 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     from tests.log_scan import scan
 
+    _drop_subprocess_schemas()
     if _collector is None:
         return
     found = scan(_collector.lines)

@@ -12,9 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(data_dir: Path, extra: dict | None = None) -> dict:
-    """The environment of a fresh install: no database URL, locale or tokens from the caller."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "TELEGRAM_", "DATA_"))}
-    env.update({"DATA_DIR": str(data_dir), "PYTHONIOENCODING": "utf-8"}, **(extra or {}))
+    """The environment of a fresh install: no locale or tokens from the caller; the database is
+    the test run's (SQLite under `data_dir`, or a PostgreSQL schema of its own when
+    TEST_DATABASE_URL is set, so the PostgreSQL pass runs these processes on PostgreSQL)."""
+    from tests.conftest import subprocess_database_url
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "TELEGRAM_", "DATA_", "ZALO_"))}
+    env.update({"DATA_DIR": str(data_dir), "PYTHONIOENCODING": "utf-8", "DATABASE_URL": subprocess_database_url(data_dir)},
+               **(extra or {}))
     return env
 
 
@@ -69,6 +74,7 @@ def test_chat_script_transcript(workdir):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.db
 def test_chat_resumes_where_it_was_after_the_process_is_killed(workdir):
     import time
 

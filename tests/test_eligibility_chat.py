@@ -13,12 +13,13 @@ from tests.conftest import make_message, press, run
 
 TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
 ROOT = Path(__file__).resolve().parent.parent
+from tests.test_cli import _env  # noqa: E402 - the database of the run (PostgreSQL when TEST_DATABASE_URL is set)
 
 
 def chat_script(name: str, tmp_path) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "chat", "--script", str(TRANSCRIPTS / name)],
-        capture_output=True, text=True, cwd=tmp_path, env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60,
+        capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path), timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

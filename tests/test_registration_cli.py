@@ -4,11 +4,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.test_cli import ROOT, bot
 
 TRANSCRIPTS = ROOT / "tests/data/transcripts"
+pytestmark = pytest.mark.db  # real processes on the run's database (PostgreSQL in the PostgreSQL pass)
 
 
 def this_month() -> str:
@@ -16,7 +18,9 @@ def this_month() -> str:
 
 
 def database_bytes(workdir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in workdir.glob("bot.sqlite3*"))
+    from tests.conftest import database_dump
+
+    return database_dump(workdir)
 
 
 def test_demo_data_exports_names_and_phones_that_are_nowhere_in_plain_text_in_the_database(tmp_path):

@@ -12,17 +12,21 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
+import pytest
+
 from storage.db import make_engine, migrate, transaction
 from storage.models import Officer
 from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
+from tests.conftest import subprocess_database_url
 from tests.test_cli import ROOT, _env
 
 OFFICERS = 60
+pytestmark = pytest.mark.db  # a real process on the run's database (PostgreSQL in the PostgreSQL pass)
 NOW = "2026-12-04T08:00+07:00"  # the monthly list's on-the-day reminder (the 5th is a Saturday)
 
 
 def bind_officers(data_dir, count: int) -> None:
-    engine = make_engine(f"sqlite:///{data_dir / 'bot.sqlite3'}")
+    engine = make_engine(subprocess_database_url(data_dir))
     migrate(engine)
     with transaction(engine) as session:
         for i in range(count):

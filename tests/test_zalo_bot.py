@@ -66,12 +66,12 @@ async def test_wrong_secret_is_refused_and_a_duplicate_answered_once(settings, b
     async with Harness(settings, brain, engine, fake) as bot:
         assert await bot.post(text_event("m3", "ls bn"), secret="nope") == 403
         assert await bot.post(text_event("m3", "ls bn"), secret=None) == 403
-        await asyncio.sleep(0.2)
+        await bot.channel.idle()
         assert fake.sent("sendMessage") == []
         assert await bot.post(text_event("m4", "ls bn")) == 200
         assert await bot.post(text_event("m4", "ls bn")) == 200
         await fake.wait_for("sendMessage")
-        await asyncio.sleep(0.3)
+        await bot.channel.idle()
         assert len(fake.sent("sendMessage")) == 1 and "6,24%" in fake.sent("sendMessage")[0]["text"]
 
 
@@ -97,12 +97,12 @@ async def test_a_failed_send_is_retried_by_the_next_sweep_and_sent_once(settings
     async with Harness(settings, brain, engine, fake) as bot:
         await bot.post(text_event("m6", "ls bn"))
         await fake.wait_for("sendMessage")  # the failed attempt
-        await asyncio.sleep(0.2)
+        await bot.channel.idle()
         await bot.channel.resume()  # what the scheduler does every minute
         sent = await fake.wait_for("sendMessage", 2)
         assert "6,24%" in sent[1]["text"]
         await bot.channel.resume()
-        await asyncio.sleep(0.2)
+        await bot.channel.idle()
         assert len(fake.sent("sendMessage")) == 2  # delivered once, not again
 
 

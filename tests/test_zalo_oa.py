@@ -75,7 +75,7 @@ async def test_unverified_or_stale_events_are_refused_and_not_processed(settings
     async with Harness(settings, brain, engine, fake) as bot:
         status = await bot.post(event, sign=case != "no signature", secret="wrong" if case == "wrong secret" else FakeZaloOA.SECRET_KEY)
         assert status == 403
-        await asyncio.sleep(0.2)
+        await bot.channel.idle()
         assert fake.sent("message") == []
 
 
@@ -84,7 +84,7 @@ async def test_the_same_msg_id_is_answered_once(settings, brain, engine, fake):
         for _ in range(3):
             assert await bot.post(text_event("z4", "ls bn")) == 200
         await fake.wait_for("delivered")
-        await asyncio.sleep(0.3)
+        await bot.channel.idle()
         assert len(fake.sent("delivered")) == 1 and "6,24%" in fake.sent("delivered")[0]["message"]["text"]
 
 
@@ -111,12 +111,12 @@ async def test_outside_the_window_the_person_is_marked_unreachable_and_not_retri
     async with Harness(settings, brain, engine, fake) as bot:
         await bot.post(text_event("z5", "menu", user="7001"))
         await fake.wait_for("message")
-        await asyncio.sleep(0.3)
+        await bot.channel.idle()
         with transaction(bot.app.engine) as session:
             contact = repo.get_contact(session=session, channel="zalo_oa", chat_id="7001")
         assert contact.unreachable_since is not None and "7-day" in contact.reason
-    async with Harness(settings, brain, engine, fake):
-        await asyncio.sleep(0.3)
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.channel.idle()
         assert len(fake.sent("message")) == 1  # given up, not re-sent after restart
 
 

@@ -1,7 +1,21 @@
 """What every webhook/polling channel shares: record an update durably before acknowledging it,
 process it once in order per chat, send, mark sent; on start, finish what a crash left.
 
-A channel subclass says how to read its updates (`parse`) and how to send (`send`).
+A channel subclass says how to read its updates (`parse`), how replies become messages
+(`messages`) and how one message is sent (`send_message`).
+
+Delivery after faults (README "Reliability"):
+- each chat has its own send queue: its updates are handled and their replies sent one after
+  another (a lock per chat, first come first served), so a chat's later reply never overtakes an
+  earlier one. A temporary send failure (network, outage, 429) is retried in place, after the
+  platform's Retry-After or a growing pause, holding only that chat's queue;
+- every confirmed message is recorded on its inbox row (`sent_count`), so after a crash the
+  replies resume after the last confirmed message: a message recorded as sent is never sent
+  again. Only a message in flight at the instant of a SIGKILL (sent, confirmation not yet
+  recorded) can be repeated: the platforms offer no idempotency key;
+- an update that got "thử lại sau" (database unavailable) is handled again by the minute sweep
+  only if the person has not written since; once they have, it is closed unanswered (they
+  retyped it, and an answer to the old message would now be a wrong answer).
 """
 
 from __future__ import annotations
@@ -25,6 +39,7 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)  # replies still unsent after this are dropped, not retried forever
+RETRY_FIRST, RETRY_MAX = 0.5, 15.0  # seconds: the pause before re-sending after a temporary failure, doubling
 TYPING_AFTER = 0.8  # seconds: "typing…" only when an answer is slow (most take milliseconds)
 
 
@@ -60,8 +75,14 @@ class PermanentSendError(Exception):
     """The recipient cannot be reached (blocked the bot, outside the messaging window): give up."""
 
 
+class TemporarySendError(Exception):
+    """The platform could not take the message now (overloaded, down): the chat's queue retries."""
+
+
 class InboxChannel:
     name = "channel"
+    # Failures worth re-sending after a pause (the channel adds its own client's).
+    temporary_errors: tuple[type[BaseException], ...] = (TemporarySendError, OSError, asyncio.TimeoutError)
 
     def __init__(self, app) -> None:
         self.app = app
@@ -78,13 +99,20 @@ class InboxChannel:
         self._to_mark: list[int] = []
         self._marked: asyncio.Future | None = None
         self.group_notices = GroupNotices()
+        self._stopping = asyncio.Event()
+        # Updates answered "thử lại sau", per chat, and the newest update seen of those chats:
+        # a failed update older than the chat's newest is closed, not replayed.
+        self._failed: dict[str, set[int]] = {}
+        self._newest: dict[str, int] = {}
 
     # -- what a channel provides ----------------------------------------------------------------
 
     def parse(self, data: dict) -> Incoming | None:
         raise NotImplementedError
 
-    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+    async def messages(self, replies: list[Reply]) -> list:
+        """The replies as the channel's messages, in order (documents, text chunks); the same
+        replies always make the same number of messages (delivery progress counts them)."""
         raise NotImplementedError
 
     def group_of(self, data: dict) -> str | None:
@@ -112,6 +140,22 @@ class InboxChannel:
         task = asyncio.create_task(notice())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+    async def send_message(self, chat_id: str, message) -> None:
+        """Sends one of `messages`; PermanentSendError when the recipient cannot be reached."""
+        raise NotImplementedError
+
+    def retry_after(self, exc: BaseException) -> float | None:
+        """How long the platform asked to wait (a 429's Retry-After), if it said."""
+        return None
+
+    async def check_reachable(self, chat_id: str) -> None:
+        """PermanentSendError when the platform would refuse any message to the chat."""
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        """Sends replies once, no retry (notifications, the calm "thử lại sau")."""
+        await self.check_reachable(chat_id)
+        for message in await self.messages(replies):
+            await self.send_message(chat_id, message)
 
     async def before_dispatch(self, msg: Incoming, data: dict) -> None:
         """A hook for acknowledging button presses."""
@@ -188,17 +232,34 @@ class InboxChannel:
             self._spawn(inbox_id, data, None)
 
     async def resume(self) -> None:
-        """Finishes updates recorded before a crash: processes or re-sends them, oldest first."""
+        """Finishes updates recorded before a crash: processes or re-sends them, oldest first
+        (the channel's minute sweep; at start-up, everything unfinished)."""
         rows = [r for r in await asyncio.to_thread(self._unfinished) if r[0] not in self.in_flight]
         now = utcnow()
-        for row_id, payload, replies, received_at in rows:
+        pending = []
+        for row_id, payload, replies, received_at, sent_count, failed_at in rows:
             if now - received_at > GIVE_UP_AFTER:
                 log.warning("%s update (inbox %s) could not be answered within %s; given up", self.name, row_id, GIVE_UP_AFTER)
                 await asyncio.to_thread(self._mark_sent, row_id)
                 continue
-            self._spawn(row_id, json.loads(self.cipher.decrypt(payload) or "{}"), replies)
+            data = json.loads(self.cipher.decrypt(payload) or "{}")
+            key = self._key(data)
+            if key is not None:  # the newest of each chat, before any is handled
+                self._newest[key] = max(self._newest.get(key, 0), row_id)
+                if failed_at is not None:
+                    self._failed.setdefault(key, set()).add(row_id)
+            pending.append((row_id, data, replies, sent_count))
+        for row_id, data, replies, sent_count in pending:
+            self._spawn(row_id, data, replies, sent_count, swept=True)
         if rows:
             log.info("resuming %d unfinished %s updates", len(rows), self.name)
+
+    def _key(self, data: dict) -> str | None:
+        try:
+            msg = self.parse(data) if data else None
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        return msg.conversation_key if msg is not None else None
 
     def start_polling(self, loop) -> None:
         """Runs a channel's polling loop (development mode, or no public address); if it ever
@@ -213,8 +274,10 @@ class InboxChannel:
         self._polling.add_done_callback(ended)
 
     async def stop_receiving(self) -> None:
-        """Stops taking updates; work in flight finishes first."""
+        """Stops taking updates; work in flight finishes first (a send waiting to be retried
+        stops waiting: it is finished at the next start)."""
         self.healthy = False
+        self._stopping.set()
         if self._polling is not None:
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
@@ -226,15 +289,21 @@ class InboxChannel:
         if self.session is not None:
             await self.session.close()
 
-    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None) -> None:
+    async def idle(self) -> None:
+        """Returns once nothing is being handled or sent (tests wait on this, not on time)."""
+        while self.tasks or self._marked is not None:
+            await asyncio.gather(*list(self.tasks), *([self._marked] if self._marked else []), return_exceptions=True)
+
+    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None, sent_count: int = 0, swept: bool = False) -> None:
         if inbox_id in self.in_flight:
             return  # already being handled (an accept and a resume sweep can meet)
         self.in_flight.add(inbox_id)
-        task = asyncio.create_task(self._finish(inbox_id, data, replies))
+        task = asyncio.create_task(self._finish(inbox_id, data, replies, sent_count, swept))
         self.tasks.add(task)
         task.add_done_callback(lambda t: (self.tasks.discard(t), self.in_flight.discard(inbox_id)))
 
-    async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None) -> None:
+    async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int = 0,
+                      swept: bool = False) -> None:
         try:
             msg = self.parse(data) if data else None
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -242,9 +311,26 @@ class InboxChannel:
         if msg is None:
             await self._mark_sent_soon(inbox_id)
             return
-        async with self.locks.hold(msg.conversation_key):  # one chat's updates in arrival order
+        key = msg.conversation_key
+        if key in self._failed:
+            self._newest[key] = max(self._newest.get(key, 0), inbox_id)
+        async with self.locks.hold(key):  # the chat's queue: its updates in arrival order, one at a time
             try:
+                if swept:
+                    # Read again under the chat's lock: a live task may have finished this row (or
+                    # sent part of it) since the sweep listed it.
+                    done, sent_count = await run_db(self.app.engine, self._progress, inbox_id)
+                    if done:
+                        return
                 if stored is None:
+                    if swept:
+                        if inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
+                            log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
+                                     self.name, inbox_id)
+                            self._forget_failed(key, [inbox_id])
+                            await self._mark_sent_soon(inbox_id)
+                            return
+                    await self._close_failed_before(key, inbox_id)
                     try:
                         await self.before_dispatch(msg, data)
                     except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
@@ -254,12 +340,22 @@ class InboxChannel:
                         stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
                     finally:
                         typing.cancel()
-                await self.send(msg.chat_id, stored)
+                    self._forget_failed(key, [inbox_id])
+                await self._deliver(inbox_id, msg.chat_id, stored, sent_count)
             except TemporaryFailure as exc:
-                # Nothing was saved: say "thử lại sau" now; the sweep handles the update again later.
+                # Nothing was saved: say "thử lại sau" now; the sweep handles the update again
+                # later, unless the person writes again first.
+                told = inbox_id in self._failed.get(key, ())  # a replay that failed again: told once is enough
+                self._failed.setdefault(key, set()).add(inbox_id)
+                self._newest[key] = max(self._newest.get(key, 0), inbox_id)
+                if not told:
+                    try:
+                        await self.send(msg.chat_id, exc.replies)
+                    except Exception:  # noqa: BLE001
+                        pass
                 try:
-                    await self.send(msg.chat_id, exc.replies)
-                except Exception:  # noqa: BLE001
+                    await run_db(self.app.engine, self._mark_failed, inbox_id)
+                except Exception:  # noqa: BLE001 - the database is down: remembered in memory only
                     pass
                 return
             except PermanentSendError as exc:
@@ -268,6 +364,52 @@ class InboxChannel:
                 log.warning("%s send failed (inbox %s): %s", self.name, inbox_id, type(exc).__name__)
                 return
             await self._mark_sent_soon(inbox_id)
+
+    async def _deliver(self, inbox_id: int, chat_id: str, replies: list[Reply], start: int) -> None:
+        """Sends the replies' messages from `start` on, recording each confirmed one; a temporary
+        failure is retried after a pause (this chat's queue waits, no other chat does)."""
+        await self.check_reachable(chat_id)
+        messages = await self.messages(replies)
+        index, pause = start, RETRY_FIRST
+        while index < len(messages):
+            try:
+                await self.send_message(chat_id, messages[index])
+            except PermanentSendError:
+                raise
+            except self.temporary_errors as exc:
+                if self._stopping.is_set():
+                    raise
+                wait = self.retry_after(exc)
+                wait = pause if wait is None else wait
+                pause = min(pause * 2, RETRY_MAX)
+                log.info("%s send failed (inbox %s): %s; this chat's queue tries again in %.1f s",
+                         self.name, inbox_id, type(exc).__name__, wait)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            index += 1
+            pause = RETRY_FIRST
+            if index < len(messages):  # the last one is recorded with the row (sent_at)
+                await run_db(self.app.engine, self._record_progress, inbox_id, index)
+
+    def _forget_failed(self, key: str, inbox_ids: list[int]) -> None:
+        failed = self._failed.get(key)
+        if failed is None:
+            return
+        failed.difference_update(inbox_ids)
+        if not failed:
+            del self._failed[key]
+            self._newest.pop(key, None)
+
+    async def _close_failed_before(self, key: str, inbox_id: int) -> None:
+        """The person wrote again: their updates that got "thử lại sau" are closed, not replayed."""
+        older = [i for i in self._failed.get(key, ()) if i < inbox_id]
+        if older:
+            await run_db(self.app.engine, self._mark_many, older)
+            log.info("%s: %d update(s) that got 'try later' closed, the person wrote again", self.name, len(older))
+            self._forget_failed(key, older)
 
     async def _mark_sent_soon(self, inbox_id: int) -> None:
         """Marks the row sent together with the others answered in the same moment."""
@@ -298,6 +440,18 @@ class InboxChannel:
                 self.recorded(session, data)
             return inbox_id
 
+    def _record_progress(self, inbox_id: int, count: int) -> None:
+        with connection_transaction(self.app.engine) as session:
+            repo.record_progress(session=session, inbox_id=inbox_id, count=count)
+
+    def _mark_failed(self, inbox_id: int) -> None:
+        with connection_transaction(self.app.engine) as session:
+            repo.mark_failed(session=session, inbox_id=inbox_id, now=utcnow())
+
+    def _progress(self, inbox_id: int) -> tuple[bool, int]:
+        with connection_transaction(self.app.engine) as session:
+            return repo.inbox_progress(session=session, inbox_id=inbox_id)
+
     def _mark_sent(self, inbox_id: int) -> None:
         self._mark_many([inbox_id])
 
@@ -305,10 +459,11 @@ class InboxChannel:
         with connection_transaction(self.app.engine) as session:
             repo.mark_sent(session=session, inbox_ids=inbox_ids, now=utcnow())
 
-    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object]]:
+    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object, int, object]]:
         with transaction(self.app.engine) as session:
             rows = repo.unfinished_inbox(session=session, channel=self.name)
             return [
-                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None, r.received_at)
+                (r.id, r.payload, replies_from_json(self.cipher.decrypt(r.replies) or "[]") if r.replies else None,
+                 r.received_at, r.sent_count or 0, r.failed_at)
                 for r in rows
             ]

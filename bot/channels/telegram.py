@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
@@ -103,6 +104,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 class TelegramChannel(InboxChannel):
     name = CHANNEL
+    temporary_errors = (*InboxChannel.temporary_errors, NetworkError, RetryAfter)
 
     def __init__(self, settings, app) -> None:
         super().__init__(app)
@@ -118,7 +120,7 @@ class TelegramChannel(InboxChannel):
         )
         rate = settings.telegram_max_messages_per_second
         if rate > 0:
-            builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, overall_time_period=1, max_retries=3))
+            builder = builder.rate_limiter(PerChatRateLimiter(overall_max_rate=rate, overall_time_period=1))
         self.application = builder.build()
         self.bot = self.application.bot
         # Broadcasts keep just under Telegram's overall limit, evenly spaced.
@@ -198,21 +200,53 @@ class TelegramChannel(InboxChannel):
     async def typing(self, msg: Incoming) -> None:
         await self.bot.send_chat_action(msg.chat_id, ChatAction.TYPING)
 
-    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+    async def check_reachable(self, chat_id: str) -> None:
         if chat_id.startswith("-"):
             # A group or channel (negative ids): never a reply, a notice or a reminder, even for a
             # chat bound or registered before groups were refused.
             raise PermanentSendError("a group chat")
+
+    async def messages(self, replies: list[Reply]) -> list[tuple]:
+        out: list[tuple] = []
+        for reply in replies:
+            if reply.document is not None:
+                out.append(("document", reply.document, None))
+            chunks = split_text(reply.text, MAX_TEXT)
+            for i, chunk in enumerate(chunks):
+                out.append(("text", chunk, keyboard(reply) if i == len(chunks) - 1 else None))
+        return out
+
+    async def send_message(self, chat_id: str, message: tuple) -> None:
+        kind, body, markup = message
         try:
-            for reply in replies:
-                if reply.document is not None:
-                    document = InputFile(reply.document.content, filename=reply.document.filename)
-                    await self.bot.send_document(chat_id=chat_id, document=document)
-                chunks = split_text(reply.text, MAX_TEXT)
-                for i, chunk in enumerate(chunks):
-                    markup = keyboard(reply) if i == len(chunks) - 1 else None
-                    await self.bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup)
+            if kind == "document":
+                await self.bot.send_document(chat_id=chat_id, document=InputFile(body.content, filename=body.filename))
+            else:
+                await self.bot.send_message(chat_id=chat_id, text=body, reply_markup=markup)
         except Forbidden as exc:
             raise PermanentSendError("blocked the bot") from exc
         except BadRequest as exc:  # chat not found, message rejected: retrying cannot help
             raise PermanentSendError("rejected by Telegram") from exc
+
+    def retry_after(self, exc: BaseException) -> float | None:
+        if isinstance(exc, RetryAfter):
+            wait = exc._retry_after  # noqa: SLF001 - the public property warns about its type changing
+            return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        return None
+
+
+class PerChatRateLimiter(AIORateLimiter):
+    """python-telegram-bot's limiter keeps the overall rate, but on a 429 it pauses EVERY request
+    for the Retry-After: one flooding chat then delays everyone. This one raises the RetryAfter to
+    the caller instead, and the chat's own send queue waits (bot/channels/inbox.py)."""
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        chat_id = data.get("chat_id")
+        try:
+            chat_id = int(chat_id)
+        except (TypeError, ValueError):
+            pass
+        group = chat_id if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str) else False
+        return await self._run_request(chat=chat_id is not None, group=group,
+                                       allow_paid_broadcast=data.get("allow_paid_broadcast", False),
+                                       callback=callback, args=args, kwargs=kwargs)

@@ -14,7 +14,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from bot.channels.inbox import InboxChannel, PermanentSendError
+from bot.channels.inbox import InboxChannel, PermanentSendError, TemporarySendError
 from bot.channels.text import split_text
 from bot.channels.wire import BadRequest, a_text, an_id, an_object, load_object, refuse, refusals
 from bot.types import Incoming, Kind, Reply
@@ -94,6 +94,7 @@ def render(reply: Reply) -> str:
 
 class ZaloBotChannel(InboxChannel):
     name = CHANNEL
+    temporary_errors = (*InboxChannel.temporary_errors, aiohttp.ClientError)
 
     def __init__(self, settings, app) -> None:
         super().__init__(app)
@@ -172,13 +173,19 @@ class ZaloBotChannel(InboxChannel):
     async def typing(self, msg: Incoming) -> None:
         await self.call("sendChatAction", {"chat_id": msg.chat_id, "action": "typing"})
 
-    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+    async def messages(self, replies: list[Reply]) -> list[str]:
+        out: list[str] = []
         for reply in replies:
             reply = Reply(await self.with_download_link(reply), reply.buttons)
-            for chunk in split_text(render(reply), MAX_TEXT):
-                try:
-                    await self.call("sendMessage", {"chat_id": chat_id, "text": chunk})
-                except ZaloBotError as exc:
-                    if exc.code in (403, "403"):
-                        raise PermanentSendError("blocked the bot") from exc
-                    raise
+            out.extend(split_text(render(reply), MAX_TEXT))
+        return out
+
+    async def send_message(self, chat_id: str, message: str) -> None:
+        try:
+            await self.call("sendMessage", {"chat_id": chat_id, "text": message})
+        except ZaloBotError as exc:
+            if exc.code in (403, "403"):
+                raise PermanentSendError("blocked the bot") from exc
+            if str(exc.code) == "429" or str(exc.code).startswith("5"):
+                raise TemporarySendError(f"Zalo Bot error {exc.code}") from exc
+            raise

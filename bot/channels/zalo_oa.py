@@ -100,6 +100,7 @@ def message_body(text: str, buttons) -> dict:
 
 class ZaloOAChannel(InboxChannel):
     name = CHANNEL
+    temporary_errors = (*InboxChannel.temporary_errors, aiohttp.ClientError, httpx.TransportError)
     backoff_seconds: tuple[float, ...] = (1.0, 2.0, 4.0)
 
     def __init__(self, settings, app) -> None:
@@ -169,10 +170,16 @@ class ZaloOAChannel(InboxChannel):
             last = contact.last_inbound_at if contact else None
         return last is not None and utcnow() - last > MESSAGING_WINDOW
 
-    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+    async def check_reachable(self, chat_id: str) -> None:
         if await asyncio.to_thread(self._outside_window, chat_id):
             # A reminder or notice to someone silent for a week: recorded as undeliverable, not tried.
             raise PermanentSendError("outside the 7-day window")
+
+    async def send_message(self, chat_id: str, message: dict) -> None:
+        await self.send_one(chat_id, message)
+
+    async def messages(self, replies: list[Reply]) -> list[dict]:
+        out: list[dict] = []
         for reply in replies:
             text = await self.with_download_link(reply)
             extra = reply.buttons[MAX_BUTTONS:]
@@ -181,7 +188,8 @@ class ZaloOAChannel(InboxChannel):
             chunks = split_text(text, MAX_TEXT)
             for i, chunk in enumerate(chunks):
                 buttons = reply.buttons[:MAX_BUTTONS] if i == len(chunks) - 1 else ()
-                await self.send_one(chat_id, message_body(chunk, buttons))
+                out.append(message_body(chunk, buttons))
+        return out
 
     async def send_one(self, user_id: str, message: dict) -> None:
         """One message, with a token refresh on expiry (retried once) and back-off on quota limits."""

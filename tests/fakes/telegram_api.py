@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -18,7 +19,8 @@ from aiohttp import web
 class Call:
     method: str
     params: dict
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
+    done_at: float | None = None  # when it was answered (delivered to the chat)
 
 
 class FakeTelegramAPI:
@@ -37,6 +39,12 @@ class FakeTelegramAPI:
         self.max_per_second: float | None = None
         self.too_many = 0  # 429s given for the limit
         self._accepted: list[float] = []
+        self.flooding_chats: dict[str, int] = {}  # chat id -> retry_after: every message to it gets a 429
+        self.outage = False  # "Telegram is down": every send gets a 502 and is not delivered
+        self.refused: list[Call] = []  # sends answered 429 or 502 (not delivered)
+        # Signals, not polling: every recorded call wakes those waiting (in the loop or in a thread).
+        self._waiters: set[asyncio.Future] = set()
+        self._arrived = threading.Condition()
 
     @property
     def base_url(self) -> str:
@@ -62,28 +70,83 @@ class FakeTelegramAPI:
     def sent(self, method: str = "sendMessage") -> list[dict]:
         return [c.params for c in self.calls if c.method == method]
 
+    def delivered(self, chat_id: object, method: str = "sendMessage") -> list[Call]:
+        """One chat's messages in the order they were answered (as the person sees them)."""
+        calls = [c for c in self.calls if c.method == method and str(c.params.get("chat_id")) == str(chat_id) and c.done_at]
+        return sorted(calls, key=lambda c: c.done_at)
+
     async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
         """Waits (bounded) until `count` calls of `method` arrived."""
-        deadline = time.monotonic() + timeout
-        while len(self.sent(method)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"only {len(self.sent(method))} {method} calls after {timeout}s: {self.calls}")
-            await asyncio.sleep(0.02)
+        if not await self.wait_until(lambda: len(self.sent(method)) >= count, timeout):
+            raise AssertionError(f"only {len(self.sent(method))} {method} calls after {timeout}s: {self.calls}")
         return self.sent(method)
+
+    async def wait_until(self, predicate, timeout: float = 10.0) -> bool:
+        """Waits until `predicate()` holds, woken by each call the stand-in records (same loop)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                self._waiters.discard(waiter)
+        return True
+
+    def wait_until_sync(self, predicate, timeout: float = 10.0) -> bool:
+        """The same from another thread (the stand-in running on its own loop)."""
+        with self._arrived:
+            return self._arrived.wait_for(predicate, timeout)
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        self._wake()
+
+    def _wake(self) -> None:
+        for waiter in list(self._waiters):
+            if not waiter.done():
+                waiter.set_result(None)
+        with self._arrived:
+            self._arrived.notify_all()
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params))
+        sending = method in ("sendMessage", "sendDocument")
+        if sending and self.outage:
+            self.refused.append(Call(method, params))
+            self._wake()
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
+        flood = self.flooding_chats.get(str(params.get("chat_id"))) if sending else None
+        if flood is not None:
+            self.refused.append(Call(method, params))
+            self._wake()
+            return web.json_response(
+                {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {flood}",
+                 "parameters": {"retry_after": flood}}, status=429)
         if method in self.delays or method in self.delay_once:
+            call = Call(method, params)
+            self.calls.append(call)  # seen, but answered late
+            self._wake()
             await asyncio.sleep(self.delays.get(method, 0) + self.delay_once.pop(method, 0))
+            call.done_at = time.monotonic()
+            self._wake()
+        else:
+            call = Call(method, params)
+            call.done_at = call.at
+            self._record(call)
         if self.max_per_second and method in ("sendMessage", "sendDocument"):
             now = time.monotonic()
             self._accepted = [t for t in self._accepted if now - t < 1.0]
             if len(self._accepted) >= self.max_per_second:
-                self.calls.pop()  # refused: not delivered
+                self.refused.append(self.calls.pop())  # refused: not delivered
                 self.too_many += 1
                 return web.json_response(
                     {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
