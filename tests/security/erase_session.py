@@ -48,8 +48,11 @@ class MemoryChannel(InboxChannel):
             return Incoming(channel=self.name, chat_id=data["chat"], update_id=data["id"], kind=Kind.BUTTON, payload=data["press"])
         return Incoming(channel=self.name, chat_id=data["chat"], update_id=data["id"], text=data["text"])
 
-    async def send(self, chat_id: str, replies: list[Reply]) -> None:
-        self.sent.append((chat_id, replies))
+    async def messages(self, replies: list[Reply]) -> list:
+        return list(replies)  # one message per reply
+
+    async def send_message(self, chat_id: str, message: Reply) -> None:
+        self.sent.append((chat_id, [message]))
 
     async def post(self, chat: str, kind: str, value: str) -> list[Reply]:
         self.count += 1
