@@ -13,8 +13,6 @@ import pytest
 
 from bot.channels.wire import RefusalLog
 from bot.channels.zalo_oa import signature
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.zalo_bot_api import FakeZaloBotAPI
 from tests.fakes.zalo_oa_api import FakeZaloOA
 from tests.registration_helpers import invite
 from tests.security.wire import raw_post, tracebacks_or_errors
@@ -179,18 +177,6 @@ def fresh_refusal_log(monkeypatch):
             monkeypatch.setattr(module, "refusals", log)
 
 
-@pytest.fixture
-async def telegram_api():
-    api = await FakeTelegramAPI().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
-async def zalo_bot_api():
-    api = await FakeZaloBotAPI().start()
-    yield api
-    await api.stop()
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from sqlalchemy import text
 from bot.channels.inbox import PermanentSendError
 from bot.types import Reply
 from storage.db import transaction
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.zalo_bot_api import FakeZaloBotAPI
 from tests.registration_helpers import invite
 from tests.test_telegram import Harness as TelegramHarness, message_update
 from tests.test_zalo_bot import Harness as ZaloBotHarness, text_event
@@ -54,18 +52,6 @@ async def settled(channel) -> None:
         await asyncio.gather(*list(channel.tasks), return_exceptions=True)
 
 
-@pytest.fixture
-async def telegram_api():
-    api = await FakeTelegramAPI().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
-async def zalo_bot_api():
-    api = await FakeZaloBotAPI().start()
-    yield api
-    await api.stop()
 
 
 @pytest.mark.parametrize("update", [
