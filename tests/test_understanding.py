@@ -335,13 +335,14 @@ def test_a_business_owner_is_registered_as_a_business_not_a_person(app):
     assert fields["registrant"] == "business" and fields["purpose"] == "business" and fields["programme"] == "qd08_2026"
 
 
-def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_so_once(monkeypatch, caplog):
+def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_so_once(monkeypatch, caplog, tmp_path):
     import logging
     import sys
 
     from bot.app import build_brain
     from bot.nlu import meaning
 
+    monkeypatch.setenv("BOT_MODEL_CACHE", str(tmp_path))  # no model trained for this content yet
     for name in [n for n in sys.modules if n == "sklearn" or n.startswith("sklearn.")] + ["sklearn"]:
         monkeypatch.setitem(sys.modules, name, None)  # as where it is not installed
     monkeypatch.setattr(meaning, "_warned", False)
@@ -352,6 +353,23 @@ def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_s
     assert sum("scikit-learn is not installed" in r.getMessage() for r in caplog.records) == 1
     result = brain.ask("vay tối đa bao nhiêu")
     assert result.outcome.status == "answer" and "200 triệu" in result.replies[0].text
+
+
+def test_models_trained_once_start_later_without_scikit_learn(monkeypatch, tmp_path):
+    """The trained numbers are cached: the next start needs neither scikit-learn nor training, and
+    the crisis model still catches what no phrase lists."""
+    import sys
+
+    from bot.app import build_brain
+
+    monkeypatch.setenv("BOT_MODEL_CACHE", str(tmp_path))
+    build_brain()
+    for name in [n for n in sys.modules if n == "sklearn" or n.startswith("sklearn.")] + ["sklearn"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    brain = build_brain()
+    assert brain.matcher.meaning is not None and brain.triage.crisis_model is not None
+    text = "chồng tui tối qua say rượu về lôi tui ra sân đạp liên tục, giờ tui trốn bên nhà ngoại mà sợ ổng tìm tới"
+    assert brain.triage.crisis_model.kind(text) == "violence"
 
 
 @pytest.mark.parametrize("text, kind", [
