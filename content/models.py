@@ -412,8 +412,8 @@ class Route(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phrases: list[str] = Field(min_length=1)
-    # Cues that count only together, anywhere in the message: each entry is a list of phrase sets,
-    # one phrase of every set must be present ([[a child], [drug dealing]]).
+    # Cues that count only together, in one sentence of the message: each entry is a list of phrase
+    # sets, one phrase of every set must be present ([[a child], [drug dealing]]).
     together: list[list[list[str]]] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     reply: str | None = None
@@ -444,6 +444,11 @@ class RoutingContent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     crisis: dict[str, Route]
+    # A hard time told as the past, with the person well now and asking about the loan ("em từng có
+    # ý định tự tử hồi còn nghiện, giờ ổn rồi… vay"): one phrase of every set present → not a crisis.
+    crisis_told_as_past: list[list[str]] = Field(default_factory=list)
+    # …unless it is still there now ("mà giờ vẫn muốn chết"): then it stays a crisis.
+    crisis_still: list[str] = Field(default_factory=list)
     flows: dict[Literal["eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer"], Route]
     other_programmes: dict[str, Route]
     abuse: Route

@@ -521,3 +521,56 @@ def test_an_ordinary_story_or_greeting_is_never_taken_for_a_crisis(brain, ctx, t
 def test_process_questions_are_found_by_their_own_words(brain, ctx, text, expected):
     result, reply, _ = ask(brain, ctx, text)
     assert result.outcome.status == "answer" and expected in reply, reply
+
+
+# -- crisis cues in long stories, the past, and the signs people give --------------------------------
+
+
+def test_cues_that_count_together_must_meet_in_one_sentence(brain, ctx):
+    """A mother's long story names her children in one sentence and "đi cai bắt buộc… đi phụ hồ" in
+    another: that once added up to a child in danger (111). It is a loan question."""
+    story = ("Chào anh chị, nhà em ở Nghệ An. Chồng em trước nghiện mấy năm, nhà cửa bán gần hết, hai đứa nhỏ đi "
+             "học thiếu trước hụt sau. Năm 2023 anh đi cai bắt buộc, giờ về rồi, đi phụ hồ ngày có ngày không. "
+             "Anh ấy có được vay không anh chị, em lo lắm.")
+    result, reply, _ = ask(brain, ctx, story)
+    assert not str(result.outcome.entry or "").startswith("crisis:") and "111" not in reply
+    story = "Con trai tôi năm nay 15 tuổi, đang học lớp 9. Chồng tôi trước bán ma túy nên đi tù, giờ ra rồi, ảnh vay được không?"
+    result, reply, _ = ask(brain, ctx, story)
+    assert not str(result.outcome.entry or "").startswith("crisis:") and "111" not in reply
+    # The same cues in one sentence still are a child drawn into drugs.
+    result, reply, _ = ask(brain, ctx, "thằng con trai tui 13 tuổi bị tụi nó dụ đi giao mấy gói hàng trắng")
+    assert "111" in reply
+
+
+@pytest.mark.parametrize("text", [
+    "em từng có ý định tự tử hồi còn nghiện, giờ ổn rồi, đã cai xong 2 năm. muốn vay mở tiệm tạp hóa thì đăng ký với ai",
+    "mấy năm trước tui sốc thuốc phải đi cấp cứu, giờ cai xong rồi thì cái hồ sơ bệnh án đó có ảnh hưởng tới việc vay không",
+])
+def test_a_hard_time_told_as_the_past_with_a_loan_question_is_answered(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert not str(result.outcome.entry or "").startswith("crisis:")
+    assert result.outcome.status in ("answer", "suggest")
+
+
+@pytest.mark.parametrize("text", [
+    "hồi trước em nghiện, giờ cai xong rồi mà vẫn muốn chết, vay vốn có ích gì",
+    "trước đây em từng muốn tự tử, giờ lại muốn chết, vay làm gì nữa",
+])
+def test_the_past_does_not_hide_a_crisis_that_is_still_there(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.entry.startswith("crisis:") and "115" in reply
+    assert not any(figure in reply for figure in LOAN_FIGURES)
+
+
+@pytest.mark.parametrize("text, help_number", [
+    ("tôi đang đứng trên cầu rồi, nhắn giùm mẹ tôi là tôi xin lỗi", "115"),  # where, and a farewell
+    ("e da tang het do dac cho ban be r, ko con gi luyen tiec", "115"),  # giving things away
+    ("em nuot het ca vi thuoc cua ba em roi, gio chong mat qua", "115"),  # a whole pack swallowed
+    ("Thằng em tôi ngồi đơ ra, thở khò khè, gọi không trả lời, trong phòng có ống tiêm", "115"),  # signs + a syringe
+    ("con tôi 13 tuổi, có người lớn sai nó đi đưa gói hàng, tôi thấy nó cầm nhiều tiền lạ", "111"),  # a child used
+    ("có học sinh lớp 7 khai bị người lạ thuê cất giấu ma túy trong cặp", "111"),
+])
+def test_the_signs_people_give_of_danger_get_help_first(brain, ctx, text, help_number):
+    result, reply, _ = ask(brain, ctx, text)
+    assert help_number in reply and result.outcome.entry.startswith("crisis:")
+    assert not any(figure in reply for figure in LOAN_FIGURES)
