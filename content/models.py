@@ -474,6 +474,7 @@ class CoreQuestion(BaseModel):
     details: list[str] = Field(default_factory=list)  # excluded only when no group is named
     bare_asks: list[str] = Field(default_factory=list)  # the whole message, with the person's situation known
     follow_ups: list[str] = Field(default_factory=list)  # the whole message: the last topic again
+    told: list[str] = Field(default_factory=list)  # a clause that tells, not asks ("trước nghiện mấy năm")
 
 
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")

@@ -39,6 +39,8 @@ QUESTION_MARK = re.compile(
     r"|\b(gi|nao|may|ai)( (a|vay|the|ha|nhi|ad|anh|chi|em|ban))*\s*$"
     r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
 )
+# What someone says of their own situation (not a purpose: "cách nuôi cá koi" tells nothing).
+SITUATION = {"programme", "business", "ambiguous_place", "years_since", "age", "relation", "rehab_completion"}
 FUZZ_DEPTH = 6  # how far down the ranking a cue looks for its topic
 WEAK_FLOOR = 0.3  # in a message with several questions, a clause's best candidate needs at least this
 
@@ -214,8 +216,10 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
     if result.status is Status.ANSWER and result.best is not None:
         # A confident answer stands, unless a cue names a close topic it is known to be taken for.
         answered = topics.topic_of(result.best.entry_id)
-        if answered is None or answered in cued or not any(answered in topics.cues[c].over for c in cued if c in topics.cues):
+        # (Both cued — "bị từ chối vì ra tù đã 7 năm" — the one that is over the other wins.)
+        if answered is not None and not any(answered in topics.cues[c].over for c in cued if c in topics.cues and c != answered):
             return None
+        cued = {c for c in cued if c != answered}
     # What the person told before makes the cue stronger evidence than the words alone.
     floor = WEAK_FLOOR if facts.key else ctx.content.matching.suggest_threshold
     key = column_for(ctx, text, facts) or ctx.content.matching.main_programme
@@ -277,7 +281,9 @@ def question_clauses(ctx: Context, text: str) -> list[str]:
 
 
 def is_question(ctx: Context, clause: str) -> bool:
-    return ctx.triage.has_ask(clause) or QUESTION_MARK.search(clause.strip()) is not None
+    if QUESTION_MARK.search(clause.strip()) is not None:
+        return True
+    return ctx.triage.has_ask(clause) and not ctx.triage.tells(clause)
 
 
 def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str | None = None) -> list[Found]:
@@ -373,7 +379,9 @@ def near_window_end(ctx: Context, facts: Facts) -> bool:
 
 def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:
     """Suggestions when unsure; a story with no question gets the person's common questions."""
-    tells_situation = (own.programme is not None or own.business or own.ambiguous_place) and len(text.split()) >= 4
+    told = {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
+    # A story, or a correction of one ("à nhầm, năm 2022 mới đúng"): what they told is kept.
+    tells_situation = bool(told) and len(text.split()) >= 4
     if tells_situation and not QUESTION_MARK.search(fold(text).strip()):
         return situation_reply(ctx, state.facts)  # a story with no question yet
     ctx.record_unanswered(redact_question(text), result.status.value)

@@ -859,8 +859,8 @@ def _is_aside(ctx: Context, text: str) -> bool:
 
 def _is_question(ctx: Context, text: str) -> bool:
     """At a choice step, a reply that is no choice is a question when the FAQ recognises it at all."""
-    if text.strip().endswith("?"):
-        return True
+    if text.strip().endswith("?") or (ctx.triage is not None and ctx.triage.has_ask(text)):
+        return True  # "hôm nay ngày 10 rồi, tháng này còn kịp không" at the consent step
     return ctx.matcher.match(text).status is not Status.FALLBACK
 
 

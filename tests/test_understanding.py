@@ -574,3 +574,71 @@ def test_the_signs_people_give_of_danger_get_help_first(brain, ctx, text, help_n
     result, reply, _ = ask(brain, ctx, text)
     assert help_number in reply and result.outcome.entry.startswith("crisis:")
     assert not any(figure in reply for figure in LOAN_FIGURES)
+
+
+# -- the ways people ask: where to register, for whom, how long, by when ---------------------------
+
+
+@pytest.mark.parametrize("text, entry", [
+    # where to register, said as "nộp cho ai", "đi mô để khai", "có phải ra ngân hàng"
+    ("Bác sĩ trạm y tế xác nhận em đã hoàn thành điều trị thay thế rồi, vậy hồ sơ xin vay em nộp cho ai?", "process.register"),
+    ("Cho tau hỏi, thằng cu nhà tau ra tù về rồi, đi mô để khai vay vốn rứa?", "qd22.register"),
+    ("em co phai ra ngan hang truc tiep nop ho so vay khong hay lam sao, e moi cai xong", "process.register"),
+    # registering for a relative is its own question, not "can they borrow"
+    ("vk a tung di cai, gio a la chu ho, a dang ky vay cho vk dc k", ("process.family", "process.signer")),
+    # the window settles a refusal told with the years
+    ("e bi tu choi vi ra tu da 7 nam, vay sao dc nua", "qd22.window"),
+    ("người ra tù thì được vay trong vòng mấy năm kể từ lúc ra", "qd22.window"),
+    # how long the loan runs, though an amount is named
+    ("Người ra tù vay 100 triệu thì thời hạn vay là mấy năm?", "qd22.term"),
+    # a business told in its own words
+    ("tiem toc cua e co 2 ban sau cai lam nhung chua ky hop dong, vay uu dai dc ko", "qd08.business.conditions"),
+    # a loan question in a story about a conviction is not a question about the law
+    ("Tôi 45 tuổi, năm 2021 bị kết án 3 năm tù về tội đánh bạc, tháng 6/2024 tôi chấp hành xong và về quê. "
+     "Mức vay tối đa là bao nhiêu vậy?", "qd22.amount.individual"),
+    # the month's deadline
+    ("hom nay ngay 10 r, thang nay con kip ko", "process.list_when"),
+])
+def test_the_ways_people_ask_reach_the_right_answer(brain, ctx, text, entry):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.status == "answer" and result.outcome.entry in (entry if isinstance(entry, tuple) else (entry,))
+
+
+@pytest.mark.parametrize("text, route", [
+    ("app vay online no xau van vay dc ko, app nao giai ngan nhanh nhat", "route:banks"),
+    ("bi bat qua tang choi ma tuy lan dau thi phat hanh chinh bn tien", "route:law"),
+    ("cai nghien bat buoc thi bi dua di bao nhieu thang", "route:law"),
+])
+def test_near_domain_questions_are_routed_away_without_a_loan_rule(brain, ctx, text, route):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.entry == route and not any(figure in reply for figure in LOAN_FIGURES)
+
+
+def test_a_phrase_never_runs_from_one_sentence_into_the_next(brain, ctx):
+    """"hai đứa nhỏ đi học thiếu trước hụt sau. Năm 2023…" once read as "học … năm" (studying for
+    years: a special case), and "trước nghiện mấy năm" as a question of how many years."""
+    story = ("Chồng em trước nghiện mấy năm, nhà cửa bán gần hết, hai đứa nhỏ đi học thiếu trước hụt sau. "
+             "Năm 2023 anh đi cai bắt buộc, giờ về rồi. Vậy anh ấy có được vay không anh chị, em lo lắm.")
+    assert not brain.triage.is_special(story)
+    result, reply, _ = ask(brain, ctx, story)
+    assert (result.outcome.status, result.outcome.entry) == ("answer", "qd08.who.eligible")
+    assert len(result.replies) == 1 or "Thời hạn" not in reply
+
+
+def test_a_correction_of_the_story_is_taken_not_met_with_i_do_not_know(brain, ctx):
+    state = ConversationState()
+    ask(brain, ctx, "ong xa toi man han hoi 2018", state)
+    result, reply, state = ask(brain, ctx, "a nham, nam 2022 moi dung", state)
+    assert "chưa có câu trả lời" not in reply and result.outcome.status == "suggest"
+    result, reply, _ = ask(brain, ctx, "v con trong thoi han vay ko", state)
+    assert result.outcome.entry == "qd22.window"
+
+
+@pytest.mark.db
+def test_a_question_at_the_consent_step_is_answered_and_the_consent_asked_again(app):
+    conversation(app, "em muon dang ky vay dien sau cai", chat_id="k1")
+    reply, _ = conversation(app, "hom nay ngay 10 r, thang nay con kip ko", chat_id="k1")
+    assert "trước ngày 05" in reply
+    assert reply.rstrip().endswith("Bạn có đồng ý không?")  # then the consent, still waiting
+    reply, _ = conversation(app, "dạ tui đồng ý", chat_id="k1")
+    assert "Họ và tên" in reply

@@ -14,13 +14,14 @@ from functools import lru_cache
 from typing import Callable
 
 from bot.nlu.normalize import Normalizer, clean, fold
-from bot.nlu.phrases import compile_phrases
+from bot.nlu.phrases import SENTENCE_MARK, compile_phrases
 from content.models import Route, RoutingContent, Topics
 
 NON_WORD = re.compile(r"[^\w]+")
 # Where one sentence ends: cues that count only together must meet inside one sentence, so a long
 # story ("hai đứa nhỏ đi học…" then "anh đi cai bắt buộc…") does not add up to a crisis.
 SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s+|$)")
+BOUNDARY = f" {SENTENCE_MARK} "
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Triage:
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
+        self.core_told = compile_phrases(topics.core.told)
         self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
@@ -117,7 +119,14 @@ class Triage:
 
     def _views(self, text: str) -> tuple[str, ...]:
         """The message with accents (lower case, punctuation as spaces), then folded, with the
-        abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn")."""
+        abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn").
+        Sentences stay apart (BOUNDARY between them): a phrase never runs from one into the next,
+        so "hai đứa nhỏ đi học… Năm 2023" is not "học … năm"."""
+        sentences = [p for p in SENTENCE_END.split(text) if p.strip()]
+        if len(sentences) > 1:
+            parts = [self._views(p) for p in sentences]
+            width = max(len(v) for v in parts)
+            return tuple(BOUNDARY.join(v[min(i, len(v) - 1)] for v in parts if v[min(i, len(v) - 1)]) for i in range(width))
         accented = " ".join(NON_WORD.sub(" ", clean(text)).split())
         views = [accented, folded_view(text)]
         for other in (self.normalizer.light(text), self.normalizer(text).text):
@@ -218,3 +227,10 @@ class Triage:
         """Whether the text asks something itself (an amount, the rate, where, whether…)."""
         views = self.views(text[:2000])[1:]
         return any(p is not None and p.search(v) for p in (self.core_asks, self.core_other) for v in views)
+
+    def tells(self, text: str) -> bool:
+        """A clause of the story with a word that can ask ("chồng em trước nghiện mấy năm") and no
+        question: whether one can borrow it does not ask."""
+        views = self.views(text[:2000])[1:]
+        return (self.core_told is not None and any(self.core_told.search(v) for v in views)
+                and not any(self.core_asks.search(v) for v in views))
