@@ -145,10 +145,14 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     return Result(replies, Outcome(Status.ANSWER.value, found[0].entry_id, found[0].score))
 
 
-def column_for(ctx: Context, text: str, facts: Facts) -> str | None:
+def column_for(ctx: Context, text: str, facts: Facts, message: str | None = None) -> str | None:
     """The column of content/topics.yaml to answer from: the person's situation; or, when nobody
     said whose situation it is and the question names no group, the answer that covers both
-    programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu)."""
+    programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu). A question that
+    names both groups ("người ra tù cũng vay được 200 triệu như người cai nghiện à?") compares
+    them: the answer for both."""
+    if {"qd08", "qd22"} <= ctx.matcher.named_programmes(ctx.normalizer(message or text).tokens):
+        return "any"
     if facts.key is not None:
         return facts.key
     if facts.business:
@@ -183,13 +187,13 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
             return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
     programme = facts.programme if facts.programme in ("qd08", "qd22") else None
     result = ctx.matcher.match(text, programme, key)
-    cued = cued_answer(ctx, text, facts, result, programme)
+    cued = cued_answer(ctx, text, facts, result, programme, message)
     if cued is not None:
         return cued
     if result.status is Status.ANSWER:
         # Nobody said whose situation it is, and the question names no group: the answer that
         # covers both programmes, where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu).
-        entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts))
+        entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts, message))
         return Found(entry_id, result.score, personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     if result.status is Status.SUGGEST and key is not None:
         # What the person said before settles the doubt when the suggestions are one topic for
@@ -206,7 +210,8 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
     return result
 
 
-def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None) -> Found | None:
+def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None,
+                message: str | None = None) -> Found | None:
     """A doubt between close topics settled by the question's own words (content/topics.yaml
     `cues`): "trong lúc học thì mỗi tháng vay được mấy triệu" is the monthly training loan."""
     topics = ctx.content.topics
@@ -222,7 +227,7 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
         cued = {c for c in cued if c != answered}
     # What the person told before makes the cue stronger evidence than the words alone.
     floor = WEAK_FLOOR if facts.key else ctx.content.matching.suggest_threshold
-    key = column_for(ctx, text, facts) or ctx.content.matching.main_programme
+    key = column_for(ctx, text, facts, message) or ctx.content.matching.main_programme
     for candidate in ctx.matcher.scores(text, programme=programme, key=key)[:FUZZ_DEPTH]:
         topic = topics.topic_of(candidate.entry_id)
         if topic in cued and candidate.score >= floor:
