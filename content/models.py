@@ -250,6 +250,8 @@ class Choice(BaseModel):
     value: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str = Field(min_length=1, max_length=60)
     also: list[str] = Field(default_factory=list)
+    # A programme's decision, as the onward list names it ("QĐ 08/2026/QĐ-TTg").
+    decision: str | None = Field(default=None, max_length=40)
 
 
 class ConsentText(BaseModel):
@@ -264,7 +266,7 @@ class ExportColumn(BaseModel):
 
     key: Literal[
         "index", "name", "birth_year", "phone", "residence", "programme", "time_since", "purpose", "amount",
-        "registrant", "status", "note", "reference", "id_number", "registered_on",
+        "registrant", "status", "note", "reference", "id_number", "registered_on", "decision",
     ]
     header: str = Field(min_length=1, max_length=80)
 
@@ -274,6 +276,15 @@ class ExportForm(BaseModel):
 
     title: str
     columns: list[ExportColumn] = Field(min_length=1)
+
+
+class RejectionReason(BaseModel):
+    """A reason that fits only some programmes (a person after prison is never offered a rehab one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=3, max_length=200)
+    programmes: list[str] = Field(min_length=1)
 
 
 class RegistrationContent(BaseModel):
@@ -287,14 +298,30 @@ class RegistrationContent(BaseModel):
     purposes: list[Choice] = Field(min_length=1)
     # The kinds of establishment that borrow as a business (QĐ 08/2026, QĐ 22/2023).
     business_kinds: list[Choice] = Field(min_length=1)
-    rejection_reasons: list[str] = Field(min_length=1)
+    rejection_reasons: list[str | RejectionReason] = Field(min_length=1)
+    # The list that goes onward (committee, bank): the people on the month's list, the form's columns.
     export: ExportForm
+    # The police's own working list: everyone of the month with status and notes; internal.
+    working_export: ExportForm
     # A locality adapts the list to its official form: province or commune code → form.
     export_localities: dict[int, ExportForm] = Field(default_factory=dict)
     place_aliases: dict[str, int] = Field(default_factory=dict)
 
     def export_form(self, commune_code: int, province_code: int | None) -> ExportForm:
         return self.export_localities.get(commune_code) or self.export_localities.get(province_code or -1) or self.export
+
+    def reasons_for(self, programme: str | None) -> list[str]:
+        """The rejection reasons an officer is offered for a registration of this programme."""
+        return [r if isinstance(r, str) else r.text for r in self.rejection_reasons
+                if isinstance(r, str) or programme in r.programmes]
+
+    @model_validator(mode="after")
+    def _known_programmes(self) -> "RegistrationContent":
+        known = {p.value for p in self.programmes}
+        for reason in self.rejection_reasons:
+            if not isinstance(reason, str) and not set(reason.programmes) <= known:
+                raise ValueError(f"rejection reason {reason.text!r} names an unknown programme")
+        return self
 
 
 # -- officers' reminder calendar ---------------------------------------------------------------------
