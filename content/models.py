@@ -349,9 +349,16 @@ class Deadline(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     title: str = Field(min_length=5, max_length=200)
     scope: Literal["national"] | dict[Literal["province", "commune"], int]
-    audience: list[Literal["officer", "admin"]] = Field(min_length=1)
+    # The roles that must act (and get the reminder): commune police, the commune People's
+    # Committee, the NHCSXH transaction office, admins.
+    audience: list[Literal["officer", "committee", "bank", "admin"]] = Field(min_length=1)
     due: Due
+    # "before": the plan says "trước ngày X" — the last day to act is the day before X, so the last
+    # reminder goes on the working day before X. "on": X itself is the last day.
+    when: Literal["before", "on"]
     lead_days: list[int] = Field(min_length=1)
+    # A reporting deadline: its reminder carries the report of the `report_months` months before it.
+    report_months: int | None = Field(default=None, ge=1, le=12)
     source: str = ""
     text: str | None = None  # this deadline's own message; the calendar's default otherwise
 
@@ -383,7 +390,8 @@ class Calendar(BaseModel):
 
     send_hour: int = Field(ge=0, le=23)
     quiet_hours: tuple[int, int]
-    text: str
+    text: str  # the police's reminder, with their commune's live figures
+    plain_text: str  # everyone else's (committee, bank): the deadline only
     deadlines: list[Deadline] = Field(min_length=1)
 
 
@@ -394,21 +402,44 @@ class HolidayRange(BaseModel):
     to: date
 
 
+class CompensatoryDay(BaseModel):
+    """A day off in place of a holiday that fell on the weekly day off (nghỉ bù)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    compensatory: date
+    for_: date = Field(alias="for")
+
+    @model_validator(mode="after")
+    def _after(self) -> "CompensatoryDay":
+        if self.compensatory <= self.for_ or self.compensatory.weekday() >= 5 or self.for_.weekday() < 5:
+            raise ValueError("a compensatory day is a weekday after a holiday that fell on a weekend")
+        return self
+
+
 class Holidays(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    holidays: list[date | HolidayRange]
+    holidays: list[date | HolidayRange | CompensatoryDay]
 
-    def dates(self) -> frozenset[date]:
+    def official(self) -> frozenset[date]:
+        """The holidays themselves (without the compensatory days)."""
         from datetime import timedelta
 
         days: set[date] = set()
         for item in self.holidays:
             if isinstance(item, date):
                 days.add(item)
-            else:
+            elif isinstance(item, HolidayRange):
                 days.update(item.from_ + timedelta(days=i) for i in range((item.to - item.from_).days + 1))
         return frozenset(days)
+
+    def compensatory(self) -> dict[date, date]:
+        """Compensatory day → the holiday it makes up for."""
+        return {item.compensatory: item.for_ for item in self.holidays if isinstance(item, CompensatoryDay)}
+
+    def dates(self) -> frozenset[date]:
+        return self.official() | frozenset(self.compensatory())
 
 
 # -- understanding: facts, routing, topics (content/facts.yaml, routing.yaml, topics.yaml) -------------
