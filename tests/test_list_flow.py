@@ -62,8 +62,8 @@ def test_the_whole_way_from_the_police_to_the_bank(app):
     cuong = register(app, "cuong", "pham van cuong", "0912 111 003", "Người đã chấp hành xong án phạt tù")
     police = officer_chat(app)
     committee = bound(app, "committee", "committee")
-    bank = bound(app, "bank", "bank", communes=(17035, 17038))
-    assert "Ngân hàng Chính sách xã hội" in bank.text and "Xã Quỳ Hợp" in bank.text
+    bank = bound(app, "bank", "bank", communes=(17035, 17059))
+    assert "Ngân hàng Chính sách xã hội" in bank.text and "Xã Quỳ Hợp" in bank.text and "Xã Tam Hợp" in bank.text
 
     # Police: verify An by opening the registration, Bình by typing the reference, reject Cường.
     police.tap(f"off:open:{by_name(app, 'Le Van An').id}")
