@@ -79,12 +79,9 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         await_text(ctx, state, OfficerStep.SIGN if action == "confirm" else OfficerStep.RETURN_NOTE, row.id, row.version)
         return Result([Reply(ctx.t(f"lists.ask_{action}"), (Button(ctx.t("officer.back"), f"{PREFIX}:view:{row.id}"),))])
     if action in ("person", "grant", "deny", "gaveup"):
-        registration = registrations.get(session=ctx.session, registration_id=target)
-        officer = steps.binding(ctx, registration.commune_code, "outcome") if registration else None
-        if officer is None:
-            return denied(ctx)
-        if registration.status != registrations.RECEIVED:
-            return Result([Reply(ctx.t("officer.already", status=ctx.t(f"status.{registration.status}")), (_home(ctx),))])
+        registration, officer, refused = _for_outcome(ctx, target)
+        if refused is not None:
+            return refused
         if action == "person":
             return person(ctx, registration)
         if action == "gaveup":
@@ -93,6 +90,18 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         await_text(ctx, state, OfficerStep.GRANT if action == "grant" else OfficerStep.DENY, registration.id, registration.version)
         return Result([Reply(ctx.t(f"lists.ask_{action}"), (Button(ctx.t("officer.back"), f"{PREFIX}:person:{registration.id}"),))])
     return denied(ctx)
+
+
+def _for_outcome(ctx: Context, registration_id: int):
+    """(registration, the bank's binding, None) when this chat's bank may record its outcome now;
+    otherwise (…, the refusal to send)."""
+    registration = registrations.get(session=ctx.session, registration_id=registration_id)
+    officer = steps.binding(ctx, registration.commune_code, "outcome") if registration else None
+    if officer is None:
+        return registration, None, denied(ctx)
+    if registration.status != registrations.RECEIVED:
+        return registration, officer, Result([Reply(ctx.t("officer.already", status=ctx.t(f"status.{registration.status}")), (_home(ctx),))])
+    return registration, officer, None
 
 
 def await_text(ctx: Context, state: ConversationState, kind: OfficerStep, target: int, version: int | None) -> None:
@@ -249,12 +258,9 @@ def on_typed(ctx: Context, state: ConversationState, kind: OfficerStep, target: 
         if not steps.confirm_list(ctx, officer, row, signer=parts[0], title=parts[1], signed_on=signed_on):
             return _not_closed(ctx, row)
         return Result([Reply(ctx.t("lists.confirmed", month=steps.show_period(row.period), name=parts[0]), (_home(ctx),))])
-    registration = registrations.get(session=ctx.session, registration_id=target)
-    officer = steps.binding(ctx, registration.commune_code, "outcome") if registration else None
-    if officer is None:
-        return denied(ctx)
-    if registration.status != registrations.RECEIVED:
-        return Result([Reply(ctx.t("officer.already", status=ctx.t(f"status.{registration.status}")), (_home(ctx),))])
+    registration, officer, refused = _for_outcome(ctx, target)
+    if refused is not None:
+        return refused
     if kind == OfficerStep.DENY:
         steps.record_outcome(ctx, officer, registration, registrations.NOT_GRANTED, reason=text)
         return _recorded(ctx, registration)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.context import Context
+from bot.registration.service import show_reference
 from bot.types import Button, Document, Reply
 from bot.vntime import vietnam_date
 from storage import lists, officers, registrations
@@ -68,10 +69,6 @@ def bindings_for(ctx: Context, action: str) -> list[Officer]:
     if not ctx.has_storage:
         return []
     return [o for o in officers.of_chat(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id) if o.role in CAN[action]]
-
-
-def show_reference(reference: str) -> str:
-    return f"{reference[:3]}-{reference[3:]}"
 
 
 def _audit(ctx: Context, officer: Officer, action: str, **fields) -> None:
