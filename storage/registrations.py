@@ -253,13 +253,13 @@ def count_by_status(*, session: Session, commune_code: int) -> dict[str, int]:
 
 
 def for_month(*, session: Session, commune_code: int, start: datetime, end: datetime) -> list[Registration]:
-    """The month's list: active registrations created, updated or decided in [start, end)."""
+    """The police's working list: registrations still held, created, updated or decided in [start, end)."""
     in_month = or_(
         (col(Registration.created_at) >= start) & (col(Registration.created_at) < end),
         (col(Registration.decided_at) >= start) & (col(Registration.decided_at) < end),
         (col(Registration.updated_at) >= start) & (col(Registration.updated_at) < end),
     )
-    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(ACTIVE), in_month)
+    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(HELD), in_month)
     return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
 
 

@@ -21,8 +21,10 @@ from storage.crypto import Cipher
 from storage.models import MonthlyList, Registration
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Verified people first: that is the list the People's Committee confirms.
-STATUS_ORDER = {registrations.VERIFIED: 0, registrations.PENDING: 1, registrations.NEEDS_INFO: 2, registrations.REJECTED: 3}
+# Furthest along first: outcomes, then the month's list, then verified, waiting, not eligible.
+STATUS_ORDER = {status: i for i, status in enumerate((
+    *registrations.OUTCOMES, *reversed(registrations.ONWARD), registrations.VERIFIED, registrations.PENDING,
+    registrations.NEEDS_INFO, registrations.REJECTED))}
 
 
 def parse_month(text: str) -> tuple[int, int]:
