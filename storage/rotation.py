@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from storage.crypto import Cipher
 from storage.db import transaction
 from storage.models import (
-    Conversation, Download, InboxUpdate, Notification, OAuthToken, OfficerQuestion, Registration, RegistrationEvent,
+    Conversation, Download, InboxUpdate, MonthlyList, Notification, OAuthToken, OfficerQuestion, Registration, RegistrationEvent,
     UnansweredQuestion,
 )
 
@@ -21,7 +21,8 @@ ENCRYPTED = (
     (Conversation, ("state",)),
     (InboxUpdate, ("payload", "replies")),
     (OAuthToken, ("access_token", "refresh_token")),
-    (Registration, ("details",)),
+    (Registration, ("details", "outcome")),
+    (MonthlyList, ("signer", "note")),
     (RegistrationEvent, ("note",)),
     (OfficerQuestion, ("question", "phone", "answer")),
     (Notification, ("replies",)),

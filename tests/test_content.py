@@ -104,3 +104,11 @@ def test_unconfirmed_facts_are_never_stated_as_numbers(brain, ctx, question):
     body = result.replies[0].text.split("Căn cứ")[0]
     assert not re.search(r"\d+\s*(năm|tháng)", body)
     assert re.search(r"NHCSXH|Ngân hàng Chính sách", body)
+
+
+def test_rejection_reasons_fit_the_persons_programme(brain):
+    form = brain.content.registration
+    after_prison, after_rehab = form.reasons_for("qd22_2023"), form.reasons_for("qd08_2026")
+    assert not any("cai nghiện" in r for r in after_prison)
+    assert any("chấp hành xong án phạt tù" in r for r in after_prison)
+    assert any("cai nghiện" in r for r in after_rehab) and not any("án phạt tù" in r for r in after_rehab)
