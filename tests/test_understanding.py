@@ -642,3 +642,15 @@ def test_a_question_at_the_consent_step_is_answered_and_the_consent_asked_again(
     assert reply.rstrip().endswith("Bạn có đồng ý không?")  # then the consent, still waiting
     reply, _ = conversation(app, "dạ tui đồng ý", chat_id="k1")
     assert "Họ và tên" in reply
+
+
+@pytest.mark.db
+def test_for_whom_said_where_the_name_was_asked_is_kept_and_the_name_asked_again(app):
+    """A mother answers "cho thằng con trai tui" to the name question: that is for whom, not a name."""
+    for text in ("con tui mới đi cai về, nó có được vay tiền hông dzậy", "đăng ký cho nó", "dạ tui đồng ý"):
+        reply, _ = conversation(app, text, chat_id="m1")
+    assert "Họ và tên" in reply
+    reply, _ = conversation(app, "cho thằng con trai tui", chat_id="m1")
+    assert "Cho Thằng" not in reply and "Đã ghi người đăng ký" in reply and reply.rstrip().endswith("Nguyễn Văn An)")
+    reply, _ = conversation(app, "nó tên Trần Văn Tâm", chat_id="m1")
+    assert "Đã ghi họ và tên: Trần Văn Tâm" in reply
