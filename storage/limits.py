@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlmodel import Session
 
 from storage.models import ChatLimit
@@ -57,24 +57,35 @@ def add(*, session: Session, chat_keys: list[str], kind: str, period: str, now: 
     return session.execute(statement).scalar()
 
 
+_WINDOW: dict[str, object] = {}  # the statement every update runs, built once per dialect
+
+
+def _window_statement(session: Session):
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    if dialect not in _WINDOW:
+        table = ChatLimit.__table__
+        current = table.c.until > bindparam("now")
+        _WINDOW[dialect] = (
+            _insert(session, ChatLimit)
+            .values(chat_key=bindparam("key"), kind=bindparam("kind"), period="", count=1, until=bindparam("end"),
+                    updated_at=bindparam("now"))
+            .on_conflict_do_update(index_elements=["chat_key", "kind", "period"], set_={
+                "count": case((current, table.c.count + 1), else_=1),
+                "until": case((current, table.c.until), else_=bindparam("end")),
+                "updated_at": bindparam("now"),
+            })
+            .returning(table.c.count)
+        )
+    return _WINDOW[dialect]
+
+
 def add_in_window(*, session: Session, chat_keys: list[str], kind: str, now: datetime, window: timedelta) -> int:
     """One more in the chat's current window (`until` is its end): a window begins with the first
     message after the last one ended and lasts `window`. One upsert, so processes sharing the
     database count together and never lose a count; the count in the window so far."""
     key = _adopt(session, chat_keys, kind, "")
-    table = ChatLimit.__table__
-    current = table.c.until > now
-    statement = (
-        _insert(session, ChatLimit)
-        .values(chat_key=key, kind=kind, period="", count=1, until=now + window, updated_at=now)
-        .on_conflict_do_update(index_elements=["chat_key", "kind", "period"], set_={
-            "count": case((current, table.c.count + 1), else_=1),
-            "until": case((current, table.c.until), else_=now + window),
-            "updated_at": now,
-        })
-        .returning(table.c.count)
-    )
-    return session.execute(statement).scalar()
+    values = {"key": key, "kind": kind, "now": now, "end": now + window}
+    return session.execute(_window_statement(session), values).scalar()
 
 
 def blocked_until(*, session: Session, chat_keys: list[str], kind: str) -> datetime | None:
