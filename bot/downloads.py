@@ -6,7 +6,6 @@ valid download marks it used in the same transaction, so a link works once.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
