@@ -44,14 +44,20 @@ def cmd_officers(args: argparse.Namespace) -> int:
     settings, engine, _ = _open(args)
     now = utcnow()
     if args.officers_command == "invite":
-        commune = _commune(args.commune)
-        if commune is None:
+        communes = [_commune(code) for code in dict.fromkeys(args.commune)]
+        if None in communes:
             return 2
+        if len(communes) > 1 and args.role != "bank":
+            print("Only a bank office (--role bank) serves several communes.", file=sys.stderr)
+            return 2
+        first, *more = [c.code for c in communes]
         with transaction(engine) as session:
-            code = officers.create_invite(session=session, commune_code=args.commune, role=args.role, now=now,
-                                          expires_at=now + timedelta(hours=settings.officer_invite_hours))
-            officers.audit(session=session, actor="cli", action="invite", now=now, commune_code=args.commune, detail=args.role)
-        print(f"Invite code for {commune.name} ({args.role}), single use, valid {settings.officer_invite_hours} hours:")
+            code = officers.create_invite(session=session, commune_code=first, role=args.role, now=now,
+                                          expires_at=now + timedelta(hours=settings.officer_invite_hours), more_communes=more)
+            for commune in communes:
+                officers.audit(session=session, actor="cli", action="invite", now=now, commune_code=commune.code, detail=args.role)
+        names = ", ".join(c.name for c in communes)
+        print(f"Invite code for {names} ({args.role}), single use, valid {settings.officer_invite_hours} hours:")
         print(code)
         print(f"The officer sends:  /canbo {code}")
         if settings.telegram_bot_username:
@@ -101,17 +107,89 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings, engine, cipher = _open(args)
     now = utcnow()
     with transaction(engine) as session:
-        document, count = monthly_document(session=session, cipher=cipher, texts=texts(settings.bot_locale), places=_places(),
-                                           form=load_content().registration, commune_code=args.commune, year=year,
-                                           month=month, today=vietnam_date(now), fmt=fmt)
-        officers.audit(session=session, actor="cli", action="export", now=now, commune_code=args.commune,
-                       detail=f"{year}-{month:02d} rows={count}")
+        if args.onward:
+            from bot.registration.export import onward_list_document, onward_rows
+            from storage import lists
+
+            row = lists.find(session=session, commune_code=args.commune, period=f"{year}-{month:02d}")
+            if row is None:
+                print(f"The list of {year}-{month:02d} has not been closed by the police yet.", file=sys.stderr)
+                return 1
+            kwargs = dict(session=session, cipher=cipher, texts=texts(settings.bot_locale), places=_places(),
+                          form=load_content().registration, row=row, today=vietnam_date(now))
+            document, count = onward_list_document(fmt=fmt, **kwargs), len(onward_rows(**kwargs)[1]) - 1
+        else:
+            document, count = monthly_document(session=session, cipher=cipher, texts=texts(settings.bot_locale), places=_places(),
+                                               form=load_content().registration, commune_code=args.commune, year=year,
+                                               month=month, today=vietnam_date(now), fmt=fmt)
+        officers.audit(session=session, actor="cli", action="export_onward" if args.onward else "export", now=now,
+                       commune_code=args.commune, detail=f"{year}-{month:02d} rows={count}")
     # Personal data: readable by its owner only.
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(document.content)
     os.chmod(out, 0o600)
     print(f"{count} people written to {out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """A commune's (or, for admins, a province's) report for a period: JSON, an XLSX file, or a summary."""
+    import json
+    from datetime import date
+
+    from bot.i18n import texts
+    from bot.registration import report
+    from content import load_content
+    from storage import officers
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    try:
+        start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError:
+        print("--from and --to must be YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if end < start:
+        print("--to must not be before --from", file=sys.stderr)
+        return 2
+    if (args.commune is None) == (args.province is None):
+        print("give --commune CODE or --province CODE", file=sys.stderr)
+        return 2
+    places = _places()
+    if args.commune is not None:
+        if _commune(args.commune) is None:
+            return 2
+        communes = [args.commune]
+    else:
+        if places.province(args.province) is None:
+            print(f"Unknown province code {args.province}.", file=sys.stderr)
+            return 2
+        communes = [c.code for c in places.communes_of(args.province)]
+    if args.out and not args.out.lower().endswith(".xlsx"):
+        print("--out must end in .xlsx", file=sys.stderr)
+        return 2
+    settings, engine, cipher = _open(args)
+    form = load_content().registration
+    now = utcnow()
+    with transaction(engine) as session:
+        result = report.build(session=session, cipher=cipher, form=form, communes=communes, start=start, end=end,
+                              commune=args.commune, province=args.province if args.commune is None else _commune(args.commune).province_code)
+        officers.audit(session=session, actor="cli", action="report", now=now, commune_code=args.commune,
+                       detail=f"{start}..{end}" + (f" province={args.province}" if args.province else ""))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    if args.out:
+        document = report.document(result, texts=texts(settings.bot_locale), places=places, form=form)
+        descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(document.content)
+        print(f"Report for {start}..{end}: {result['registrations']} registrations, written to {args.out}")
+        return 0
+    print(f"{start}..{end}: {result['registrations']} registrations, {result['verified']} verified, "
+          f"{result['confirmed']} confirmed, {result['granted']} granted; requested {result['requested_vnd']} VND, "
+          f"granted {result['granted_vnd']} VND")
     return 0
 
 
@@ -241,18 +319,33 @@ def add_commands(sub) -> None:
     officers = sub.add_parser("officers", help="invite, list and revoke commune police officers")
     officers_sub = officers.add_subparsers(dest="officers_command", required=True)
     invite = officers_sub.add_parser("invite", help="print a single-use, expiring invite code")
-    invite.add_argument("--commune", type=int, required=True, help="commune/ward code (official list after 2025)")
-    invite.add_argument("--role", choices=["officer", "admin"], default="officer")
+    invite.add_argument("--commune", type=int, required=True, action="append",
+                        help="commune/ward code (official list after 2025); repeat it for a bank office serving several")
+    invite.add_argument("--role", choices=["officer", "committee", "bank", "admin"], default="officer",
+                        help="officer: commune police; committee: commune People's Committee; bank: NHCSXH transaction office")
     listing = officers_sub.add_parser("list", help="list officers")
     listing.add_argument("--all", action="store_true", help="include revoked officers")
     revoke = officers_sub.add_parser("revoke", help="revoke an officer (by the id `list` shows)")
     revoke.add_argument("id", type=int)
     officers.set_defaults(func=cmd_officers)
 
+    report = sub.add_parser("report", help="a commune's (or a province's) report for a period")
+    report.add_argument("--commune", type=int)
+    report.add_argument("--province", type=int, help="every commune of the province (admins)")
+    report.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--out", help="FILE.xlsx")
+    report.set_defaults(func=cmd_report)
+
     export = sub.add_parser("export", help="write a commune's monthly list (.xlsx or .csv)")
     export.add_argument("--commune", type=int, required=True)
     export.add_argument("--month", required=True, help="YYYY-MM")
     export.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
+    export.add_argument("--onward", action="store_true",
+                        help="the month's closed list as it goes onward (only the people on it, the form's columns); "
+                             "default: the police's internal working list")
     export.set_defaults(func=cmd_export)
 
     demo = sub.add_parser("demo-data", help="fill a commune with obviously fictional registrations")

@@ -30,7 +30,7 @@ from bot.state import ConversationState
 from bot.types import Incoming, Reply
 from bot.vntime import day_of, vietnam_date
 from content import Content, load_content
-from handlers import eligibility, faq, handoff, menu, my_records, officer, registration, reminders
+from handlers import eligibility, faq, handoff, lists, menu, my_records, officer, registration, reminders
 from storage import repo
 from storage.crypto import Cipher, cipher_from_settings
 from storage.db import make_engine, migrate, transaction
@@ -93,6 +93,8 @@ def build_router(intents: IntentDetector) -> Router:
     handoff.register(router)
     # 6. Officers: /canbo CODE or an invite link binds the chat; pending list, decisions, export.
     officer.register(router)
+    # 6b. The month's list after the police: the committee confirms or returns it, the bank receives it and records outcomes.
+    lists.register(router)
     # 7. Officers' answers to reminders ("Đã xong", "Nhắc lại mai") and /lichnhac.
     reminders.register(router)
     # 8. Policy questions: any free text that no flow took is a question for the FAQ.

@@ -62,6 +62,10 @@ class Places:
     def commune(self, code: int) -> Place | None:
         return self._data[1].get(code)
 
+    def communes_of(self, province_code: int) -> list[Place]:
+        """Every commune of a province, by code."""
+        return sorted(self._data[2].get(province_code, []), key=lambda p: p.code)
+
     @property
     def province_count(self) -> int:
         return len(self._data[0])

@@ -90,6 +90,12 @@ class OfficerStep(StrEnum):
     INFO = "info"
     NOTE = "note"
     REPLY = "reply"
+    SEARCH = "search"  # a reference, phone or name to find (the id is the commune's code)
+    BULK = "bulk"  # references to verify at once (the commune's code)
+    SIGN = "sign"  # the committee's signer, title and date (the list's id)
+    RETURN_NOTE = "return"  # the committee's note returning a list (the list's id)
+    GRANT = "grant"  # the bank's amount and date granted (the registration's id)
+    DENY = "deny"  # the bank's reason for not granting (the registration's id)
 
 
 # -- each flow's draft ----------------------------------------------------------------------------------

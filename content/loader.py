@@ -68,7 +68,25 @@ def format_value(parameter: Parameter, value: Decimal | date, style: str | None,
 
 # libyaml's parser when PyYAML was built with it (the wheels are): about ten times faster, and the
 # content is read at every start.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The safe loader, refusing a key written twice in one mapping: YAML would silently keep the
+    last one, so a second `rate:` cue would drop the first without a word."""
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode):
+    seen = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # "<<: *base": the keys written beside it override the base's, as meant
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"{key!r} appears twice in one mapping", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_LOADER = _Loader
 
 
 def _read_yaml(path: Path):

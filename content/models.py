@@ -250,6 +250,8 @@ class Choice(BaseModel):
     value: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str = Field(min_length=1, max_length=60)
     also: list[str] = Field(default_factory=list)
+    # A programme's decision, as the onward list names it ("QĐ 08/2026/QĐ-TTg").
+    decision: str | None = Field(default=None, max_length=40)
 
 
 class ConsentText(BaseModel):
@@ -264,7 +266,7 @@ class ExportColumn(BaseModel):
 
     key: Literal[
         "index", "name", "birth_year", "phone", "residence", "programme", "time_since", "purpose", "amount",
-        "registrant", "status", "note", "reference", "id_number", "registered_on",
+        "registrant", "status", "note", "reference", "id_number", "registered_on", "decision",
     ]
     header: str = Field(min_length=1, max_length=80)
 
@@ -274,6 +276,15 @@ class ExportForm(BaseModel):
 
     title: str
     columns: list[ExportColumn] = Field(min_length=1)
+
+
+class RejectionReason(BaseModel):
+    """A reason that fits only some programmes (a person after prison is never offered a rehab one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=3, max_length=200)
+    programmes: list[str] = Field(min_length=1)
 
 
 class RegistrationContent(BaseModel):
@@ -287,14 +298,30 @@ class RegistrationContent(BaseModel):
     purposes: list[Choice] = Field(min_length=1)
     # The kinds of establishment that borrow as a business (QĐ 08/2026, QĐ 22/2023).
     business_kinds: list[Choice] = Field(min_length=1)
-    rejection_reasons: list[str] = Field(min_length=1)
+    rejection_reasons: list[str | RejectionReason] = Field(min_length=1)
+    # The list that goes onward (committee, bank): the people on the month's list, the form's columns.
     export: ExportForm
+    # The police's own working list: everyone of the month with status and notes; internal.
+    working_export: ExportForm
     # A locality adapts the list to its official form: province or commune code → form.
     export_localities: dict[int, ExportForm] = Field(default_factory=dict)
     place_aliases: dict[str, int] = Field(default_factory=dict)
 
     def export_form(self, commune_code: int, province_code: int | None) -> ExportForm:
         return self.export_localities.get(commune_code) or self.export_localities.get(province_code or -1) or self.export
+
+    def reasons_for(self, programme: str | None) -> list[str]:
+        """The rejection reasons an officer is offered for a registration of this programme."""
+        return [r if isinstance(r, str) else r.text for r in self.rejection_reasons
+                if isinstance(r, str) or programme in r.programmes]
+
+    @model_validator(mode="after")
+    def _known_programmes(self) -> "RegistrationContent":
+        known = {p.value for p in self.programmes}
+        for reason in self.rejection_reasons:
+            if not isinstance(reason, str) and not set(reason.programmes) <= known:
+                raise ValueError(f"rejection reason {reason.text!r} names an unknown programme")
+        return self
 
 
 # -- officers' reminder calendar ---------------------------------------------------------------------
@@ -322,9 +349,16 @@ class Deadline(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     title: str = Field(min_length=5, max_length=200)
     scope: Literal["national"] | dict[Literal["province", "commune"], int]
-    audience: list[Literal["officer", "admin"]] = Field(min_length=1)
+    # The roles that must act (and get the reminder): commune police, the commune People's
+    # Committee, the NHCSXH transaction office, admins.
+    audience: list[Literal["officer", "committee", "bank", "admin"]] = Field(min_length=1)
     due: Due
+    # "before": the plan says "trước ngày X" — the last day to act is the day before X, so the last
+    # reminder goes on the working day before X. "on": X itself is the last day.
+    when: Literal["before", "on"]
     lead_days: list[int] = Field(min_length=1)
+    # A reporting deadline: its reminder carries the report of the `report_months` months before it.
+    report_months: int | None = Field(default=None, ge=1, le=12)
     source: str = ""
     text: str | None = None  # this deadline's own message; the calendar's default otherwise
 
@@ -356,7 +390,8 @@ class Calendar(BaseModel):
 
     send_hour: int = Field(ge=0, le=23)
     quiet_hours: tuple[int, int]
-    text: str
+    text: str  # the police's reminder, with their commune's live figures
+    plain_text: str  # everyone else's (committee, bank): the deadline only
     deadlines: list[Deadline] = Field(min_length=1)
 
 
@@ -367,21 +402,44 @@ class HolidayRange(BaseModel):
     to: date
 
 
+class CompensatoryDay(BaseModel):
+    """A day off in place of a holiday that fell on the weekly day off (nghỉ bù)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    compensatory: date
+    for_: date = Field(alias="for")
+
+    @model_validator(mode="after")
+    def _after(self) -> "CompensatoryDay":
+        if self.compensatory <= self.for_ or self.compensatory.weekday() >= 5 or self.for_.weekday() < 5:
+            raise ValueError("a compensatory day is a weekday after a holiday that fell on a weekend")
+        return self
+
+
 class Holidays(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    holidays: list[date | HolidayRange]
+    holidays: list[date | HolidayRange | CompensatoryDay]
 
-    def dates(self) -> frozenset[date]:
+    def official(self) -> frozenset[date]:
+        """The holidays themselves (without the compensatory days)."""
         from datetime import timedelta
 
         days: set[date] = set()
         for item in self.holidays:
             if isinstance(item, date):
                 days.add(item)
-            else:
+            elif isinstance(item, HolidayRange):
                 days.update(item.from_ + timedelta(days=i) for i in range((item.to - item.from_).days + 1))
         return frozenset(days)
+
+    def compensatory(self) -> dict[date, date]:
+        """Compensatory day → the holiday it makes up for."""
+        return {item.compensatory: item.for_ for item in self.holidays if isinstance(item, CompensatoryDay)}
+
+    def dates(self) -> frozenset[date]:
+        return self.official() | frozenset(self.compensatory())
 
 
 # -- understanding: facts, routing, topics (content/facts.yaml, routing.yaml, topics.yaml) -------------
@@ -412,8 +470,8 @@ class Route(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phrases: list[str] = Field(min_length=1)
-    # Cues that count only together, anywhere in the message: each entry is a list of phrase sets,
-    # one phrase of every set must be present ([[a child], [drug dealing]]).
+    # Cues that count only together, in one sentence of the message: each entry is a list of phrase
+    # sets, one phrase of every set must be present ([[a child], [drug dealing]]).
     together: list[list[list[str]]] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     reply: str | None = None
@@ -444,6 +502,11 @@ class RoutingContent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     crisis: dict[str, Route]
+    # A hard time told as the past, with the person well now and asking about the loan ("em từng có
+    # ý định tự tử hồi còn nghiện, giờ ổn rồi… vay"): one phrase of every set present → not a crisis.
+    crisis_told_as_past: list[list[str]] = Field(default_factory=list)
+    # …unless it is still there now ("mà giờ vẫn muốn chết"): then it stays a crisis.
+    crisis_still: list[str] = Field(default_factory=list)
     flows: dict[Literal["eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer"], Route]
     other_programmes: dict[str, Route]
     abuse: Route
@@ -469,6 +532,7 @@ class CoreQuestion(BaseModel):
     details: list[str] = Field(default_factory=list)  # excluded only when no group is named
     bare_asks: list[str] = Field(default_factory=list)  # the whole message, with the person's situation known
     follow_ups: list[str] = Field(default_factory=list)  # the whole message: the last topic again
+    told: list[str] = Field(default_factory=list)  # a clause that tells, not asks ("trước nghiện mấy năm")
 
 
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")

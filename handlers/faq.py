@@ -39,6 +39,8 @@ QUESTION_MARK = re.compile(
     r"|\b(gi|nao|may|ai)( (a|vay|the|ha|nhi|ad|anh|chi|em|ban))*\s*$"
     r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
 )
+# What someone says of their own situation (not a purpose: "cách nuôi cá koi" tells nothing).
+SITUATION = {"programme", "business", "ambiguous_place", "years_since", "age", "relation", "rehab_completion"}
 FUZZ_DEPTH = 6  # how far down the ranking a cue looks for its topic
 WEAK_FLOOR = 0.3  # in a message with several questions, a clause's best candidate needs at least this
 
@@ -143,10 +145,14 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     return Result(replies, Outcome(Status.ANSWER.value, found[0].entry_id, found[0].score))
 
 
-def column_for(ctx: Context, text: str, facts: Facts) -> str | None:
+def column_for(ctx: Context, text: str, facts: Facts, message: str | None = None) -> str | None:
     """The column of content/topics.yaml to answer from: the person's situation; or, when nobody
     said whose situation it is and the question names no group, the answer that covers both
-    programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu)."""
+    programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu). A question that
+    names both groups ("người ra tù cũng vay được 200 triệu như người cai nghiện à?") compares
+    them: the answer for both."""
+    if {"qd08", "qd22"} <= ctx.matcher.named_programmes(ctx.normalizer(message or text).tokens):
+        return "any"
     if facts.key is not None:
         return facts.key
     if facts.business:
@@ -181,13 +187,13 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
             return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
     programme = facts.programme if facts.programme in ("qd08", "qd22") else None
     result = ctx.matcher.match(text, programme, key)
-    cued = cued_answer(ctx, text, facts, result, programme)
+    cued = cued_answer(ctx, text, facts, result, programme, message)
     if cued is not None:
         return cued
     if result.status is Status.ANSWER:
         # Nobody said whose situation it is, and the question names no group: the answer that
         # covers both programmes, where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu).
-        entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts))
+        entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts, message))
         return Found(entry_id, result.score, personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     if result.status is Status.SUGGEST and key is not None:
         # What the person said before settles the doubt when the suggestions are one topic for
@@ -204,7 +210,8 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
     return result
 
 
-def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None) -> Found | None:
+def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None,
+                message: str | None = None) -> Found | None:
     """A doubt between close topics settled by the question's own words (content/topics.yaml
     `cues`): "trong lúc học thì mỗi tháng vay được mấy triệu" is the monthly training loan."""
     topics = ctx.content.topics
@@ -214,11 +221,13 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
     if result.status is Status.ANSWER and result.best is not None:
         # A confident answer stands, unless a cue names a close topic it is known to be taken for.
         answered = topics.topic_of(result.best.entry_id)
-        if answered is None or answered in cued or not any(answered in topics.cues[c].over for c in cued if c in topics.cues):
+        # (Both cued — "bị từ chối vì ra tù đã 7 năm" — the one that is over the other wins.)
+        if answered is not None and not any(answered in topics.cues[c].over for c in cued if c in topics.cues and c != answered):
             return None
+        cued = {c for c in cued if c != answered}
     # What the person told before makes the cue stronger evidence than the words alone.
     floor = WEAK_FLOOR if facts.key else ctx.content.matching.suggest_threshold
-    key = column_for(ctx, text, facts) or ctx.content.matching.main_programme
+    key = column_for(ctx, text, facts, message) or ctx.content.matching.main_programme
     for candidate in ctx.matcher.scores(text, programme=programme, key=key)[:FUZZ_DEPTH]:
         topic = topics.topic_of(candidate.entry_id)
         if topic in cued and candidate.score >= floor:
@@ -277,7 +286,9 @@ def question_clauses(ctx: Context, text: str) -> list[str]:
 
 
 def is_question(ctx: Context, clause: str) -> bool:
-    return ctx.triage.has_ask(clause) or QUESTION_MARK.search(clause.strip()) is not None
+    if QUESTION_MARK.search(clause.strip()) is not None:
+        return True
+    return ctx.triage.has_ask(clause) and not ctx.triage.tells(clause)
 
 
 def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str | None = None) -> list[Found]:
@@ -373,7 +384,9 @@ def near_window_end(ctx: Context, facts: Facts) -> bool:
 
 def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:
     """Suggestions when unsure; a story with no question gets the person's common questions."""
-    tells_situation = (own.programme is not None or own.business or own.ambiguous_place) and len(text.split()) >= 4
+    told = {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
+    # A story, or a correction of one ("à nhầm, năm 2022 mới đúng"): what they told is kept.
+    tells_situation = bool(told) and len(text.split()) >= 4
     if tells_situation and not QUESTION_MARK.search(fold(text).strip()):
         return situation_reply(ctx, state.facts)  # a story with no question yet
     ctx.record_unanswered(redact_question(text), result.status.value)

@@ -195,7 +195,7 @@ def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:
     sealed_phone = ctx.cipher.encrypt(phone) if phone else None
     row = registrations.add_question(session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, commune_code=draft.commune,
                                      question=ctx.cipher.encrypt(draft.question), phone=sealed_phone, now=ctx.now)
-    team = officers.of_commune(session=ctx.session, commune_code=draft.commune)
+    team = officers.of_commune(session=ctx.session, commune_code=draft.commune, roles=officers.POLICE)
     for officer in team:
         text = ctx.t("handoff.officer_notice", number=row.id, commune=ctx.places.label(row.commune_code))
         ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_question"), f"off:q:{row.id}"),))])

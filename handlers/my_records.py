@@ -3,8 +3,10 @@ see my data, withdraw consent, delete my data (each as a button and a command)."
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.context import Context, Result
-from bot.registration import service
+from bot.registration import service, steps
 from bot.registration.record import summary_lines
 from bot.router import Router
 from bot.state import ConversationState, Flow
@@ -63,6 +65,10 @@ def show(ctx: Context) -> Result:
             note = ctx.cipher.decrypt(event.note) if event.note else None
             when = ctx.texts.date(vietnam_date(event.at))
             line = ctx.t("records.event", date=when, action=ctx.t(f"records.action_{event.action}"))
+            if event.action == registrations.GRANTED and row.outcome:
+                outcome = steps.outcome_of(ctx, row)
+                line += ctx.t("records.event_granted", amount=ctx.texts.money(outcome.get("amount") or 0),
+                              date=ctx.texts.date(date.fromisoformat(outcome["on"])))
             parts.append(line + (ctx.t("records.event_note", note=note) if note else ""))
     return Result([Reply("\n".join(parts), _amend_buttons(ctx, rows) + _rights_buttons(ctx))])
 

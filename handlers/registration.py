@@ -859,8 +859,8 @@ def _is_aside(ctx: Context, text: str) -> bool:
 
 def _is_question(ctx: Context, text: str) -> bool:
     """At a choice step, a reply that is no choice is a question when the FAQ recognises it at all."""
-    if text.strip().endswith("?"):
-        return True
+    if text.strip().endswith("?") or (ctx.triage is not None and ctx.triage.has_ask(text)):
+        return True  # "hôm nay ngày 10 rồi, tháng này còn kịp không" at the consent step
     return ctx.matcher.match(text).status is not Status.FALLBACK
 
 
@@ -959,8 +959,19 @@ def _share_refused(ctx: Context, fields: dict) -> Reply | None:
 
 
 def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
-    """The name without its lead-in; an odd-looking one is confirmed before it is stored."""
-    name = read_name(text)
+    """The name without its lead-in; an odd-looking one is confirmed before it is stored. "cho
+    thằng con trai tui" is no name but says for whom: that is kept, and the name asked again."""
+    try:
+        name = read_name(text)
+    except Invalid:
+        name = None
+    if name is None or name_looks_odd(name):
+        who = read_who(text, ctx.content.registration.relationships)
+        if who is not None:
+            _set_registrant(_draft(state).fields, who[0], who[1])
+            return Result([_noted(ctx, state, "registrant"), ask(ctx, state)])
+    if name is None:
+        name = read_name(text)  # the reason it is no name, said kindly
     if name_looks_odd(name):
         _draft(state).pending = PendingAnswer(name=name)
         state.step = RegistrationStep.NAME_CONFIRM

@@ -190,6 +190,10 @@ class Registration(SQLModel, table=True):
     # Raised by every change (storage.registrations.claim): an officer's decision buttons carry the
     # version they were shown, so of two decisions made at once only the first is applied.
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # The month's list it was proposed on (storage.lists), while it is on one.
+    list_id: int | None = Field(default=None, index=True)
+    # The bank's outcome, encrypted JSON: {"amount": VND, "on": "YYYY-MM-DD"} or {"reason": "…"}.
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class RegistrationEvent(SQLModel, table=True):
@@ -203,10 +207,37 @@ class RegistrationEvent(SQLModel, table=True):
     actor: str = Field(max_length=32)  # "registrant", "officer:<id>", "system"
     action: str = Field(max_length=16)
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    previous: str | None = Field(default=None, max_length=16)  # the status before a decision (for undo)
+
+
+class MonthlyList(SQLModel, table=True):
+    """One commune's list for one month ("YYYY-MM"): closed by the police (status "closed"),
+    confirmed by the commune People's Committee ("confirmed", with who signed, their title and
+    the date: `signer`, encrypted JSON) or returned with a note ("returned", `note` encrypted),
+    then received by the bank ("received")."""
+
+    __tablename__ = "monthly_lists"
+    __table_args__ = (UniqueConstraint("commune_code", "period", name="uq_monthly_list"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_code: int = Field(index=True)
+    period: str = Field(max_length=7)
+    status: str = Field(max_length=16)
+    closed_at: datetime = Field(sa_column=utc_column())
+    closed_by: str = Field(max_length=32)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    decided_by: str | None = Field(default=None, max_length=32)
+    signer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    received_by: str | None = Field(default=None, max_length=32)
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Officer(SQLModel, table=True):
-    """A commune police account bound to one chat, for one commune (an officer may hold several)."""
+    """An account bound to one chat, for one commune (a chat may hold several bindings). role:
+    "officer" (commune police), "committee" (the commune People's Committee), "bank" (an NHCSXH
+    transaction office: one binding per commune it serves) or "admin"."""
 
     __tablename__ = "officers"
 
@@ -229,6 +260,8 @@ class OfficerInvite(SQLModel, table=True):
     commune_code: int
     role: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=utc_column())
+    # More communes the same invite binds (a bank office serving several): "17035,17038".
+    more_communes: str | None = Field(default=None, max_length=255)
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     officer_id: int | None = Field(default=None)

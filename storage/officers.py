@@ -12,22 +12,32 @@ from sqlmodel import Session, col, select
 from storage.models import AuditEntry, Officer, OfficerInvite
 from storage.registrations import REFERENCE_ALPHABET
 
-ROLES = ("officer", "admin")
+# officer: commune police; committee: the commune People's Committee; bank: an NHCSXH transaction
+# office (may serve several communes); admin: the police side's administrator.
+ROLES = ("officer", "committee", "bank", "admin")
+POLICE = ("officer", "admin")  # the roles that review registrations, close the list, answer questions
 
 
 def hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().replace("-", "").encode("ascii", "ignore")).hexdigest()
 
 
-def create_invite(*, session: Session, commune_code: int, role: str, now: datetime, expires_at: datetime) -> str:
-    """A new single-use code, returned once; only its hash is kept."""
+def create_invite(*, session: Session, commune_code: int, role: str, now: datetime, expires_at: datetime,
+                  more_communes: list[int] | None = None) -> str:
+    """A new single-use code, returned once; only its hash is kept. `more_communes`: further
+    communes the same code binds (a bank office serving several)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
     code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
-    session.add(OfficerInvite(code_hash=hash_code(code), commune_code=commune_code, role=role, created_at=now, expires_at=expires_at))
+    extra = ",".join(str(c) for c in dict.fromkeys(more_communes or ()) if c != commune_code) or None
+    session.add(OfficerInvite(code_hash=hash_code(code), commune_code=commune_code, role=role, created_at=now, expires_at=expires_at,
+                              more_communes=extra))
     return code
 
 
-def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, now: datetime) -> Officer | None:
-    """Binds the chat to the invite's commune and role; None for an unknown, used or expired code.
+def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, now: datetime) -> list[Officer]:
+    """Binds the chat to the invite's communes (one binding each) with its role; empty for an
+    unknown, used or expired code.
 
     The code is taken by one conditional UPDATE (only while unused and unexpired), so of any number
     of chats sending it at the same instant exactly one binds, on SQLite and on PostgreSQL (where
@@ -40,23 +50,27 @@ def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, no
         .values(used_at=now)
     )
     if taken.rowcount != 1:
-        return None
+        return []
     invite = session.exec(
         select(OfficerInvite).where(OfficerInvite.code_hash == code_hash).execution_options(populate_existing=True)
     ).one()
-    officer = session.exec(
-        select(Officer).where(Officer.channel == channel, Officer.chat_id == chat_id, Officer.commune_code == invite.commune_code,
-                              col(Officer.revoked_at).is_(None))
-    ).first()
-    if officer is None:
-        officer = Officer(channel=channel, chat_id=chat_id, commune_code=invite.commune_code, role=invite.role, created_at=now)
-    else:
-        officer.role = invite.role
-    session.add(officer)
-    session.flush()
-    invite.officer_id = officer.id
+    communes = [invite.commune_code] + [int(c) for c in (invite.more_communes or "").split(",") if c]
+    bound = []
+    for commune_code in communes:
+        officer = session.exec(
+            select(Officer).where(Officer.channel == channel, Officer.chat_id == chat_id, Officer.commune_code == commune_code,
+                                  col(Officer.revoked_at).is_(None))
+        ).first()
+        if officer is None:
+            officer = Officer(channel=channel, chat_id=chat_id, commune_code=commune_code, role=invite.role, created_at=now)
+        else:
+            officer.role = invite.role
+        session.add(officer)
+        session.flush()
+        bound.append(officer)
+    invite.officer_id = bound[0].id
     session.add(invite)
-    return officer
+    return bound
 
 
 def of_chat(*, session: Session, channel: str, chat_id: str) -> list[Officer]:
@@ -65,8 +79,11 @@ def of_chat(*, session: Session, channel: str, chat_id: str) -> list[Officer]:
     return list(session.exec(statement.order_by(col(Officer.commune_code))))
 
 
-def of_commune(*, session: Session, commune_code: int) -> list[Officer]:
+def of_commune(*, session: Session, commune_code: int, roles: tuple[str, ...] | None = None) -> list[Officer]:
+    """The commune's active bindings (of these roles, when given)."""
     statement = select(Officer).where(Officer.commune_code == commune_code, col(Officer.revoked_at).is_(None))
+    if roles is not None:
+        statement = statement.where(col(Officer.role).in_(roles))
     return list(session.exec(statement.order_by(col(Officer.id))))
 
 

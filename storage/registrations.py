@@ -15,9 +15,20 @@ from sqlmodel import Session, col, select
 
 from storage.models import Consent, OfficerQuestion, Registration, RegistrationEvent
 
-# Statuses. "Active" registrations are the ones officers work on and the person can update.
+# Statuses. "Active" registrations are the ones the police review and the person can update.
 PENDING, VERIFIED, REJECTED, NEEDS_INFO, WITHDRAWN, DELETED = "pending", "verified", "rejected", "needs_info", "withdrawn", "deleted"
 ACTIVE = (PENDING, VERIFIED, REJECTED, NEEDS_INFO)
+# After the police: proposed on the month's list, confirmed by the commune People's Committee,
+# received by the bank, and the bank's outcome (granted, not granted, or the person withdrew
+# the request — which, unlike WITHDRAWN consent, keeps the record).
+PROPOSED, CONFIRMED, RECEIVED = "proposed", "confirmed", "received"
+GRANTED, NOT_GRANTED, PERSON_WITHDREW = "granted", "not_granted", "person_withdrew"
+ONWARD = (PROPOSED, CONFIRMED, RECEIVED)
+OUTCOMES = (GRANTED, NOT_GRANTED, PERSON_WITHDREW)
+# Every status whose record is still held (shown in "Hồ sơ của tôi", erased on request).
+HELD = ACTIVE + ONWARD + OUTCOMES
+# The police's decisions on a registration under review (the ones an officer can undo).
+DECISIONS = (VERIFIED, REJECTED, NEEDS_INFO)
 # Reference codes are read aloud over the phone: no 0/O, 1/I/L.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -111,8 +122,9 @@ def amend(*, session: Session, registration: Registration, province_code: int, c
     return before
 
 
-def add_event(*, session: Session, registration_id: int, actor: str, action: str, now: datetime, note: str | None = None) -> None:
-    session.add(RegistrationEvent(registration_id=registration_id, at=now, actor=actor, action=action, note=note))
+def add_event(*, session: Session, registration_id: int, actor: str, action: str, now: datetime, note: str | None = None,
+              previous: str | None = None) -> None:
+    session.add(RegistrationEvent(registration_id=registration_id, at=now, actor=actor, action=action, note=note, previous=previous))
 
 
 def events(*, session: Session, registration_id: int) -> list[RegistrationEvent]:
@@ -127,10 +139,72 @@ def decide(*, session: Session, registration: Registration, status: str, actor: 
     decision or change came first."""
     if not claim(session=session, registration=registration, expected=expected):
         return False
+    previous = registration.status
     registration.status, registration.decided_at, registration.updated_at = status, now, now
     session.add(registration)
-    add_event(session=session, registration_id=registration.id, actor=actor, action=status, now=now, note=note)
+    add_event(session=session, registration_id=registration.id, actor=actor, action=status, now=now, note=note, previous=previous)
     return True
+
+
+def step(*, session: Session, registration: Registration, status: str, actor: str, now: datetime, action: str | None = None,
+         note: str | None = None, list_id: int | None = -1, outcome: str | None = None, expected: int | None = None) -> bool:
+    """A step after the police's review (proposed, confirmed, returned, received, an outcome): the
+    status, the event (`action`, by default the status) and, when given, the list it is on and the
+    outcome. False, with nothing written, when the registration changed meanwhile."""
+    if not claim(session=session, registration=registration, expected=expected):
+        return False
+    previous = registration.status
+    registration.status, registration.updated_at = status, now
+    if list_id != -1:
+        registration.list_id = list_id
+    if outcome is not None:
+        registration.outcome, registration.decided_at = outcome, now
+    session.add(registration)
+    add_event(session=session, registration_id=registration.id, actor=actor, action=action or status, now=now, note=note,
+              previous=previous)
+    return True
+
+
+def on_list(*, session: Session, list_id: int) -> list[Registration]:
+    statement = select(Registration).where(Registration.list_id == list_id, col(Registration.status).in_(ONWARD + OUTCOMES))
+    return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
+
+
+def with_status(*, session: Session, commune_codes: list[int], statuses: tuple[str, ...]) -> list[Registration]:
+    statement = select(Registration).where(col(Registration.commune_code).in_(commune_codes), col(Registration.status).in_(statuses))
+    return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
+
+
+def of_communes(*, session: Session, commune_codes: list[int], created_from: datetime | None = None,
+                created_to: datetime | None = None) -> list[Registration]:
+    """Every registration of these communes (stubs of erased ones too), created in [from, to) when given."""
+    statement = select(Registration).where(col(Registration.commune_code).in_(commune_codes))
+    if created_from is not None:
+        statement = statement.where(col(Registration.created_at) >= created_from)
+    if created_to is not None:
+        statement = statement.where(col(Registration.created_at) < created_to)
+    return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
+
+
+def events_of(*, session: Session, registration_ids: list[int]) -> dict[int, list[RegistrationEvent]]:
+    """The events of many registrations at once, oldest first."""
+    found: dict[int, list[RegistrationEvent]] = {i: [] for i in registration_ids}
+    if not registration_ids:
+        return found
+    statement = select(RegistrationEvent).where(col(RegistrationEvent.registration_id).in_(registration_ids))
+    for event in session.exec(statement.order_by(col(RegistrationEvent.id))):
+        found[event.registration_id].append(event)
+    return found
+
+
+def last_decision_by(*, session: Session, actor: str, since: datetime) -> RegistrationEvent | None:
+    """The actor's latest police decision made since `since` (for undo)."""
+    statement = (
+        select(RegistrationEvent)
+        .where(RegistrationEvent.actor == actor, col(RegistrationEvent.action).in_(DECISIONS), col(RegistrationEvent.at) >= since)
+        .order_by(col(RegistrationEvent.id).desc())
+    )
+    return session.exec(statement).first()
 
 
 def get(*, session: Session, registration_id: int) -> Registration | None:
@@ -144,7 +218,7 @@ def by_reference(*, session: Session, reference: str) -> Registration | None:
 def of_chat(*, session: Session, channel: str, chat_id: str, include_erased: bool = False) -> list[Registration]:
     statement = select(Registration).where(Registration.channel == channel, Registration.chat_id == chat_id)
     if not include_erased:
-        statement = statement.where(col(Registration.status).in_(ACTIVE))
+        statement = statement.where(col(Registration.status).in_(HELD))
     return list(session.exec(statement.order_by(col(Registration.id))))
 
 
@@ -179,20 +253,20 @@ def count_by_status(*, session: Session, commune_code: int) -> dict[str, int]:
 
 
 def for_month(*, session: Session, commune_code: int, start: datetime, end: datetime) -> list[Registration]:
-    """The month's list: active registrations created, updated or decided in [start, end)."""
+    """The police's working list: registrations still held, created, updated or decided in [start, end)."""
     in_month = or_(
         (col(Registration.created_at) >= start) & (col(Registration.created_at) < end),
         (col(Registration.decided_at) >= start) & (col(Registration.decided_at) < end),
         (col(Registration.updated_at) >= start) & (col(Registration.updated_at) < end),
     )
-    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(ACTIVE), in_month)
+    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(HELD), in_month)
     return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
 
 
 def erase(*, session: Session, registration: Registration, status: str, actor: str, now: datetime) -> None:
     """Erases every personal field; a stub (reference, commune, dates, status) stays for the audit trail."""
     _take(session, registration)
-    registration.details, registration.phone_index = None, None
+    registration.details, registration.phone_index, registration.outcome = None, None, None
     registration.status, registration.erased_at, registration.updated_at = status, now, now
     session.add(registration)
     for event in events(session=session, registration_id=registration.id):

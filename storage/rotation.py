@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from storage.crypto import Cipher
 from storage.db import transaction
 from storage.models import (
-    ChannelContact, Consent, Conversation, Download, InboxUpdate, Notification, OAuthToken, Officer, OfficerQuestion,
-    Registration, RegistrationEvent, UnansweredQuestion,
+    ChannelContact, Consent, Conversation, Download, InboxUpdate, MonthlyList, Notification, OAuthToken, Officer,
+    OfficerQuestion, Registration, RegistrationEvent, UnansweredQuestion,
 )
 from storage.sealed import use_cipher
 
@@ -25,7 +25,8 @@ ENCRYPTED = (
     (Conversation, ("state",)),
     (InboxUpdate, ("payload", "replies")),
     (OAuthToken, ("access_token", "refresh_token")),
-    (Registration, ("details",)),
+    (Registration, ("details", "outcome")),
+    (MonthlyList, ("signer", "note")),
     (RegistrationEvent, ("note",)),
     (OfficerQuestion, ("question", "phone", "answer")),
     (Notification, ("replies",)),

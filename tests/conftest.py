@@ -4,8 +4,11 @@ TEST_DATABASE_URL is set: a fresh schema per test), and small message factories.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import os
+import shutil
+import tempfile
 import uuid
 from datetime import date
 
@@ -18,6 +21,11 @@ from bot.types import Incoming, Kind
 from storage.db import make_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+# The trained n-gram models (bot/nlu/linear.py) are cached for this run only, in a folder every
+# subprocess the tests start inherits: trained once per run, never read from the user's cache.
+if "BOT_MODEL_CACHE" not in os.environ:
+    os.environ["BOT_MODEL_CACHE"] = _models = tempfile.mkdtemp(prefix="bot-models-")
+    atexit.register(shutil.rmtree, _models, ignore_errors=True)
 _update_ids = itertools.count(1)
 
 

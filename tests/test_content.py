@@ -104,3 +104,23 @@ def test_unconfirmed_facts_are_never_stated_as_numbers(brain, ctx, question):
     body = result.replies[0].text.split("Căn cứ")[0]
     assert not re.search(r"\d+\s*(năm|tháng)", body)
     assert re.search(r"NHCSXH|Ngân hàng Chính sách", body)
+
+
+def test_rejection_reasons_fit_the_persons_programme(brain):
+    form = brain.content.registration
+    after_prison, after_rehab = form.reasons_for("qd22_2023"), form.reasons_for("qd08_2026")
+    assert not any("cai nghiện" in r for r in after_prison)
+    assert any("chấp hành xong án phạt tù" in r for r in after_prison)
+    assert any("cai nghiện" in r for r in after_rehab) and not any("án phạt tù" in r for r in after_rehab)
+
+
+def test_a_key_written_twice_is_refused_not_silently_dropped(tmp_path):
+    """YAML keeps the last of two equal keys: a second `rate:` cue would erase the first unseen."""
+    from content.loader import ContentError, _read_yaml
+
+    path = tmp_path / "topics.yaml"
+    path.write_text("cues:\n  rate:\n    phrases: [lai suat]\n  rate:\n    phrases: [cho khong]\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="'rate' appears twice"):
+        _read_yaml(path)
+    path.write_text("base: &b {a: 1}\ncase:\n  <<: *b\n  a: 2\n", encoding="utf-8")
+    assert _read_yaml(path)["case"] == {"a": 2}  # a merge key's override is meant

@@ -8,7 +8,7 @@ from bot.i18n import catalog_ids, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 # Message ids are string literals "<area>.<name>" with the catalog's areas.
-AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff|places|reminders"
+AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff|places|reminders|lists|report"
 KEY_USE = re.compile(rf"""["']((?:{AREAS})\.[a-z_]+)["']""")
 
 
@@ -44,9 +44,20 @@ def test_every_key_used_in_code_exists_in_the_catalogs():
 def test_keys_built_at_run_time_exist():
     """Keys composed from a status, an action or a field name (f-strings the scan above cannot see)."""
     from bot.registration.record import FIELDS
-    from storage.registrations import ACTIVE, DELETED, NEEDS_INFO, REJECTED, VERIFIED, WITHDRAWN
+    from bot.registration.report import TIMED
+    from storage import lists
+    from storage.officers import ROLES
+    from storage.registrations import ACTIVE, DELETED, HELD, NEEDS_INFO, ONWARD, OUTCOMES, REJECTED, VERIFIED, WITHDRAWN
 
     decisions = (VERIFIED, REJECTED, NEEDS_INFO)
+    steps = {f"registration.notify_{s}" for s in ONWARD + OUTCOMES if s != "received"} | {"registration.notify_received"}
+    steps |= {f"records.action_{a}" for a in (*ONWARD, *OUTCOMES, "returned", "undone")}
+    steps |= {f"status.{s}" for s in HELD} | {f"officer.role_{r}" for r in ROLES}
+    steps |= {f"lists.status_{s}" for s in (lists.CLOSED, lists.CONFIRMED, lists.RETURNED, lists.RECEIVED)}
+    steps |= {f"lists.ask_{a}" for a in ("confirm", "return", "grant", "deny")} | {f"officer.ask_{a}" for a in ("search", "bulk")}
+    steps |= {f"report.median_{s}" for s in TIMED} | {f"report.{s}" for s in ("verified", "confirmed", "granted")}
+    steps |= {f"reminders.due_{w}" for w in ("before", "on")}
+    assert steps - catalog_ids("vi") == set()
     asked = [f for f in FIELDS if f not in ("province", "commune", "programme", "event_year", "purpose", "amount")]
     needed = (
         {f"status.{s}" for s in (*ACTIVE, WITHDRAWN, DELETED)}

@@ -118,15 +118,17 @@ def test_the_pending_list_is_paginated_and_counts_the_commune(app):
     assert len(second_page) == 5 and not set(first_page) & set(second_page)
 
 
-def test_the_monthly_list_arrives_as_an_xlsx_with_the_content_columns(app):
+def test_the_police_working_list_arrives_as_an_xlsx_marked_internal_with_the_content_columns(app):
     demo(app)
     officer = officer_chat(app)
     officer.press("Xuất danh sách tháng này")
+    assert "nội bộ" in officer.text
     document = officer.last[-1].document
-    assert document.filename.endswith(".xlsx")
+    assert document.filename.endswith(".xlsx") and document.filename.startswith("noi-bo-")
     sheet = load_workbook(io.BytesIO(document.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    headers = [c.header for c in app.brain.content.registration.export.columns]
+    assert "NỘI BỘ" in rows[0][0] and "không gửi" in rows[0][0]
+    headers = [c.header for c in app.brain.content.registration.working_export.columns]
     assert list(rows[1]) == headers
     verified = [r for r in rows[2:] if r[10] == "đã xác minh, có trong danh sách"]
     assert verified and all(r[1] and r[3].startswith("0900") for r in verified)

@@ -39,7 +39,8 @@ def test_demo_data_exports_names_and_phones_that_are_nowhere_in_plain_text_in_th
         assert row[name].encode() not in stored and row[phone].encode() not in stored
     csv_out = tmp_path / "list.csv"
     assert bot("export", "--commune", "17035", "--month", this_month(), "--out", str(csv_out), data_dir=tmp_path).returncode == 0
-    assert csv_out.read_text(encoding="utf-8-sig").splitlines()[0].startswith("STT,Họ và tên,Năm sinh")
+    title, header = csv_out.read_text(encoding="utf-8-sig").splitlines()[:2]
+    assert "NỘI BỘ" in title and header.startswith("STT,Họ và tên,Năm sinh")
 
 
 def test_wife_registers_officer_verifies_she_sees_it_then_deletes_her_data(tmp_path):
@@ -91,3 +92,18 @@ def test_keys_rotate_re_encrypts_so_the_old_key_can_be_dropped(tmp_path):
     bot("export", "--commune", "17035", "--month", this_month(), "--out", str(out), data_dir=tmp_path,
         extra_env={"DATA_ENCRYPTION_KEYS": new})
     assert "Mẫu" in out.read_text(encoding="utf-8-sig")
+
+
+def test_a_bank_office_is_invited_for_several_communes_and_others_for_one(tmp_path):
+    result = bot("officers", "invite", "--role", "bank", "--commune", "17035", "--commune", "17059", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Xã Quỳ Hợp, Xã Tam Hợp (bank)" in result.stdout
+    refused = bot("officers", "invite", "--role", "committee", "--commune", "17035", "--commune", "17059", data_dir=tmp_path)
+    assert refused.returncode == 2 and "Only a bank office" in refused.stderr
+
+
+def test_export_onward_needs_a_closed_list(tmp_path):
+    bot("demo-data", "--commune", "17035", "--n", "3", data_dir=tmp_path)
+    out = tmp_path / "onward.xlsx"
+    result = bot("export", "--commune", "17035", "--month", this_month(), "--onward", "--out", str(out), data_dir=tmp_path)
+    assert result.returncode == 1 and "not been closed" in result.stderr and not out.exists()

@@ -34,7 +34,10 @@ def deadline(brain, deadline_id):
 def test_preview_json_for_son_la_and_quy_hop(tmp_path):
     son_la = json.loads(bot("reminders", "preview", "--from", "2026-11-20", "--to", "2026-12-31", "--commune", "3646", "--json",
                             data_dir=tmp_path).stdout)
-    assert {"date", "deadline", "title", "scope", "commune"} <= set(son_la[0])
+    assert {"date", "deadline", "title", "scope", "commune", "audience", "when", "last_day"} <= set(son_la[0])
+    audiences = {i["deadline_id"]: i["audience"] for i in son_la}
+    assert audiences["son_la_annual_report"] == ["committee", "admin"] and audiences["monthly_list"] == ["officer", "admin"]
+    assert all(i["date"] <= i["last_day"] < i["deadline"] for i in son_la if i["when"] == "before")
     assert {"2026-12-05", "2026-12-15"} <= {i["deadline"] for i in son_la}
     quy_hop = json.loads(bot("reminders", "preview", "--from", "2026-11-20", "--to", "2026-12-31", "--commune", "17035", "--json",
                              data_dir=tmp_path).stdout)
@@ -48,11 +51,77 @@ def test_a_deadline_on_a_weekend_is_reminded_on_the_working_day_before(brain):
     holidays = brain.content.holidays
     found = reminders(monthly, holidays, date(2026, 11, 28), date(2026, 12, 6))
     assert [(r.lead, r.send_on) for r in found if r.period == date(2026, 12, 5)] == [(3, date(2026, 12, 2)), (0, date(2026, 12, 4))]
-    # Every month for two years: the on-the-day reminder is the last working day on or before the 5th.
+    # "Trước ngày 05": every month for two years, the last reminder is the working day before the 5th.
+    assert monthly.when == "before"
     for r in reminders(monthly, holidays, date(2026, 6, 1), date(2028, 6, 1)):
+        assert r.send_on < r.period
         if r.lead == 0:
-            assert r.send_on == working_day_on_or_before(r.period, holidays)
+            assert r.send_on == working_day_on_or_before(r.period - timedelta(days=1), holidays)
             assert r.send_on.weekday() < 5 and r.send_on not in holidays
+
+
+def test_before_x_is_reminded_the_working_day_before_and_on_x_on_the_day(brain):
+    from dataclasses import replace
+
+    holidays = brain.content.holidays
+    quy_hop = deadline(brain, "quy_hop_annual_report")  # "trước ngày 02/12": Wednesday 2/12/2026
+    last = [r for r in reminders(quy_hop, holidays, date(2026, 11, 20), date(2026, 12, 3)) if r.lead == 0]
+    assert [r.send_on for r in last] == [date(2026, 12, 1)]
+    on_day = quy_hop.model_copy(update={"when": "on"})
+    assert [r.send_on for r in reminders(on_day, holidays, date(2026, 11, 20), date(2026, 12, 3)) if r.lead == 0] == [date(2026, 12, 2)]
+    # Sơn La's "trước ngày 15/6": 15/6/2027 is a Tuesday, so the last reminder is Monday 14/6.
+    son_la = deadline(brain, "son_la_half_year_report")
+    assert [r.send_on for r in reminders(son_la, holidays, date(2027, 6, 1), date(2027, 6, 15)) if r.lead == 0] == [date(2027, 6, 14)]
+
+
+def test_each_deadline_goes_to_the_role_that_must_act(brain):
+    calendar, holidays = brain.content.calendar, brain.content.holidays
+    police, committee, bank = officer(1, 17035, 40), officer(2, 17035, 40, "committee"), officer(3, 17035, 40, "bank")
+    to_send, _, _ = due(calendar, holidays, [police, committee, bank], at("2026-11-25 09:00"))  # Quỳ Hợp: 7 days before 2/12
+    assert {(d.reminder.deadline.id, d.officer.role) for d in to_send} == {("quy_hop_annual_report", "committee"),
+                                                                           ("quy_hop_annual_report", "bank")}
+    to_send, _, _ = due(calendar, holidays, [police, committee, bank], at("2026-12-02 09:00"))
+    assert {(d.reminder.deadline.id, d.officer.role) for d in to_send} == {("monthly_list", "officer")}
+
+
+@pytest.mark.db
+def test_a_reporting_deadline_carries_its_periods_report_to_the_committee(app):
+    import base64
+    import io
+
+    from openpyxl import load_workbook
+
+    bind(app, commune=3646, chat_id="son-la-committee", role="committee")
+    bind(app, commune=3646, chat_id="son-la-police")
+    app.sweeper.sweep(at("2026-12-08 08:00"))  # 7 days before 15/12: the annual report
+    [reminder] = [json.loads(t)[0] for t in queued(app, "son-la-committee")]
+    assert "Hạn báo cáo năm" in reminder["text"] and "trước ngày 15/12/2026" in reminder["text"]
+    assert "từ 15/12/2025 đến 14/12/2026" in reminder["text"] and "chờ xác minh" not in reminder["text"]
+    rows = list(load_workbook(io.BytesIO(base64.b64decode(reminder["document"]["content"]))).active.iter_rows(values_only=True))
+    assert rows[0][0].startswith("Báo cáo") and any(r and r[0] == "Số đăng ký trong kỳ" for r in rows)
+    assert not any("Hạn báo cáo" in t for t in queued(app, "son-la-police"))
+
+
+def test_compensatory_days_off_are_listed_for_every_weekend_holiday_of_the_shipped_years(brain):
+    """Bộ luật Lao động 2019, Điều 111 khoản 3: a holiday on the weekly day off gives the next working day off."""
+    from content.loader import _load_model
+    from content.models import Holidays
+    from pathlib import Path
+
+    book = _load_model(Holidays, Path(__file__).resolve().parent.parent / "content" / "reminders" / "holidays.yaml")
+    official, made_up = book.official(), book.compensatory()
+    assert official | set(made_up) == brain.content.holidays
+    years = {d.year for d in official}
+    for holiday in sorted(d for d in official if d.weekday() >= 5 and d.year in years):
+        assert holiday in made_up.values(), f"no compensatory day for {holiday}"
+    for day, holiday in made_up.items():
+        # The first weekday after the holiday that is neither a holiday nor another's compensatory day.
+        expected = holiday + timedelta(days=1)
+        while expected.weekday() >= 5 or expected in official or (expected in made_up and made_up[expected] < holiday):
+            expected += timedelta(days=1)
+        assert day == expected, (holiday, day, expected)
+    # A reminder never lands on one: Monday 27/4/2026 is off (Giỗ Tổ on Sunday 26/4).
+    assert date(2026, 4, 27) in brain.content.holidays
 
 
 def test_a_fifth_on_a_sunday_and_across_the_new_year(brain):
@@ -85,8 +154,8 @@ def test_due_is_a_pure_function_of_the_time_in_vietnam_not_utc(brain):
 
 def test_scope_and_audience_decide_who_gets_what(brain):
     calendar, holidays = brain.content.calendar, brain.content.holidays
-    now = at("2026-12-15 09:00")
-    son_la, quy_hop, admin = officer(1, 3646, 14), officer(2, 17035, 40), officer(3, 17035, 40, "admin")
+    now = at("2026-12-14 09:00")  # the last working day before "trước ngày 15/12"
+    son_la, quy_hop, admin = officer(1, 3646, 14, "committee"), officer(2, 17035, 40), officer(3, 17035, 40, "admin")
     to_send, _, _ = due(calendar, holidays, [son_la, quy_hop, admin], now)
     assert {(d.reminder.deadline.id, d.officer.id) for d in to_send} == {("son_la_annual_report", 1)}
 
@@ -100,7 +169,7 @@ def test_nothing_goes_out_in_quiet_hours_and_it_waits_for_the_morning(brain):
 
 def test_after_downtime_only_the_nearest_reminder_goes_and_a_passed_deadline_is_missed(brain):
     calendar, holidays = brain.content.calendar, brain.content.holidays
-    to_send, missed, superseded = due(calendar, holidays, [officer()], at("2026-12-04 09:00"))
+    to_send, missed, superseded = due(calendar, holidays, [officer(), officer(2, role="committee")], at("2026-12-04 09:00"))
     sent = {(d.reminder.deadline.id, d.reminder.lead) for d in to_send}
     assert ("monthly_list", 0) in sent and ("monthly_list", 3) not in sent
     assert ("monthly_list", 3) in {(d.reminder.deadline.id, d.reminder.lead) for d in superseded}
@@ -136,7 +205,7 @@ def test_a_reminder_carries_live_figures_and_is_queued_once_however_often_the_sw
     bind(app)
     first = app.sweeper.sweep(at("2026-12-02 08:00"))
     again = app.sweeper.sweep(at("2026-12-02 08:01"))
-    assert first.queued == 2 and again.queued == 0
+    assert first.queued == 1 and again.queued == 0  # the monthly list (Quỳ Hợp's annual report is the other bodies')
     texts = queued(app)
     monthly = next(t for t in texts if "Hạn lập danh sách" in t)
     assert "ngày 05/12/2026 (còn 3 ngày)" in monthly and "Xã Quỳ Hợp: 3 đăng ký chờ xác minh" in monthly
@@ -148,7 +217,7 @@ def test_snooze_reminds_once_tomorrow_and_done_stops_the_deadline(app):
     from tests.registration_helpers import Chat
 
     bind(app, chat_id="off-1")
-    assert app.sweeper.sweep(at("2026-12-02 08:00")).queued == 2
+    assert app.sweeper.sweep(at("2026-12-02 08:00")).queued == 1
     monthly = next(json.loads(t)[0] for t in queued(app) if "Hạn lập danh sách" in t)
     button = lambda reply, action: next(p for _, p in reply["buttons"] if p.startswith(f"rem:{action}"))
     app.dispatcher.clock = lambda: at("2026-12-02 09:00")
@@ -211,11 +280,11 @@ def test_two_sweepers_on_one_database_queue_every_reminder_once(database_url, se
     threads = [threading.Thread(target=sweep, args=(a,)) for a in apps]
     [t.start() for t in threads]
     [t.join(60) for t in threads]
-    assert sum(results) == 80  # 40 officers × 2 reminders, whoever sent them
-    assert len(queued(apps[0])) == 80
+    assert sum(results) == 40  # 40 officers × the monthly list's reminder, whoever sent them
+    assert len(queued(apps[0])) == 40
     with transaction(apps[0].engine) as session:
         rows = ledger.deliveries(session=session, status="queued")
-    assert len({(r.deadline_id, r.period, r.officer_id, r.lead) for r in rows}) == len(rows) == 80
+    assert len({(r.deadline_id, r.period, r.officer_id, r.lead) for r in rows}) == len(rows) == 40
     for engine in engines:
         engine.dispose()
 

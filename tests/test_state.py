@@ -60,7 +60,7 @@ def test_step_values_are_the_strings_stored_before():
     assert {f for f in (*FIELDS, *BUSINESS_FIELDS)} <= {s.value for s in RegistrationStep}
     assert {"who", "relationship", "consent", "name_confirm", "amount_range", "summary", "change", "cancel", "repeat"} <= set(RegistrationStep)
     assert [s.value for s in HandoffStep] == ["province", "commune", "question", "share", "phone"]
-    assert [s.value for s in OfficerStep] == ["reason", "info", "note", "reply"]
+    assert [s.value for s in OfficerStep] == ["reason", "info", "note", "reply", "search", "bulk", "sign", "return", "grant", "deny"]
 
 
 def test_a_step_enum_is_stored_as_its_plain_string():

@@ -335,13 +335,14 @@ def test_a_business_owner_is_registered_as_a_business_not_a_person(app):
     assert fields["registrant"] == "business" and fields["purpose"] == "business" and fields["programme"] == "qd08_2026"
 
 
-def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_so_once(monkeypatch, caplog):
+def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_so_once(monkeypatch, caplog, tmp_path):
     import logging
     import sys
 
     from bot.app import build_brain
     from bot.nlu import meaning
 
+    monkeypatch.setenv("BOT_MODEL_CACHE", str(tmp_path))  # no model trained for this content yet
     for name in [n for n in sys.modules if n == "sklearn" or n.startswith("sklearn.")] + ["sklearn"]:
         monkeypatch.setitem(sys.modules, name, None)  # as where it is not installed
     monkeypatch.setattr(meaning, "_warned", False)
@@ -352,6 +353,23 @@ def test_without_scikit_learn_the_bot_answers_with_the_lexical_signal_and_says_s
     assert sum("scikit-learn is not installed" in r.getMessage() for r in caplog.records) == 1
     result = brain.ask("vay tối đa bao nhiêu")
     assert result.outcome.status == "answer" and "200 triệu" in result.replies[0].text
+
+
+def test_models_trained_once_start_later_without_scikit_learn(monkeypatch, tmp_path):
+    """The trained numbers are cached: the next start needs neither scikit-learn nor training, and
+    the crisis model still catches what no phrase lists."""
+    import sys
+
+    from bot.app import build_brain
+
+    monkeypatch.setenv("BOT_MODEL_CACHE", str(tmp_path))
+    build_brain()
+    for name in [n for n in sys.modules if n == "sklearn" or n.startswith("sklearn.")] + ["sklearn"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    brain = build_brain()
+    assert brain.matcher.meaning is not None and brain.triage.crisis_model is not None
+    text = "chồng tui tối qua say rượu về lôi tui ra sân đạp liên tục, giờ tui trốn bên nhà ngoại mà sợ ổng tìm tới"
+    assert brain.triage.crisis_model.kind(text) == "violence"
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -503,3 +521,136 @@ def test_an_ordinary_story_or_greeting_is_never_taken_for_a_crisis(brain, ctx, t
 def test_process_questions_are_found_by_their_own_words(brain, ctx, text, expected):
     result, reply, _ = ask(brain, ctx, text)
     assert result.outcome.status == "answer" and expected in reply, reply
+
+
+# -- crisis cues in long stories, the past, and the signs people give --------------------------------
+
+
+def test_cues_that_count_together_must_meet_in_one_sentence(brain, ctx):
+    """A mother's long story names her children in one sentence and "đi cai bắt buộc… đi phụ hồ" in
+    another: that once added up to a child in danger (111). It is a loan question."""
+    story = ("Chào anh chị, nhà em ở Nghệ An. Chồng em trước nghiện mấy năm, nhà cửa bán gần hết, hai đứa nhỏ đi "
+             "học thiếu trước hụt sau. Năm 2023 anh đi cai bắt buộc, giờ về rồi, đi phụ hồ ngày có ngày không. "
+             "Anh ấy có được vay không anh chị, em lo lắm.")
+    result, reply, _ = ask(brain, ctx, story)
+    assert not str(result.outcome.entry or "").startswith("crisis:") and "111" not in reply
+    story = "Con trai tôi năm nay 15 tuổi, đang học lớp 9. Chồng tôi trước bán ma túy nên đi tù, giờ ra rồi, ảnh vay được không?"
+    result, reply, _ = ask(brain, ctx, story)
+    assert not str(result.outcome.entry or "").startswith("crisis:") and "111" not in reply
+    # The same cues in one sentence still are a child drawn into drugs.
+    result, reply, _ = ask(brain, ctx, "thằng con trai tui 13 tuổi bị tụi nó dụ đi giao mấy gói hàng trắng")
+    assert "111" in reply
+
+
+@pytest.mark.parametrize("text", [
+    "em từng có ý định tự tử hồi còn nghiện, giờ ổn rồi, đã cai xong 2 năm. muốn vay mở tiệm tạp hóa thì đăng ký với ai",
+    "mấy năm trước tui sốc thuốc phải đi cấp cứu, giờ cai xong rồi thì cái hồ sơ bệnh án đó có ảnh hưởng tới việc vay không",
+])
+def test_a_hard_time_told_as_the_past_with_a_loan_question_is_answered(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert not str(result.outcome.entry or "").startswith("crisis:")
+    assert result.outcome.status in ("answer", "suggest")
+
+
+@pytest.mark.parametrize("text", [
+    "hồi trước em nghiện, giờ cai xong rồi mà vẫn muốn chết, vay vốn có ích gì",
+    "trước đây em từng muốn tự tử, giờ lại muốn chết, vay làm gì nữa",
+])
+def test_the_past_does_not_hide_a_crisis_that_is_still_there(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.entry.startswith("crisis:") and "115" in reply
+    assert not any(figure in reply for figure in LOAN_FIGURES)
+
+
+@pytest.mark.parametrize("text, help_number", [
+    ("tôi đang đứng trên cầu rồi, nhắn giùm mẹ tôi là tôi xin lỗi", "115"),  # where, and a farewell
+    ("e da tang het do dac cho ban be r, ko con gi luyen tiec", "115"),  # giving things away
+    ("em nuot het ca vi thuoc cua ba em roi, gio chong mat qua", "115"),  # a whole pack swallowed
+    ("Thằng em tôi ngồi đơ ra, thở khò khè, gọi không trả lời, trong phòng có ống tiêm", "115"),  # signs + a syringe
+    ("con tôi 13 tuổi, có người lớn sai nó đi đưa gói hàng, tôi thấy nó cầm nhiều tiền lạ", "111"),  # a child used
+    ("có học sinh lớp 7 khai bị người lạ thuê cất giấu ma túy trong cặp", "111"),
+])
+def test_the_signs_people_give_of_danger_get_help_first(brain, ctx, text, help_number):
+    result, reply, _ = ask(brain, ctx, text)
+    assert help_number in reply and result.outcome.entry.startswith("crisis:")
+    assert not any(figure in reply for figure in LOAN_FIGURES)
+
+
+# -- the ways people ask: where to register, for whom, how long, by when ---------------------------
+
+
+@pytest.mark.parametrize("text, entry", [
+    # where to register, said as "nộp cho ai", "đi mô để khai", "có phải ra ngân hàng"
+    ("Bác sĩ trạm y tế xác nhận em đã hoàn thành điều trị thay thế rồi, vậy hồ sơ xin vay em nộp cho ai?", "process.register"),
+    ("Cho tau hỏi, thằng cu nhà tau ra tù về rồi, đi mô để khai vay vốn rứa?", "qd22.register"),
+    ("em co phai ra ngan hang truc tiep nop ho so vay khong hay lam sao, e moi cai xong", "process.register"),
+    # registering for a relative is its own question, not "can they borrow"
+    ("vk a tung di cai, gio a la chu ho, a dang ky vay cho vk dc k", ("process.family", "process.signer")),
+    # the window settles a refusal told with the years
+    ("e bi tu choi vi ra tu da 7 nam, vay sao dc nua", "qd22.window"),
+    ("người ra tù thì được vay trong vòng mấy năm kể từ lúc ra", "qd22.window"),
+    # how long the loan runs, though an amount is named
+    ("Người ra tù vay 100 triệu thì thời hạn vay là mấy năm?", "qd22.term"),
+    # a business told in its own words
+    ("tiem toc cua e co 2 ban sau cai lam nhung chua ky hop dong, vay uu dai dc ko", "qd08.business.conditions"),
+    # a loan question in a story about a conviction is not a question about the law
+    ("Tôi 45 tuổi, năm 2021 bị kết án 3 năm tù về tội đánh bạc, tháng 6/2024 tôi chấp hành xong và về quê. "
+     "Mức vay tối đa là bao nhiêu vậy?", "qd22.amount.individual"),
+    # the month's deadline
+    ("hom nay ngay 10 r, thang nay con kip ko", "process.list_when"),
+])
+def test_the_ways_people_ask_reach_the_right_answer(brain, ctx, text, entry):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.status == "answer" and result.outcome.entry in (entry if isinstance(entry, tuple) else (entry,))
+
+
+@pytest.mark.parametrize("text, route", [
+    ("app vay online no xau van vay dc ko, app nao giai ngan nhanh nhat", "route:banks"),
+    ("bi bat qua tang choi ma tuy lan dau thi phat hanh chinh bn tien", "route:law"),
+    ("cai nghien bat buoc thi bi dua di bao nhieu thang", "route:law"),
+])
+def test_near_domain_questions_are_routed_away_without_a_loan_rule(brain, ctx, text, route):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.entry == route and not any(figure in reply for figure in LOAN_FIGURES)
+
+
+def test_a_phrase_never_runs_from_one_sentence_into_the_next(brain, ctx):
+    """"hai đứa nhỏ đi học thiếu trước hụt sau. Năm 2023…" once read as "học … năm" (studying for
+    years: a special case), and "trước nghiện mấy năm" as a question of how many years."""
+    story = ("Chồng em trước nghiện mấy năm, nhà cửa bán gần hết, hai đứa nhỏ đi học thiếu trước hụt sau. "
+             "Năm 2023 anh đi cai bắt buộc, giờ về rồi. Vậy anh ấy có được vay không anh chị, em lo lắm.")
+    assert not brain.triage.is_special(story)
+    result, reply, _ = ask(brain, ctx, story)
+    assert (result.outcome.status, result.outcome.entry) == ("answer", "qd08.who.eligible")
+    assert len(result.replies) == 1 or "Thời hạn" not in reply
+
+
+def test_a_correction_of_the_story_is_taken_not_met_with_i_do_not_know(brain, ctx):
+    state = ConversationState()
+    ask(brain, ctx, "ong xa toi man han hoi 2018", state)
+    result, reply, state = ask(brain, ctx, "a nham, nam 2022 moi dung", state)
+    assert "chưa có câu trả lời" not in reply and result.outcome.status == "suggest"
+    result, reply, _ = ask(brain, ctx, "v con trong thoi han vay ko", state)
+    assert result.outcome.entry == "qd22.window"
+
+
+@pytest.mark.db
+def test_a_question_at_the_consent_step_is_answered_and_the_consent_asked_again(app):
+    conversation(app, "em muon dang ky vay dien sau cai", chat_id="k1")
+    reply, _ = conversation(app, "hom nay ngay 10 r, thang nay con kip ko", chat_id="k1")
+    assert "trước ngày 05" in reply
+    assert reply.rstrip().endswith("Bạn có đồng ý không?")  # then the consent, still waiting
+    reply, _ = conversation(app, "dạ tui đồng ý", chat_id="k1")
+    assert "Họ và tên" in reply
+
+
+@pytest.mark.db
+def test_for_whom_said_where_the_name_was_asked_is_kept_and_the_name_asked_again(app):
+    """A mother answers "cho thằng con trai tui" to the name question: that is for whom, not a name."""
+    for text in ("con tui mới đi cai về, nó có được vay tiền hông dzậy", "đăng ký cho nó", "dạ tui đồng ý"):
+        reply, _ = conversation(app, text, chat_id="m1")
+    assert "Họ và tên" in reply
+    reply, _ = conversation(app, "cho thằng con trai tui", chat_id="m1")
+    assert "Cho Thằng" not in reply and "Đã ghi người đăng ký" in reply and reply.rstrip().endswith("Nguyễn Văn An)")
+    reply, _ = conversation(app, "nó tên Trần Văn Tâm", chat_id="m1")
+    assert "Đã ghi họ và tên: Trần Văn Tâm" in reply

@@ -1,6 +1,6 @@
-"""A second crisis signal: a classifier over character n-grams of the folded text, trained at
-start-up on content/crisis.yaml (people in danger in their own words, by kind) against the FAQ's
-phrasings and near misses ("mệt chết đi được", "án treo", "sốc luôn"). It only adds to the phrases
+"""A second crisis signal: a classifier over character n-grams of the folded text, trained (once per
+content version, then cached: bot/nlu/linear.py) on content/crisis.yaml (people in danger in their
+own words, by kind) against the FAQ's phrasings and near misses ("mệt chết đi được", "án treo", "sốc luôn"). It only adds to the phrases
 of content/routing.yaml, which are checked first: someone who says it in a way no phrase lists
 ("biến mất chắc mọi người nhẹ nhõm hơn") still gets help first. scikit-learn is optional, as for
 the meaning model: without it the phrases alone decide.
@@ -8,6 +8,7 @@ the meaning model: without it the phrases alone decide.
 
 from __future__ import annotations
 
+from bot.nlu.linear import train_or_load
 from bot.nlu.phrases import compile_phrases
 from content.models import CrisisExamples
 
@@ -19,8 +20,12 @@ class CrisisModel:
     phrasings and the near misses), and which kind (for the reply with the right help)."""
 
     def __init__(self, examples: CrisisExamples, ordinary: list[str], view) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
+        def logistic(**options):
+            def build():
+                from sklearn.linear_model import LogisticRegression
+
+                return LogisticRegression(C=10.0, max_iter=2000, random_state=0, **options)
+            return build
 
         danger, kinds = [], []
         for kind, messages in examples.examples.items():
@@ -31,12 +36,13 @@ class CrisisModel:
         self.threshold = examples.threshold
         self.distress = compile_phrases(examples.distress)
         self.plain_threshold = examples.plain_threshold
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
-        features = self.vectorizer.fit_transform(danger + safe)
-        self.gate = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
-        self.gate.fit(features, [1] * len(danger) + [0] * len(safe))
-        self.kinds = LogisticRegression(C=10.0, max_iter=2000)
-        self.kinds.fit(features[: len(danger)], kinds)
+        trained = train_or_load("crisis", danger + safe, (2, 5), [
+            ("gate", logistic(class_weight="balanced"), None, ["1"] * len(danger) + ["0"] * len(safe)),
+            ("kinds", logistic(), slice(0, len(danger)), kinds),
+        ], {"C": 10.0, "max_iter": 2000, "random_state": 0})
+        self.features = trained.features
+        self.gate = trained.heads["gate"]
+        self.kinds = trained.heads["kinds"]
 
     def kind(self, text: str, views: tuple[str, ...] = ()) -> str | None:
         """The crisis kind when the message is likely one (the gate's probability above the threshold).
@@ -47,10 +53,10 @@ class CrisisModel:
         # Without a word of distress (a story, a greeting, however unlike a FAQ question) the model
         # must be far surer.
         distress = any(self.distress.search(v) for v in (folded, *views))
-        features = self.vectorizer.transform([folded])
-        if self.gate.predict_proba(features)[0][1] < (self.threshold if distress else self.plain_threshold):
+        features = self.features(folded)
+        if self.gate.probability(features) < (self.threshold if distress else self.plain_threshold):
             return None
-        return str(self.kinds.predict(features)[0])
+        return self.kinds.predict(features)
 
 
 def build_crisis_model(examples: CrisisExamples | None, ordinary: list[str], view) -> CrisisModel | None:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 
 GAP_WORDS = 4
+# Between two sentences in the views routing matches (bot/nlu/routing.py): not a word, so neither a
+# phrase nor the words a "..." allows run across it.
+SENTENCE_MARK = "¶"
+_GAP = rf"[^\s{SENTENCE_MARK}]+"
 PHRASE_WORD = re.compile(r"\([^)]*\)|\S+")
 ALTERNATIVES = re.compile(r"^\(([^()|]+(?:\|[^()|]+)+)\)$")
 
@@ -42,11 +46,11 @@ def _phrase(phrase: str) -> str:
         piece = _word(word)
         span = GAP_WORDS * gaps
         if body:
-            body += (rf"\s+(?:\S+\s+){{0,{span}}}?" if gaps else r"\s+") + piece
+            body += (rf"\s+(?:{_GAP}\s+){{0,{span}}}?" if gaps else r"\s+") + piece
         else:
-            body = (rf"(?:\S+\s+){{0,{span}}}?" if gaps else "") + piece
+            body = (rf"(?:{_GAP}\s+){{0,{span}}}?" if gaps else "") + piece
         gaps = 0
-    return body + (rf"(?:\s+\S+){{0,{GAP_WORDS * gaps}}}" if gaps else "")
+    return body + (rf"(?:\s+{_GAP}){{0,{GAP_WORDS * gaps}}}" if gaps else "")
 
 
 def compile_phrases(phrases: list[str] | tuple[str, ...], *, whole: bool = False) -> re.Pattern | None:

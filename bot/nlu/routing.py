@@ -14,10 +14,14 @@ from functools import lru_cache
 from typing import Callable
 
 from bot.nlu.normalize import Normalizer, clean, fold
-from bot.nlu.phrases import compile_phrases
+from bot.nlu.phrases import SENTENCE_MARK, compile_phrases
 from content.models import Route, RoutingContent, Topics
 
 NON_WORD = re.compile(r"[^\w]+")
+# Where one sentence ends: cues that count only together must meet inside one sentence, so a long
+# story ("hai đứa nhỏ đi học…" then "anh đi cai bắt buộc…") does not add up to a crisis.
+SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s+|$)")
+BOUNDARY = f" {SENTENCE_MARK} "
 
 
 @dataclass(frozen=True)
@@ -67,16 +71,18 @@ class _Compiled:
         self.whole = route.whole_message
         self.route = route
 
-    def matches(self, views: tuple[str, ...]) -> bool:
-        """`views`: the accented text first, then the folded and expanded forms."""
+    def matches(self, views: tuple[str, ...], sentences: list[tuple[str, ...]] | None = None) -> bool:
+        """`views`: the accented text first, then the folded and expanded forms. `sentences`: the
+        same views of each sentence, when there are several; the cues of one `together` group must
+        all be in one of them."""
         hit = False
         if self.pattern is not None:
             found = self.pattern.fullmatch if self.whole else self.pattern.search
             hit = any(found(view) for view in views[1:])
         if not hit and self.accented is not None:
             hit = (self.accented.fullmatch if self.whole else self.accented.search)(views[0]) is not None
-        if not hit:
-            hit = any(all(cues.found(views) for cues in group) for group in self.together)
+        if not hit and self.together:
+            hit = any(all(cues.found(part) for cues in group) for group in self.together for part in sentences or [views])
         if not hit:
             return False
         return self.unless is None or not any(self.unless.search(view) for view in views[1:])
@@ -88,6 +94,8 @@ class Triage:
     def __init__(self, routing: RoutingContent, topics: Topics, normalizer: Normalizer, group_words: list[str]) -> None:
         self.normalizer = normalizer
         self.crisis = {name: _Compiled(route) for name, route in routing.crisis.items()}
+        self.told_as_past = [_Cues(cues) for cues in routing.crisis_told_as_past]
+        self.still = _Cues(routing.crisis_still)
         self.flows = {name: _Compiled(route) for name, route in routing.flows.items()}
         self.flow_payloads = {name: route.payload for name, route in routing.flows.items()}
         self.programmes = {name: _Compiled(route) for name, route in routing.other_programmes.items()}
@@ -102,6 +110,7 @@ class Triage:
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
+        self.core_told = compile_phrases(topics.core.told)
         self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
@@ -110,7 +119,14 @@ class Triage:
 
     def _views(self, text: str) -> tuple[str, ...]:
         """The message with accents (lower case, punctuation as spaces), then folded, with the
-        abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn")."""
+        abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn").
+        Sentences stay apart (BOUNDARY between them): a phrase never runs from one into the next,
+        so "hai đứa nhỏ đi học… Năm 2023" is not "học … năm"."""
+        sentences = [p for p in SENTENCE_END.split(text) if p.strip()]
+        if len(sentences) > 1:
+            parts = [self._views(p) for p in sentences]
+            width = max(len(v) for v in parts)
+            return tuple(BOUNDARY.join(v[min(i, len(v) - 1)] for v in parts if v[min(i, len(v) - 1)]) for i in range(width))
         accented = " ".join(NON_WORD.sub(" ", clean(text)).split())
         views = [accented, folded_view(text)]
         for other in (self.normalizer.light(text), self.normalizer(text).text):
@@ -126,8 +142,12 @@ class Triage:
         telex = self.normalizer.telex(text[:2000])
         if telex not in views:
             views += (telex,)  # "khoong muoons soongs" typed without an input method
+        if self.told_as_past and all(cues.found(views) for cues in self.told_as_past) and not self.still.found(views):
+            return None  # "hồi còn nghiện em từng…, giờ ổn rồi, vay…": a question about the loan
+        sentences = [p for p in SENTENCE_END.split(text[:2000]) if p.strip()]
+        parts = [self.views(p)[:3] for p in sentences] if len(sentences) > 1 else None
         for name, compiled in self.crisis.items():
-            if compiled.matches(views):
+            if compiled.matches(views, parts):
                 return Verdict("crisis", name, compiled.route.reply)
         kind = self.crisis_model.kind(text[:2000], views) if self.crisis_model is not None and not answering() else None
         if kind is not None and kind in self.crisis:
@@ -207,3 +227,10 @@ class Triage:
         """Whether the text asks something itself (an amount, the rate, where, whether…)."""
         views = self.views(text[:2000])[1:]
         return any(p is not None and p.search(v) for p in (self.core_asks, self.core_other) for v in views)
+
+    def tells(self, text: str) -> bool:
+        """A clause of the story with a word that can ask ("chồng em trước nghiện mấy năm") and no
+        question: whether one can borrow it does not ask."""
+        views = self.views(text[:2000])[1:]
+        return (self.core_told is not None and any(self.core_told.search(v) for v in views)
+                and not any(self.core_asks.search(v) for v in views))

@@ -1,4 +1,6 @@
-"""The monthly list of a commune, as XLSX (openpyxl) or CSV, with the columns in content/registration.yaml."""
+"""A commune's lists as XLSX (openpyxl) or CSV, with the columns in content/registration.yaml:
+the police's working list of a month (everyone, status and notes; marked internal, never sent
+onward) and the onward list of a closed month's list (only the people on it, only the form's columns)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from bot.vntime import month_bounds, vietnam_date
 from content.models import ExportForm, RegistrationContent
 from storage import registrations
 from storage.crypto import Cipher
+from storage.models import MonthlyList, Registration
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Verified people first: that is the list the People's Committee confirms.
-STATUS_ORDER = {registrations.VERIFIED: 0, registrations.PENDING: 1, registrations.NEEDS_INFO: 2, registrations.REJECTED: 3}
+# Furthest along first: outcomes, then the month's list, then verified, waiting, not eligible.
+STATUS_ORDER = {status: i for i, status in enumerate((
+    *registrations.OUTCOMES, *reversed(registrations.ONWARD), registrations.VERIFIED, registrations.PENDING,
+    registrations.NEEDS_INFO, registrations.REJECTED))}
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -33,16 +38,31 @@ def parse_month(text: str) -> tuple[int, int]:
 
 def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent,
                commune_code: int, year: int, month: int, today: date) -> tuple[ExportForm, list[list[object]]]:
-    """The form and its rows (header row first) for one commune and month."""
+    """The police's working list (internal): its form and rows (header row first) for one commune and month."""
     start, end = month_bounds(year, month)
     rows = registrations.for_month(session=session, commune_code=commune_code, start=start, end=end)
     rows.sort(key=lambda r: (STATUS_ORDER.get(r.status, 9), r.created_at, r.id))
-    commune = places.commune(commune_code)
-    export = form.export_form(commune_code, commune.province_code if commune else None)
+    return form.working_export, _table(session, cipher, texts, places, form, form.working_export, rows, today)
+
+
+def onward_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent,
+                row: MonthlyList, today: date) -> tuple[ExportForm, list[list[object]]]:
+    """The onward list: the people proposed on the month's list (verified or confirmed by then),
+    with the locality's form columns only."""
+    people = [r for r in registrations.on_list(session=session, list_id=row.id) if r.details is not None]
+    commune = places.commune(row.commune_code)
+    export = form.export_form(row.commune_code, commune.province_code if commune else None)
+    return export, _table(session, cipher, texts, places, form, export, people, today)
+
+
+def _table(session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent, export: ExportForm,
+           rows: list[Registration], today: date) -> list[list[object]]:
     table: list[list[object]] = [[c.header for c in export.columns]]
+    needs_notes = any(c.key == "note" for c in export.columns)
     for index, row in enumerate(rows, start=1):
         details = Details.model_validate(cipher.unseal(row.details))
-        notes = [cipher.decrypt(e.note) for e in registrations.events(session=session, registration_id=row.id) if e.note]
+        events = registrations.events(session=session, registration_id=row.id) if needs_notes else []
+        notes = [cipher.decrypt(e.note) for e in events if e.note]
         values = {
             "index": index,
             "name": borrower_name(details, texts),
@@ -59,9 +79,10 @@ def month_rows(*, session: Session, cipher: Cipher, texts: Texts, places: Places
             "reference": row.reference,
             "id_number": details.id_number or "",
             "registered_on": texts.date(vietnam_date(row.created_at)),
+            "decision": next((p.decision or p.label for p in form.programmes if p.value == details.programme), ""),
         }
         table.append([_inert(values[c.key]) for c in export.columns])
-    return export, table
+    return table
 
 
 def _registrant(details: Details, texts: Texts, form: RegistrationContent) -> str:
@@ -113,12 +134,26 @@ def to_xlsx(table: list[list[object]], *, title: str) -> bytes:
 
 def monthly_document(*, session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent,
                      commune_code: int, year: int, month: int, today: date, fmt: str = "xlsx") -> tuple[Document, int]:
-    """The file and the number of people on it."""
+    """The police's working list (internal: its title and file name say so) and the number of people on it."""
     export, table = month_rows(session=session, cipher=cipher, texts=texts, places=places, form=form,
                                commune_code=commune_code, year=year, month=month, today=today)
     commune = places.commune(commune_code)
     title = f"{export.title} — {commune.name if commune else commune_code} — {month:02d}/{year}"
-    filename = f"danh-sach-{commune_code}-{year}-{month:02d}.{fmt}"
+    filename = f"noi-bo-danh-sach-lam-viec-{commune_code}-{year}-{month:02d}.{fmt}"
+    return _document(table, title, filename, fmt), len(table) - 1
+
+
+def onward_list_document(*, session: Session, cipher: Cipher, texts: Texts, places: Places, form: RegistrationContent,
+                         row: MonthlyList, today: date, fmt: str = "xlsx") -> Document:
+    """The onward list of a closed month's list, as a file."""
+    export, table = onward_rows(session=session, cipher=cipher, texts=texts, places=places, form=form, row=row, today=today)
+    commune = places.commune(row.commune_code)
+    year, month = row.period.split("-")
+    title = f"{export.title} — {commune.name if commune else row.commune_code} — {month}/{year}"
+    return _document(table, title, f"danh-sach-{row.commune_code}-{year}-{month}.{fmt}", fmt)
+
+
+def _document(table: list[list[object]], title: str, filename: str, fmt: str) -> Document:
     if fmt == "csv":
-        return Document(filename, to_csv(table), "text/csv"), len(table) - 1
-    return Document(filename, to_xlsx(table, title=title), XLSX_MIME), len(table) - 1
+        return Document(filename, to_csv([[title], *table]), "text/csv")
+    return Document(filename, to_xlsx(table, title=title), XLSX_MIME)

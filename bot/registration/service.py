@@ -113,7 +113,7 @@ def amend(ctx: Context, registration: Registration, details: Details, changed: l
     if before != registrations.PENDING:
         text = ctx.t("officer.amended_notice", reference=show_reference(registration.reference),
                      commune=ctx.places.label(registration.commune_code), status=ctx.t(f"status.{before}"))
-        for officer in officers.of_commune(session=ctx.session, commune_code=registration.commune_code):
+        for officer in officers.of_commune(session=ctx.session, commune_code=registration.commune_code, roles=officers.POLICE):
             ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_registration"), f"off:open:{registration.id}"),))])
     return before
 
@@ -137,18 +137,10 @@ def commune_figures(*, session: Session, commune_code: int, now: datetime) -> di
 
 def decide(ctx: Context, officer: Officer, registration: Registration, status: str, note: str | None = None,
            *, version: int | None = None) -> bool:
-    """An officer's decision: recorded with its note (encrypted), audited, and told to the registrant.
-    False, with nothing recorded or sent, when the registration changed since the officer saw it
-    at `version` (another officer decided first, or the person corrected it)."""
-    sealed = ctx.cipher.encrypt(note) if note else None
-    if not registrations.decide(session=ctx.session, registration=registration, status=status, actor=f"officer:{officer.id}",
-                                now=ctx.now, note=sealed, expected=version):
-        return False
-    officers.audit(session=ctx.session, actor=f"officer:{officer.id}", action=f"decide:{status}", now=ctx.now,
-                   registration_id=registration.id, commune_code=registration.commune_code)
-    text = ctx.t(f"registration.notify_{status}", reference=show_reference(registration.reference), note=note or "")
-    ctx.notify(registration.channel, registration.chat_id, [Reply(text, (Button(ctx.t("menu.item_my_records"), "me:show"),))])
-    return True
+    """A police decision (see bot.registration.steps.decide, where every step lives)."""
+    from bot.registration import steps
+
+    return steps.decide(ctx, officer, registration, status, note, version=version)
 
 
 def add_note(ctx: Context, officer: Officer, registration: Registration, note: str) -> None:

@@ -74,20 +74,36 @@ def reminders(deadline: Deadline, holidays: frozenset[date], start: date, end: d
     """The deadline's reminders sent within [start, end], on working days, one per lead time.
 
     A lead day that is not a working day moves to the working day before; the on-the-day
-    reminder of a deadline on a Saturday goes on Friday. Two leads landing on one day are one
-    reminder (the nearer one)."""
+    reminder of a deadline on a Saturday goes on Friday. A "before" deadline ("trước ngày X")
+    has its last day on X − 1, so no reminder goes later than the working day before X. Two leads
+    landing on one day are one reminder (the nearer one)."""
     horizon = max(deadline.lead_days) + 10
     found: list[Reminder] = []
     for period in occurrences(deadline, start, end + timedelta(days=horizon)):
         sent: set[date] = set()
+        last = last_day(deadline, period)
         for lead in sorted(deadline.lead_days):  # nearest first, so it wins a shared day
-            send_on = working_day_on_or_before(period - timedelta(days=lead), holidays)
+            send_on = working_day_on_or_before(min(period - timedelta(days=lead), last), holidays)
             if send_on in sent:
                 continue
             sent.add(send_on)
             if start <= send_on <= end:
                 found.append(Reminder(deadline, period, lead, send_on))
     return sorted(found, key=lambda r: (r.send_on, r.period, r.deadline.id))
+
+
+def last_day(deadline: Deadline, period: date) -> date:
+    """The last day to act: the deadline's date, or the day before it for "trước ngày X"."""
+    return period - timedelta(days=1) if deadline.when == "before" else period
+
+
+def report_period(deadline: Deadline, period: date) -> tuple[date, date] | None:
+    """The period a reporting deadline's report covers: the `report_months` months before it."""
+    if deadline.report_months is None:
+        return None
+    months = period.year * 12 + period.month - 1 - deadline.report_months
+    start = date(months // 12, months % 12 + 1, min(period.day, 28))
+    return start, period - timedelta(days=1)
 
 
 def applies(deadline: Deadline, officer: Officer) -> bool:
@@ -145,7 +161,7 @@ def due(calendar: Calendar, holidays: frozenset[date], officers: Iterable[Office
             at = send_time(calendar, reminder.send_on)
             if at > now:
                 continue
-            if reminder.period < today:
+            if last_day(deadline, reminder.period) < today:
                 missed.extend(Due(reminder, o) for o in relevant if o.since is None or o.since <= at)
             elif not quiet:
                 send.extend(Due(reminder, officer) for officer in relevant)

@@ -21,9 +21,9 @@ from sqlmodel import Session
 
 from bot.i18n import Texts
 from bot.places import Places
-from bot.reminders.calendar import Due, Officer, Reminder, due, in_quiet_hours, reminders, send_time
+from bot.reminders.calendar import Due, Officer, Reminder, due, in_quiet_hours, last_day, reminders, report_period, send_time
 from bot.registration.service import commune_figures
-from bot.types import Button, Reply, replies_to_json
+from bot.types import Button, Document, Reply, replies_to_json
 from bot.vntime import VIETNAM
 from content import Content
 from storage import notifications, officers as officer_repo, reminders as ledger
@@ -129,7 +129,7 @@ class Sweeper:
         _, channel, chat_id = team[officer.id]
         if officer.commune_code not in figures:
             figures[officer.commune_code] = commune_figures(session=session, commune_code=officer.commune_code, now=now)
-        reply = self.message(reminder, officer, figures[officer.commune_code], now)
+        reply = self.message(reminder, officer, figures[officer.commune_code], now, self._report(session, reminder, officer))
         notification_id = notifications.add(session=session, channel=channel, chat_id=chat_id,
                                             replies=self.cipher.encrypt(replies_to_json([reply])), now=now)
         ledger.set_notification(session=session, delivery_id=delivery_id, notification_id=notification_id)
@@ -145,32 +145,50 @@ class Sweeper:
             if task.done_at or not task.snoozed_until or task.snoozed_until > now or officer_id not in team:
                 continue
             deadline, day = by_id.get(deadline_id), date.fromisoformat(period)
-            if deadline is None or day < today or in_quiet_hours(self.content.calendar, now):
+            if deadline is None or last_day(deadline, day) < today or in_quiet_hours(self.content.calendar, now):
                 continue
             reminder = Reminder(deadline, day, (day - today).days, today)
             found.append((Due(reminder, team[officer_id][0]), f"s{task.snoozed_until.astimezone(VIETNAM):%Y%m%d}"))
         return found
 
+    def _report(self, session: Session, reminder: Reminder, officer: Officer) -> tuple[Document, date, date] | None:
+        """A reporting deadline's report of its period, for the officer's commune."""
+        from bot.registration import report
+
+        covered = report_period(reminder.deadline, reminder.period)
+        if covered is None:
+            return None
+        form = self.content.registration
+        figures = report.build(session=session, cipher=self.cipher, form=form, communes=[officer.commune_code], start=covered[0],
+                               end=covered[1], commune=officer.commune_code, province=officer.province_code)
+        return report.document(figures, texts=self.texts, places=self.places, form=form), covered[0], covered[1]
+
     # -- the message -----------------------------------------------------------------------------------
 
-    def message(self, reminder: Reminder, officer: Officer, figures: dict[str, int], now: datetime) -> Reply:
-        """'Hạn lập danh sách …: ngày 05/12/2026 (còn 3 ngày). Xã Quỳ Hợp: 7 đăng ký chờ xác minh, …'."""
+    def message(self, reminder: Reminder, officer: Officer, figures: dict[str, int], now: datetime,
+                report: tuple[Document, date, date] | None = None) -> Reply:
+        """'Hạn lập danh sách …: trước ngày 05/12/2026 (còn 3 ngày). Xã Quỳ Hợp: 7 đăng ký chờ xác minh, …'
+        for the police; the deadline alone for the committee and the bank; a reporting deadline's
+        reminder carries that period's report."""
         t = self.texts
         today = now.astimezone(VIETNAM).date()
         days = (reminder.period - today).days
         remaining = t.t("reminders.today") if days <= 0 else t.t("reminders.days_left", days=days)
         commune = self.places.commune(officer.commune_code)
-        template = reminder.deadline.text or self.content.calendar.text
-        body = template.format(title=reminder.deadline.title, date=t.date(reminder.period), remaining=remaining,
+        police = officer.role in officer_repo.POLICE
+        template = reminder.deadline.text or (self.content.calendar.text if police else self.content.calendar.plain_text)
+        due_text = t.t(f"reminders.due_{reminder.deadline.when}", date=t.date(reminder.period))
+        body = template.format(title=reminder.deadline.title, date=t.date(reminder.period), due=due_text, remaining=remaining,
                                commune=commune.name if commune else officer.commune_code, **figures)
+        if report is not None:
+            body += " " + t.t("reminders.report_attached", start=t.date(report[1]), end=t.date(report[2]))
         task = f"{reminder.deadline.id}:{reminder.period.isoformat()}:{officer.id}"
-        buttons = (
+        work = (
             Button(t.t("reminders.open_pending"), f"off:list:{officer.commune_code}:0"),
             Button(t.t("reminders.export"), f"off:export:{officer.commune_code}:{today.year}-{today.month:02d}"),
-            Button(t.t("reminders.done"), f"rem:done:{task}"),
-            Button(t.t("reminders.snooze"), f"rem:snooze:{task}"),
-        )
-        return Reply(body, buttons)
+        ) if police else (Button(t.t("officer.home"), "off:home"),)
+        buttons = work + (Button(t.t("reminders.done"), f"rem:done:{task}"), Button(t.t("reminders.snooze"), f"rem:snooze:{task}"))
+        return Reply(body, buttons, report[0] if report else None)
 
 
 def preview(content: Content, places: Places, start: date, end: date, commune_code: int | None) -> list[dict]:
@@ -194,7 +212,10 @@ def preview(content: Content, places: Places, start: date, end: date, commune_co
                 "scope_code": deadline.scope_code,
                 "commune": commune_code,
                 "lead_days": reminder.lead,
+                "when": deadline.when,
+                "last_day": last_day(deadline, reminder.period).isoformat(),
                 "audience": list(deadline.audience),
+                "report": deadline.report_months is not None,
             })
     return sorted(items, key=lambda i: (i["date"], i["deadline"], i["deadline_id"]))
 

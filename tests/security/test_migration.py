@@ -52,7 +52,7 @@ def test_a_database_with_data_is_not_migrated_without_the_key(engine):
         migrate(engine)
 
 
-# -- 0010_sealed_chat_ids: chat ids stored before it are sealed -------------------------------------
+# -- 0011_sealed_chat_ids: chat ids stored before it are sealed -------------------------------------
 
 CHATS = {"conversations": "6120000001", "channel_contacts": "6120000002", "consents": "6120000003",
          "registrations": "6120000004", "officers": "6120000005", "officer_questions": "6120000006",

@@ -8,15 +8,15 @@ equality. The columns widen to 255 characters (a sealed id is longer than the id
 Sealing needs the key: storage.db.migrate hands the cipher in. Erased stubs (an empty chat id)
 stay empty.
 
-Revision ID: 0010_sealed_chat_ids
-Revises: 0009_delivery_progress
+Revision ID: 0011_sealed_chat_ids
+Revises: 0010_list_and_outcomes
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0010_sealed_chat_ids"
-down_revision = "0009_delivery_progress"
+revision = "0011_sealed_chat_ids"
+down_revision = "0010_list_and_outcomes"
 branch_labels = None
 depends_on = None
 
@@ -45,7 +45,7 @@ def _seal(bind, cipher, convert) -> None:
         table = sa.table(name, sa.column("chat_id", sa.String), *(sa.column(k) for k in keys))
         rows = bind.execute(sa.select(table.c.chat_id, *(table.c[k] for k in keys)).where(table.c.chat_id != "")).all()
         if rows and cipher is None:
-            raise RuntimeError("migration 0010_sealed_chat_ids needs the encryption key: run it through the bot (storage.db.migrate)")
+            raise RuntimeError("migration 0011_sealed_chat_ids needs the encryption key: run it through the bot (storage.db.migrate)")
         for chat_id, *ids in rows:
             where = [table.c.chat_id == chat_id, *(table.c[k] == v for k, v in zip(keys, ids))]
             bind.execute(table.update().where(*where).values(chat_id=convert(cipher, chat_id)))
