@@ -19,6 +19,7 @@ commune registered before: update it?) → done.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from bot import limits
@@ -958,6 +959,10 @@ def _share_refused(ctx: Context, fields: dict) -> Reply | None:
                  (ctx.button("menu.item_officer", "ask:start"), _stop_button(ctx)))
 
 
+# "cho thằng con trai tui", "đăng ký cho vợ tôi": for whom, said where the name was asked.
+FOR_WHOM = re.compile(r"^(?:da |vang |u |(?:dang ky|dk|vay) )*cho ")
+
+
 def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
     """The name without its lead-in; an odd-looking one is confirmed before it is stored. "cho
     thằng con trai tui" is no name but says for whom: that is kept, and the name asked again."""
@@ -965,9 +970,9 @@ def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
         name = read_name(text)
     except Invalid:
         name = None
-    if name is None or name_looks_odd(name):
+    if (name is None or name_looks_odd(name)) and FOR_WHOM.match(fold(clean(text))):
         who = read_who(text, ctx.content.registration.relationships)
-        if who is not None:
+        if who is not None and (who[0] != "relative" or who[1] is not None):
             _set_registrant(_draft(state).fields, who[0], who[1])
             return Result([_noted(ctx, state, "registrant"), ask(ctx, state)])
     if name is None:
