@@ -74,8 +74,9 @@ class Brain:
         normalised form, and its times only the day (a time of day could tie it to the message)."""
         normalised = self.normalizer(text).text[:255]
         if normalised:
-            repo.record_unanswered(session=ctx.session, key=ctx.cipher.question_key(normalised), text=ctx.cipher.encrypt(text),
-                                   status=status, now=day_of(ctx.now))
+            key, *older = ctx.cipher.question_keys(normalised)
+            repo.record_unanswered(session=ctx.session, key=key, text=ctx.cipher.encrypt(text), status=status,
+                                   now=day_of(ctx.now), older=older)
 
 
 def build_router(intents: IntentDetector) -> Router:

@@ -162,14 +162,15 @@ class Dispatcher:
         Returns the replies and the channels that got notifications to send."""
         now = self.clock()
         with connection_transaction(self.engine, lock_key=msg.conversation_key) as session:
-            claimed = self.cipher.update_key(msg.channel, msg.update_id)  # never the id itself: Zalo's holds the user id
-            if not repo.claim_update(session=session, channel=msg.channel, update_id=claimed, now=now):
+            # Never the id itself (Zalo's holds the user id): its keyed hash, the newest key's first.
+            claimed, *older = self.cipher.update_keys(msg.channel, msg.update_id)
+            if not repo.claim_update(session=session, channel=msg.channel, update_id=claimed, now=now, older=older):
                 stored = repo.stored_replies(session=session, inbox_id=inbox_id) if inbox_id is not None else None
                 if stored:  # handled before (an attempt whose commit's answer was lost): its replies
                     return replies_from_json(self.cipher.decrypt(stored) or "[]"), set()
                 log.info("repeated %s update ignored (inbox %s)", msg.channel, inbox_id)
                 return [], set()
-            verdict = self.flood.check(msg.conversation_key, now) if self.flood is not None else None
+            verdict = self.flood.check(session, self.cipher, msg.channel, msg.chat_id, now) if self.flood is not None else None
             if verdict is not None:
                 # Over the per-minute limit: not handled, the state untouched; told once a minute.
                 replies = [self.too_fast_reply()] if verdict == "tell" and self.too_fast_reply else []

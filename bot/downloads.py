@@ -6,7 +6,6 @@ valid download marks it used in the same transaction, so a link works once.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -28,12 +27,13 @@ class DownloadLinks:
     public_base_url: str
     ttl: timedelta = timedelta(hours=24)
 
-    @property
-    def key(self) -> bytes:
-        return self.cipher.derive_key(b"download-links")
-
     def _sign(self, file_id: str, expires: int) -> str:
-        return hmac.new(self.key, f"{file_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+        return self._signatures(file_id, expires)[0]
+
+    def _signatures(self, file_id: str, expires: int) -> list[str]:
+        """The link's signature under every key of the ring, newest first: a link made before a
+        key rotation still opens (until it expires)."""
+        return self.cipher.signatures(b"download-links", f"{file_id}.{expires}".encode())
 
     def create(self, document: Document) -> str:
         """Stores the file and returns its link (call from a worker thread)."""
@@ -51,7 +51,8 @@ class DownloadLinks:
             expiry = int(expires)
         except ValueError:
             return 403, None, b""
-        if not hmac.compare_digest(signature.encode(), self._sign(file_id, expiry).encode()):
+        given = signature.encode("utf-8", "replace")
+        if not any([hmac.compare_digest(given, valid.encode()) for valid in self._signatures(file_id, expiry)]):
             return 403, None, b""
         now = utcnow()
         if datetime.fromtimestamp(expiry, timezone.utc) < now:

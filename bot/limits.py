@@ -1,15 +1,12 @@
-"""Per-chat limits: messages per minute (in memory: a restart forgives), wrong invite codes with a
-lockout, registrations and questions to officers per day (in the database, keyed by a keyed hash of
-the chat). Each limit is a setting (LIMIT_* in bot/settings.py); each reply is in the catalog."""
+"""Per-chat limits: messages per minute, wrong invite codes with a lockout, registrations and
+questions to officers per day. All are counted in the database (`chat_limits`, keyed by a keyed
+hash of the chat), so they hold across restarts and across every process sharing the database.
+Each limit is a setting (LIMIT_* in bot/settings.py); each reply is in the catalog."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import threading
-from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.vntime import vietnam_date
@@ -17,9 +14,11 @@ from storage import limits as counters
 
 if TYPE_CHECKING:
     from bot.context import Context
+    from storage.crypto import Cipher
 
 INVITE_FAILURES, INVITE_LOCK = "invite_fail", "invite_lock"
 REGISTRATIONS, QUESTIONS = "registration", "question"
+MESSAGES = "minute"
 
 
 @dataclass(frozen=True)
@@ -41,10 +40,10 @@ class Limits:
         )
 
 
-def chat_key(ctx: "Context") -> str:
-    """A keyed hash of the chat: counters can be found again, but not tied to anyone without the key."""
-    key = ctx.cipher.derive_key(b"chat-limits")
-    return hmac.new(key, f"{ctx.channel}\x00{ctx.chat_id}".encode("utf-8"), hashlib.sha256).hexdigest()
+def chat_keys(ctx: "Context") -> list[str]:
+    """Keyed hashes of the chat (under each key of the ring, newest first): counters can be found
+    again, also after a key rotation, but not tied to anyone without the key."""
+    return ctx.cipher.limit_keys(ctx.channel, ctx.chat_id)
 
 
 def _today(ctx: "Context") -> str:
@@ -56,7 +55,7 @@ def _today(ctx: "Context") -> str:
 
 def invite_locked_for(ctx: "Context") -> timedelta | None:
     """How long this chat must still wait before trying an invite code again; None when it may."""
-    until = counters.blocked_until(session=ctx.session, chat_key=chat_key(ctx), kind=INVITE_LOCK)
+    until = counters.blocked_until(session=ctx.session, chat_keys=chat_keys(ctx), kind=INVITE_LOCK)
     return until - ctx.now if until is not None and until > ctx.now else None
 
 
@@ -64,28 +63,28 @@ def invite_failed(ctx: "Context") -> timedelta | None:
     """Counts a wrong code; after `invite_failures` of them the chat is locked out (the lockout's length)."""
     if ctx.limits.invite_failures <= 0:
         return None
-    key = chat_key(ctx)
-    failures = counters.add(session=ctx.session, chat_key=key, kind=INVITE_FAILURES, period="", now=ctx.now)
+    keys = chat_keys(ctx)
+    failures = counters.add(session=ctx.session, chat_keys=keys, kind=INVITE_FAILURES, period="", now=ctx.now)
     if failures < ctx.limits.invite_failures:
         return None
-    counters.block(session=ctx.session, chat_key=key, kind=INVITE_LOCK, until=ctx.now + ctx.limits.invite_lockout, now=ctx.now)
-    counters.reset(session=ctx.session, chat_key=key, kind=INVITE_FAILURES, now=ctx.now)
+    counters.block(session=ctx.session, chat_keys=keys, kind=INVITE_LOCK, until=ctx.now + ctx.limits.invite_lockout, now=ctx.now)
+    counters.reset(session=ctx.session, chat_keys=keys, kind=INVITE_FAILURES, now=ctx.now)
     return ctx.limits.invite_lockout
 
 
 def invite_succeeded(ctx: "Context") -> None:
-    counters.reset(session=ctx.session, chat_key=chat_key(ctx), kind=INVITE_FAILURES, now=ctx.now)
+    counters.reset(session=ctx.session, chat_keys=chat_keys(ctx), kind=INVITE_FAILURES, now=ctx.now)
 
 
 # -- per day -------------------------------------------------------------------------------------
 
 
 def used_today(ctx: "Context", kind: str) -> int:
-    return counters.count(session=ctx.session, chat_key=chat_key(ctx), kind=kind, period=_today(ctx))
+    return counters.count(session=ctx.session, chat_keys=chat_keys(ctx), kind=kind, period=_today(ctx))
 
 
 def count_today(ctx: "Context", kind: str) -> int:
-    return counters.add(session=ctx.session, chat_key=chat_key(ctx), kind=kind, period=_today(ctx), now=ctx.now)
+    return counters.add(session=ctx.session, chat_keys=chat_keys(ctx), kind=kind, period=_today(ctx), now=ctx.now)
 
 
 def registrations_left(ctx: "Context") -> bool:
@@ -106,40 +105,25 @@ def minutes(delta: timedelta) -> int:
 
 
 class FloodGate:
-    """At most `per_minute` updates per conversation in any 60 seconds. Over it: the first update
-    is told once ("too_fast"), the rest get no reply and are not handled. In memory only."""
+    """At most `per_minute` updates per conversation in a minute. Over it: the first update is told
+    once ("too_fast"), the rest get no reply and are not handled, until the minute is over.
+
+    The minute begins with the chat's first message after the last minute ended (a fixed window,
+    so a burst straddling two windows can get up to twice the limit through). It is counted in the
+    database, in the transaction that handles the update (one upsert), so every process sharing
+    the database counts together, on SQLite and on PostgreSQL."""
 
     WINDOW = timedelta(seconds=60)
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._seen: dict[str, deque[datetime]] = {}
-        self._told: dict[str, datetime] = {}
-        self._lock = threading.Lock()  # on PostgreSQL updates are handled in worker threads
 
-    def check(self, key: str, now: datetime) -> str | None:
+    def check(self, session, cipher: "Cipher", channel: str, chat_id: str, now) -> str | None:
         """None: handle it. "tell": over the limit, say so. "drop": over the limit, told already."""
         if self.per_minute <= 0:
             return None
-        with self._lock:
-            return self._check(key, now)
-
-    def _check(self, key: str, now: datetime) -> str | None:
-        seen = self._seen.setdefault(key, deque())
-        while seen and now - seen[0] >= self.WINDOW:
-            seen.popleft()
-        if len(seen) < self.per_minute:
-            seen.append(now)
-            if len(self._seen) > 10_000:
-                self._forget(now)
+        count = counters.add_in_window(session=session, chat_keys=cipher.limit_keys(channel, chat_id), kind=MESSAGES,
+                                       now=now, window=self.WINDOW)
+        if count <= self.per_minute:
             return None
-        told = self._told.get(key)
-        if told is not None and now - told < self.WINDOW:
-            return "drop"
-        self._told[key] = now
-        return "tell"
-
-    def _forget(self, now: datetime) -> None:
-        for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= self.WINDOW]:
-            self._seen.pop(key, None)
-            self._told.pop(key, None)
+        return "tell" if count == self.per_minute + 1 else "drop"

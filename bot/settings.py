@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     notification_lease_seconds: float = 30
     # Per-chat limits (0 turns one off). Over the first, a chat is told once and then not answered
     # for the rest of the minute; wrong invite codes lock the chat out of trying for a while; the
-    # daily counts (Vietnamese days) and the lockout are kept in the database, under a keyed hash.
+    # minute's count, the daily counts (Vietnamese days) and the lockout are kept in the database
+    # (shared by every process), under a keyed hash.
     limit_messages_per_minute: int = 30
     limit_invite_failures: int = 5
     limit_invite_lockout_minutes: int = 60

@@ -7,6 +7,8 @@ logged; production refuses to start without keys (see bot/settings.py).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -14,7 +16,11 @@ import logging
 import os
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 log = logging.getLogger(__name__)
 KEY_FILE = "encryption.key"
@@ -28,6 +34,8 @@ class Cipher:
             raise ValueError("at least one encryption key is needed")
         self._keys = list(keys)
         self._fernet = MultiFernet([Fernet(k) for k in keys])
+        # Chat ids: deterministic AES-SIV (RFC 5297), one 512-bit key derived from each ring key.
+        self._sivs = [AESSIV(HKDF(hashes.SHA256(), 64, salt=None, info=b"chat-id").derive(k)) for k in keys]
 
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
@@ -75,16 +83,65 @@ class Cipher:
         """The conversation's hash under every configured key (rows written before a key rotation)."""
         return [self.chat_key(channel, chat_id, key) for key in self._keys]
 
-    def update_key(self, channel: str, update_id: str) -> str:
+    def update_key(self, channel: str, update_id: str, key: bytes | None = None) -> str:
         """A keyed hash of a channel's update id (on Zalo it holds the user id): enough to notice a
         repeated delivery, useless for telling who wrote."""
         value = f"{channel}:{update_id}".encode("utf-8")
-        return hmac.new(self.derive_key(b"update-id"), value, hashlib.sha256).hexdigest()
+        return hmac.new(self.derive_key(b"update-id", key), value, hashlib.sha256).hexdigest()
 
-    def question_key(self, normalised: str) -> str:
+    def update_keys(self, channel: str, update_id: str) -> list[str]:
+        """The update id's hash under every configured key, newest first (rows written before a rotation)."""
+        return _unique(self.update_key(channel, update_id, key) for key in self._keys)
+
+    def question_key(self, normalised: str, key: bytes | None = None) -> str:
         """A keyed hash of an unanswered question's normalised text: equal questions are counted
         together without the text (names, numbers) being readable in the key column."""
-        return hmac.new(self.derive_key(b"unanswered"), normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self.derive_key(b"unanswered", key), normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def question_keys(self, normalised: str) -> list[str]:
+        return _unique(self.question_key(normalised, key) for key in self._keys)
+
+    def limit_key(self, channel: str, chat_id: str, key: bytes | None = None) -> str:
+        """A keyed hash of a chat for its limit counters (bot/limits.py)."""
+        value = f"{channel}\x00{chat_id}".encode("utf-8")
+        return hmac.new(self.derive_key(b"chat-limits", key), value, hashlib.sha256).hexdigest()
+
+    def limit_keys(self, channel: str, chat_id: str) -> list[str]:
+        return _unique(self.limit_key(channel, chat_id, key) for key in self._keys)
+
+    def signatures(self, label: bytes, message: bytes) -> list[str]:
+        """HMAC-SHA256 of `message` under the `label` key derived from every configured key, newest
+        first: a signature made before a rotation still verifies (download links)."""
+        return _unique(hmac.new(self.derive_key(label, key), message, hashlib.sha256).hexdigest() for key in self._keys)
+
+    # -- chat ids: deterministic encryption (equal ids, equal ciphertexts: lookups by equality) ----
+
+    def seal_id(self, value: str) -> str:
+        """A chat id, encrypted with the newest key. Deterministic (AES-SIV, no nonce): the same id
+        always gives the same text, so rows are found by equality; without the key it says nothing."""
+        return _b64(self._sivs[0].encrypt(value.encode("utf-8"), None))
+
+    def seal_ids(self, value: str) -> list[str]:
+        """The id sealed under every configured key, newest first: rows written before a rotation match."""
+        data = value.encode("utf-8")
+        return _unique(_b64(siv.encrypt(data, None)) for siv in self._sivs)
+
+    def open_id(self, token: str) -> str:
+        """The chat id in a sealed value (any configured key). UnreadableId when no key opens it:
+        an old key was removed before `keys rotate` re-encrypted the ids."""
+        try:
+            data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            raise UnreadableId("a stored chat id is not a sealed value") from None
+        for siv in self._sivs:
+            try:
+                return siv.decrypt(data, None).decode("utf-8")
+            except (InvalidTag, ValueError):
+                continue
+        raise UnreadableId("no configured key opens a stored chat id (was a key removed before `keys rotate`?)")
+
+    def rotate_id(self, token: str) -> str:
+        return self.seal_id(self.open_id(token))
 
     def rotate(self, token: str) -> str:
         """The same plaintext, re-encrypted with the newest key."""
@@ -93,6 +150,18 @@ class Cipher:
     def rotate_bytes(self, token: bytes) -> bytes:
         return self._fernet.rotate(token)
 
+
+class UnreadableId(ValueError):
+    """A sealed chat id that no configured key opens."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unique(values) -> list[str]:
+    """In order, without repeats (a key listed twice gives the same hash twice)."""
+    return list(dict.fromkeys(values))
 
 
 def development_key(data_dir: Path) -> bytes:

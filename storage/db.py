@@ -21,7 +21,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
-    """An engine with safe defaults; `schema` puts everything in one PostgreSQL schema (tests)."""
+    """An engine with safe defaults; `schema` puts everything in one PostgreSQL schema (tests), and
+    names its connections after it (application_name), so a test can find its own connections."""
     parsed = make_url(url)
     kwargs: dict = {"hide_parameters": True}  # bound values (personal data) never reach error messages
     if parsed.get_backend_name() == "sqlite":
@@ -31,7 +32,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         if schema:
-            kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+            kwargs["connect_args"] = {"options": f"-csearch_path={schema}", "application_name": schema}
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -95,9 +96,14 @@ def alembic_config():
 
 def migrate(engine: Engine, cipher=None) -> None:
     """Brings the schema to the newest migration (run at every start-up; a no-op when current).
-    `cipher` is for migrations that turn stored values into keyed hashes or ciphertext."""
+    `cipher` is for migrations that turn stored values into keyed hashes or ciphertext, and becomes
+    the engine's key ring for sealed chat ids (storage/sealed.py)."""
     from alembic import command
 
+    if cipher is not None:
+        from storage.sealed import use_cipher
+
+        use_cipher(engine, cipher)
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

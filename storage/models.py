@@ -1,4 +1,5 @@
-"""Tables. Personal data never lands here in plain text (the unanswered record is redacted text only)."""
+"""Tables. Personal data never lands here in plain text (the unanswered record is redacted text only);
+chat ids are sealed (storage/sealed.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from storage.sealed import SealedId
 
 
 class UTCDateTime(TypeDecorator):
@@ -29,13 +32,18 @@ def utc_column(**kwargs) -> Column:
     return Column(UTCDateTime(), nullable=False, **kwargs)
 
 
+def chat_id_column(**kwargs) -> Column:
+    """A platform's chat id, sealed at rest (code sees the plain id; see storage/sealed.py)."""
+    return Column(SealedId(), nullable=False, **kwargs)
+
+
 class Conversation(SQLModel, table=True):
     """The saved state of one conversation (channel + chat), as JSON of `bot.state.ConversationState`."""
 
     __tablename__ = "conversations"
 
     channel: str = Field(primary_key=True, max_length=16)
-    chat_id: str = Field(primary_key=True, max_length=64)
+    chat_id: str = Field(sa_column=chat_id_column(primary_key=True))
     state: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
@@ -119,7 +127,7 @@ class ChannelContact(SQLModel, table=True):
     __tablename__ = "channel_contacts"
 
     channel: str = Field(primary_key=True, max_length=16)
-    chat_id: str = Field(primary_key=True, max_length=64)
+    chat_id: str = Field(sa_column=chat_id_column(primary_key=True))
     last_inbound_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     unreachable_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     reason: str | None = Field(default=None, max_length=64)
@@ -148,7 +156,7 @@ class Consent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64, index=True)
+    chat_id: str = Field(sa_column=chat_id_column(index=True))
     text_version: str = Field(max_length=16)
     text_hash: str = Field(max_length=64)
     given_at: datetime = Field(sa_column=utc_column())
@@ -168,7 +176,7 @@ class Registration(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=12, unique=True)
     channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64, index=True)
+    chat_id: str = Field(sa_column=chat_id_column(index=True))
     province_code: int
     commune_code: int = Field(index=True)
     status: str = Field(max_length=16, index=True)
@@ -235,7 +243,7 @@ class Officer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64, index=True)
+    chat_id: str = Field(sa_column=chat_id_column(index=True))
     commune_code: int = Field(index=True)
     role: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=utc_column())
@@ -280,7 +288,7 @@ class OfficerQuestion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64, index=True)
+    chat_id: str = Field(sa_column=chat_id_column(index=True))
     commune_code: int = Field(index=True)
     question: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     phone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -299,7 +307,7 @@ class Notification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16, index=True)
-    chat_id: str = Field(max_length=64)
+    chat_id: str = Field(sa_column=chat_id_column())
     replies: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))

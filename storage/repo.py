@@ -40,11 +40,20 @@ def _hot(session: Session | Connection) -> dict[str, object]:
             "load": sa_select(conversation.c.state).where(
                 conversation.c.channel == bindparam("channel"), conversation.c.chat_id == bindparam("chat_id")
             ),
-            "save": insert(conversation)
+            # The chat id is sealed (storage/sealed.py): a saved conversation is updated where its
+            # id matches under any key of the ring, and inserted only when there is none.
+            "save": update(conversation)
+            .where(conversation.c.channel == bindparam("in_channel"), conversation.c.chat_id == bindparam("of_chat"))
+            .values(state=bindparam("state"), updated_at=bindparam("now")),
+            "create": insert(conversation)
             .values(channel=bindparam("channel"), chat_id=bindparam("chat_id"), state=bindparam("state"),
                     created_at=bindparam("now"), updated_at=bindparam("now"))
             .on_conflict_do_update(index_elements=["channel", "chat_id"],
                                    set_={"state": bindparam("state"), "updated_at": bindparam("now")}),
+            "claimed": sa_select(processed.c.update_id)
+            .where(processed.c.channel == bindparam("channel"), processed.c.update_id.in_(bindparam("older", expanding=True))),
+            "recorded": sa_select(inbox.c.id)
+            .where(inbox.c.channel == bindparam("channel"), inbox.c.update_id.in_(bindparam("older", expanding=True))),
             "record": insert(inbox)
             .values(channel=bindparam("channel"), update_id=bindparam("update_id"), payload=bindparam("payload"),
                     received_at=bindparam("now"))
@@ -54,14 +63,20 @@ def _hot(session: Session | Connection) -> dict[str, object]:
             .values(replies=bindparam("replies"), processed_at=bindparam("now"), chat_key=bindparam("chat_key")),
             "progress": update(inbox).where(inbox.c.id == bindparam("inbox_id"), inbox.c.sent_count < bindparam("count"))
             .values(sent_count=bindparam("count")),
+            "done": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
+            .values(sent_count=bindparam("count"), sent_at=bindparam("now")),
             "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now")),
         }
     return _HOT[dialect]
 
 
-def claim_update(*, session: Session, channel: str, update_id: str, now: datetime) -> bool:
-    """Records the update as processed; False when it was already (a repeated delivery)."""
-    return session.execute(_hot(session)["claim"], {"channel": channel, "update_id": update_id, "now": now}).first() is not None
+def claim_update(*, session: Session, channel: str, update_id: str, now: datetime, older: list[str] = ()) -> bool:
+    """Records the update as processed; False when it was already (a repeated delivery). `older`:
+    the update id's hashes under the ring's older keys (a delivery recorded before a key rotation)."""
+    hot = _hot(session)
+    if older and session.execute(hot["claimed"], {"channel": channel, "older": list(older)}).first() is not None:
+        return False
+    return session.execute(hot["claim"], {"channel": channel, "update_id": update_id, "now": now}).first() is not None
 
 
 def load_state(*, session: Session, channel: str, chat_id: str) -> str | None:
@@ -69,12 +84,19 @@ def load_state(*, session: Session, channel: str, chat_id: str) -> str | None:
 
 
 def save_state(*, session: Session, channel: str, chat_id: str, state: str, now: datetime) -> None:
-    session.execute(_hot(session)["save"], {"channel": channel, "chat_id": chat_id, "state": state, "now": now})
+    saved = {"in_channel": channel, "of_chat": chat_id, "state": state, "now": now}
+    if session.execute(_hot(session)["save"], saved).rowcount == 0:
+        session.execute(_hot(session)["create"], {"channel": channel, "chat_id": chat_id, "state": state, "now": now})
 
 
-def record_inbox(*, session: Session, channel: str, update_id: str, payload: str, now: datetime) -> int | None:
-    """Records a delivered update; its row id, or None when the same update was recorded before."""
-    return session.execute(_hot(session)["record"], {"channel": channel, "update_id": update_id, "payload": payload, "now": now}).scalar()
+def record_inbox(*, session: Session, channel: str, update_id: str, payload: str, now: datetime,
+                 older: list[str] = ()) -> int | None:
+    """Records a delivered update; its row id, or None when the same update was recorded before
+    (`older`: its hashes under the ring's older keys, for an update recorded before a rotation)."""
+    hot = _hot(session)
+    if older and session.execute(hot["recorded"], {"channel": channel, "older": list(older)}).first() is not None:
+        return None
+    return session.execute(hot["record"], {"channel": channel, "update_id": update_id, "payload": payload, "now": now}).scalar()
 
 
 def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime, chat_key: str | None = None) -> None:
@@ -102,6 +124,11 @@ def record_progress(*, session: Session, inbox_id: int, count: int) -> None:
     session.execute(_hot(session)["progress"], {"inbox_id": inbox_id, "count": count})
 
 
+def record_done(*, session: Session, inbox_id: int, count: int, now: datetime) -> None:
+    """The row's last message is confirmed delivered: its count and the row's sent_at, at once."""
+    session.execute(_hot(session)["done"], {"inbox_id": inbox_id, "count": count, "now": now})
+
+
 def mark_failed(*, session: Session, inbox_id: int, now: datetime) -> None:
     """The update could not be handled (database unavailable) and the person was told to try later."""
     session.execute(update(InboxUpdate.__table__).where(InboxUpdate.__table__.c.id == inbox_id).values(failed_at=now))
@@ -120,9 +147,16 @@ def stored_replies(*, session: Session, inbox_id: int) -> str | None:
     return session.execute(sa_select(table.c.replies).where(table.c.id == inbox_id)).scalar()
 
 
-def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime) -> None:
+def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime, older: list[str] = ()) -> None:
     """Counts one more occurrence of an unanswered question (`key` a keyed hash, `text` redacted
-    and encrypted, `now` the day only: no identity)."""
+    and encrypted, `now` the day only: no identity). A row counted under an older key of the ring
+    (`older`, before a rotation) is counted on, and takes the newest key."""
+    table = UnansweredQuestion.__table__
+    if older:
+        moved = session.execute(update(table).where(table.c.key.in_(list(older))).values(
+            key=key, text=text, count=table.c.count + 1, last_seen=now, status=status))
+        if moved.rowcount:
+            return
     insert = _insert(session, UnansweredQuestion)
     statement = insert.values(key=key, text=text, status=status, count=1, first_seen=now, last_seen=now)
     statement = statement.on_conflict_do_update(
@@ -165,12 +199,6 @@ def prune_processed_updates(*, session: Session, before: datetime) -> int:
     return result.rowcount or 0
 
 
-
-
-
-
-
-
 def unfinished_inbox(*, session: Session, channel: str, limit: int = 1000) -> list[InboxUpdate]:
     """Updates recorded but not yet answered, oldest first (finished at start-up)."""
     statement = (
@@ -199,8 +227,17 @@ def save_token(*, session: Session, name: str, access: str, refresh: str, expire
     session.exec(statement)
 
 
+def _contact_changed(session: Session, channel: str, chat_id: str, values: dict) -> bool:
+    """Updates the chat's contact row, whichever key of the ring sealed its id; False when there is none."""
+    table = ChannelContact.__table__
+    statement = update(table).where(table.c.channel == channel, table.c.chat_id == chat_id).values(**values)
+    return bool(session.execute(statement).rowcount)
+
+
 def contact_wrote(*, session: Session, channel: str, chat_id: str, now: datetime) -> None:
     """The person wrote: reachable again, and the messaging window restarts."""
+    if _contact_changed(session, channel, chat_id, {"last_inbound_at": now, "unreachable_since": None, "reason": None}):
+        return
     statement = (
         _insert(session, ChannelContact)
         .values(channel=channel, chat_id=chat_id, last_inbound_at=now, unreachable_since=None, reason=None)
@@ -212,6 +249,8 @@ def contact_wrote(*, session: Session, channel: str, chat_id: str, now: datetime
 
 
 def contact_unreachable(*, session: Session, channel: str, chat_id: str, reason: str, now: datetime) -> None:
+    if _contact_changed(session, channel, chat_id, {"unreachable_since": now, "reason": reason}):
+        return
     statement = (
         _insert(session, ChannelContact)
         .values(channel=channel, chat_id=chat_id, unreachable_since=now, reason=reason)
@@ -221,4 +260,5 @@ def contact_unreachable(*, session: Session, channel: str, chat_id: str, reason:
 
 
 def get_contact(*, session: Session, channel: str, chat_id: str) -> ChannelContact | None:
-    return session.get(ChannelContact, (channel, chat_id))
+    statement = select(ChannelContact).where(ChannelContact.channel == channel, ChannelContact.chat_id == chat_id)
+    return session.exec(statement).first()

@@ -80,6 +80,17 @@ def subprocess_database_url(data_dir) -> str:
     return f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
 
 
+def subprocess_engine(data_dir):
+    """An engine on a subprocess test's database, with that process's key ring (the development
+    key file under `data_dir`): chat ids are sealed, so reading them needs the key."""
+    from storage.crypto import Cipher, development_key
+    from storage.sealed import use_cipher
+
+    engine = make_engine(subprocess_database_url(data_dir))
+    use_cipher(engine, Cipher([development_key(data_dir)]))
+    return engine
+
+
 def database_dump(data_dir) -> bytes:
     """Everything a subprocess test's database holds, as bytes: the SQLite files, or every row of
     every table of its PostgreSQL schema as text."""
@@ -108,9 +119,15 @@ def _drop_subprocess_schemas() -> None:
 
 
 @pytest.fixture
-def engine(database_url):
+def engine(database_url, tmp_path):
+    """The test's database, with the key ring the app built on `settings` (the development key
+    file under tmp_path) will use: rows written here before the app is built read back there."""
+    from storage.crypto import Cipher, development_key
+    from storage.sealed import use_cipher
+
     url, schema = database_url
     engine = make_engine(url, schema=schema)
+    use_cipher(engine, Cipher([development_key(tmp_path)]))
     yield engine
     engine.dispose()
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from bot.state import ConversationState
 from tests.conftest import make_message, press, run
 from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_engine
 from tests.test_cli import _env
 from tests.telegram_scripts import REGISTRATION, free_port, update, wait_healthy
 from tests.test_telegram import SECRET, Harness, message_update
@@ -41,7 +41,6 @@ def test_killed_during_a_burst_of_registrations_every_acknowledged_one_exists_ex
     exists exactly once, and everyone who finished has their reference code."""
     import aiohttp
 
-    from storage.db import make_engine
     from storage.models import Registration
     from sqlmodel import Session, select
 
@@ -70,12 +69,14 @@ def test_killed_during_a_burst_of_registrations_every_acknowledged_one_exists_ex
                         except aiohttp.ClientError:
                             return  # the bot died: Telegram will deliver it again later
                         acknowledged[chat] = step + 1
-                        await asyncio.sleep(0.01)
+                        if sum(acknowledged.values()) >= len(chats) * len(REGISTRATION) // 2:
+                            halfway.set()
+                        await asyncio.sleep(0.01)  # a person's pace, not a wait for work
 
+                halfway = asyncio.Event()
                 tasks = [asyncio.create_task(person(chat)) for chat in chats]
                 if until_kill:
-                    while sum(acknowledged.values()) < len(chats) * len(REGISTRATION) // 2:
-                        await asyncio.sleep(0.005)
+                    await halfway.wait()  # a signal from the senders, not a timer
                     os.kill(bot.pid, signal.SIGKILL)
                 await asyncio.gather(*tasks)
 
@@ -84,16 +85,12 @@ def test_killed_during_a_burst_of_registrations_every_acknowledged_one_exists_ex
         bot = start_bot(tmp_path, fake, port)
         try:
             asyncio.run(asyncio.wait_for(deliver(until_kill=False), 90))
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                codes = [m for m in fake.sent() if "Mã đăng ký của bạn" in str(m.get("text"))]
-                if len({str(m["chat_id"]) for m in codes}) == len(chats):
-                    break
-                time.sleep(0.1)
+            coded = lambda: {str(m["chat_id"]) for m in fake.sent() if "Mã đăng ký của bạn" in str(m.get("text"))}
+            fake.wait_until_sync(lambda: len(coded()) == len(chats), 30)  # woken by each message the stand-in gets
         finally:
             bot.send_signal(signal.SIGTERM)
             bot.wait(30)
-    engine = make_engine(subprocess_database_url(tmp_path))
+    engine = subprocess_engine(tmp_path)
     with Session(engine) as session:
         rows = session.exec(select(Registration)).all()
     engine.dispose()
@@ -108,6 +105,9 @@ def test_the_database_connections_dropping_mid_conversation_lose_nothing(app):
     the next message goes through on a fresh connection and the answers so far are all there."""
     from sqlalchemy import text
 
+    from storage.db import make_engine
+    from tests.conftest import TEST_DATABASE_URL
+
     if app.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite is a file, not a server that restarts")
     send = lambda text_: run(app.dispatcher.dispatch(make_message(text_, chat_id="db1")))
@@ -115,10 +115,18 @@ def test_the_database_connections_dropping_mid_conversation_lose_nothing(app):
     run(app.dispatcher.dispatch(press("reg:who:self", chat_id="db1")))
     run(app.dispatcher.dispatch(press("reg:consent:yes", chat_id="db1")))
     send("Lê Văn Ba")
+    # Only this test's connections (named after its schema by storage.db.make_engine), never those
+    # of other tests or runs sharing the server; killed from a connection of another engine.
     with app.engine.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        name = connection.execute(text("SELECT current_setting('application_name')")).scalar()
+    assert name.startswith("test_")
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.connect() as connection:
+        killed = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND application_name = :name"), {"name": name}).scalar()
         connection.commit()
+    admin.dispose()
+    assert killed >= 1  # the app's pooled connection
     replies = send("1990")
     assert "Số điện thoại" in replies[-1].text
 
@@ -152,7 +160,7 @@ async def test_updates_of_one_chat_delivered_out_of_order_and_twice_are_each_ans
             for update_id, text_ in ((31, "lãi suất bao nhiêu"), (30, "xin chào"), (31, "lãi suất bao nhiêu"), (32, "menu")):
                 assert await bot.post(message_update(update_id, text_, chat_id=888)) == 200
             sent = await fake.wait_for("sendMessage", 4)
-            await asyncio.sleep(0.2)
+            await bot.channel.idle()  # nothing more being handled or sent: a repeat would be out by now
             texts = [m["text"] for m in fake.sent() if str(m["chat_id"]) == "888"]
             assert sum("6,24%" in t for t in texts) == 1  # the repeat is not answered again
             assert texts[0].startswith("Lãi suất")  # arrival order, not update-id order
@@ -170,10 +178,12 @@ async def test_a_429_storm_delays_answers_but_loses_and_repeats_none(settings, b
         async with Harness(settings, brain, engine, fake) as bot:
             for i in range(20):
                 await bot.post(message_update(400 + i, "lãi suất bao nhiêu", chat_id=1000 + i))
+            everyone = lambda: len({str(m["chat_id"]) for m in fake.sent()}) == 20
             deadline = time.monotonic() + 40
-            while len({str(m["chat_id"]) for m in fake.sent()}) < 20 and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+            while not everyone() and time.monotonic() < deadline:
+                await fake.wait_until(everyone, 0.2)  # woken by each message; else the sweep runs sooner
                 await bot.channel.resume()  # the minute sweep, sooner
+            await bot.channel.idle()
             answered = Counter(str(m["chat_id"]) for m in fake.sent())
             assert set(answered) == {str(1000 + i) for i in range(20)} and max(answered.values()) == 1
             assert fake.too_many > 0  # there really was a storm

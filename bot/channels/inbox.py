@@ -9,10 +9,12 @@ Delivery after faults (README "Reliability"):
   another (a lock per chat, first come first served), so a chat's later reply never overtakes an
   earlier one. A temporary send failure (network, outage, 429) is retried in place, after the
   platform's Retry-After or a growing pause, holding only that chat's queue;
-- every confirmed message is recorded on its inbox row (`sent_count`), so after a crash the
-  replies resume after the last confirmed message: a message recorded as sent is never sent
-  again. Only a message in flight at the instant of a SIGKILL (sent, confirmation not yet
-  recorded) can be repeated: the platforms offer no idempotency key;
+- every confirmed message is committed on its inbox row (`sent_count`; the last one with
+  `sent_at`) as soon as its send returns, before the next send begins, in a transaction of its
+  own (nothing batched), so after a crash the replies resume after the last confirmed message: a
+  message recorded as sent is never sent again. Only a message in flight at the instant of a
+  SIGKILL (the platform has it, its confirmation not yet committed) can be repeated: the
+  platforms offer no idempotency key, and recording before sending would lose a message instead;
 - an update that got "thử lại sau" (database unavailable) is handled again by the minute sweep
   only if the person has not written since; once they have, it is closed unanswered (they
   retyped it, and an answer to the old message would now be a wrong answer).
@@ -95,9 +97,6 @@ class InboxChannel:
         self._polling: asyncio.Task | None = None
         self._delivering = asyncio.Lock()
         self.send_interval = 0.0  # seconds between messages a broadcast keeps (the channel's rate limit)
-        # Rows answered in the same moment are marked sent in one transaction (group commit).
-        self._to_mark: list[int] = []
-        self._marked: asyncio.Future | None = None
         self.group_notices = GroupNotices()
         self._stopping = asyncio.Event()
         # Updates answered "thử lại sau", per chat, and the newest update seen of those chats:
@@ -291,8 +290,8 @@ class InboxChannel:
 
     async def idle(self) -> None:
         """Returns once nothing is being handled or sent (tests wait on this, not on time)."""
-        while self.tasks or self._marked is not None:
-            await asyncio.gather(*list(self.tasks), *([self._marked] if self._marked else []), return_exceptions=True)
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None, sent_count: int = 0, swept: bool = False) -> None:
         if inbox_id in self.in_flight:
@@ -309,7 +308,7 @@ class InboxChannel:
         except (TypeError, ValueError, KeyError, AttributeError):
             msg = None
         if msg is None:
-            await self._mark_sent_soon(inbox_id)
+            await self._close(inbox_id)
             return
         key = msg.conversation_key
         if key in self._failed:
@@ -328,7 +327,7 @@ class InboxChannel:
                             log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
                                      self.name, inbox_id)
                             self._forget_failed(key, [inbox_id])
-                            await self._mark_sent_soon(inbox_id)
+                            await self._close(inbox_id)
                             return
                     await self._close_failed_before(key, inbox_id)
                     try:
@@ -342,6 +341,7 @@ class InboxChannel:
                         typing.cancel()
                     self._forget_failed(key, [inbox_id])
                 await self._deliver(inbox_id, msg.chat_id, stored, sent_count)
+                return  # the row was closed with its last message
             except TemporaryFailure as exc:
                 # Nothing was saved: say "thử lại sau" now; the sweep handles the update again
                 # later, unless the person writes again first.
@@ -363,11 +363,12 @@ class InboxChannel:
             except Exception as exc:  # noqa: BLE001 - left unsent, finished at the next start
                 log.warning("%s send failed (inbox %s): %s", self.name, inbox_id, type(exc).__name__)
                 return
-            await self._mark_sent_soon(inbox_id)
+            await self._close(inbox_id)
 
     async def _deliver(self, inbox_id: int, chat_id: str, replies: list[Reply], start: int) -> None:
-        """Sends the replies' messages from `start` on, recording each confirmed one; a temporary
-        failure is retried after a pause (this chat's queue waits, no other chat does)."""
+        """Sends the replies' messages from `start` on. Each confirmed one is committed at once,
+        before the next send begins (the last closes the row); a temporary failure is retried
+        after a pause (this chat's queue waits, no other chat does)."""
         await self.check_reachable(chat_id)
         messages = await self.messages(replies)
         index, pause = start, RETRY_FIRST
@@ -391,8 +392,9 @@ class InboxChannel:
                 continue
             index += 1
             pause = RETRY_FIRST
-            if index < len(messages):  # the last one is recorded with the row (sent_at)
+            if index < len(messages):
                 await run_db(self.app.engine, self._record_progress, inbox_id, index)
+        await run_db(self.app.engine, self._record_done, inbox_id, len(messages))  # the last, with sent_at
 
     def _forget_failed(self, key: str, inbox_ids: list[int]) -> None:
         failed = self._failed.get(key)
@@ -411,31 +413,21 @@ class InboxChannel:
             log.info("%s: %d update(s) that got 'try later' closed, the person wrote again", self.name, len(older))
             self._forget_failed(key, older)
 
-    async def _mark_sent_soon(self, inbox_id: int) -> None:
-        """Marks the row sent together with the others answered in the same moment."""
-        self._to_mark.append(inbox_id)
-        if self._marked is None:
-            self._marked = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush_marks()))
-        await asyncio.shield(self._marked)
-
-    async def _flush_marks(self) -> None:
-        ids, done = self._to_mark, self._marked
-        self._to_mark, self._marked = [], None
+    async def _close(self, inbox_id: int) -> None:
+        """Marks the row finished (nothing to send, given up, or closed unanswered), at once."""
         try:
-            await run_db(self.app.engine, self._mark_many, ids)
-        except Exception as exc:  # noqa: BLE001 - left unmarked: re-sent at the next start
-            done.set_exception(exc)
-        else:
-            done.set_result(None)
+            await run_db(self.app.engine, self._mark_many, [inbox_id])
+        except Exception as exc:  # noqa: BLE001 - left open: looked at again by the next sweep
+            log.warning("%s inbox %s not closed: %s", self.name, inbox_id, type(exc).__name__)
 
     # -- storage (worker thread) ------------------------------------------------------------------
 
     def _record(self, update_id: str, data: dict) -> int | None:
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
         with connection_transaction(self.app.engine) as session:
-            inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=self.cipher.update_key(self.name, update_id),
-                                         payload=sealed, now=utcnow())
+            hashed, *older = self.cipher.update_keys(self.name, update_id)  # older: recorded before a key rotation
+            inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(),
+                                         older=older)
             if inbox_id is not None:
                 self.recorded(session, data)
             return inbox_id
@@ -443,6 +435,10 @@ class InboxChannel:
     def _record_progress(self, inbox_id: int, count: int) -> None:
         with connection_transaction(self.app.engine) as session:
             repo.record_progress(session=session, inbox_id=inbox_id, count=count)
+
+    def _record_done(self, inbox_id: int, count: int) -> None:
+        with connection_transaction(self.app.engine) as session:
+            repo.record_done(session=session, inbox_id=inbox_id, count=count, now=utcnow())
 
     def _mark_failed(self, inbox_id: int) -> None:
         with connection_transaction(self.app.engine) as session:

@@ -45,6 +45,13 @@ class FakeTelegramAPI:
         # Signals, not polling: every recorded call wakes those waiting (in the loop or in a thread).
         self._waiters: set[asyncio.Future] = set()
         self._arrived = threading.Condition()
+        # A stall: once `stall_after` messages are delivered, the next send is held, not delivered,
+        # and `stalled` is set; `release_stalled()` answers it 502 (not delivered). A test kills
+        # the sender while it waits there: every message before it was confirmed, this one not sent.
+        self.stall_after: int | None = None
+        self.stalled = threading.Event()
+        self._release: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def base_url(self) -> str:
@@ -53,7 +60,15 @@ class FakeTelegramAPI:
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._handle)
 
+    def release_stalled(self) -> None:
+        """Stops stalling; the held send (if any) is answered 502 and not delivered."""
+        self.stall_after = None
+        if self._loop is not None and self._release is not None:
+            self._loop.call_soon_threadsafe(self._release.set)
+
     async def start(self):
+        self._loop = asyncio.get_running_loop()
+        self._release = asyncio.Event()
         app = web.Application()
         self.routes(app)
         self._runner = web.AppRunner(app, access_log=None)  # the stand-in's own access log would show the token in URLs
@@ -120,6 +135,11 @@ class FakeTelegramAPI:
         method = request.match_info["method"]
         params = await self._params(request)
         sending = method in ("sendMessage", "sendDocument")
+        if sending and self.stall_after is not None and len(self.sent(method)) >= self.stall_after:
+            self.stalled.set()
+            self._wake()
+            await self._release.wait()
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
         if sending and self.outage:
             self.refused.append(Call(method, params))
             self._wake()

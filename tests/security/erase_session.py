@@ -19,7 +19,9 @@ from tests.conftest import make_message, press
 from tests.registration_helpers import invite
 
 NAME, PHONE, ID_NUMBER = "Phạm Thị Hoà", "0987 123 456", "038090012345"
-PERSON = "7001"
+# Platform chat ids as Telegram gives them (long enough that no stray bytes of a file spell them).
+PERSON, OFFICER_CHAT = "6120077345", "6120098765"
+CHAT_IDS = (PERSON, OFFICER_CHAT)
 
 SESSION = [
     ("press", "reg:start"), ("press", "reg:who:self"), ("press", "reg:consent:yes"), ("text", NAME),
@@ -79,7 +81,7 @@ def press_label(replies: list[Reply], label: str) -> str:
 class Officer:
     """An officer on another chat, through the dispatcher (inside the session's event loop)."""
 
-    def __init__(self, app, chat_id: str = "officer") -> None:
+    def __init__(self, app, chat_id: str = OFFICER_CHAT) -> None:
         self.app, self.chat_id, self.last = app, chat_id, []
 
     async def say(self, text: str) -> None:
@@ -135,6 +137,11 @@ def needles() -> list[str]:
     # The name's last two words alone are still the person ("thị hoà"), not one common word.
     forms |= {" ".join(NAME.split()[-2:]), fold(" ".join(NAME.split()[-2:]))}
     return sorted(forms)
+
+
+def chat_ids_in(data: bytes) -> list[str]:
+    """The session's chat ids found in plain text in these bytes (a dump, without the key)."""
+    return [f"chat id {chat!r}" for chat in CHAT_IDS if chat.encode("ascii") in data]
 
 
 FERNET = re.compile(rb"gAAAAA[A-Za-z0-9_\-]{40,}={0,2}")

@@ -293,13 +293,7 @@ async def test_forged_button_data_from_an_officer_gets_the_stale_button_reply(se
 
 async def wait_text(api, needle: str, *, after: int = 0, timeout: float = 10.0) -> str:
     """The first message sent (from index `after`) that contains `needle`; waits, bounded."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [m["text"] for m in api.sent("sendMessage")[after:] if needle in m["text"]]
-        if found:
-            return found[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no message with {needle!r}: {[m['text'][:60] for m in api.sent('sendMessage')]}")
-        await asyncio.sleep(0.02)
+    found = lambda: [m["text"] for m in api.sent("sendMessage")[after:] if needle in m["text"]]
+    if not await api.wait_until(found, timeout):  # woken by each call the stand-in records
+        raise AssertionError(f"no message with {needle!r}: {[m['text'][:60] for m in api.sent('sendMessage')]}")
+    return found()[0]

@@ -1,6 +1,7 @@
 """Item 4 of issue 13: after "Xóa dữ liệu" the person's name, phone and ID number are nowhere in
 the database: not in plain text, not in any value the key can still decrypt, not in the SQLite
-file's free pages or its write-ahead log."""
+file's free pages or its write-ahead log. And (item 3) no chat id is readable in a dump, before
+or after the erase: chat ids are sealed (storage/sealed.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 
 from storage.db import is_postgres
 from tests.conftest import run
-from tests.security.erase_session import PERSON, found_in, needles, scripted_session, sqlite_files, table_dump
+from tests.security.erase_session import (
+    OFFICER_CHAT, PERSON, chat_ids_in, found_in, needles, scripted_session, sqlite_files, table_dump,
+)
 
 pytestmark = pytest.mark.db
 
@@ -20,6 +23,10 @@ def test_the_session_leaves_the_values_findable_before_the_erase(app):
     hits = found_in(data, app.dispatcher.cipher)
     assert any("0987123456" in h for h in hits) and any("038090012345" in h for h in hits)
     assert any("Phạm Thị Hoà" in h for h in hits)
+    # The chat is stored (conversation, consent, registration, question), sealed: its id cannot
+    # be read without the key.
+    assert app.dispatcher.cipher.seal_id(PERSON).encode() in data
+    assert chat_ids_in(data) == []
 
 
 async def _session_without_erase(app):
@@ -40,9 +47,11 @@ def test_after_an_erase_nothing_of_the_person_is_left_in_the_database(app):
         # The whole file and its companions, read while the connections are still open.
         data = b"".join(p.read_bytes() for p in sqlite_files(app.engine))
         data += table_dump(app.engine)
-    hits = found_in(data, cipher)
+    hits = found_in(data, cipher) + chat_ids_in(data)
     assert hits == [], hits[:10]
     assert len(needles()) >= 10
+    # The officer's binding and the person's consent record stay, with their chats sealed.
+    assert cipher.seal_id(OFFICER_CHAT).encode() in data and cipher.seal_id(PERSON).encode() in data
 
 
 def test_after_an_erase_the_chat_has_no_registration_left(app):

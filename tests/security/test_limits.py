@@ -169,3 +169,40 @@ def test_questions_to_officers_per_day_are_limited_so_officers_get_a_few_notices
 
     assert len(inbox_of(app, "officer")) == 2
     assert "Hôm nay" not in _ask(app, "another-person", "Tôi cần giấy tờ gì?").text
+
+
+def test_the_per_minute_limit_holds_across_processes_sharing_the_database(database_url, settings, brain):
+    """Two bot processes on one database (two apps, each with its own engine and connections: no
+    memory shared) take one chat's messages at the same time. Together they answer the limit,
+    tell it once, and drop the rest: the count is in the database, not in a process."""
+    import threading
+
+    from storage.db import make_engine
+    from tests.conftest import make_message, run
+
+    url, schema = database_url
+    engines = [make_engine(url, schema=schema) for _ in range(2)]
+    try:
+        apps = [limited_app(settings, brain, e, limit_messages_per_minute=5) for e in engines]
+        clock = Clock()
+        for app in apps:
+            app.dispatcher.clock = clock
+        replies: list[list] = []
+        barrier = threading.Barrier(2)
+
+        def worker(app) -> None:
+            barrier.wait()
+            for _ in range(6):
+                replies.append(run(app.dispatcher.dispatch(make_message("xin chào", chat_id="6120031313"))))
+
+        threads = [threading.Thread(target=worker, args=(app,)) for app in apps]
+        [t.start() for t in threads]
+        [t.join(60) for t in threads]
+        told = [r for r in replies if r and "nhắn hơi nhanh" in r[0].text]
+        answered = [r for r in replies if r and "nhắn hơi nhanh" not in r[0].text]
+        assert (len(answered), len(told), replies.count([])) == (5, 1, 6)
+        clock.now += timedelta(seconds=61)  # a new minute, in either process
+        assert "nhắn hơi nhanh" not in Chat(apps[1], "6120031313").say("xin chào")[0].text
+    finally:
+        for e in engines:
+            e.dispose()

@@ -50,3 +50,61 @@ def test_a_database_with_data_is_not_migrated_without_the_key(engine):
     _at_0006(engine)
     with pytest.raises(RuntimeError, match="needs the encryption key"):
         migrate(engine)
+
+
+# -- 0011_sealed_chat_ids: chat ids stored before it are sealed -------------------------------------
+
+CHATS = {"conversations": "6120000001", "channel_contacts": "6120000002", "consents": "6120000003",
+         "registrations": "6120000004", "officers": "6120000005", "officer_questions": "6120000006",
+         "notifications": "6120000007"}
+
+
+def _at_0009_with_chat_ids(engine) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009_delivery_progress")
+        rows = {
+            "conversations": "INSERT INTO conversations (channel, chat_id, state, created_at, updated_at) VALUES ('telegram', :c, 'x', :t, :t)",
+            "channel_contacts": "INSERT INTO channel_contacts (channel, chat_id, last_inbound_at) VALUES ('zalo_oa', :c, :t)",
+            "consents": "INSERT INTO consents (channel, chat_id, text_version, text_hash, given_at) VALUES ('telegram', :c, 'v1', 'h', :t)",
+            "registrations": "INSERT INTO registrations (reference, channel, chat_id, province_code, commune_code, status, created_at, "
+                             "updated_at, version) VALUES ('ABC-123', 'telegram', :c, 40, 17035, 'pending', :t, :t, 0)",
+            "officers": "INSERT INTO officers (channel, chat_id, commune_code, role, created_at) VALUES ('telegram', :c, 17035, 'officer', :t)",
+            "officer_questions": "INSERT INTO officer_questions (channel, chat_id, commune_code, status, created_at) "
+                                 "VALUES ('telegram', :c, 17035, 'open', :t)",
+            "notifications": "INSERT INTO notifications (channel, chat_id, replies, created_at, attempts) VALUES ('telegram', :c, 'x', :t, 0)",
+        }
+        for table, statement in rows.items():
+            connection.execute(text(statement), {"c": CHATS[table], "t": WHEN})
+        # An erased stub has no chat: it stays empty.
+        connection.execute(text("INSERT INTO registrations (reference, channel, chat_id, province_code, commune_code, status, "
+                                "created_at, updated_at, version) VALUES ('ERA-SED', 'telegram', '', 40, 17035, 'deleted', :t, :t, 0)"),
+                           {"t": WHEN})
+
+
+def test_existing_chat_ids_are_sealed_and_still_found(engine):
+    from storage import officers, registrations, repo
+    from storage.db import transaction
+
+    _at_0009_with_chat_ids(engine)
+    cipher = Cipher([Fernet.generate_key()])
+    migrate(engine, cipher)
+    with engine.connect() as connection:
+        stored = {table: connection.execute(text(f"SELECT chat_id FROM {table}")).scalars().all() for table in CHATS}
+    for table, chat in CHATS.items():
+        assert chat not in stored[table] and cipher.seal_id(chat) in stored[table], table
+    assert "" in stored["registrations"]  # the erased stub
+    with transaction(engine) as session:
+        assert repo.load_state(session=session, channel="telegram", chat_id=CHATS["conversations"]) == "x"
+        assert repo.get_contact(session=session, channel="zalo_oa", chat_id=CHATS["channel_contacts"]) is not None
+        [officer] = officers.of_chat(session=session, channel="telegram", chat_id=CHATS["officers"])
+        assert officer.chat_id == CHATS["officers"]  # read back in plain, for sending
+        assert [r.reference for r in registrations.of_chat(session=session, channel="telegram", chat_id=CHATS["registrations"])] == ["ABC-123"]
+        assert len(registrations.questions_of_chat(session=session, channel="telegram", chat_id=CHATS["officer_questions"])) == 1
+
+
+def test_chat_ids_are_not_sealed_without_the_key(engine):
+    _at_0009_with_chat_ids(engine)
+    with pytest.raises(RuntimeError, match="needs the encryption key"):
+        migrate(engine)
