@@ -34,8 +34,9 @@ def _held(ctx: Context, commune_code: int) -> list[Found]:
     return [Found(r, Details.model_validate(ctx.cipher.unseal(r.details))) for r in rows if r.details]
 
 
-def search(ctx: Context, commune_code: int, text: str, limit: int = 10) -> list[Found]:
-    """A reference code ('K7Q-4M2'), a phone number, or (part of) a name, accents optional."""
+def search(ctx: Context, commune_code: int, text: str, limit: int | None = 10) -> list[Found]:
+    """A reference code ('K7Q-4M2'), a phone number, or (part of) a name, accents optional
+    (`limit` None: every match)."""
     typed = text.strip().upper()
     if REFERENCE.match(typed):
         row = registrations.by_reference(session=ctx.session, reference=typed)
@@ -68,20 +69,28 @@ def villages(ctx: Context, commune_code: int) -> list[str]:
 def filtered(ctx: Context, commune_code: int, *, status: str | None = None, programme: str | None = None,
              month: tuple[int, int] | None = None, village: str | None = None) -> list[Found]:
     """Registrations of the commune matching every filter given (month: the month it was sent)."""
-    out = []
-    for found in _held(ctx, commune_code):
-        row, details = found.registration, found.details
-        sent = vietnam_date(row.created_at)
-        if status is not None and row.status != status:
-            continue
-        if programme is not None and details.programme != programme:
-            continue
-        if month is not None and (sent.year, sent.month) != month:
-            continue
-        if village is not None and fold(details.village or "") != fold(village):
-            continue
-        out.append(found)
-    return out
+    return [f for f in _held(ctx, commune_code) if matches(f, status=status, programme=programme, month=month, village=village)]
+
+
+def matches(found: Found, *, status: str | None = None, programme: str | None = None, month: tuple[int, int] | None = None,
+            village: str | None = None) -> bool:
+    """Whether a registration passes every filter given."""
+    row, details = found.registration, found.details
+    sent = vietnam_date(row.created_at)
+    if status is not None and row.status != status:
+        return False
+    if programme is not None and details.programme != programme:
+        return False
+    if month is not None and (sent.year, sent.month) != month:
+        return False
+    return village is None or fold(details.village or "") == fold(village)
+
+
+def find(ctx: Context, commune_code: int, text: str = "", **filters) -> list[Found]:
+    """The web pages' search: what `search` finds for the text (everything when there is none),
+    narrowed by the filters of `filtered`."""
+    found = search(ctx, commune_code, text, limit=None) if text.strip() else _held(ctx, commune_code)
+    return [f for f in found if matches(f, **filters)]
 
 
 def flags(ctx: Context, details: Details, today: date) -> list[str]:

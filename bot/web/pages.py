@@ -1,0 +1,256 @@
+"""What each officers' web page shows and does: the same services as the chat (search and filters
+from bot.registration.worklist, decisions from bot.registration.steps), the same role and commune
+checks (bot.registration.steps.allowed; anything else is 403), the same audit entries.
+
+A view takes (ctx, officer, req) and returns a Page, a Redirect or a Download; it runs in the
+request's transaction (bot/web/server.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from bot.context import Context
+from bot.registration import service, steps, worklist
+from bot.registration.fields import Invalid, read_free_text
+from bot.registration.record import borrower_name, choice_label, summary_lines
+from bot.vntime import vietnam_date
+from bot.web.server import DENIED, Page, Redirect, Req
+from storage import lists, officers, registrations
+from storage import web as web_store
+from storage.models import Officer
+
+PER_PAGE = 25
+SORTS = ("old", "new", "name", "status")
+# Messages a redirect may name (?msg=): a text key's tail, nothing else is shown.
+MESSAGES = ("verified", "rejected", "needs_info", "note_saved", "decided_meanwhile", "already", "bad_text")
+DECISIONS = {"verified": registrations.VERIFIED, "rejected": registrations.REJECTED, "needs_info": registrations.NEEDS_INFO}
+
+
+def audit(ctx: Context, officer: Officer, action: str, **fields) -> None:
+    officers.audit(session=ctx.session, actor=steps.actor(officer), action=action, now=ctx.now, **fields)
+
+
+def _message(req: Req) -> str | None:
+    msg = req.arg("msg")
+    return msg if msg in MESSAGES else None
+
+
+# -- login ----------------------------------------------------------------------------------------------
+
+
+def login_page(session, now, req: Req) -> Page:
+    """The link's page: a button that logs in (a link preview fetching the URL uses nothing up)."""
+    if req.arg("bye"):
+        return Page("message.html", {"kind": "logged_out"})
+    token = req.arg("t")
+    officer = web_store.peek_login(session=session, token=token, now=now) if token else None
+    if officer is None:
+        return Page("message.html", {"kind": "link_invalid"}, 403)
+    return Page("login.html", {"token": token})
+
+
+# -- home -----------------------------------------------------------------------------------------------
+
+
+def _next_deadline(ctx: Context, officer: Officer) -> dict | None:
+    """The next deadline of the calendar for the officer's commune and role."""
+    from bot.reminders.sweeper import preview
+
+    today = ctx.today
+    items = preview(ctx.content, ctx.places, today, today + timedelta(days=120), officer.commune_code)
+    ahead = sorted((i for i in items if i["deadline"] >= today.isoformat() and officer.role in i["audience"]),
+                   key=lambda i: (i["deadline"], i["title"]))
+    if not ahead:
+        return None
+    first = ahead[0]
+    from datetime import date
+
+    return {"title": first["title"], "date": ctx.texts.date(date.fromisoformat(first["deadline"])), "when": first["when"]}
+
+
+def _row(ctx: Context, found: worklist.Found) -> dict:
+    row, details = found.registration, found.details
+    return {
+        "id": row.id, "reference": service.show_reference(row.reference), "name": borrower_name(details, ctx.texts) or "—",
+        "village": details.village or "", "programme": choice_label(ctx.content.registration.programmes, details.programme),
+        "status": row.status, "status_label": ctx.t(f"status.{row.status}"), "sent": ctx.texts.date(vietnam_date(row.created_at)),
+        "waiting": row.status in (registrations.PENDING, registrations.NEEDS_INFO),
+    }
+
+
+def home(ctx: Context, officer: Officer, req: Req) -> Page:
+    code = officer.commune_code
+    values: dict = {"deadline": _next_deadline(ctx, officer), "queue": [], "figures": None, "lists": []}
+    if officer.role in officers.POLICE:
+        values["figures"] = service.commune_figures(session=ctx.session, commune_code=code, now=ctx.now)
+        rows = registrations.pending_for_commune(session=ctx.session, commune_code=code, limit=10)
+        values["queue"] = [_row(ctx, worklist.Found(r, service.load_details(ctx.cipher, r))) for r in rows if r.details]
+        audit(ctx, officer, "view_list", commune_code=code, detail="web home")
+    else:
+        waiting = (lists.CLOSED,) if officer.role == "committee" else (lists.CONFIRMED, lists.RECEIVED)
+        values["lists"] = [{"month": steps.show_period(r.period), "status": ctx.t(f"lists.status_{r.status}")}
+                           for r in lists.of_communes(session=ctx.session, commune_codes=[code], statuses=waiting)]
+        if officer.role == "bank":
+            values["people"] = len(registrations.with_status(session=ctx.session, commune_codes=[code],
+                                                             statuses=(registrations.RECEIVED,)))
+    return Page("home.html", values)
+
+
+# -- the registrations -------------------------------------------------------------------------------------
+
+
+def _filters(ctx: Context, req: Req) -> tuple[dict, dict]:
+    """(the service's filters, the values as the form shows them); unknown values are ignored."""
+    chosen: dict = {}
+    shown = dict.fromkeys(("status", "programme", "month", "village"), "")
+    status = req.arg("status")
+    if status in worklist.FILTER_STATUSES:
+        chosen["status"] = shown["status"] = status
+    programme = req.arg("programme")
+    if programme in {p.value for p in ctx.content.registration.programmes}:
+        chosen["programme"] = shown["programme"] = programme
+    month = req.arg("month")
+    if len(month) == 7 and month[4] == "-" and month[:4].isdecimal() and month[5:].isdecimal() and 1 <= int(month[5:]) <= 12:
+        chosen["month"], shown["month"] = (int(month[:4]), int(month[5:])), month
+    village = req.arg("village").strip()[:80]
+    if village:
+        chosen["village"] = shown["village"] = village
+    return chosen, shown
+
+
+def _sorted(found: list[worklist.Found], sort: str) -> list[worklist.Found]:
+    from bot.nlu.normalize import fold
+
+    if sort == "new":
+        return sorted(found, key=lambda f: (f.registration.created_at, f.registration.id), reverse=True)
+    if sort == "name":
+        return sorted(found, key=lambda f: fold(f.details.name or ""))
+    if sort == "status":
+        order = {s: i for i, s in enumerate(worklist.FILTER_STATUSES)}
+        return sorted(found, key=lambda f: (order.get(f.registration.status, 99), f.registration.created_at))
+    return found  # oldest first, as the service gives them
+
+
+def registration_list(ctx: Context, officer: Officer, req: Req) -> Page:
+    code = officer.commune_code
+    if not steps.allowed(officer, "review", code):
+        return DENIED
+    text = req.arg("q").strip()[:100]
+    chosen, shown = _filters(ctx, req)
+    sort = req.arg("sort") if req.arg("sort") in SORTS else "old"
+    found = _sorted(worklist.find(ctx, code, text, **chosen), sort)
+    pages = max((len(found) + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(max(int(req.arg("page", "1")) if req.arg("page", "1").isdecimal() else 1, 1), pages)
+    shown_rows = [_row(ctx, f) for f in found[(page - 1) * PER_PAGE:page * PER_PAGE]]
+    action = "search" if text else ("filter" if chosen else "view_list")
+    audit(ctx, officer, action, commune_code=code, detail=f"web found={len(found)} page={page}")
+    query = {k: v for k, v in {"q": text, **shown, "sort": sort if sort != "old" else ""}.items() if v}
+    today = ctx.today
+    months = []
+    for back in range(6):
+        year, month = today.year, today.month - back
+        year, month = (year - 1, month + 12) if month < 1 else (year, month)
+        months.append((f"{year}-{month:02d}", f"{month:02d}/{year}"))
+    return Page("registrations.html", {
+        "rows": shown_rows, "total": len(found), "page": page, "pages": pages, "q": text, "shown": shown, "sort": sort,
+        "sorts": SORTS, "statuses": [(s, ctx.t(f"status.{s}")) for s in worklist.FILTER_STATUSES],
+        "programmes": [(p.value, p.label) for p in ctx.content.registration.programmes], "months": months,
+        "villages": worklist.villages(ctx, code), "query": urlencode(query),
+        "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
+        "next_url": "?" + urlencode({**query, "page": page + 1}) if page < pages else None,
+        "done": req.arg("done"), "skipped": req.arg("skipped"),
+    })
+
+
+def _back(req: Req) -> str:
+    """The list's query to return to, rebuilt from known keys only (never an address of its own)."""
+    from urllib.parse import parse_qs
+
+    kept = {k: v[0][:100] for k, v in parse_qs(req.arg("back")[:600]).items() if k in ("q", "status", "programme", "month",
+                                                                                   "village", "sort", "page")}
+    return urlencode(kept)
+
+
+def verify_selected(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    """Verifies every registration ticked that is still waiting (the chat's "verify several")."""
+    code = officer.commune_code
+    if not steps.allowed(officer, "review", code):
+        return DENIED
+    ids = [int(i) for i in req.args("id") if i.isdecimal() and len(i) < 12][:100]
+    rows = [r for r in (registrations.get(session=ctx.session, registration_id=i) for i in ids) if r is not None]
+    many = steps.verify_many(ctx, officer, rows)
+    back = _back(req)
+    return Redirect(f"/web/registrations?{back}{'&' if back else ''}done={len(many.done)}&skipped={len(many.skipped)}")
+
+
+def _own(ctx: Context, officer: Officer, req: Req):
+    """The registration of the address if this binding may review it (its commune, still held)."""
+    registration = registrations.get(session=ctx.session, registration_id=int(req.match["id"]))
+    if registration is None or not steps.allowed(officer, "review", registration.commune_code):
+        return None
+    if registration.status not in registrations.HELD or not registration.details:
+        return None
+    return registration
+
+
+def registration(ctx: Context, officer: Officer, req: Req) -> Page:
+    row = _own(ctx, officer, req)
+    if row is None:
+        return DENIED
+    audit(ctx, officer, "view", registration_id=row.id, commune_code=row.commune_code)
+    details = service.load_details(ctx.cipher, row)
+    twin = registrations.find_repeat(session=ctx.session, phone_indexes=[row.phone_index or ""], commune_code=row.commune_code,
+                                     exclude_id=row.id)
+    history = []
+    for event in registrations.events(session=ctx.session, registration_id=row.id):
+        history.append({"date": ctx.texts.date(vietnam_date(event.at)), "action": ctx.t(f"records.action_{event.action}"),
+                        "note": ctx.cipher.decrypt(event.note) if event.note else None})
+    return Page("registration.html", {
+        "row": row, "reference": service.show_reference(row.reference), "status_label": ctx.t(f"status.{row.status}"),
+        "lines": summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today),
+        "requested": ctx.texts.money(details.amount_requested) if details.amount_requested else None,
+        "twin": service.show_reference(twin.reference) if twin else None, "twin_id": twin.id if twin else None,
+        "flags": worklist.flags(ctx, details, ctx.today), "history": history,
+        "active": row.status in registrations.ACTIVE, "reasons": ctx.content.registration.reasons_for(details.programme),
+        "message": _message(req), "back": _back(req),
+    })
+
+
+def decide(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    """Verified, needs information (a note), or not eligible (a reason chosen or typed)."""
+    row = _own(ctx, officer, req)
+    decision = DECISIONS.get(req.arg("decision"))
+    if row is None or decision is None:
+        return DENIED
+    here = f"/web/registrations/{row.id}"
+    if row.status not in registrations.ACTIVE:
+        return Redirect(f"{here}?msg=already")
+    version = int(req.arg("version")) if req.arg("version").isdecimal() and len(req.arg("version")) < 10 else None
+    note = None
+    if decision != registrations.VERIFIED:
+        reasons = ctx.content.registration.reasons_for(service.load_details(ctx.cipher, row).programme)
+        chosen = req.arg("reason")
+        typed = req.arg("note").strip()
+        if decision == registrations.REJECTED and chosen.isdecimal() and int(chosen) < len(reasons) and not typed:
+            note = reasons[int(chosen)]
+        else:
+            try:
+                note = read_free_text(typed, limit=500)
+            except Invalid:
+                return Redirect(f"{here}?msg=bad_text")
+    if not steps.decide(ctx, officer, row, decision, note, version=version):
+        return Redirect(f"{here}?msg=decided_meanwhile")
+    return Redirect(f"{here}?msg={req.arg('decision')}")
+
+
+def note(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    row = _own(ctx, officer, req)
+    if row is None:
+        return DENIED
+    try:
+        text = read_free_text(req.arg("note"), limit=500)
+    except Invalid:
+        return Redirect(f"/web/registrations/{row.id}?msg=bad_text")
+    service.add_note(ctx, officer, row, text)
+    return Redirect(f"/web/registrations/{row.id}?msg=note_saved")

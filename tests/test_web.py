@@ -1,0 +1,199 @@
+"""The officers' web pages over real HTTP (httpx against the aiohttp server on 127.0.0.1): the
+login link, the session cookie, CSRF, the security headers, role and commune scoping, the audit.
+The same flows in a real browser are in tests/test_web_browser.py."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from storage import officers, registrations
+from storage.db import transaction
+from storage.models import AuditEntry, Registration, WebSession, utcnow
+from tests.conftest import subprocess_database_url
+from tests.registration_helpers import inbox_of
+from tests.web_helpers import QUY_HOP, TAM_HOP, Server, bind, people
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def served(app):
+    with Server(app) as server:
+        yield server
+
+
+def logged_in(server, officer_id: int) -> httpx.Client:
+    client = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+    link = server.link(officer_id)
+    page = client.get(link)
+    assert page.status_code == 200 and "Đăng nhập" in page.text
+    token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
+    home = client.post("/web/login", data={"t": token})
+    assert home.status_code == 200 and "Việc hôm nay" in home.text, home.text
+    return client
+
+
+def csrf(page: httpx.Response) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+
+
+def audit_actions(app) -> list[str]:
+    with transaction(app.engine) as session:
+        return [a.action for a in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_a_login_link_works_once_and_sets_a_strict_http_only_cookie(app, served):
+    officer = bind(app)
+    client = httpx.Client(base_url=served.url, timeout=30)
+    link = served.link(officer)
+    token = link.split("t=")[1]
+    assert client.get(link).status_code == 200  # showing the page uses nothing up (link previews)
+    logged = client.post("/web/login", data={"t": token})
+    assert logged.status_code == 303
+    cookie = logged.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie  # PUBLIC_BASE_URL is not https
+    again = httpx.post(f"{served.url}/web/login", data={"t": token})
+    assert again.status_code == 403 and "đã được dùng hoặc đã hết hạn" in again.text
+    assert httpx.get(link).status_code == 403
+    with transaction(app.engine) as session:  # only hashes are stored
+        stored = session.exec(select(WebSession)).one()
+        assert stored.token_hash not in cookie and token not in stored.token_hash
+    assert "web_login" in audit_actions(app)
+
+
+def test_an_expired_link_or_an_idle_session_or_a_revoked_binding_lets_nobody_in(app, served):
+    officer = bind(app)
+    link = served.link(officer)
+    with transaction(app.engine) as session:
+        from storage.models import WebLogin
+
+        row = session.exec(select(WebLogin)).one()
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+    assert httpx.post(f"{served.url}/web/login", data={"t": link.split("t=")[1]}).status_code == 403
+
+    client = logged_in(served, officer)
+    with transaction(app.engine) as session:
+        row = session.exec(select(WebSession)).one()
+        row.last_seen_at = utcnow() - timedelta(hours=8, minutes=1)  # WEB_SESSION_IDLE_HOURS defaults to 8
+        session.add(row)
+    assert client.get("/web/").status_code == 401
+
+    client = logged_in(served, officer)
+    assert client.get("/web/").status_code == 200
+    with transaction(app.engine) as session:
+        officers.revoke(session=session, officer_id=officer, now=utcnow())
+    page = client.get("/web/")
+    assert page.status_code == 401 and "Phiên làm việc đã kết thúc" in page.text
+
+
+def test_pages_carry_the_security_headers(app, served):
+    client = logged_in(served, bind(app))
+    page = client.get("/web/registrations")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert "<script" not in page.text and "style=" not in page.text and "http" not in page.text.split("<body>")[1]
+    css = client.get("/web/static/web.css")
+    assert css.status_code == 200 and "font-family" in css.text
+    assert client.get("/web/nothing-here").headers["content-security-policy"] == csp
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(app, served):
+    officer = bind(app)
+    rows = people(app)
+    waiting = next(r for r in rows if r.status == registrations.PENDING)
+    client = logged_in(served, officer)
+    refused = client.post(f"/web/registrations/{waiting.id}/decide", data={"decision": "verified"})
+    assert refused.status_code == 403 and "Yêu cầu không hợp lệ" in refused.text
+    forged = client.post(f"/web/registrations/{waiting.id}/decide", data={"decision": "verified", "csrf": "0" * 64})
+    assert forged.status_code == 403
+    with transaction(app.engine) as session:
+        assert session.get(Registration, waiting.id).status == registrations.PENDING
+    assert client.post("/web/logout").status_code == 403  # logging out is a POST too
+    assert client.get("/web/").status_code == 200
+
+
+def test_search_verify_one_and_several_tell_each_person_and_are_audited(app, served):
+    officer = bind(app)
+    rows = people(app, n=12)
+    client = logged_in(served, officer)
+    found = client.get("/web/registrations", params={"q": rows[0].reference})
+    assert "1 hồ sơ" in found.text and rows[0].reference[:3] in found.text
+    by_name = client.get("/web/registrations", params={"q": "mau 05"})  # accents optional
+    assert "Văn Mẫu 05" in by_name.text and "Thị Thử 02" not in by_name.text
+    by_phone = client.get("/web/registrations", params={"q": "0900 000 003"})
+    assert "Văn Thử 03" in by_phone.text
+
+    waiting = [r for r in rows if r.status in (registrations.PENDING, registrations.NEEDS_INFO)]
+    one = client.get(f"/web/registrations/{waiting[0].id}")
+    done = client.post(f"/web/registrations/{waiting[0].id}/decide",
+                       data={"decision": "verified", "version": str(waiting[0].version), "csrf": csrf(one)})
+    assert "Đã xác minh. Người đăng ký đã được báo." in done.text
+    listed = client.get("/web/registrations", params={"status": "pending"})
+    several = client.post("/web/registrations/verify", data={"id": [str(r.id) for r in waiting[1:]] + [str(waiting[0].id)],
+                                                           "csrf": csrf(listed), "back": "status=pending"})
+    assert f"Đã xác minh {len(waiting) - 1} hồ sơ." in several.text and "1 hồ sơ bỏ qua" in several.text
+    with transaction(app.engine) as session:
+        assert all(session.get(Registration, r.id).status == registrations.VERIFIED for r in waiting)
+    assert any("đã được xác minh" in text or "xác minh" in text for text in inbox_of(app, waiting[0].chat_id, "demo"))
+    actions = audit_actions(app)
+    assert "search" in actions and "view" in actions and actions.count("decide:verified") == len(waiting)
+
+
+def test_another_communes_registration_and_the_committees_view_of_the_queue_are_refused(app, served):
+    officer = bind(app)
+    theirs = people(app, commune=TAM_HOP, n=3)
+    client = logged_in(served, officer)
+    page = client.get(f"/web/registrations/{theirs[0].id}")
+    assert page.status_code == 403 and "Không có quyền" in page.text and theirs[0].reference not in page.text
+    post = client.get("/web/registrations")
+    refused = client.post(f"/web/registrations/{theirs[0].id}/decide", data={"decision": "verified", "csrf": csrf(post)})
+    assert refused.status_code == 403
+    several = client.post("/web/registrations/verify", data={"id": [str(theirs[0].id)], "csrf": csrf(post)})
+    assert "Đã xác minh 0 hồ sơ." in several.text
+    assert "Không tìm thấy hồ sơ nào" in client.get("/web/registrations", params={"q": theirs[0].reference}).text
+    with transaction(app.engine) as session:
+        assert session.get(Registration, theirs[0].id).status == theirs[0].status
+
+    committee = logged_in(served, bind(app, role="committee", chat_id="web-committee"))
+    assert committee.get("/web/registrations").status_code == 403
+    assert committee.get(f"/web/registrations/{theirs[0].id}").status_code == 403
+
+
+def test_logout_ends_the_session(app, served):
+    client = logged_in(served, bind(app))
+    home = client.get("/web/")
+    out = client.post("/web/logout", data={"csrf": csrf(home)})
+    assert out.status_code == 200 and "Anh/chị đã đăng xuất" in out.text
+    assert client.get("/web/").status_code == 401
+    assert "web_logout" in audit_actions(app)
+
+
+def test_the_cli_prints_a_login_link_on_its_last_line(tmp_path):
+    env = {"DATA_DIR": str(tmp_path), "DATABASE_URL": subprocess_database_url(tmp_path), "PUBLIC_BASE_URL": "https://bot.example.vn",
+           "PATH": "/usr/bin:/bin"}
+    invite = subprocess.run([sys.executable, "-m", "bot", "officers", "invite", "--commune", str(QUY_HOP)], env=env,
+                            capture_output=True, text=True, check=True)
+    code = invite.stdout.splitlines()[1]
+    from bot.settings import Settings
+    from storage.db import make_engine
+
+    engine = make_engine(env["DATABASE_URL"])
+    with transaction(engine) as session:
+        officer_id = officers.redeem_invite(session=session, code=code, channel="test", chat_id="cli-officer", now=utcnow())[0].id
+    engine.dispose()
+    listing = subprocess.run([sys.executable, "-m", "bot", "officers", "list"], env=env, capture_output=True, text=True, check=True)
+    assert listing.stdout.split()[0] == str(officer_id)
+    out = subprocess.run([sys.executable, "-m", "bot", "officers", "login-link", str(officer_id)], env=env,
+                         capture_output=True, text=True, check=True)
+    assert re.fullmatch(r"https://bot\.example\.vn/web/login\?t=[\w-]{40,}", out.stdout.splitlines()[-1])
+    missing = subprocess.run([sys.executable, "-m", "bot", "officers", "login-link", "999"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1
