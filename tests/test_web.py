@@ -197,3 +197,25 @@ def test_the_cli_prints_a_login_link_on_its_last_line(tmp_path):
     assert re.fullmatch(r"https://bot\.example\.vn/web/login\?t=[\w-]{40,}", out.stdout.splitlines()[-1])
     missing = subprocess.run([sys.executable, "-m", "bot", "officers", "login-link", "999"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1
+
+
+def test_the_officer_menu_sends_a_one_time_link_for_the_binding(app, settings, served):
+    from tests.registration_helpers import Chat, officer_chat
+
+    settings.public_base_url = served.url
+    officer = officer_chat(app, "web-chat")
+    assert "Mở trang quản lý" in officer.labels
+    officer.press("Mở trang quản lý")
+    assert "dùng một lần, trong 10 phút" in officer.text and "Xã Quỳ Hợp" in officer.text
+    link = re.search(r"http://\S+", officer.text).group(0)
+    token = link.split("t=")[1]
+    client = httpx.Client(base_url=served.url, follow_redirects=True, timeout=30)
+    assert "Việc hôm nay" in client.post("/web/login", data={"t": token}).text
+    officer.say("/web")
+    assert re.search(r"http://\S+", officer.text).group(0) != link  # a new link each time
+    stranger = Chat(app, "not-an-officer")
+    stranger.say("/web")
+    assert "http" not in stranger.text
+    settings.public_base_url = ""
+    officer.say("/web")
+    assert "chưa được bật" in officer.text

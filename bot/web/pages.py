@@ -206,7 +206,7 @@ def registration(ctx: Context, officer: Officer, req: Req) -> Page:
     for event in registrations.events(session=ctx.session, registration_id=row.id):
         history.append({"date": ctx.texts.date(vietnam_date(event.at)), "action": ctx.t(f"records.action_{event.action}"),
                         "note": ctx.cipher.decrypt(event.note) if event.note else None})
-    return Page("registration.html", {
+    return Page("detail.html", {
         "row": row, "reference": service.show_reference(row.reference), "status_label": ctx.t(f"status.{row.status}"),
         "lines": summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today),
         "requested": ctx.texts.money(details.amount_requested) if details.amount_requested else None,
