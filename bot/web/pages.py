@@ -53,8 +53,22 @@ def login_page(session, now, req: Req) -> Page:
 # -- home -----------------------------------------------------------------------------------------------
 
 
+_DEADLINES: dict[tuple, dict | None] = {}  # the calendar's answer for a day (no personal data)
+
+
 def _next_deadline(ctx: Context, officer: Officer) -> dict | None:
-    """The next deadline of the calendar for the officer's commune and role."""
+    """The next deadline of the calendar for the officer's commune and role (computed once a day)."""
+    key = (id(ctx.content), officer.commune_code, officer.role, ctx.today)
+    if key not in _DEADLINES:
+        if len(_DEADLINES) > 1000:
+            _DEADLINES.clear()
+        _DEADLINES[key] = _deadline(ctx, officer)
+    return _DEADLINES[key]
+
+
+def _deadline(ctx: Context, officer: Officer) -> dict | None:
+    from datetime import date
+
     from bot.reminders.sweeper import preview
 
     today = ctx.today
@@ -64,8 +78,6 @@ def _next_deadline(ctx: Context, officer: Officer) -> dict | None:
     if not ahead:
         return None
     first = ahead[0]
-    from datetime import date
-
     return {"title": first["title"], "date": ctx.texts.date(date.fromisoformat(first["deadline"])), "when": first["when"]}
 
 
