@@ -183,6 +183,21 @@ def held_mark(*, session: Session, commune_code: int) -> tuple:
     return tuple(session.exec(statement).one())
 
 
+def held_versions(*, session: Session, commune_code: int) -> list[tuple[int, int]]:
+    """(id, version) of the commune's held registrations, oldest first (as `with_status` orders them)."""
+    statement = select(Registration.id, Registration.version).where(Registration.commune_code == commune_code,
+                                                                    col(Registration.status).in_(HELD))
+    return [tuple(r) for r in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
+
+
+def by_ids(*, session: Session, registration_ids: list[int]) -> list[Registration]:
+    found = []
+    for start in range(0, len(registration_ids), 500):
+        chunk = registration_ids[start:start + 500]
+        found += session.exec(select(Registration).where(col(Registration.id).in_(chunk)))
+    return found
+
+
 def of_communes(*, session: Session, commune_codes: list[int], created_from: datetime | None = None,
                 created_to: datetime | None = None) -> list[Registration]:
     """Every registration of these communes (stubs of erased ones too), created in [from, to) when given."""

@@ -74,12 +74,13 @@ def _held(ctx: Context, commune_code: int) -> list[Found]:
             return list(kept.found)
     known = {f.registration.id: f for f in kept.found} if kept is not None else {}
     found = []
-    for row in registrations.with_status(session=ctx.session, commune_codes=[commune_code], statuses=registrations.HELD):
+    for row in _changed_rows(ctx, commune_code, known):
         if not row.details:
             continue
         before = known.get(row.id)
-        same = before is not None and before.registration.details == row.details
-        if same:
+        if before is not None and before.registration is row:
+            found.append(before)
+        elif before is not None and before.registration.details == row.details:
             found.append(Found(row, before.details, before.folded_name, before.folded_village))
         else:
             details = Details.model_validate(ctx.cipher.unseal(row.details))
@@ -87,6 +88,17 @@ def _held(ctx: Context, commune_code: int) -> list[Found]:
     with _HELD_LOCK:
         store[key] = _Held(mark, found, now)
     return list(found)
+
+
+def _changed_rows(ctx: Context, commune_code: int, known: dict[int, Found]) -> list[Registration]:
+    """The commune's held registrations in the list's order: the ones unchanged since `known` (same
+    version) as they were, only the others read again from the database."""
+    if not known:
+        return registrations.with_status(session=ctx.session, commune_codes=[commune_code], statuses=registrations.HELD)
+    versions = registrations.held_versions(session=ctx.session, commune_code=commune_code)
+    stale = [i for i, version in versions if i not in known or known[i].registration.version != version]
+    fresh = {r.id: r for r in registrations.by_ids(session=ctx.session, registration_ids=stale)}
+    return [fresh[i] if i in fresh else known[i].registration for i, _ in versions if i in fresh or i in known]
 
 
 def search(ctx: Context, commune_code: int, text: str, limit: int | None = 10) -> list[Found]:
