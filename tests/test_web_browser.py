@@ -31,6 +31,17 @@ def served(app, browser):
         yield server
 
 
+def click(browser, element) -> None:
+    """Clicks something that loads a page, and waits until the new page has replaced the old one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def body(browser) -> str:
     return browser.find_element(By.TAG_NAME, "body").text
 
@@ -38,7 +49,7 @@ def body(browser) -> str:
 def log_in(browser, server, officer_id: int) -> str:
     link = server.link(officer_id)
     browser.get(link)
-    browser.find_element(By.ID, "login").click()
+    click(browser, browser.find_element(By.ID, "login"))
     assert "Việc hôm nay" in body(browser)
     return link
 
@@ -62,13 +73,13 @@ def test_search_verify_one_and_verify_several(app, browser, served):
     rows = people(app, n=12)
     waiting = [r for r in rows if r.status in (registrations.PENDING, registrations.NEEDS_INFO)]
     log_in(browser, served, bind(app))
-    browser.find_element(By.LINK_TEXT, "Đăng ký").click()
+    click(browser, browser.find_element(By.LINK_TEXT, "Đăng ký"))
     search = browser.find_element(By.ID, "q")
     search.send_keys(waiting[0].reference)
-    browser.find_element(By.ID, "search").click()
+    click(browser, browser.find_element(By.ID, "search"))
     assert "1 hồ sơ" in body(browser)
-    browser.find_element(By.PARTIAL_LINK_TEXT, waiting[0].reference[:3]).click()
-    browser.find_element(By.ID, "verify").click()
+    click(browser, browser.find_element(By.PARTIAL_LINK_TEXT, waiting[0].reference[:3]))
+    click(browser, browser.find_element(By.ID, "verify"))
     assert "Đã xác minh. Người đăng ký đã được báo." in body(browser)
     assert browser.find_element(By.ID, "status").text.startswith("đã xác minh")
     assert status_of(app, waiting[0].id) == registrations.VERIFIED
@@ -79,7 +90,7 @@ def test_search_verify_one_and_verify_several(app, browser, served):
     picked = [int(b.get_attribute("value")) for b in boxes[:2]]
     for box in boxes[:2]:
         box.click()
-    browser.find_element(By.ID, "verify-selected").click()
+    click(browser, browser.find_element(By.ID, "verify-selected"))
     assert "Đã xác minh 2 hồ sơ." in body(browser)
     assert all(status_of(app, i) == registrations.VERIFIED for i in picked)
     assert "status=pending" in browser.current_url  # back to the same filter
@@ -99,14 +110,14 @@ def test_a_post_without_the_csrf_token_is_refused(app, browser, served):
     browser.get(f"{served.url}/web/registrations/{waiting.id}")
     # The page's own form, its token taken out (as a form posted from another site would be).
     browser.execute_script("document.querySelectorAll('input[name=csrf]').forEach(function (e) { e.remove(); });")
-    browser.find_element(By.ID, "verify").click()
+    click(browser, browser.find_element(By.ID, "verify"))
     assert "Yêu cầu không hợp lệ" in body(browser)
     assert status_of(app, waiting.id) == registrations.PENDING
 
 
 def test_logout(app, browser, served):
     log_in(browser, served, bind(app))
-    browser.find_element(By.XPATH, "//button[text()='Đăng xuất']").click()
+    click(browser, browser.find_element(By.XPATH, "//button[text()='Đăng xuất']"))
     assert "Anh/chị đã đăng xuất" in body(browser)
     browser.get(f"{served.url}/web/registrations")
     assert "Cần đăng nhập" in body(browser)
