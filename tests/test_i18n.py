@@ -60,7 +60,10 @@ def test_keys_built_at_run_time_exist():
     steps |= {f"report.median_{s}" for s in TIMED} | {f"report.{s}" for s in ("verified", "confirmed", "granted")}
     steps |= {f"reminders.due_{w}" for w in ("before", "on")}
     # The officers' web pages compose keys from a role, a message, a page's kind and a sort.
+    from bot.web.lists import MESSAGES as LIST_MESSAGES
     from bot.web.pages import MESSAGES, SORTS
+
+    steps |= {f"web.lmsg_{m}" for m in LIST_MESSAGES}
 
     steps |= {f"web.role_{r}" for r in ROLES} | {f"web.msg_{m}" for m in MESSAGES} | {f"web.sort_{s}" for s in SORTS}
     steps |= {f"web.message_{k}{tail}" for k in ("denied", "login_needed", "link_invalid", "csrf", "logged_out") for tail in ("", "_title")}

@@ -219,3 +219,66 @@ def test_the_officer_menu_sends_a_one_time_link_for_the_binding(app, settings, s
     settings.public_base_url = ""
     officer.say("/web")
     assert "chưa được bật" in officer.text
+
+
+def test_the_months_list_from_the_police_to_the_bank_on_the_web(app, served):
+    import io
+
+    from openpyxl import load_workbook
+
+    rows = people(app, n=12)
+    verified = [r for r in rows if r.status == registrations.VERIFIED]
+    police = logged_in(served, bind(app))
+    committee = logged_in(served, bind(app, role="committee", chat_id="web-committee"))
+    bank_id = bind(app, role="bank", chat_id="web-bank")
+    bank = logged_in(served, bank_id)
+
+    page = police.get("/web/lists")
+    assert f"{len(verified)} người đã xác minh" in page.text
+    working = police.get("/web/export", params={"fmt": "csv"})
+    assert working.headers["content-disposition"].startswith("attachment") and "noi-bo" in working.headers["content-disposition"]
+    assert working.headers["cache-control"] == "no-store"
+    assert committee.get("/web/export").status_code == 403  # the working list stays with the police
+    assert committee.post("/web/lists/close", data={"csrf": csrf(committee.get("/web/lists"))}).status_code == 403
+    closed = police.post("/web/lists/close", data={"csrf": csrf(page)})
+    assert "Đã chốt danh sách" in closed.text and f"{len(verified)} người" in closed.text
+    list_id = int(re.search(r"/web/lists/(\d+)/export", closed.text).group(1))
+    assert bank.get(f"/web/lists/{list_id}").status_code == 403  # the bank never sees an unconfirmed list
+
+    shown = committee.get(f"/web/lists/{list_id}")
+    assert "Xác nhận danh sách" in shown.text
+    future = committee.post(f"/web/lists/{list_id}/confirm", data={"signer": "Nguyễn Văn Ký", "title": "Phó Chủ tịch UBND xã",
+                                                                   "signed_on": "2099-01-01", "csrf": csrf(shown)})
+    assert "không sau hôm nay" in future.text
+    confirmed = committee.post(f"/web/lists/{list_id}/confirm", data={"signer": "Nguyễn Văn Ký", "title": "Phó Chủ tịch UBND xã",
+                                                                      "signed_on": "", "csrf": csrf(shown)})
+    assert "Đã xác nhận danh sách" in confirmed.text and "Người ký: Nguyễn Văn Ký" in confirmed.text
+
+    shown = bank.get(f"/web/lists/{list_id}")
+    received = bank.post(f"/web/lists/{list_id}/receive", data={"csrf": csrf(shown)})
+    assert "Đã ghi nhận ngân hàng nhận danh sách" in received.text
+    onward = bank.get(f"/web/lists/{list_id}/export", params={"fmt": "xlsx"})
+    sheet = list(load_workbook(io.BytesIO(onward.content)).active.iter_rows(values_only=True))
+    assert sum(1 for line in sheet if any(r.reference in str(line) or
+                                          f"{r.reference[:3]}-{r.reference[3:]}" in str(line) for r in verified)) == len(verified)
+    first, second = verified[0], verified[1]
+    granted = bank.post(f"/web/registrations/{first.id}/outcome", data={"outcome": "granted", "amount": "50 triệu", "on": "",
+                                                                       "csrf": csrf(received)})
+    assert "Đã ghi kết quả" in granted.text and "Đã cho vay 50.000.000 đ" in granted.text
+    denied = bank.post(f"/web/registrations/{second.id}/outcome", data={"outcome": "not_granted", "reason": "Hết nguồn vốn quý này",
+                                                                       "csrf": csrf(received)})
+    assert "Đã ghi kết quả" in denied.text
+    assert police.post(f"/web/registrations/{verified[2].id}/outcome",
+                       data={"outcome": "person_withdrew", "csrf": csrf(police.get("/web/"))}).status_code == 403
+    with transaction(app.engine) as session:
+        assert session.get(Registration, first.id).status == registrations.GRANTED
+        assert session.get(Registration, second.id).status == registrations.NOT_GRANTED
+    assert any("50.000.000" in text for text in inbox_of(app, first.chat_id, "demo"))
+    actions = audit_actions(app)
+    for action in ("list:close", "list:confirm", "list:receive", "outcome:granted", "outcome:not_granted", "export", "export_onward",
+                   "list:view"):
+        assert action in actions, action
+
+    elsewhere = logged_in(served, bind(app, role="committee", commune=TAM_HOP, chat_id="web-committee-2"))
+    assert elsewhere.get(f"/web/lists/{list_id}").status_code == 403
+    assert elsewhere.get(f"/web/lists/{list_id}/export").status_code == 403

@@ -101,7 +101,7 @@ def home(ctx: Context, officer: Officer, req: Req) -> Page:
         audit(ctx, officer, "view_list", commune_code=code, detail="web home")
     else:
         waiting = (lists.CLOSED,) if officer.role == "committee" else (lists.CONFIRMED, lists.RECEIVED)
-        values["lists"] = [{"month": steps.show_period(r.period), "status": ctx.t(f"lists.status_{r.status}")}
+        values["lists"] = [{"id": r.id, "month": steps.show_period(r.period), "status": ctx.t(f"lists.status_{r.status}")}
                            for r in lists.of_communes(session=ctx.session, commune_codes=[code], statuses=waiting)]
         if officer.role == "bank":
             values["people"] = len(registrations.with_status(session=ctx.session, commune_codes=[code],

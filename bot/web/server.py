@@ -101,7 +101,7 @@ class WebPages:
     # -- wiring -------------------------------------------------------------------------------------------
 
     def add_routes(self, web_app: web.Application) -> None:
-        from bot.web import pages
+        from bot.web import lists, pages
 
         self.env = aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -116,6 +116,15 @@ class WebPages:
         r.add_get("/web/registrations/{id:\\d+}", self.page(pages.registration))
         r.add_post("/web/registrations/{id:\\d+}/decide", self.page(pages.decide))
         r.add_post("/web/registrations/{id:\\d+}/note", self.page(pages.note))
+        r.add_get("/web/lists", self.page(lists.index))
+        r.add_post("/web/lists/close", self.page(lists.close))
+        r.add_get("/web/lists/{id:\\d+}", self.page(lists.view))
+        r.add_post("/web/lists/{id:\\d+}/confirm", self.page(lists.confirm))
+        r.add_post("/web/lists/{id:\\d+}/return", self.page(lists.give_back))
+        r.add_post("/web/lists/{id:\\d+}/receive", self.page(lists.receive))
+        r.add_get("/web/lists/{id:\\d+}/export", self.page(lists.export_list), allow_head=False)
+        r.add_post("/web/registrations/{id:\\d+}/outcome", self.page(lists.outcome))
+        r.add_get("/web/export", self.page(lists.export_working), allow_head=False)
         r.add_post("/web/logout", self.logout)
         r.add_static("/web/static/", STATIC, append_version=False)
 
