@@ -59,6 +59,10 @@ def main() -> int:
             for summary in browser.find_elements(By.TAG_NAME, "summary")[:1]:
                 summary.click()
             shot("registration")
+            browser.get(f"{server.url}/web/lists")
+            shot("lists")
+            browser.get(f"{server.url}/web/reports")
+            shot("reports")
     finally:
         browser.quit()
     return 0

@@ -282,3 +282,18 @@ def test_the_months_list_from_the_police_to_the_bank_on_the_web(app, served):
     elsewhere = logged_in(served, bind(app, role="committee", commune=TAM_HOP, chat_id="web-committee-2"))
     assert elsewhere.get(f"/web/lists/{list_id}").status_code == 403
     assert elsewhere.get(f"/web/lists/{list_id}/export").status_code == 403
+
+
+def test_the_reports_page_draws_its_charts_on_the_server_and_gives_the_xlsx(app, served):
+    people(app, n=20)
+    bank = logged_in(served, bind(app, role="bank", chat_id="web-bank"))
+    page = bank.get("/web/reports")
+    assert page.status_code == 200 and page.text.count("<svg") == 5 and "<script" not in page.text
+    assert "Đăng ký theo tháng" in page.text and "Số tiền đề nghị và đã cho vay" in page.text
+    figures = re.findall(r'<div class="figure"><b>(\d+)</b>', page.text)
+    assert figures[0] == "20"
+    narrow = bank.get("/web/reports", params={"from": "2020-01-01", "to": "2020-01-31"})
+    assert re.findall(r'<div class="figure"><b>(\d+)</b>', narrow.text)[0] == "0"
+    xlsx = bank.get("/web/reports/xlsx")
+    assert xlsx.content[:2] == b"PK" and "attachment" in xlsx.headers["content-disposition"]
+    assert audit_actions(app).count("report") == 3

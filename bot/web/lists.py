@@ -201,3 +201,84 @@ def export_working(ctx: Context, officer: Officer, req: Req) -> Page | Download:
                                        fmt=fmt)
     _audit(ctx, officer, "export", code, f"{year}-{month:02d} rows={count} web")
     return Download(document.filename, document.mime, document.content)
+
+
+# -- reports ------------------------------------------------------------------------------------------------
+
+
+def _period(ctx: Context, req: Req) -> tuple[date, date]:
+    """The report's period from the form (default: this month and the five before it)."""
+    today = ctx.today
+    month = today.month - 5
+    default_start = date(today.year - (1 if month < 1 else 0), month + 12 if month < 1 else month, 1)
+    try:
+        start = date.fromisoformat(req.arg("from")) if req.arg("from") else default_start
+        end = date.fromisoformat(req.arg("to")) if req.arg("to") else today
+    except ValueError:
+        start, end = default_start, today
+    if end < start or (end - start).days > 3 * 366:
+        start, end = default_start, today
+    return start, end
+
+
+def _report(ctx: Context, officer: Officer, req: Req) -> tuple[dict, date, date]:
+    from bot.registration import report
+
+    start, end = _period(ctx, req)
+    commune = ctx.places.commune(officer.commune_code)
+    result = report.build(session=ctx.session, cipher=ctx.cipher, form=ctx.content.registration, communes=[officer.commune_code],
+                          start=start, end=end, commune=officer.commune_code, province=commune.province_code if commune else None)
+    _audit(ctx, officer, "report", officer.commune_code, f"{start}..{end} web")
+    return result, start, end
+
+
+def reports(ctx: Context, officer: Officer, req: Req) -> Page:
+    from bot.registration.record import choice_label
+    from bot.registration.report import bounds
+    from bot.web import charts
+
+    if not steps.allowed(officer, "report", officer.commune_code):
+        return DENIED
+    result, start, end = _report(ctx, officer, req)
+    form = ctx.content.registration
+    first, last = bounds(start, end)
+    months: dict[str, int] = {}
+    cursor = date(start.year, start.month, 1)
+    while cursor <= end:
+        months[f"{cursor.month:02d}/{cursor.year % 100:02d}"] = 0
+        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
+    for row in registrations.of_communes(session=ctx.session, commune_codes=[officer.commune_code], created_from=first, created_to=last):
+        sent = vietnam_date(row.created_at)
+        key = f"{sent.month:02d}/{sent.year % 100:02d}"
+        months[key] = months.get(key, 0) + 1
+
+    def label(kind: str, value: str) -> str:
+        if value == "unknown":
+            return ctx.t("report.unknown")
+        return ctx.t(f"status.{value}") if kind == "status" else choice_label(form.purposes if kind == "purpose" else form.programmes, value)
+
+    def counted(kind: str, counts: dict[str, int]) -> list[tuple[str, int, str]]:
+        return [(label(kind, k), v, str(v)) for k, v in counts.items() if v]
+
+    money = [(ctx.t("report.requested_vnd"), result["requested_vnd"], ctx.texts.money_words(result["requested_vnd"])),
+             (ctx.t("report.granted_vnd"), result["granted_vnd"], ctx.texts.money_words(result["granted_vnd"]))]
+    return Page("reports.html", {
+        "result": result, "start": start.isoformat(), "end": end.isoformat(),
+        "by_month": charts.columns(list(months.items()), title=ctx.t("web.chart_by_month")),
+        "by_status": charts.bars(counted("status", result["by_status"]), title=ctx.t("report.by_status")),
+        "by_purpose": charts.bars(counted("purpose", result["by_purpose"]), title=ctx.t("report.by_purpose")),
+        "by_programme": charts.bars(counted("programme", result["by_programme"]), title=ctx.t("report.by_programme")),
+        "amounts": charts.bars(money, title=ctx.t("web.chart_amounts")),
+        "medians": [(ctx.t(f"report.median_{k}"), ctx.texts.number(v))
+                    for k, v in result["median_days"].items() if v is not None],
+    })
+
+
+def report_file(ctx: Context, officer: Officer, req: Req) -> Page | Download:
+    from bot.registration import report
+
+    if not steps.allowed(officer, "report", officer.commune_code):
+        return DENIED
+    result, _, _ = _report(ctx, officer, req)
+    document = report.document(result, texts=ctx.texts, places=ctx.places, form=ctx.content.registration)
+    return Download(document.filename, document.mime, document.content)

@@ -125,6 +125,8 @@ class WebPages:
         r.add_get("/web/lists/{id:\\d+}/export", self.page(lists.export_list), allow_head=False)
         r.add_post("/web/registrations/{id:\\d+}/outcome", self.page(lists.outcome))
         r.add_get("/web/export", self.page(lists.export_working), allow_head=False)
+        r.add_get("/web/reports", self.page(lists.reports))
+        r.add_get("/web/reports/xlsx", self.page(lists.report_file), allow_head=False)
         r.add_post("/web/logout", self.logout)
         r.add_static("/web/static/", STATIC, append_version=False)
 
