@@ -567,10 +567,7 @@ def send_reply(ctx: Context, question_id: int, text: str) -> Result:
     officer = officer_for(ctx, row.commune_code) if row else None
     if officer is None:
         return denied(ctx)
-    if not registrations.answer_question(session=ctx.session, question=row, officer_id=officer.id, answer=ctx.cipher.encrypt(text),
-                                         now=ctx.now):
+    if not steps.answer_question(ctx, officer, row, text, menu_buttons(ctx)):
         return Result([Reply(ctx.t("officer.question_closed"))])  # another officer answered first
-    audit(ctx, officer, "answer_question", commune_code=row.commune_code, detail=f"question={row.id}")
-    ctx.notify(row.channel, row.chat_id, [Reply(ctx.t("handoff.answer_received", answer=text), menu_buttons(ctx))])
     return Result([Reply(ctx.t("officer.reply_sent"))] + question_list(ctx, row.commune_code).replies)
 

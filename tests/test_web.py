@@ -297,3 +297,23 @@ def test_the_reports_page_draws_its_charts_on_the_server_and_gives_the_xlsx(app,
     xlsx = bank.get("/web/reports/xlsx")
     assert xlsx.content[:2] == b"PK" and "attachment" in xlsx.headers["content-disposition"]
     assert audit_actions(app).count("report") == 3
+
+
+def test_peoples_questions_answered_on_the_web_reach_the_person(app, served):
+    with transaction(app.engine) as session:
+        cipher = app.dispatcher.cipher
+        mine = registrations.add_question(session=session, channel="test", chat_id="asker", commune_code=QUY_HOP,
+                                          question=cipher.encrypt("Tôi cần giấy tờ gì để vay?"), phone=None, now=utcnow()).id
+        theirs = registrations.add_question(session=session, channel="test", chat_id="other", commune_code=TAM_HOP,
+                                            question=cipher.encrypt("Hỏi xã khác"), phone=None, now=utcnow()).id
+    police = logged_in(served, bind(app))
+    listing = police.get("/web/questions")
+    assert "Tôi cần giấy tờ gì để vay?" in listing.text and "Hỏi xã khác" not in listing.text
+    assert police.get(f"/web/questions/{theirs}").status_code == 403
+    shown = police.get(f"/web/questions/{mine}")
+    done = police.post(f"/web/questions/{mine}/reply", data={"answer": "Anh/chị mang CCCD đến công an xã.", "csrf": csrf(shown)})
+    assert "Đã gửi câu trả lời." in done.text and "Không có câu hỏi nào chưa trả lời." in done.text
+    assert any("mang CCCD" in text for text in inbox_of(app, "asker"))
+    assert "answer_question" in audit_actions(app)
+    bank = logged_in(served, bind(app, role="bank", chat_id="web-bank"))
+    assert bank.get("/web/questions").status_code == 403

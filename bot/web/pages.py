@@ -266,3 +266,49 @@ def note(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
         return Redirect(f"/web/registrations/{row.id}?msg=bad_text")
     service.add_note(ctx, officer, row, text)
     return Redirect(f"/web/registrations/{row.id}?msg=note_saved")
+
+
+# -- people's questions ("Gặp cán bộ") ---------------------------------------------------------------------
+
+
+def questions(ctx: Context, officer: Officer, req: Req) -> Page:
+    code = officer.commune_code
+    if not steps.allowed(officer, "review", code):
+        return DENIED
+    rows = registrations.open_questions(session=ctx.session, commune_code=code, limit=50)
+    audit(ctx, officer, "view_questions", commune_code=code)
+    shown = [{"id": r.id, "text": (ctx.cipher.decrypt(r.question) or "")[:80], "date": ctx.texts.date(vietnam_date(r.created_at))}
+             for r in rows]
+    return Page("questions.html", {"questions": shown, "answered": req.arg("msg") == "answered"})
+
+
+def _question(ctx: Context, officer: Officer, req: Req):
+    row = registrations.get_question(session=ctx.session, question_id=int(req.match["id"]))
+    return row if row is not None and steps.allowed(officer, "review", row.commune_code) else None
+
+
+def question(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    row = _question(ctx, officer, req)
+    if row is None:
+        return DENIED
+    if row.status != "open":
+        return Redirect("/web/questions")
+    audit(ctx, officer, "view_question", commune_code=row.commune_code, detail=f"question={row.id}")
+    phone = ctx.cipher.decrypt(row.phone) if row.phone else None
+    return Page("question.html", {"row": row, "text": ctx.cipher.decrypt(row.question) or "", "phone": phone,
+                                  "date": ctx.texts.date(vietnam_date(row.created_at)), "bad": req.arg("msg") == "bad_text"})
+
+
+def reply(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    from handlers.common import menu_buttons
+
+    row = _question(ctx, officer, req)
+    if row is None:
+        return DENIED
+    try:
+        text = read_free_text(req.arg("answer"), limit=500)
+    except Invalid:
+        return Redirect(f"/web/questions/{row.id}?msg=bad_text")
+    if row.status != "open" or not steps.answer_question(ctx, officer, row, text, menu_buttons(ctx)):
+        return Redirect("/web/questions")
+    return Redirect("/web/questions?msg=answered")
