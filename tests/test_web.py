@@ -317,3 +317,24 @@ def test_peoples_questions_answered_on_the_web_reach_the_person(app, served):
     assert "answer_question" in audit_actions(app)
     bank = logged_in(served, bind(app, role="bank", chat_id="web-bank"))
     assert bank.get("/web/questions").status_code == 403
+
+
+def test_the_admin_invites_revokes_and_searches_the_audit_log_of_their_own_commune_only(app, served):
+    admin = logged_in(served, bind(app, role="admin", chat_id="web-admin"))
+    colleague = bind(app, chat_id="web-colleague")
+    other = logged_in(served, colleague)
+    elsewhere = bind(app, commune=TAM_HOP, chat_id="web-elsewhere")
+    page = admin.get("/web/admin")
+    assert f"Số {colleague}: Công an xã" in page.text and f"Số {elsewhere}:" not in page.text
+    made = admin.post("/web/admin/invite", data={"role": "committee", "csrf": csrf(page)})
+    code = re.search(r'id="invite-code">([A-Z0-9]+)<', made.text).group(1)
+    with transaction(app.engine) as session:
+        bound = officers.redeem_invite(session=session, code=code, channel="test", chat_id="new-committee", now=utcnow())
+        assert bound[0].role == "committee" and bound[0].commune_code == QUY_HOP
+    assert admin.post(f"/web/admin/officers/{elsewhere}/revoke", data={"csrf": csrf(page)}).status_code == 403
+    revoked = admin.post(f"/web/admin/officers/{colleague}/revoke", data={"csrf": csrf(page)})
+    assert "Đã thu hồi tài khoản" in revoked.text
+    assert other.get("/web/").status_code == 401  # the revoked binding's browser session ended
+    log = admin.get("/web/admin", params={"action": "web_login"})
+    assert log.text.count("web_login") >= 2 and "revoke" not in log.text.split("Nhật ký")[1]
+    assert logged_in(served, bind(app, chat_id="web-plain")).get("/web/admin").status_code == 403

@@ -312,3 +312,70 @@ def reply(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
     if row.status != "open" or not steps.answer_question(ctx, officer, row, text, menu_buttons(ctx)):
         return Redirect("/web/questions")
     return Redirect("/web/questions?msg=answered")
+
+
+# -- admin: the commune's officers and invites, the audit log ----------------------------------------------
+
+
+def _admin(officer: Officer) -> bool:
+    return officer.role == "admin"
+
+
+def admin(ctx: Context, officer: Officer, req: Req) -> Page:
+    from sqlmodel import col, select
+
+    from storage.models import AuditEntry
+
+    if not _admin(officer):
+        return DENIED
+    code = officer.commune_code
+    team = [{"id": o.id, "role": ctx.t(f"web.role_{o.role}"), "since": ctx.texts.date(vietnam_date(o.created_at)), "me": o.id == officer.id}
+            for o in officers.of_commune(session=ctx.session, commune_code=code)]
+    action = req.arg("action").strip()[:24]
+    reference = req.arg("reference").strip().upper().replace("-", "")[:12]
+    statement = select(AuditEntry).where(AuditEntry.commune_code == code)
+    if action:
+        statement = statement.where(col(AuditEntry.action).startswith(action))
+    if reference:
+        found = registrations.by_reference(session=ctx.session, reference=reference)
+        statement = statement.where(AuditEntry.registration_id == (found.id if found and found.commune_code == code else -1))
+    entries = [{"at": e.at.astimezone(vietnam_tz()).strftime("%d/%m/%Y %H:%M"), "actor": e.actor, "action": e.action,
+                "detail": e.detail or ""} for e in ctx.session.exec(statement.order_by(col(AuditEntry.id).desc()).limit(100))]
+    audit(ctx, officer, "view_audit", commune_code=code, detail=f"web found={len(entries)}")
+    return Page("admin.html", {"team": team, "entries": entries, "action": action, "reference": req.arg("reference")[:12],
+                               "roles": officers.ROLES, "code": req.arg("code"), "invited_role": req.arg("role"),
+                               "revoked": req.arg("revoked")})
+
+
+def vietnam_tz():
+    from bot.vntime import VIETNAM
+
+    return VIETNAM
+
+
+def invite(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    """A single-use invite code for the admin's own commune (shown once on the page)."""
+    if not _admin(officer):
+        return DENIED
+    role = req.arg("role")
+    if role not in officers.ROLES or role == "bank":  # a bank office is invited for all its communes at once, by the CLI
+        return DENIED
+    hours = ctx.officer_invite_hours
+    code = officers.create_invite(session=ctx.session, commune_code=officer.commune_code, role=role, now=ctx.now,
+                                  expires_at=ctx.now + timedelta(hours=hours))
+    audit(ctx, officer, "invite", commune_code=officer.commune_code, detail=role)
+    return Page("invite.html", {"code": code, "invited_role": ctx.t(f"web.role_{role}"), "hours": hours})
+
+
+def revoke(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
+    from storage.models import Officer as Binding
+
+    if not _admin(officer):
+        return DENIED
+    target = ctx.session.get(Binding, int(req.match["id"]))
+    if target is None or target.commune_code != officer.commune_code or target.id == officer.id:
+        return DENIED
+    if officers.revoke(session=ctx.session, officer_id=target.id, now=ctx.now):
+        web_store.end_sessions_of(session=ctx.session, officer_id=target.id, now=ctx.now)
+        audit(ctx, officer, "revoke", commune_code=officer.commune_code, detail=f"officer={target.id}")
+    return Redirect(f"/web/admin?revoked={target.id}")

@@ -128,6 +128,9 @@ class WebPages:
         r.add_get("/web/questions", self.page(pages.questions))
         r.add_get("/web/questions/{id:\\d+}", self.page(pages.question))
         r.add_post("/web/questions/{id:\\d+}/reply", self.page(pages.reply))
+        r.add_get("/web/admin", self.page(pages.admin))
+        r.add_post("/web/admin/invite", self.page(pages.invite))
+        r.add_post("/web/admin/officers/{id:\\d+}/revoke", self.page(pages.revoke))
         r.add_get("/web/reports", self.page(lists.reports))
         r.add_get("/web/reports/xlsx", self.page(lists.report_file), allow_head=False)
         r.add_post("/web/logout", self.logout)
@@ -196,6 +199,7 @@ class WebPages:
         ctx.channel, ctx.chat_id = officer.channel, officer.chat_id
         ctx.retention_months = self.settings.registration_retention_months
         ctx.web_base_url = self.settings.public_base_url
+        ctx.officer_invite_hours = self.settings.officer_invite_hours
         return ctx
 
     def _work(self, token: str, view: View, req: Req):
