@@ -48,6 +48,9 @@ def main() -> int:
         "search_reference": f"/web/registrations?q={waiting.reference}",
         "filter_status_village": "/web/registrations?status=pending&village=Th%C3%B4n+M%E1%BA%ABu+2",
         "detail": f"/web/registrations/{waiting.id}",
+        "lists": "/web/lists",
+        "questions": "/web/questions",
+        "reports": "/web/reports",
     }
     with Server(app) as server, httpx.Client(base_url=server.url, follow_redirects=True, timeout=60) as client:
         page = client.get(server.link(officer))
