@@ -63,10 +63,27 @@ def cmd_officers(args: argparse.Namespace) -> int:
         if settings.telegram_bot_username:
             print(f"Telegram link:      https://t.me/{settings.telegram_bot_username.lstrip('@')}?start={code}")
         return 0
+    if args.officers_command == "login-link":
+        from bot.web.links import login_link
+        from storage.models import Officer
+
+        base = settings.public_base_url or f"http://{settings.http_host}:{settings.http_port}"
+        with transaction(engine) as session:
+            officer = session.get(Officer, args.id)
+            if officer is None or officer.revoked_at is not None:
+                print(f"No active officer {args.id} (see: python -m bot officers list).", file=sys.stderr)
+                return 1
+            link = login_link(session=session, officer=officer, base_url=base, now=now, actor="cli")
+        print(f"Login link for officer {args.id} ({officer.role}), single use, valid 10 minutes:")
+        print(link)
+        return 0
     if args.officers_command == "revoke":
+        from storage import web
+
         with transaction(engine) as session:
             done = officers.revoke(session=session, officer_id=args.id, now=now)
             if done:
+                web.end_sessions_of(session=session, officer_id=args.id, now=now)  # its browser sessions end too
                 officers.audit(session=session, actor="cli", action="revoke", now=now, detail=f"officer={args.id}")
         print(f"Officer {args.id} revoked." if done else f"No active officer {args.id}.")
         return 0 if done else 1
@@ -325,6 +342,8 @@ def add_commands(sub) -> None:
                         help="officer: commune police; committee: commune People's Committee; bank: NHCSXH transaction office")
     listing = officers_sub.add_parser("list", help="list officers")
     listing.add_argument("--all", action="store_true", help="include revoked officers")
+    link = officers_sub.add_parser("login-link", help="print a one-time login link to the web pages (10 minutes)")
+    link.add_argument("id", type=int, help="the officer's id (first column of `officers list`)")
     revoke = officers_sub.add_parser("revoke", help="revoke an officer (by the id `list` shows)")
     revoke.add_argument("id", type=int)
     officers.set_defaults(func=cmd_officers)

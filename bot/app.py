@@ -143,6 +143,7 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
         ctx.retention_months = settings.registration_retention_months
         ctx.context_idle = timedelta(hours=settings.context_idle_hours)
         ctx.limits = limits
+        ctx.web_base_url = settings.public_base_url
         return ctx
 
     def error_reply() -> Reply:

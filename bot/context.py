@@ -88,6 +88,10 @@ class Context:
     # The update's button data could not be read (see bot.router.ForgedButton): answer it as stale.
     forged: bool = False
 
+    # PUBLIC_BASE_URL, for the officers' web login links ("" when the web pages have no address).
+    web_base_url: str = ""
+    officer_invite_hours: int = 72  # OFFICER_INVITE_HOURS, for invites made on the web pages
+
     _session: "Session | None" = None
 
     @property

@@ -69,6 +69,9 @@ def build_web_app(app: App, channels: list) -> web.Application:
 
     web_app.router.add_get("/healthz", healthz)
     app.downloads.add_routes(web_app.router)
+    from bot.web.server import WebPages
+
+    WebPages(app).add_routes(web_app)  # the officers' web pages under /web
     for channel in channels:
         channel.add_routes(web_app.router)
     return web_app
@@ -195,7 +198,7 @@ def prune(app: App) -> None:
 
     from bot.registration.service import purge
     from storage import notifications, repo
-    from storage import limits
+    from storage import limits, web
     from storage.db import transaction, wipe_free_pages
     from storage.models import utcnow
 
@@ -205,6 +208,7 @@ def prune(app: App) -> None:
         repo.prune_inbox(session=session, before=now - timedelta(days=30))
         repo.prune_downloads(session=session, now=now)
         notifications.prune(session=session, before=now - timedelta(days=30))
+        web.prune(session=session, before=now - timedelta(days=2))  # login links and ended browser sessions
         # Per-chat limit counters: a day's counts and a lockout are of no use two days later.
         limits.prune(session=session, before=now - timedelta(days=2))
         # Retention: registrations untouched for REGISTRATION_RETENTION_MONTHS lose their personal data.

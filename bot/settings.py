@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     limit_invite_lockout_minutes: int = 60
     limit_registrations_per_day: int = 3
     limit_questions_per_day: int = 5
+    # The officers' web pages: a browser session ends after this long without a request.
+    web_session_idle_hours: float = 8
     # /healthz answers 503 "disk low" when DATA_DIR (or the SQLite file's disk) has less free space.
     health_min_free_mb: int = 100
 

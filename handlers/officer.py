@@ -36,6 +36,7 @@ LIST_STEPS = frozenset({OfficerStep.SIGN, OfficerStep.RETURN_NOTE, OfficerStep.G
 def register(router: Router) -> None:
     router.payload(PREFIX, on_payload)
     router.command("canbo", on_command)
+    router.command("web", lambda ctx, arguments, state: web_links(ctx))
     router.on_deep_link = lambda ctx, payload, state: redeem(ctx, payload, state)
     router.flow(Flow.OFFICER, FlowSpec(handle=on_text, reprompt=lambda ctx, state: None, claims=claims, free_text=claims))
     _officer_first(router)
@@ -153,8 +154,25 @@ def home(ctx: Context, state: ConversationState) -> Result:
         ]
         if steps.undoable(ctx, officer) is not None:
             buttons.append(Button(ctx.t("officer.undo") + suffix, f"{PREFIX}:undo:{code}"))
+    pages = ctx.button("web.open_pages", f"{PREFIX}:web")
     citizen = ctx.button("officer.citizen_menu", "menu:show")
-    return Result([Reply("\n".join([ctx.t("officer.home_heading"), *lines]), tuple(buttons) + (citizen,))])
+    return Result([Reply("\n".join([ctx.t("officer.home_heading"), *lines]), tuple(buttons) + (pages, citizen))])
+
+
+def web_links(ctx: Context) -> Result:
+    """'Mở trang quản lý' and /web: a one-time login link for each of this chat's bindings
+    (10 minutes, single use, bound to the binding)."""
+    from bot.web.links import login_link
+
+    mine = bindings(ctx)
+    if not mine:
+        return denied(ctx)
+    if not ctx.web_base_url.startswith(("https://", "http://")):
+        return Result([Reply(ctx.t("web.not_configured"), (ctx.button("officer.home", f"{PREFIX}:home"),))])
+    texts = [ctx.t("web.link_sent", commune=ctx.places.label(o.commune_code),
+                   link=login_link(session=ctx.session, officer=o, base_url=ctx.web_base_url, now=ctx.now, actor=f"officer:{o.id}"))
+             for o in mine]
+    return Result([Reply("\n\n".join(texts), (ctx.button("officer.home", f"{PREFIX}:home"),))])
 
 
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
@@ -162,6 +180,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
     export:<commune>:<YYYY-MM> | qs:<commune> | q:<qid> | reply:<qid>."""
     parts = payload.split(":")[1:]
     action, args = (parts[0] if parts else "home"), parts[1:]
+    if action == "web":
+        return web_links(ctx)
     if action == "home" or not args or not args[0].isdecimal() or not all(a.replace("-", "").isdecimal() for a in args[1:]):
         return home(ctx, state)
     state.flow, state.step = Flow.MENU, None
@@ -547,10 +567,7 @@ def send_reply(ctx: Context, question_id: int, text: str) -> Result:
     officer = officer_for(ctx, row.commune_code) if row else None
     if officer is None:
         return denied(ctx)
-    if not registrations.answer_question(session=ctx.session, question=row, officer_id=officer.id, answer=ctx.cipher.encrypt(text),
-                                         now=ctx.now):
+    if not steps.answer_question(ctx, officer, row, text, menu_buttons(ctx)):
         return Result([Reply(ctx.t("officer.question_closed"))])  # another officer answered first
-    audit(ctx, officer, "answer_question", commune_code=row.commune_code, detail=f"question={row.id}")
-    ctx.notify(row.channel, row.chat_id, [Reply(ctx.t("handoff.answer_received", answer=text), menu_buttons(ctx))])
     return Result([Reply(ctx.t("officer.reply_sent"))] + question_list(ctx, row.commune_code).replies)
 

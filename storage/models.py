@@ -366,3 +366,34 @@ class ChatLimit(SQLModel, table=True):
     count: int = 0
     until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     updated_at: datetime = Field(sa_column=utc_column(index=True))
+
+
+# -- the officers' web pages ------------------------------------------------------------------------
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time login link for one binding: only a hash of its token is kept; valid 10 minutes,
+    taken once (used_at)."""
+
+    __tablename__ = "web_logins"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    officer_id: int = Field(index=True)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's session after a login link: only a hash of the cookie's token is kept. Ends on
+    logout, after WEB_SESSION_IDLE_HOURS without a request, or when the binding is revoked."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    officer_id: int = Field(index=True)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_seen_at: datetime = Field(sa_column=utc_column())
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

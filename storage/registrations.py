@@ -175,6 +175,29 @@ def with_status(*, session: Session, commune_codes: list[int], statuses: tuple[s
     return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
 
 
+def held_mark(*, session: Session, commune_code: int) -> tuple:
+    """A mark of the commune's held registrations that moves with any change (a new one, an
+    erased one, and every change raises a version): (count, sum of versions, last id, last update)."""
+    statement = select(func.count(), func.sum(Registration.version), func.max(Registration.id), func.max(Registration.updated_at)).where(
+        Registration.commune_code == commune_code, col(Registration.status).in_(HELD))
+    return tuple(session.exec(statement).one())
+
+
+def held_versions(*, session: Session, commune_code: int) -> list[tuple[int, int]]:
+    """(id, version) of the commune's held registrations, oldest first (as `with_status` orders them)."""
+    statement = select(Registration.id, Registration.version).where(Registration.commune_code == commune_code,
+                                                                    col(Registration.status).in_(HELD))
+    return [tuple(r) for r in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
+
+
+def by_ids(*, session: Session, registration_ids: list[int]) -> list[Registration]:
+    found = []
+    for start in range(0, len(registration_ids), 500):
+        chunk = registration_ids[start:start + 500]
+        found += session.exec(select(Registration).where(col(Registration.id).in_(chunk)))
+    return found
+
+
 def of_communes(*, session: Session, commune_codes: list[int], created_from: datetime | None = None,
                 created_to: datetime | None = None) -> list[Registration]:
     """Every registration of these communes (stubs of erased ones too), created in [from, to) when given."""
@@ -252,15 +275,26 @@ def count_by_status(*, session: Session, commune_code: int) -> dict[str, int]:
     return {status: count for status, count in session.exec(statement)}
 
 
-def for_month(*, session: Session, commune_code: int, start: datetime, end: datetime) -> list[Registration]:
-    """The police's working list: registrations still held, created, updated or decided in [start, end)."""
-    in_month = or_(
+def _in_month(start: datetime, end: datetime):
+    return or_(
         (col(Registration.created_at) >= start) & (col(Registration.created_at) < end),
         (col(Registration.decided_at) >= start) & (col(Registration.decided_at) < end),
         (col(Registration.updated_at) >= start) & (col(Registration.updated_at) < end),
     )
-    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(HELD), in_month)
+
+
+def for_month(*, session: Session, commune_code: int, start: datetime, end: datetime) -> list[Registration]:
+    """The police's working list: registrations still held, created, updated or decided in [start, end)."""
+    statement = select(Registration).where(Registration.commune_code == commune_code, col(Registration.status).in_(HELD),
+                                           _in_month(start, end))
     return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
+
+
+def count_for_month(*, session: Session, commune_code: int, start: datetime, end: datetime, status: str) -> int:
+    """How many of the month's working list (see `for_month`) have this status, counted in the database."""
+    statement = select(func.count()).where(Registration.commune_code == commune_code, Registration.status == status,
+                                           _in_month(start, end))
+    return session.exec(statement).one()
 
 
 def erase(*, session: Session, registration: Registration, status: str, actor: str, now: datetime) -> None:

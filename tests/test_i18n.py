@@ -8,7 +8,7 @@ from bot.i18n import catalog_ids, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 # Message ids are string literals "<area>.<name>" with the catalog's areas.
-AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff|places|reminders|lists|report"
+AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff|places|reminders|lists|report|web"
 KEY_USE = re.compile(rf"""["']((?:{AREAS})\.[a-z_]+)["']""")
 
 
@@ -37,6 +37,8 @@ def test_every_key_used_in_code_exists_in_the_catalogs():
     for folder in ("bot", "handlers"):
         for path in (ROOT / folder).rglob("*.py"):
             used |= set(KEY_USE.findall(path.read_text(encoding="utf-8")))
+    for path in (ROOT / "bot" / "web" / "templates").glob("*.html"):  # t("web.…") in the officers' pages
+        used |= {k for k in KEY_USE.findall(path.read_text(encoding="utf-8")) if not k.endswith("_")}  # "web.role_" ~ role
     assert used, "the scan found no keys: the pattern is wrong"
     assert used - catalog_ids("vi") == set()
 
@@ -57,6 +59,15 @@ def test_keys_built_at_run_time_exist():
     steps |= {f"lists.ask_{a}" for a in ("confirm", "return", "grant", "deny")} | {f"officer.ask_{a}" for a in ("search", "bulk")}
     steps |= {f"report.median_{s}" for s in TIMED} | {f"report.{s}" for s in ("verified", "confirmed", "granted")}
     steps |= {f"reminders.due_{w}" for w in ("before", "on")}
+    # The officers' web pages compose keys from a role, a message, a page's kind and a sort.
+    from bot.web.lists import MESSAGES as LIST_MESSAGES
+    from bot.web.pages import MESSAGES, SORTS
+
+    steps |= {f"web.lmsg_{m}" for m in LIST_MESSAGES}
+
+    steps |= {f"web.role_{r}" for r in ROLES} | {f"web.msg_{m}" for m in MESSAGES} | {f"web.sort_{s}" for s in SORTS}
+    steps |= {f"web.message_{k}{tail}" for k in ("denied", "login_needed", "link_invalid", "csrf", "logged_out") for tail in ("", "_title")}
+    steps |= {f"web.deadline_{w}" for w in ("before", "on")}
     assert steps - catalog_ids("vi") == set()
     asked = [f for f in FIELDS if f not in ("province", "commune", "programme", "event_year", "purpose", "amount")]
     needed = (

@@ -126,8 +126,8 @@ def commune_figures(*, session: Session, commune_code: int, now: datetime) -> di
     counts = registrations.count_by_status(session=session, commune_code=commune_code)
     today = vietnam_date(now)
     start, end = month_bounds(today.year, today.month)
-    verified = sum(1 for r in registrations.for_month(session=session, commune_code=commune_code, start=start, end=end)
-                   if r.status == registrations.VERIFIED)
+    verified = registrations.count_for_month(session=session, commune_code=commune_code, start=start, end=end,
+                                             status=registrations.VERIFIED)
     return {
         "pending": counts.get(registrations.PENDING, 0) + counts.get(registrations.NEEDS_INFO, 0),
         "verified": verified,

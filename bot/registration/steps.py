@@ -21,7 +21,7 @@ from bot.registration.service import show_reference
 from bot.types import Button, Document, Reply
 from bot.vntime import vietnam_date
 from storage import lists, officers, registrations
-from storage.models import MonthlyList, Officer, Registration
+from storage.models import MonthlyList, Officer, OfficerQuestion, Registration
 
 UNDO_WINDOW = timedelta(minutes=10)
 LIST_DAY = 5  # the police's list is made before the 5th of each month
@@ -159,6 +159,18 @@ def undo_last(ctx: Context, officer: Officer) -> Registration | None:
     _audit(ctx, officer, f"undo:{decision}", registration_id=row.id, commune_code=row.commune_code)
     tell(ctx, row, "registration.notify_undone", status=ctx.t(f"status.{previous}"))
     return row
+
+
+def answer_question(ctx: Context, officer: Officer, question: OfficerQuestion, text: str, buttons: tuple[Button, ...]) -> bool:
+    """The police's answer to a person's question ("Gặp cán bộ"), sent to the person through the
+    bot; False when another officer answered first."""
+    _check(officer, "review", question.commune_code)
+    if not registrations.answer_question(session=ctx.session, question=question, officer_id=officer.id,
+                                         answer=ctx.cipher.encrypt(text), now=ctx.now):
+        return False
+    _audit(ctx, officer, "answer_question", commune_code=question.commune_code, detail=f"question={question.id}")
+    ctx.notify(question.channel, question.chat_id, [Reply(ctx.t("handoff.answer_received", answer=text), buttons)])
+    return True
 
 
 # -- the month's list ----------------------------------------------------------------------------------

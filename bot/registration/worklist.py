@@ -5,6 +5,9 @@ officers' web pages; personal fields are decrypted here, in memory, never stored
 from __future__ import annotations
 
 import re
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,15 +30,80 @@ WINDOW = {"qd08_2026": "qd08.window_years", "qd22_2023": "qd22.window_years"}
 class Found:
     registration: Registration
     details: Details
+    # The name and the village without accents, lower case (searches and filters), kept with the list.
+    folded_name: str | None = None
+    folded_village: str | None = None
+
+    @property
+    def name_key(self) -> str:
+        return self.folded_name if self.folded_name is not None else fold(self.details.name or "")
+
+    @property
+    def village_key(self) -> str:
+        return self.folded_village if self.folded_village is not None else fold(self.details.village or "")
+
+
+@dataclass
+class _Held:
+    mark: tuple
+    found: list[Found]
+    used: float
+
+
+# Decrypting every registration of a commune for each page cost about 0.1 ms a registration (0.2 s
+# for 2,000): the decrypted list is kept in memory per database and commune while the commune's
+# registrations are unchanged (storage.registrations.held_mark), rebuilt when any changes (only the
+# changed ones decrypted again), and dropped after HELD_IDLE unused. An erased registration leaves
+# the list at its next read. Keyed by the Cipher, so an app's list never serves another's.
+HELD_IDLE = 600.0  # seconds
+_HELD: "weakref.WeakKeyDictionary[object, dict[tuple, _Held]]" = weakref.WeakKeyDictionary()
+_HELD_LOCK = threading.Lock()
 
 
 def _held(ctx: Context, commune_code: int) -> list[Found]:
-    rows = registrations.with_status(session=ctx.session, commune_codes=[commune_code], statuses=registrations.HELD)
-    return [Found(r, Details.model_validate(ctx.cipher.unseal(r.details))) for r in rows if r.details]
+    key = (id(ctx.session.get_bind()), commune_code)
+    mark = registrations.held_mark(session=ctx.session, commune_code=commune_code)
+    now = time.monotonic()
+    with _HELD_LOCK:
+        store = _HELD.setdefault(ctx.cipher, {})
+        for stale in [k for k, v in store.items() if now - v.used > HELD_IDLE]:
+            del store[stale]
+        kept = store.get(key)
+        if kept is not None and kept.mark == mark:
+            kept.used = now
+            return list(kept.found)
+    known = {f.registration.id: f for f in kept.found} if kept is not None else {}
+    found = []
+    for row in _changed_rows(ctx, commune_code, known):
+        if not row.details:
+            continue
+        before = known.get(row.id)
+        if before is not None and before.registration is row:
+            found.append(before)
+        elif before is not None and before.registration.details == row.details:
+            found.append(Found(row, before.details, before.folded_name, before.folded_village))
+        else:
+            details = Details.model_validate(ctx.cipher.unseal(row.details))
+            found.append(Found(row, details, fold(details.name or ""), fold(details.village or "")))
+    with _HELD_LOCK:
+        store[key] = _Held(mark, found, now)
+    return list(found)
 
 
-def search(ctx: Context, commune_code: int, text: str, limit: int = 10) -> list[Found]:
-    """A reference code ('K7Q-4M2'), a phone number, or (part of) a name, accents optional."""
+def _changed_rows(ctx: Context, commune_code: int, known: dict[int, Found]) -> list[Registration]:
+    """The commune's held registrations in the list's order: the ones unchanged since `known` (same
+    version) as they were, only the others read again from the database."""
+    if not known:
+        return registrations.with_status(session=ctx.session, commune_codes=[commune_code], statuses=registrations.HELD)
+    versions = registrations.held_versions(session=ctx.session, commune_code=commune_code)
+    stale = [i for i, version in versions if i not in known or known[i].registration.version != version]
+    fresh = {r.id: r for r in registrations.by_ids(session=ctx.session, registration_ids=stale)}
+    return [fresh[i] if i in fresh else known[i].registration for i, _ in versions if i in fresh or i in known]
+
+
+def search(ctx: Context, commune_code: int, text: str, limit: int | None = 10) -> list[Found]:
+    """A reference code ('K7Q-4M2'), a phone number, or (part of) a name, accents optional
+    (`limit` None: every match)."""
     typed = text.strip().upper()
     if REFERENCE.match(typed):
         row = registrations.by_reference(session=ctx.session, reference=typed)
@@ -52,8 +120,7 @@ def search(ctx: Context, commune_code: int, text: str, limit: int = 10) -> list[
     words = fold(text).split()
     if not words:
         return []
-    return [f for f in _held(ctx, commune_code) if all(w in fold(f.details.name or "").split() or w in fold(f.details.name or "")
-                                                      for w in words)][:limit]
+    return [f for f in _held(ctx, commune_code) if all(w in f.name_key for w in words)][:limit]
 
 
 def villages(ctx: Context, commune_code: int) -> list[str]:
@@ -61,27 +128,34 @@ def villages(ctx: Context, commune_code: int) -> list[str]:
     seen: dict[str, str] = {}
     for found in _held(ctx, commune_code):
         if found.details.village:
-            seen.setdefault(fold(found.details.village), found.details.village)
+            seen.setdefault(found.village_key, found.details.village)
     return [seen[k] for k in sorted(seen)]
 
 
 def filtered(ctx: Context, commune_code: int, *, status: str | None = None, programme: str | None = None,
              month: tuple[int, int] | None = None, village: str | None = None) -> list[Found]:
     """Registrations of the commune matching every filter given (month: the month it was sent)."""
-    out = []
-    for found in _held(ctx, commune_code):
-        row, details = found.registration, found.details
-        sent = vietnam_date(row.created_at)
-        if status is not None and row.status != status:
-            continue
-        if programme is not None and details.programme != programme:
-            continue
-        if month is not None and (sent.year, sent.month) != month:
-            continue
-        if village is not None and fold(details.village or "") != fold(village):
-            continue
-        out.append(found)
-    return out
+    return [f for f in _held(ctx, commune_code) if matches(f, status=status, programme=programme, month=month, village=village)]
+
+
+def matches(found: Found, *, status: str | None = None, programme: str | None = None, month: tuple[int, int] | None = None,
+            village: str | None = None) -> bool:
+    """Whether a registration passes every filter given."""
+    row, details = found.registration, found.details
+    if status is not None and row.status != status:
+        return False
+    if programme is not None and details.programme != programme:
+        return False
+    if month is not None and (lambda sent: (sent.year, sent.month))(vietnam_date(row.created_at)) != month:
+        return False
+    return village is None or found.village_key == fold(village)
+
+
+def find(ctx: Context, commune_code: int, text: str = "", **filters) -> list[Found]:
+    """The web pages' search: what `search` finds for the text (everything when there is none),
+    narrowed by the filters of `filtered`."""
+    found = search(ctx, commune_code, text, limit=None) if text.strip() else _held(ctx, commune_code)
+    return [f for f in found if matches(f, **filters)]
 
 
 def flags(ctx: Context, details: Details, today: date) -> list[str]:

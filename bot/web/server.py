@@ -1,0 +1,294 @@
+"""The HTTP side of the officers' web pages: routes, the session cookie, the CSRF token, the
+security headers and the audit's context. What each page shows and does is in bot/web/pages.py;
+the decisions themselves are bot.registration.steps, as in the chat.
+
+Each request runs in a worker thread in one database transaction: the session is looked up (and
+its last request moved to now), the view runs with a Context bound to the officer's binding, the
+template is rendered, and the channels are woken for what the view queued for people's chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.registration.steps import NotAllowed
+from bot.vntime import vietnam_date
+from storage import officers
+from storage import web as web_store
+from storage.db import transaction
+from storage.models import Officer, utcnow
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES, STATIC = HERE / "templates", HERE / "static"
+# No inline script or style, nothing from elsewhere, never framed; forms post only here.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+MAX_FORM = 64 * 1024
+
+
+@dataclass
+class Page:
+    template: str
+    values: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
+@dataclass
+class Redirect:
+    location: str
+
+
+@dataclass
+class Download:
+    filename: str
+    mime: str
+    content: bytes
+
+
+@dataclass
+class Req:
+    """What a view reads of the request (no aiohttp objects cross into the worker thread)."""
+
+    match: dict[str, str]
+    query: dict[str, list[str]]
+    form: dict[str, list[str]] | None = None
+
+    def arg(self, name: str, default: str = "") -> str:
+        values = (self.form if self.form is not None and name in self.form else self.query).get(name) or [default]
+        return values[0]
+
+    def args(self, name: str) -> list[str]:
+        return (self.form or {}).get(name) or self.query.get(name) or []
+
+
+def _multi(mapping) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in mapping.items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
+DENIED = Page("message.html", {"kind": "denied"}, 403)
+View = Callable[..., "Page | Redirect | Download"]
+
+
+class WebPages:
+    def __init__(self, app) -> None:
+        from bot.i18n import texts
+
+        self.app = app
+        self.engine = app.engine
+        self.cipher = app.dispatcher.cipher
+        self.settings = app.settings
+        self.texts = texts(app.settings.bot_locale)
+        self.secure = app.settings.public_base_url.startswith("https://")
+        self.cookie = "__Host-session" if self.secure else "session"
+        self.idle = timedelta(hours=app.settings.web_session_idle_hours)
+        self._csrf_key = self.cipher.derive_key(b"web-csrf")
+        self.env: jinja2.Environment | None = None
+
+    # -- wiring -------------------------------------------------------------------------------------------
+
+    def add_routes(self, web_app: web.Application) -> None:
+        from bot.web import lists, pages
+
+        self.env = aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        web_app.middlewares.append(self.headers)
+        r = web_app.router
+        r.add_get("/web/login", self.public(pages.login_page), allow_head=False)
+        r.add_post("/web/login", self.login)
+        r.add_get("/web/", self.page(pages.home))
+        r.add_get("/web", self.to_home)
+        r.add_get("/web/registrations", self.page(pages.registration_list))
+        r.add_post("/web/registrations/verify", self.page(pages.verify_selected))
+        r.add_get("/web/registrations/{id:\\d+}", self.page(pages.registration))
+        r.add_post("/web/registrations/{id:\\d+}/decide", self.page(pages.decide))
+        r.add_post("/web/registrations/{id:\\d+}/note", self.page(pages.note))
+        r.add_get("/web/lists", self.page(lists.index))
+        r.add_post("/web/lists/close", self.page(lists.close))
+        r.add_get("/web/lists/{id:\\d+}", self.page(lists.view))
+        r.add_post("/web/lists/{id:\\d+}/confirm", self.page(lists.confirm))
+        r.add_post("/web/lists/{id:\\d+}/return", self.page(lists.give_back))
+        r.add_post("/web/lists/{id:\\d+}/receive", self.page(lists.receive))
+        r.add_get("/web/lists/{id:\\d+}/export", self.page(lists.export_list), allow_head=False)
+        r.add_post("/web/registrations/{id:\\d+}/outcome", self.page(lists.outcome))
+        r.add_get("/web/export", self.page(lists.export_working), allow_head=False)
+        r.add_get("/web/questions", self.page(pages.questions))
+        r.add_get("/web/questions/{id:\\d+}", self.page(pages.question))
+        r.add_post("/web/questions/{id:\\d+}/reply", self.page(pages.reply))
+        r.add_get("/web/admin", self.page(pages.admin))
+        r.add_post("/web/admin/invite", self.page(pages.invite))
+        r.add_post("/web/admin/officers/{id:\\d+}/revoke", self.page(pages.revoke))
+        r.add_get("/web/reports", self.page(lists.reports))
+        r.add_get("/web/reports/xlsx", self.page(lists.report_file), allow_head=False)
+        r.add_post("/web/logout", self.logout)
+        r.add_static("/web/static/", STATIC, append_version=False)
+
+    @web.middleware
+    async def headers(self, request: web.Request, handler):
+        """Security headers on every /web response (errors included); no-store: pages hold personal data."""
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self._secure(request, exc)
+            raise
+        self._secure(request, response)
+        return response
+
+    @staticmethod
+    def _secure(request: web.Request, response) -> None:
+        if request.path.startswith("/web"):
+            response.headers["Content-Security-Policy"] = CSP
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Referrer-Policy"] = "no-referrer"  # a login link never leaves in a Referer
+            if not request.path.startswith("/web/static/"):
+                response.headers["Cache-Control"] = "no-store"
+
+    @staticmethod
+    async def to_home(request: web.Request):
+        raise web.HTTPFound("/web/")
+
+    def csrf(self, token: str) -> str:
+        return hmac.new(self._csrf_key, token.encode(), hashlib.sha256).hexdigest()
+
+    # -- running a view -----------------------------------------------------------------------------------
+
+    def page(self, view: View):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            form = None
+            if request.method == "POST":
+                if request.content_length and request.content_length > MAX_FORM:
+                    raise web.HTTPRequestEntityTooLarge(MAX_FORM, request.content_length)
+                form = _multi(await request.post())
+            token = request.cookies.get(self.cookie, "")
+            req = Req(dict(request.match_info), _multi(request.query), form)
+            result = await asyncio.to_thread(self._work, token, view, req)
+            return self._response(result)
+
+        return handle
+
+    def public(self, view: View):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            req = Req(dict(request.match_info), _multi(request.query))
+            return self._response(await asyncio.to_thread(self._public, view, req))
+
+        return handle
+
+    def _public(self, view: View, req: Req):
+        with transaction(self.engine) as session:
+            result = view(session, utcnow(), req)
+            return self._render(result, {"t": self.texts.t, "officer": None})
+
+    def context(self, session, officer: Officer, now: datetime):
+        """A Context like the chat's, bound to the officer's binding (its chat is the actor's)."""
+        ctx = self.app.brain.context(lang=self.settings.bot_locale, today=vietnam_date(now), session=session, now=now,
+                                     cipher=self.cipher)
+        ctx.channel, ctx.chat_id = officer.channel, officer.chat_id
+        ctx.retention_months = self.settings.registration_retention_months
+        ctx.web_base_url = self.settings.public_base_url
+        ctx.officer_invite_hours = self.settings.officer_invite_hours
+        return ctx
+
+    def _work(self, token: str, view: View, req: Req):
+        now = utcnow()
+        with transaction(self.engine) as session:
+            found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
+            if found is None:
+                return self._render(Page("message.html", {"kind": "login_needed"}, 401), {"t": self.texts.t, "officer": None})
+            _, officer = found
+            if req.form is not None and not hmac.compare_digest(req.arg("csrf").encode(), self.csrf(token).encode()):
+                officers.audit(session=session, actor=f"officer:{officer.id}", action="web_csrf_refused", now=now,
+                               commune_code=officer.commune_code)
+                return self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None})
+            ctx = self.context(session, officer, now)
+            try:
+                result = view(ctx, officer, req)
+            except NotAllowed:
+                result = DENIED
+            common = {"t": ctx.t, "officer": officer, "csrf": self.csrf(token), "commune": ctx.places.label(officer.commune_code),
+                      "role": officer.role, "texts": ctx.texts}
+            rendered = self._render(result, common)
+            ctx.release()
+            notified = {channel for channel, _ in ctx.notified}
+        if notified and self.app.dispatcher.on_notify is not None:
+            self.app.dispatcher.on_notify(notified)
+        return rendered
+
+    def _render(self, result, common: dict):
+        if isinstance(result, Page):
+            html = self.env.get_template(result.template).render(**common, **result.values)
+            return Page(result.template, {"html": html}, result.status)
+        return result
+
+    def _response(self, result) -> web.StreamResponse:
+        if isinstance(result, Redirect):
+            raise web.HTTPSeeOther(result.location)
+        if isinstance(result, Download):
+            disposition = f"attachment; filename*=UTF-8''{_quote(result.filename)}"
+            return web.Response(body=result.content, content_type=result.mime, headers={"Content-Disposition": disposition})
+        return web.Response(text=result.values["html"], status=result.status, content_type="text/html", charset="utf-8")
+
+    # -- login and logout ---------------------------------------------------------------------------------
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = _multi(await request.post())
+        token = (form.get("t") or [""])[0]
+        result = await asyncio.to_thread(self._login, token)
+        if isinstance(result, str):
+            response = web.HTTPSeeOther("/web/")
+            response.set_cookie(self.cookie, result, httponly=True, samesite="Strict", secure=self.secure, path="/")
+            raise response
+        return self._response(result)
+
+    def _login(self, token: str):
+        now = utcnow()
+        with transaction(self.engine) as session:
+            officer = web_store.take_login(session=session, token=token, now=now) if token else None
+            if officer is None:
+                return self._render(Page("message.html", {"kind": "link_invalid"}, 403), {"t": self.texts.t, "officer": None})
+            cookie = web_store.open_session(session=session, officer_id=officer.id, now=now)
+            officers.audit(session=session, actor=f"officer:{officer.id}", action="web_login", now=now,
+                           commune_code=officer.commune_code)
+            return cookie
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        form = _multi(await request.post())
+        token = request.cookies.get(self.cookie, "")
+        result = await asyncio.to_thread(self._logout, token, (form.get("csrf") or [""])[0])
+        if result is not None:
+            return self._response(result)
+        response = web.HTTPSeeOther("/web/login?bye=1")
+        response.del_cookie(self.cookie, path="/")
+        raise response
+
+    def _logout(self, token: str, csrf: str):
+        now = utcnow()
+        with transaction(self.engine) as session:
+            found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
+            if found is None:
+                return None
+            if not hmac.compare_digest(csrf.encode(), self.csrf(token).encode()):
+                return self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None})
+            web_store.end_session(session=session, token=token, now=now)
+            officers.audit(session=session, actor=f"officer:{found[1].id}", action="web_logout", now=now,
+                           commune_code=found[1].commune_code)
+        return None
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
