@@ -1,7 +1,7 @@
 """The officers' web pages: one-time login links and browser sessions (token hashes only).
 
-Revision ID: 0011_web_sessions
-Revises: 0010_list_and_outcomes
+Revision ID: 0012_web_sessions
+Revises: 0011_sealed_chat_ids
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0011_web_sessions"
-down_revision = "0010_list_and_outcomes"
+revision = "0012_web_sessions"
+down_revision = "0011_sealed_chat_ids"
 branch_labels = None
 depends_on = None
 
