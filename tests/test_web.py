@@ -183,10 +183,9 @@ def test_the_cli_prints_a_login_link_on_its_last_line(tmp_path):
     invite = subprocess.run([sys.executable, "-m", "bot", "officers", "invite", "--commune", str(QUY_HOP)], env=env,
                             capture_output=True, text=True, check=True)
     code = invite.stdout.splitlines()[1]
-    from bot.settings import Settings
-    from storage.db import make_engine
+    from tests.conftest import subprocess_engine
 
-    engine = make_engine(env["DATABASE_URL"])
+    engine = subprocess_engine(tmp_path)  # the subprocess's key ring: chat ids are sealed
     with transaction(engine) as session:
         officer_id = officers.redeem_invite(session=session, code=code, channel="test", chat_id="cli-officer", now=utcnow())[0].id
     engine.dispose()

@@ -36,9 +36,20 @@ def click(browser, element) -> None:
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from selenium.common.exceptions import WebDriverException
+
     old = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+
+    def replaced(_) -> bool:
+        try:
+            return expected_conditions.staleness_of(old)(browser)
+        except WebDriverException:
+            # Mid-navigation chromedriver may answer "Node with given id does not belong to the
+            # document" instead of "stale": the old page is gone either way.
+            return True
+
+    WebDriverWait(browser, 30).until(replaced)
     WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
