@@ -24,6 +24,11 @@ SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s+|$)")
 BOUNDARY = f" {SENTENCE_MARK} "
 
 
+def sentences(text: str) -> list[str]:
+    """The message's sentences, in order (the whole text when it is one)."""
+    return [p for p in SENTENCE_END.split(text) if p.strip()]
+
+
 @dataclass(frozen=True)
 class Verdict:
     """kind: crisis | flow | other_programme | abuse | injection | other_topic | vague | policy."""
@@ -122,9 +127,9 @@ class Triage:
         abbreviations expanded, and in the FAQ's canonical form (synonyms: "vai vốn" → "vay vốn").
         Sentences stay apart (BOUNDARY between them): a phrase never runs from one into the next,
         so "hai đứa nhỏ đi học… Năm 2023" is not "học … năm"."""
-        sentences = [p for p in SENTENCE_END.split(text) if p.strip()]
-        if len(sentences) > 1:
-            parts = [self._views(p) for p in sentences]
+        said = sentences(text)
+        if len(said) > 1:
+            parts = [self._views(p) for p in said]
             width = max(len(v) for v in parts)
             return tuple(BOUNDARY.join(v[min(i, len(v) - 1)] for v in parts if v[min(i, len(v) - 1)]) for i in range(width))
         accented = " ".join(NON_WORD.sub(" ", clean(text)).split())
@@ -144,8 +149,8 @@ class Triage:
             views += (telex,)  # "khoong muoons soongs" typed without an input method
         if self.told_as_past and all(cues.found(views) for cues in self.told_as_past) and not self.still.found(views):
             return None  # "hồi còn nghiện em từng…, giờ ổn rồi, vay…": a question about the loan
-        sentences = [p for p in SENTENCE_END.split(text[:2000]) if p.strip()]
-        parts = [self.views(p)[:3] for p in sentences] if len(sentences) > 1 else None
+        said = sentences(text[:2000])
+        parts = [self.views(p)[:3] for p in said] if len(said) > 1 else None
         for name, compiled in self.crisis.items():
             if compiled.matches(views, parts):
                 return Verdict("crisis", name, compiled.route.reply)
