@@ -68,19 +68,20 @@ def main() -> int:
             p95 = times[max(int(len(times) * 0.95) - 1, 0)]
             print(f"web {name} p50: {statistics.median(times):.1f} ms")
             print(f"web {name} p95: {p95:.1f} ms")
-        # After each decision the commune's list is read again (only the changed registration decrypted).
-        pending = [r for r in rows if r.status == "pending"][1:args.requests + 1]
-        times = []
-        for row in pending:
-            form = client.get(f"/web/registrations/{row.id}")
-            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
-            client.post(f"/web/registrations/{row.id}/decide", data={"decision": "verified", "csrf": csrf})
-            begin = time.perf_counter()
-            assert client.get("/web/registrations").status_code == 200
-            times.append((time.perf_counter() - begin) * 1000)
-        times.sort()
-        print(f"web list_after_a_decision p50: {statistics.median(times):.1f} ms")
-        print(f"web list_after_a_decision p95: {times[max(int(len(times) * 0.95) - 1, 0)]:.1f} ms")
+        # After each decision the list and the reports are read again (only the changed registration decrypted).
+        pending = [r for r in rows if r.status == "pending"][1:2 * args.requests + 1]
+        for page, path in (("list", "/web/registrations"), ("reports", "/web/reports")):
+            times = []
+            for row in pending[:args.requests] if page == "list" else pending[args.requests:]:
+                form = client.get(f"/web/registrations/{row.id}")
+                csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+                client.post(f"/web/registrations/{row.id}/decide", data={"decision": "verified", "csrf": csrf})
+                begin = time.perf_counter()
+                assert client.get(path).status_code == 200
+                times.append((time.perf_counter() - begin) * 1000)
+            times.sort()
+            print(f"web {page}_after_a_decision p50: {statistics.median(times):.1f} ms")
+            print(f"web {page}_after_a_decision p95: {times[max(int(len(times) * 0.95) - 1, 0)]:.1f} ms")
     return 0
 
 

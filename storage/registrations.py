@@ -209,6 +209,14 @@ def of_communes(*, session: Session, commune_codes: list[int], created_from: dat
     return list(session.exec(statement.order_by(col(Registration.created_at), col(Registration.id))))
 
 
+def versions_of(*, session: Session, commune_codes: list[int], created_from: datetime, created_to: datetime) -> list[tuple[int, int]]:
+    """(id, version) of every registration of these communes created in [from, to), as `of_communes` orders them."""
+    statement = select(Registration.id, Registration.version).where(
+        col(Registration.commune_code).in_(commune_codes), col(Registration.created_at) >= created_from,
+        col(Registration.created_at) < created_to)
+    return [tuple(r) for r in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
+
+
 def events_of(*, session: Session, registration_ids: list[int]) -> dict[int, list[RegistrationEvent]]:
     """The events of many registrations at once, oldest first."""
     found: dict[int, list[RegistrationEvent]] = {i: [] for i in registration_ids}

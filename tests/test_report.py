@@ -115,3 +115,34 @@ def test_report_refuses_bad_input_kindly(tmp_path):
     assert bot("report", "--commune", "17035", "--from", "2026-13-01", "--to", "2026-12-31", data_dir=tmp_path).returncode == 2
     assert bot("report", "--from", "2026-01-01", "--to", "2026-12-31", data_dir=tmp_path).returncode == 2
     assert bot("report", "--commune", "17035", "--from", "2026-12-31", "--to", "2026-01-01", data_dir=tmp_path).returncode == 2
+
+
+def test_report_figures_follow_every_change_in_the_same_process(app, brain):
+    """The figures a page shows are kept between reads (only changed registrations read again):
+    each step, each new registration and an erasure shows at the next read."""
+    from bot.registration import report
+    from storage.db import transaction
+    from tests.test_list_flow import by_name
+
+    start, end = (vietnam_date(utcnow()) - timedelta(days=1)), vietnam_date(utcnow())
+
+    def figures() -> dict:
+        with transaction(app.engine) as session:
+            return report.build(session=session, cipher=app.dispatcher.cipher, form=brain.content.registration,
+                                communes=[17035], start=start, end=end, commune=17035)
+
+    register(app, "an", "le van an", "0912 111 001")
+    first = figures()
+    assert first["registrations"] == 1 and first["by_status"]["pending"] == 1 and first["requested_vnd"] == 50_000_000
+    assert first["by_month"] == {f"{end:%Y-%m}": 1} or sum(first["by_month"].values()) == 1
+    gone = register(app, "dung", "do van dung", "0912 111 004")
+    assert figures()["registrations"] == 2
+    police = officer_chat(app)
+    police.tap(f"off:ok:{by_name(app, 'Le Van An').id}")
+    after = figures()
+    assert after["by_status"]["verified"] == 1 and after["verified"] == 1 and after["median_days"]["verified"] is not None
+    gone.tap("me:delete")
+    gone.press("Có, xóa dữ liệu")
+    erased = figures()
+    assert erased["by_status"]["deleted"] == 1 and erased["by_status"]["pending"] == 0
+    assert erased["requested_vnd"] == 50_000_000 and erased["by_programme"]["unknown"] == 1

@@ -234,24 +234,13 @@ def _report(ctx: Context, officer: Officer, req: Req) -> tuple[dict, date, date]
 
 def reports(ctx: Context, officer: Officer, req: Req) -> Page:
     from bot.registration.record import choice_label
-    from bot.registration.report import bounds
     from bot.web import charts
 
     if not steps.allowed(officer, "report", officer.commune_code):
         return DENIED
     result, start, end = _report(ctx, officer, req)
     form = ctx.content.registration
-    first, last = bounds(start, end)
-    months: dict[str, int] = {}
-    cursor = date(start.year, start.month, 1)
-    while cursor <= end:
-        months[f"{cursor.month:02d}/{cursor.year % 100:02d}"] = 0
-        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
-    for row in registrations.of_communes(session=ctx.session, commune_codes=[officer.commune_code], created_from=first, created_to=last):
-        sent = vietnam_date(row.created_at)
-        key = f"{sent.month:02d}/{sent.year % 100:02d}"
-        months[key] = months.get(key, 0) + 1
-
+    months = [(f"{m[5:]}/{m[2:4]}", n) for m, n in result["by_month"].items()]
     def label(kind: str, value: str) -> str:
         if value == "unknown":
             return ctx.t("report.unknown")
@@ -264,7 +253,7 @@ def reports(ctx: Context, officer: Officer, req: Req) -> Page:
              (ctx.t("report.granted_vnd"), result["granted_vnd"], ctx.texts.money_words(result["granted_vnd"]))]
     return Page("reports.html", {
         "result": result, "start": start.isoformat(), "end": end.isoformat(),
-        "by_month": charts.columns(list(months.items()), title=ctx.t("web.chart_by_month")),
+        "by_month": charts.columns(months, title=ctx.t("web.chart_by_month")),
         "by_status": charts.bars(counted("status", result["by_status"]), title=ctx.t("report.by_status")),
         "by_purpose": charts.bars(counted("purpose", result["by_purpose"]), title=ctx.t("report.by_purpose")),
         "by_programme": charts.bars(counted("programme", result["by_programme"]), title=ctx.t("report.by_programme")),
