@@ -29,7 +29,7 @@ def main() -> int:
 
     from bot.app import build_app
     from bot.settings import Settings
-    from tests.web_helpers import QUY_HOP, Server, bind, people
+    from tests.web_helpers import QUY_HOP, Server, bind, log_in, people
 
     folder = tempfile.mkdtemp(prefix="web-bench-")
     settings = Settings(_env_file=None, data_dir=Path(folder), database_url=os.environ.get("DATABASE_URL", ""),
@@ -53,9 +53,7 @@ def main() -> int:
         "reports": "/web/reports",
     }
     with Server(app) as server, httpx.Client(base_url=server.url, follow_redirects=True, timeout=60) as client:
-        page = client.get(server.link(officer))
-        token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
-        assert "Việc hôm nay" in client.post("/web/login", data={"t": token}).text
+        assert "Việc hôm nay" in log_in(client, server.link(officer)).text
         for name, path in pages.items():
             client.get(path)  # warm
             times = []

@@ -18,7 +18,7 @@ from storage.db import transaction
 from storage.models import AuditEntry, Registration, WebSession, utcnow
 from tests.conftest import subprocess_database_url
 from tests.registration_helpers import inbox_of
-from tests.web_helpers import QUY_HOP, TAM_HOP, Server, bind, people
+from tests.web_helpers import QUY_HOP, TAM_HOP, Server, bind, log_in, people
 
 pytestmark = pytest.mark.db
 
@@ -32,10 +32,8 @@ def served(app):
 def logged_in(server, officer_id: int) -> httpx.Client:
     client = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
     link = server.link(officer_id)
-    page = client.get(link)
-    assert page.status_code == 200 and "Đăng nhập" in page.text
-    token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
-    home = client.post("/web/login", data={"t": token})
+    assert "Đăng nhập" in client.get(link).text
+    home = log_in(client, link)
     assert home.status_code == 200 and "Việc hôm nay" in home.text, home.text
     return client
 
@@ -55,11 +53,16 @@ def test_a_login_link_works_once_and_sets_a_strict_http_only_cookie(app, served)
     link = served.link(officer)
     token = link.split("t=")[1]
     assert client.get(link).status_code == 200  # showing the page uses nothing up (link previews)
-    logged = client.post("/web/login", data={"t": token})
+    # Another site posting the link (without the page's cookie and CSRF token) is refused and spends nothing.
+    forged = httpx.post(f"{served.url}/web/login", data={"t": token, "csrf": csrf(client.get(link))})
+    assert forged.status_code == 403 and "web_login" not in audit_actions(app)
+    page = client.get(link)
+    logged = client.post("/web/login", data={"t": token, "csrf": csrf(page)})
     assert logged.status_code == 303
     cookie = logged.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie  # PUBLIC_BASE_URL is not https
-    again = httpx.post(f"{served.url}/web/login", data={"t": token})
+    # The same link again, even from its own page with a valid cookie and token: refused.
+    again = httpx.post(f"{served.url}/web/login", data={"t": token, "csrf": csrf(page)}, cookies={"login": page.cookies["login"]})
     assert again.status_code == 403 and "đã được dùng hoặc đã hết hạn" in again.text
     assert httpx.get(link).status_code == 403
     with transaction(app.engine) as session:  # only hashes are stored
@@ -71,13 +74,16 @@ def test_a_login_link_works_once_and_sets_a_strict_http_only_cookie(app, served)
 def test_an_expired_link_or_an_idle_session_or_a_revoked_binding_lets_nobody_in(app, served):
     officer = bind(app)
     link = served.link(officer)
+    client = httpx.Client(base_url=served.url, timeout=30)
+    page = client.get(link)  # the page was open; the link expires before the button is pressed
     with transaction(app.engine) as session:
         from storage.models import WebLogin
 
         row = session.exec(select(WebLogin)).one()
         row.expires_at = utcnow() - timedelta(seconds=1)
         session.add(row)
-    assert httpx.post(f"{served.url}/web/login", data={"t": link.split("t=")[1]}).status_code == 403
+    expired = client.post("/web/login", data={"t": link.split("t=")[1], "csrf": csrf(page)})
+    assert expired.status_code == 403 and "đã được dùng hoặc đã hết hạn" in expired.text
 
     client = logged_in(served, officer)
     with transaction(app.engine) as session:
@@ -209,7 +215,7 @@ def test_the_officer_menu_sends_a_one_time_link_for_the_binding(app, settings, s
     link = re.search(r"http://\S+", officer.text).group(0)
     token = link.split("t=")[1]
     client = httpx.Client(base_url=served.url, follow_redirects=True, timeout=30)
-    assert "Việc hôm nay" in client.post("/web/login", data={"t": token}).text
+    assert "Việc hôm nay" in log_in(client, link).text
     officer.say("/web")
     assert re.search(r"http://\S+", officer.text).group(0) != link  # a new link each time
     stranger = Chat(app, "not-an-officer")

@@ -72,3 +72,13 @@ def people(app, commune: int = QUY_HOP, n: int = 12) -> list[Registration]:
         from sqlmodel import select
 
         return list(session.exec(select(Registration).where(Registration.commune_code == commune).order_by(Registration.id)))
+
+
+def log_in(client, link: str):
+    """Opens the link's page (which sets the login cookie) and presses its button: the response."""
+    import re
+
+    page = client.get(link)
+    token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    return client.post("/web/login", data={"t": token, "csrf": csrf})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,8 @@ TEMPLATES, STATIC = HERE / "templates", HERE / "static"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 MAX_FORM = 64 * 1024
+LOGIN_CSRF = "login:"  # the login form's CSRF token is HMAC(key, LOGIN_CSRF + the cookie's nonce)
+LOGIN_COOKIE_SECONDS = 600  # as long as a link lives
 
 
 @dataclass
@@ -94,6 +97,7 @@ class WebPages:
         self.texts = texts(app.settings.bot_locale)
         self.secure = app.settings.public_base_url.startswith("https://")
         self.cookie = "__Host-session" if self.secure else "session"
+        self.login_cookie = "__Host-login" if self.secure else "login"
         self.idle = timedelta(hours=app.settings.web_session_idle_hours)
         self._csrf_key = self.cipher.derive_key(b"web-csrf")
         self.env: jinja2.Environment | None = None
@@ -107,7 +111,7 @@ class WebPages:
                                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         web_app.middlewares.append(self.headers)
         r = web_app.router
-        r.add_get("/web/login", self.public(pages.login_page), allow_head=False)
+        r.add_get("/web/login", self.login_form, allow_head=False)
         r.add_post("/web/login", self.login)
         r.add_get("/web/", self.page(pages.home))
         r.add_get("/web", self.to_home)
@@ -187,10 +191,10 @@ class WebPages:
 
         return handle
 
-    def _public(self, view: View, req: Req):
+    def _public(self, view: View, req: Req, extra: dict | None = None):
         with transaction(self.engine) as session:
             result = view(session, utcnow(), req)
-            return self._render(result, {"t": self.texts.t, "officer": None})
+            return self._render(result, {"t": self.texts.t, "officer": None, **(extra or {})})
 
     def context(self, session, officer: Officer, now: datetime):
         """A Context like the chat's, bound to the officer's binding (its chat is the actor's)."""
@@ -243,13 +247,32 @@ class WebPages:
 
     # -- login and logout ---------------------------------------------------------------------------------
 
+    async def login_form(self, request: web.Request) -> web.StreamResponse:
+        """The link's button page. Its form carries a CSRF token bound to a short-lived SameSite=Strict
+        cookie set here, so another site cannot post someone else's link to log a person in."""
+        req = Req(dict(request.match_info), _multi(request.query))
+        nonce = secrets.token_urlsafe(24)
+        from bot.web.pages import login_page
+
+        result = await asyncio.to_thread(self._public, login_page, req, {"csrf": self.csrf(LOGIN_CSRF + nonce)})
+        response = self._response(result)
+        if isinstance(result, Page) and result.template == "login.html":
+            response.set_cookie(self.login_cookie, nonce, httponly=True, samesite="Strict", secure=self.secure, path="/",
+                                max_age=LOGIN_COOKIE_SECONDS)
+        return response
+
     async def login(self, request: web.Request) -> web.StreamResponse:
         form = _multi(await request.post())
         token = (form.get("t") or [""])[0]
+        nonce = request.cookies.get(self.login_cookie, "")
+        if not nonce or not hmac.compare_digest((form.get("csrf") or [""])[0].encode(), self.csrf(LOGIN_CSRF + nonce).encode()):
+            # Refused before the link is looked at: the link stays usable from its own page.
+            return self._response(self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None}))
         result = await asyncio.to_thread(self._login, token)
         if isinstance(result, str):
             response = web.HTTPSeeOther("/web/")
             response.set_cookie(self.cookie, result, httponly=True, samesite="Strict", secure=self.secure, path="/")
+            response.del_cookie(self.login_cookie, path="/")
             raise response
         return self._response(result)
 
