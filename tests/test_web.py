@@ -343,3 +343,26 @@ def test_the_admin_invites_revokes_and_searches_the_audit_log_of_their_own_commu
     log = admin.get("/web/admin", params={"action": "web_login"})
     assert log.text.count("web_login") >= 2 and "revoke" not in log.text.split("Nhật ký")[1]
     assert logged_in(served, bind(app, chat_id="web-plain")).get("/web/admin").status_code == 403
+
+
+def test_a_bank_office_serving_two_communes_switches_between_them(app, served):
+    now = utcnow()
+    with transaction(app.engine) as session:
+        code = officers.create_invite(session=session, commune_code=QUY_HOP, role="bank", now=now,
+                                      expires_at=now + timedelta(hours=1), more_communes=[TAM_HOP])
+        first, second = officers.redeem_invite(session=session, code=code, channel="test", chat_id="web-bank-2", now=now)[:2]
+        first_id, second_id = first.id, second.id
+    police_elsewhere = bind(app, role="bank", commune=TAM_HOP, chat_id="another-bank")
+    bank = logged_in(served, first_id)
+    home = bank.get("/web/")
+    assert "Quỳ Hợp" in home.text.split("</header>")[0] and f'value="{second_id}"' in home.text
+    moved = bank.post("/web/switch", data={"to": str(second_id), "csrf": csrf(home)})
+    assert moved.status_code == 200 and "Tam Hợp" in moved.text.split("</header>")[0]
+    assert f'value="{first_id}"' in moved.text  # and back
+    # Another chat's binding, or no CSRF token: refused, the session stays where it was.
+    assert bank.post("/web/switch", data={"to": str(police_elsewhere), "csrf": csrf(moved)}).status_code == 403
+    assert bank.post("/web/switch", data={"to": str(first_id)}).status_code == 403
+    assert "Tam Hợp" in bank.get("/web/").text.split("</header>")[0]
+    assert "web_switch" in audit_actions(app) and "web_switch_refused" in audit_actions(app)
+    # A police officer with one commune sees no switch.
+    assert 'action="/web/switch"' not in logged_in(served, bind(app)).get("/web/").text

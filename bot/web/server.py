@@ -113,6 +113,7 @@ class WebPages:
         r = web_app.router
         r.add_get("/web/login", self.login_form, allow_head=False)
         r.add_post("/web/login", self.login)
+        r.add_post("/web/switch", self.switch)
         r.add_get("/web/", self.page(pages.home))
         r.add_get("/web", self.to_home)
         r.add_get("/web/registrations", self.page(pages.registration_list))
@@ -223,7 +224,8 @@ class WebPages:
             except NotAllowed:
                 result = DENIED
             common = {"t": ctx.t, "officer": officer, "csrf": self.csrf(token), "commune": ctx.places.label(officer.commune_code),
-                      "role": officer.role, "texts": ctx.texts}
+                      "role": officer.role, "texts": ctx.texts,
+                      "others": [{"id": o.id, "label": ctx.places.label(o.commune_code)} for o in _siblings(session, officer)]}
             rendered = self._render(result, common)
             ctx.release()
             notified = {channel for channel, _ in ctx.notified}
@@ -287,6 +289,38 @@ class WebPages:
                            commune_code=officer.commune_code)
             return cookie
 
+    async def switch(self, request: web.Request) -> web.StreamResponse:
+        """A bank office serving several communes (one binding each) moves to another of its
+        communes: this session ends and one opens for that binding, as a login would."""
+        form = _multi(await request.post())
+        token = request.cookies.get(self.cookie, "")
+        result = await asyncio.to_thread(self._switch, token, (form.get("csrf") or [""])[0], (form.get("to") or [""])[0])
+        if isinstance(result, str):
+            response = web.HTTPSeeOther("/web/")
+            response.set_cookie(self.cookie, result, httponly=True, samesite="Strict", secure=self.secure, path="/")
+            raise response
+        return self._response(result)
+
+    def _switch(self, token: str, csrf: str, to: str):
+        now = utcnow()
+        with transaction(self.engine) as session:
+            found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
+            if found is None:
+                return self._render(Page("message.html", {"kind": "login_needed"}, 401), {"t": self.texts.t, "officer": None})
+            _, officer = found
+            if not hmac.compare_digest(csrf.encode(), self.csrf(token).encode()):
+                return self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None})
+            target = next((o for o in _siblings(session, officer) if str(o.id) == to.strip()), None)
+            if target is None:
+                officers.audit(session=session, actor=f"officer:{officer.id}", action="web_switch_refused", now=now,
+                               commune_code=officer.commune_code)
+                return self._render(DENIED, {"t": self.texts.t, "officer": None})
+            web_store.end_session(session=session, token=token, now=now)
+            cookie = web_store.open_session(session=session, officer_id=target.id, now=now)
+            officers.audit(session=session, actor=f"officer:{target.id}", action="web_switch", now=now,
+                           commune_code=target.commune_code, detail=f"from officer:{officer.id}")
+            return cookie
+
     async def logout(self, request: web.Request) -> web.StreamResponse:
         form = _multi(await request.post())
         token = request.cookies.get(self.cookie, "")
@@ -309,6 +343,12 @@ class WebPages:
             officers.audit(session=session, actor=f"officer:{found[1].id}", action="web_logout", now=now,
                            commune_code=found[1].commune_code)
         return None
+
+
+def _siblings(session, officer: Officer) -> list[Officer]:
+    """The other active bindings of the same chat with the same role (a bank office's communes)."""
+    return [o for o in officers.of_chat(session=session, channel=officer.channel, chat_id=officer.chat_id)
+            if o.id != officer.id and o.role == officer.role]
 
 
 def _quote(name: str) -> str:
