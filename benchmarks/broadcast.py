@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.telegram_api import ThreadedFakeTelegramAPI  # noqa: E402
-from tests.test_reminders_broadcast import bind_officers, run_once  # noqa: E402
+from standins.processes import bind_officers, clean_env, reminders_run_once, sealed_engine, sqlite_url  # noqa: E402
+from standins.telegram_api import ThreadedFakeTelegramAPI  # noqa: E402
 
 RATE = 30
 
@@ -31,10 +31,11 @@ RATE = 30
 def one_run(officers: int, kill: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder, ThreadedFakeTelegramAPI() as fake:
         data_dir = Path(folder)
-        bind_officers(data_dir, officers)
+        bind_officers(sealed_engine(sqlite_url(data_dir), data_dir), officers)
+        env = clean_env(data_dir, sqlite_url(data_dir))
         fake.max_per_second = RATE
         started = time.monotonic()
-        process = run_once(data_dir, fake)
+        process = reminders_run_once(data_dir, env, fake)
         if kill:
             while len(fake.sent()) < officers // 2 and process.poll() is None:
                 time.sleep(0.005)
@@ -42,7 +43,7 @@ def one_run(officers: int, kill: bool) -> dict[str, float]:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             time.sleep(1.2)  # the lease of the dead sender (NOTIFICATION_LEASE_SECONDS=1 here)
-            process = run_once(data_dir, fake)
+            process = reminders_run_once(data_dir, env, fake)
         process.communicate(timeout=officers / RATE * 3 + 120)
         total = time.monotonic() - started
         calls = [c for c in fake.calls if c.method == "sendMessage"]

@@ -29,7 +29,7 @@ def main() -> int:
 
     from bot.app import build_app
     from bot.settings import Settings
-    from tests.web_helpers import QUY_HOP, Server, bind, log_in, people
+    from standins.web import QUY_HOP, Server, bind, log_in, people
 
     folder = tempfile.mkdtemp(prefix="web-bench-")
     settings = Settings(_env_file=None, data_dir=Path(folder), database_url=os.environ.get("DATABASE_URL", ""),

@@ -21,7 +21,7 @@ def main() -> int:
     from bot.app import build_app
     from bot.settings import Settings
     from tests.browser import PHONE, chrome
-    from tests.web_helpers import Server, bind, people
+    from standins.web import Server, bind, people
 
     app = build_app(Settings(_env_file=None, data_dir=Path(tempfile.mkdtemp(prefix="web-shots-")), limit_messages_per_minute=0))
     rows = people(app, n=40)

@@ -83,12 +83,9 @@ def subprocess_database_url(data_dir) -> str:
 def subprocess_engine(data_dir):
     """An engine on a subprocess test's database, with that process's key ring (the development
     key file under `data_dir`): chat ids are sealed, so reading them needs the key."""
-    from storage.crypto import Cipher, development_key
-    from storage.sealed import use_cipher
+    from standins.processes import sealed_engine
 
-    engine = make_engine(subprocess_database_url(data_dir))
-    use_cipher(engine, Cipher([development_key(data_dir)]))
-    return engine
+    return sealed_engine(subprocess_database_url(data_dir), data_dir)
 
 
 def database_dump(data_dir) -> bytes:

@@ -1,12 +1,13 @@
 """The command-line contract, run as a person or a curator would: real processes, real database."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from standins.processes import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,10 +18,7 @@ def _env(data_dir: Path, extra: dict | None = None) -> dict:
     TEST_DATABASE_URL is set, so the PostgreSQL pass runs these processes on PostgreSQL)."""
     from tests.conftest import subprocess_database_url
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "TELEGRAM_", "DATA_", "ZALO_"))}
-    env.update({"DATA_DIR": str(data_dir), "PYTHONIOENCODING": "utf-8", "DATABASE_URL": subprocess_database_url(data_dir)},
-               **(extra or {}))
-    return env
+    return clean_env(data_dir, subprocess_database_url(data_dir), extra)
 
 
 def bot(*args, stdin: str | None = None, data_dir: Path, extra_env: dict | None = None) -> subprocess.CompletedProcess:

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from bot.types import Document, Reply
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.zalo_bot_api import FakeZaloBotAPI
+from standins.telegram_api import FakeTelegramAPI
+from standins.zalo_bot_api import FakeZaloBotAPI
 from tests.test_telegram import Harness as TelegramHarness
 from tests.test_zalo_bot import Harness as ZaloHarness
 

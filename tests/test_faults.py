@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from bot.state import ConversationState
 from tests.conftest import make_message, press, run
-from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
+from standins.telegram_api import ThreadedFakeTelegramAPI
 from tests.conftest import subprocess_engine
 from tests.test_cli import _env
-from tests.telegram_scripts import REGISTRATION, free_port, update, wait_healthy
+from standins.traffic import REGISTRATION, free_port, update, wait_healthy
 from tests.test_telegram import SECRET, Harness, message_update
 
 pytestmark = pytest.mark.db
@@ -152,7 +152,7 @@ def test_while_the_database_is_down_the_person_hears_try_later_and_continues_aft
 
 
 async def test_updates_of_one_chat_delivered_out_of_order_and_twice_are_each_answered_once(settings, brain, engine):
-    from tests.fakes.telegram_api import FakeTelegramAPI
+    from standins.telegram_api import FakeTelegramAPI
 
     fake = await FakeTelegramAPI().start()
     try:
@@ -170,7 +170,7 @@ async def test_updates_of_one_chat_delivered_out_of_order_and_twice_are_each_ans
 
 
 async def test_a_429_storm_delays_answers_but_loses_and_repeats_none(settings, brain, engine):
-    from tests.fakes.telegram_api import FakeTelegramAPI
+    from standins.telegram_api import FakeTelegramAPI
 
     fake = await FakeTelegramAPI().start()
     fake.max_per_second = 5  # far below what twenty people at once need

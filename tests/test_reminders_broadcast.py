@@ -7,41 +7,26 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
 
-from storage.db import migrate, transaction
-from storage.models import Officer
-from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
+from standins.processes import bind_officers as bind_officers_on, reminders_run_once
+from standins.telegram_api import ThreadedFakeTelegramAPI
 from tests.conftest import subprocess_engine
-from tests.test_cli import ROOT, _env
+from tests.test_cli import _env
 
 OFFICERS = 60
 pytestmark = pytest.mark.db  # a real process on the run's database (PostgreSQL in the PostgreSQL pass)
-NOW = "2026-12-04T08:00+07:00"  # the monthly list's on-the-day reminder (the 5th is a Saturday)
 
 
 def bind_officers(data_dir, count: int) -> None:
-    engine = subprocess_engine(data_dir)
-    migrate(engine)
-    with transaction(engine) as session:
-        for i in range(count):
-            session.add(Officer(channel="telegram", chat_id=str(5000 + i), commune_code=17035, role="officer",
-                                created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
-    engine.dispose()
+    bind_officers_on(subprocess_engine(data_dir), count)
 
 
 def run_once(data_dir, fake) -> subprocess.Popen:
-    env = _env(data_dir, {
-        "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
-        "TELEGRAM_MAX_MESSAGES_PER_SECOND": "30", "NOTIFICATION_LEASE_SECONDS": "1",
-    })
-    return subprocess.Popen([sys.executable, "-m", "bot", "reminders", "run-once", "--now", NOW], cwd=data_dir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return reminders_run_once(data_dir, _env(data_dir), fake)
 
 
 def test_killed_halfway_and_restarted_every_officer_gets_the_reminder_exactly_once(tmp_path):

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.channels.telegram import TelegramChannel
 from tests.channel_harness import ChannelHarness
-from tests.fakes.telegram_api import FakeTelegramAPI
+from standins.telegram_api import FakeTelegramAPI
 
 SECRET = "s3cret-Token_1"
 pytestmark = pytest.mark.db

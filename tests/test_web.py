@@ -18,7 +18,7 @@ from storage.db import transaction
 from storage.models import AuditEntry, Registration, WebSession, utcnow
 from tests.conftest import subprocess_database_url
 from tests.registration_helpers import inbox_of
-from tests.web_helpers import QUY_HOP, TAM_HOP, Server, bind, log_in, people
+from standins.web import QUY_HOP, TAM_HOP, Server, bind, log_in, people
 
 pytestmark = pytest.mark.db
 

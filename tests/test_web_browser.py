@@ -9,7 +9,7 @@ from storage import registrations
 from storage.db import transaction
 from storage.models import Registration
 from tests.browser import chrome
-from tests.web_helpers import TAM_HOP, Server, bind, people
+from standins.web import TAM_HOP, Server, bind, people
 
 pytestmark = pytest.mark.db
 By = pytest.importorskip("selenium.webdriver.common.by", reason="selenium is not installed").By

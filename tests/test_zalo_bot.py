@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from bot.channels.zalo_bot import ZaloBotChannel
 from tests.channel_harness import ChannelHarness
-from tests.fakes.zalo_bot_api import FakeZaloBotAPI
+from standins.zalo_bot_api import FakeZaloBotAPI
 
 SECRET = "zalo-secret-123"
 pytestmark = pytest.mark.db

@@ -15,7 +15,7 @@ from bot.types import Reply
 from storage import repo
 from storage.db import transaction
 from tests.channel_harness import ChannelHarness
-from tests.fakes.zalo_oa_api import FakeZaloOA
+from standins.zalo_oa_api import FakeZaloOA
 
 pytestmark = pytest.mark.db
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.zalo_bot_api import FakeZaloBotAPI
+from standins.telegram_api import FakeTelegramAPI
+from standins.zalo_bot_api import FakeZaloBotAPI
 
 
 @pytest.fixture

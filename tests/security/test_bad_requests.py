@@ -13,7 +13,7 @@ import pytest
 
 from bot.channels.wire import RefusalLog
 from bot.channels.zalo_oa import signature
-from tests.fakes.zalo_oa_api import FakeZaloOA
+from standins.zalo_oa_api import FakeZaloOA
 from tests.registration_helpers import invite
 from tests.security.wire import raw_post, tracebacks_or_errors
 from tests.test_telegram import SECRET as TELEGRAM_SECRET, Harness as TelegramHarness, button_update, message_update

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_scripts import REGISTRATION, update
+from standins.telegram_api import FakeTelegramAPI
+from standins.traffic import REGISTRATION, update
 from tests.test_telegram import Harness, message_update
 
 pytestmark = pytest.mark.db

@@ -10,7 +10,7 @@ import itertools
 
 from aiohttp import web
 
-from tests.fakes.telegram_api import Call, FakeTelegramAPI
+from standins.telegram_api import Call, FakeTelegramAPI
 
 
 class FakeZaloOA(FakeTelegramAPI):

@@ -7,7 +7,7 @@ import time
 
 from aiohttp import web
 
-from tests.fakes.telegram_api import Call, FakeTelegramAPI
+from standins.telegram_api import Call, FakeTelegramAPI
 
 
 class FakeZaloBotAPI(FakeTelegramAPI):
