@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,38 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             private_database_file(Path(parsed.database))
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
-    else:
-        kwargs["pool_pre_ping"] = True
-        if schema:
-            kwargs["connect_args"] = {"options": f"-csearch_path={schema}", "application_name": schema}
+    elif schema:
+        kwargs["connect_args"] = {"options": f"-csearch_path={schema}", "application_name": schema}
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        ping_when_idle(engine)
     return engine
+
+
+PING_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged on checkout
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, as pool_pre_ping does, for connections that sat in the pool
+    longer than PING_AFTER: one that does not answer is replaced before it is handed out. A
+    connection returned moments ago is not pinged (pool_pre_ping pinged every checkout: three
+    round trips of every update); if the server went away in between, the statement fails as
+    retryable and the unit of work runs again on a fresh connection (RETRY_DELAYS)."""
+
+    @event.listens_for(engine, "checkin")
+    def returned(_dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def handed_out(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("returned_at", float("-inf")) < PING_AFTER:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool replaces the connection
+            raise DisconnectionError() from exc
 
 
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
@@ -167,6 +192,20 @@ def connection_transaction(engine: Engine, *, lock_key: str | None = None) -> It
         return
     writer = _sqlite_writers.setdefault(engine, threading.RLock())
     with writer, engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """For a unit of work that is a single statement, atomic on its own (an UPDATE marking an inbox
+    row): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips of a
+    transaction around it; on SQLite it is `connection_transaction`."""
+    if not is_postgres(engine):
+        with connection_transaction(engine) as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
 
 

@@ -36,7 +36,7 @@ from bot.i18n import texts
 from bot.notifications import deliver
 from bot.types import Incoming, Reply, replies_from_json
 from storage import repo
-from storage.db import connection_transaction, run_db, transaction
+from storage.db import connection_transaction, one_statement, run_db, transaction
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -424,24 +424,29 @@ class InboxChannel:
 
     def _record(self, update_id: str, data: dict) -> int | None:
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
-        with connection_transaction(self.app.engine) as session:
-            hashed, *older = self.cipher.update_keys(self.name, update_id)  # older: recorded before a key rotation
+        hashed, *older = self.cipher.update_keys(self.name, update_id)  # older: recorded before a key rotation
+        # One INSERT … ON CONFLICT DO NOTHING is atomic alone; a look-up under older keys, or the
+        # channel's own hook, makes it a transaction.
+        alone = not older and type(self).recorded is InboxChannel.recorded
+        with (one_statement if alone else connection_transaction)(self.app.engine) as session:
             inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(),
                                          older=older)
             if inbox_id is not None:
                 self.recorded(session, data)
             return inbox_id
 
+    # Marking a row is one UPDATE: atomic alone (on PostgreSQL without BEGIN and COMMIT round trips).
+
     def _record_progress(self, inbox_id: int, count: int) -> None:
-        with connection_transaction(self.app.engine) as session:
+        with one_statement(self.app.engine) as session:
             repo.record_progress(session=session, inbox_id=inbox_id, count=count)
 
     def _record_done(self, inbox_id: int, count: int) -> None:
-        with connection_transaction(self.app.engine) as session:
+        with one_statement(self.app.engine) as session:
             repo.record_done(session=session, inbox_id=inbox_id, count=count, now=utcnow())
 
     def _mark_failed(self, inbox_id: int) -> None:
-        with connection_transaction(self.app.engine) as session:
+        with one_statement(self.app.engine) as session:
             repo.mark_failed(session=session, inbox_id=inbox_id, now=utcnow())
 
     def _progress(self, inbox_id: int) -> tuple[bool, int]:
@@ -452,7 +457,7 @@ class InboxChannel:
         self._mark_many([inbox_id])
 
     def _mark_many(self, inbox_ids: list[int]) -> None:
-        with connection_transaction(self.app.engine) as session:
+        with one_statement(self.app.engine) as session:
             repo.mark_sent(session=session, inbox_ids=inbox_ids, now=utcnow())
 
     def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object, int, object]]:

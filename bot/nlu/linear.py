@@ -23,7 +23,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -44,6 +44,9 @@ def cache_dir() -> Path | None:
     return Path(base) / "vaylaivon-bot"
 
 
+WORDS_KEPT = 20_000  # words whose known n-grams are kept (a language's syllables, not messages)
+
+
 @dataclass(frozen=True, slots=True)
 class NgramFeatures:
     """scikit-learn's char_wb TF-IDF (sublinear tf, l2 norm) as a vocabulary and idf weights."""
@@ -52,22 +55,42 @@ class NgramFeatures:
     idf: np.ndarray
     min_n: int
     max_n: int
+    # word → the vocabulary indices of its n-grams, in order (n-grams never cross words)
+    _known: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def grams(self, text: str) -> list[str]:
         out: list[str] = []
         for word in _SPACES.sub(" ", text.lower()).split():
-            padded = f" {word} "
-            size = len(padded)
-            for n in range(self.min_n, self.max_n + 1):
-                out.extend(padded[i : i + n] for i in range(max(1, size - n + 1)))
-                if size <= n:
-                    break  # a short word counts once, as in scikit-learn
+            out.extend(self._word_grams(word))
+        return out
+
+    def _word_grams(self, word: str) -> list[str]:
+        out: list[str] = []
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(self.min_n, self.max_n + 1):
+            out.extend(padded[i : i + n] for i in range(max(1, size - n + 1)))
+            if size <= n:
+                break  # a short word counts once, as in scikit-learn
+        return out
+
+    def known(self, text: str) -> list[int]:
+        """The vocabulary indices of the text's n-grams, in the order `grams` gives them."""
+        out: list[int] = []
+        vocabulary, kept = self.vocabulary, self._known
+        for word in _SPACES.sub(" ", text.lower()).split():
+            indices = kept.get(word)
+            if indices is None:
+                indices = tuple(j for g in self._word_grams(word) if (j := vocabulary.get(g)) is not None)
+                if len(kept) >= WORDS_KEPT:
+                    kept.clear()
+                kept[word] = indices
+            out.extend(indices)
         return out
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature indices, weights) of one text; both empty when no n-gram is known."""
-        vocabulary = self.vocabulary
-        counts = Counter(j for g in self.grams(text) if (j := vocabulary.get(g)) is not None)
+        counts = Counter(self.known(text))  # the same counts in the same order as over `grams`
         if not counts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
         index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))

@@ -10,6 +10,7 @@ so "vay mua ô tô" does not ride on the common word "vay" into a loan answer.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -66,7 +67,10 @@ def recall_weight(length: int) -> float:
 def contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """Whether the phrase occurs in the tokens as a contiguous run."""
     size = len(phrase)
-    return size > 0 and any(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
+    if size == 0 or phrase[0] not in tokens:
+        return False
+    first = phrase[0]
+    return any(tokens[i] == first and tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
 
 
 def features(tokens: tuple[str, ...]) -> set[str]:
@@ -177,33 +181,39 @@ class FaqMatcher:
             return []
         by_topic = key is not None and bool(self.topic_rows) and not self.named_programmes(tokens)
         moved = self.siblings(key) if by_topic else {}
-        query_weight = sum(self.weight(f) for f in query)
+        # The same sums in the same order as weighing each feature where it is used (the scores
+        # must not move by a rounding), with each feature weighed once.
+        weights = [(f, self.weight(f)) for f in query]
+        query_weight = sum(w for _, w in weights)
         shared: dict[int, float] = defaultdict(float)
-        for f in query:
-            w = self.weight(f)
-            for index in self.postings.get(f, ()):
+        postings = self.postings
+        for f, w in weights:
+            for index in postings.get(f, ()):
                 shared[index] += w
         beta = recall_weight(len(tokens))
+        square = beta**2
         # By topic, an entry whose topic has the person's column scores in full (it is answered from
         # that column); the others keep the factor for not being the person's programme.
         programme_factor = self._programme_factors(tokens, programme)
         best: dict[int, float] = {}
         explained: dict[int, float] = {}
+        phrasings, entries, programmes = self.phrasings, self.entries, self.programmes
         for index, common in shared.items():
-            p = self.phrasings[index]
-            if p.text in exclude:
+            p = phrasings[index]
+            if exclude and p.text in exclude:
                 continue
             recall = common / p.weight
-            if p.entry not in explained:
-                own = self.entry_features[p.entry]
-                explained[p.entry] = sum(self.weight(f) for f in query if f in own)
-            precision = explained[p.entry] / query_weight
-            score = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
-            if self.entries[p.entry].id not in moved:
-                score *= programme_factor.get(self.programmes[p.entry], 1.0)
-            if score > best.get(index, 0.0):
+            entry = p.entry
+            if entry not in explained:
+                own = self.entry_features[entry]
+                explained[entry] = sum(w for f, w in weights if f in own)
+            precision = explained[entry] / query_weight
+            score = (1 + square) * precision * recall / (square * precision + recall)
+            if not moved or entries[entry].id not in moved:
+                score *= programme_factor.get(programmes[entry], 1.0)
+            if score > 0.0:  # each phrasing once: best.get(index, 0.0) was always 0.0
                 best[index] = score
-        ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:FUZZ_CANDIDATES]
+        ranked = heapq.nlargest(FUZZ_CANDIDATES, best.items(), key=lambda kv: kv[1])  # = sorted(…)[:25], ties in order
         query_text = " ".join(tokens)
         per_entry: dict[int, float] = {}
         for index, score in ranked:

@@ -37,20 +37,49 @@ TELEX_PAIRS = (("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), 
 MAX_CHARS = 1200
 
 
+# One message is cleaned and folded a dozen times on its way (routing, facts, retrieval, clauses):
+# these pure functions keep their latest results. The caches are small and bounded: they serve the
+# repeats within a message and the short texts everyone types ("co", "1", "menu").
+RECENT = 256
+
+
 def clean(text: str, *, lower: bool = True) -> str:
     """NFC, invisible and control characters removed, whitespace collapsed, lower case by default."""
-    text = unicodedata.normalize("NFC", text or "").translate(INVISIBLE)
-    text = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text).split())
+    return _clean(text or "", lower)
+
+
+@lru_cache(maxsize=RECENT)
+def _clean(text: str, lower: bool) -> str:
+    text = unicodedata.normalize("NFC", text).translate(INVISIBLE)
+    if text.isprintable():
+        # No character of category C (control, format, unassigned…): the loop below would keep
+        # every character as it is. It costs a third of a long message's understanding.
+        text = " ".join(text.split())
+    else:
+        text = " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text).split())
     return text.lower() if lower else text
 
 
 def strip_accents(text: str) -> str:
     """Accent-free, đ → d: 'Lãi suất đối với' → 'lai suat doi voi'."""
+    if text.isascii():
+        return text  # nothing to strip: no combining marks, no đ or look-alike
+    if len(text) <= 24:
+        return _strip_word(text)  # most calls are one word of a message: cached
+    return _strip_accents(text)
+
+
+def _strip_accents(text: str) -> str:
     text = text.translate(D_LIKE)
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").translate(D_LIKE)
 
 
+# Words, not messages: Vietnamese has a few thousand syllables, so the cache hits almost always.
+_strip_word = lru_cache(maxsize=8192)(_strip_accents)
+
+
+@lru_cache(maxsize=RECENT)
 def fold(text: str) -> str:
     """clean + strip_accents: the key used to compare labels, names and phrases."""
     return strip_accents(clean(text))

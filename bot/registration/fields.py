@@ -371,11 +371,22 @@ _SPEAKER = ("toi la", "tui la", "minh la", "em la", "con la", "chau la", "tao la
 _FOR = frozenset({"cho", "giup", "ho", "dum", "ve"})
 
 
+_KIN_PHRASES: dict[int, tuple[object, list[tuple[str, str]]]] = {}  # id(choices) → (choices, phrases)
+
+
 def _kin_phrases(choices) -> list[tuple[str, str]]:
-    """(accent-free phrase, relationship value), longest first, from content/registration.yaml."""
+    """(accent-free phrase, relationship value), longest first, from content/registration.yaml
+    (worked out once per content: every message a relative writes is read for kin words)."""
+    kept = _KIN_PHRASES.get(id(choices))
+    if kept is not None and kept[0] is choices:
+        return kept[1]
     pairs = [(fold(c.label), c.value) for c in choices]
     pairs += [(phrase, c.value) for c in choices for phrase in c.also]
-    return sorted(set(pairs), key=lambda p: (-len(p[0].split()), p[0]))
+    phrases = sorted(set(pairs), key=lambda p: (-len(p[0].split()), p[0]))
+    if len(_KIN_PHRASES) >= 8:  # one content in a process (a few in tests): bounded all the same
+        _KIN_PHRASES.clear()
+    _KIN_PHRASES[id(choices)] = (choices, phrases)
+    return phrases
 
 
 def _kin_mentions(words: list[str], choices, asked: str) -> set[str]:
@@ -383,7 +394,10 @@ def _kin_mentions(words: list[str], choices, asked: str) -> set[str]:
     around it: the speaker's own ("tui là má nó") or the person's ("cho con trai tui")."""
     found: set[str] = set()
     used = [False] * len(words)
+    padded = f" {' '.join(words)} "
     for phrase, value in _kin_phrases(choices):
+        if phrase and f" {phrase} " not in padded:
+            continue  # not in the text at all (most phrases): no position can match it
         size = len(phrase.split())
         for i in range(len(words) - size + 1):
             if any(used[i:i + size]) or " ".join(words[i:i + size]) != phrase:
