@@ -219,16 +219,19 @@ class InboxChannel:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def accept(self, update_id: str, data: dict) -> None:
-        """Records the update (encrypted); a new one is processed in the background. An update from
-        a group is not recorded: the group gets the private-chats-only notice (see group_notice)."""
+    async def accept(self, update_id: str, data: dict, *, courtesy_sent: bool = False) -> int | None:
+        """Records the update (encrypted); a new one is processed in the background (its inbox row
+        is returned; None for a repeat or a group). An update from a group is not recorded: the
+        group gets the private-chats-only notice (see group_notice). `courtesy_sent`: the webhook's
+        answer itself carries the courtesy call (`before_dispatch`), so it is not made again."""
         group = self.group_of(data)
         if group is not None:
             self.group_notice(group, data)
-            return
+            return None
         inbox_id = await run_db(self.app.engine, self._record, update_id, data)
         if inbox_id is not None:  # None: the same update again, already recorded
-            self._spawn(inbox_id, data, None)
+            self._spawn(inbox_id, data, None, courtesy_sent=courtesy_sent)
+        return inbox_id
 
     async def resume(self) -> None:
         """Finishes updates recorded before a crash: processes or re-sends them, oldest first
@@ -293,16 +296,17 @@ class InboxChannel:
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
-    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None, sent_count: int = 0, swept: bool = False) -> None:
+    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None, sent_count: int = 0, swept: bool = False,
+               courtesy_sent: bool = False) -> None:
         if inbox_id in self.in_flight:
             return  # already being handled (an accept and a resume sweep can meet)
         self.in_flight.add(inbox_id)
-        task = asyncio.create_task(self._finish(inbox_id, data, replies, sent_count, swept))
+        task = asyncio.create_task(self._finish(inbox_id, data, replies, sent_count, swept, courtesy_sent))
         self.tasks.add(task)
         task.add_done_callback(lambda t: (self.tasks.discard(t), self.in_flight.discard(inbox_id)))
 
     async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int = 0,
-                      swept: bool = False) -> None:
+                      swept: bool = False, courtesy_sent: bool = False) -> None:
         try:
             msg = self.parse(data) if data else None
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -330,10 +334,11 @@ class InboxChannel:
                             await self._close(inbox_id)
                             return
                     await self._close_failed_before(key, inbox_id)
-                    try:
-                        await self.before_dispatch(msg, data)
-                    except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
-                        log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
+                    if not courtesy_sent:
+                        try:
+                            await self.before_dispatch(msg, data)
+                        except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
+                            log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
                     typing = asyncio.get_running_loop().call_later(TYPING_AFTER, self._start_typing, msg)
                     try:
                         stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
