@@ -24,7 +24,7 @@ LOCALES = {"vi": "vi_VN", "en": "en_US"}
 DEFAULT_LOCALE = "vi"
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8)  # one per locale in use
 def catalog(lang: str) -> gettext.NullTranslations:
     """Compiles the .po catalog of `lang` in memory (no stale .mo files) and falls back to Vietnamese."""
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
@@ -84,6 +84,6 @@ class Texts:
         return format_date(value, self.t("format.date_pattern"), locale=self.locale)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8)
 def texts(lang: str = DEFAULT_LOCALE) -> Texts:
     return Texts(lang)

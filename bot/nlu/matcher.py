@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 
 from content.models import FaqEntry, MatchingConfig
 from bot.nlu.meaning import build_meaning
-from bot.nlu.normalize import Normalizer
+from bot.nlu.normalize import RECENT, Normalizer
 
 BIGRAM_WEIGHT = 0.7
 NUMBER_WEIGHT = 0.3
@@ -99,7 +99,7 @@ class FaqMatcher:
         self.config = config
         # The same text is often matched twice for one message (a flow asking "is this a question?",
         # then the FAQ answering it): matching is pure, so recent results are kept.
-        self.match = functools.lru_cache(maxsize=512)(self._match)
+        self.match = functools.lru_cache(maxsize=RECENT)(self._match)
         self.programmes = [e.programme.value for e in entries]
         self.related = {e.id: frozenset(e.related) for e in entries}
         self.programme_words = {

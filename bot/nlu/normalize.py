@@ -37,9 +37,10 @@ TELEX_PAIRS = (("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), 
 MAX_CHARS = 1200
 
 
-# One message is cleaned and folded a dozen times on its way (routing, facts, retrieval, clauses):
-# these pure functions keep their latest results. The caches are small and bounded: they serve the
-# repeats within a message and the short texts everyone types ("co", "1", "menu").
+# One message is cleaned, folded and normalised a dozen times on its way (routing, facts,
+# retrieval, clauses): these pure functions keep their latest results. The caches are small and
+# bounded: they serve the repeats within a message and the short texts everyone types ("co", "1",
+# "menu"), and a flood of long messages leaves at most RECENT of them in memory.
 RECENT = 256
 
 
@@ -143,9 +144,11 @@ class Normalizer:
         expansions |= {w for v in self.synonyms.values() for w in v} | {w for k in self.synonyms for w in k}
         self.known = frozenset(known_words) | expansions | frozenset(lexicon.common_words)
         self.vocabulary: tuple[str, ...] = ()
-        self._cache = lru_cache(maxsize=4096)(self._normalize)
+        # Messages: the repeats within one (a flow asking "is this a question?", then the FAQ).
+        # Kept small: a flood of different long messages must not leave megabytes behind.
+        self._cache = lru_cache(maxsize=RECENT)(self._normalize)
         # Button labels and small talk are compared on every message: cache their light form.
-        self.light = lru_cache(maxsize=4096)(self._light)
+        self.light = lru_cache(maxsize=1024)(self._light)
 
     def set_vocabulary(self, words: set[str]) -> None:
         """The words of the FAQ phrasings: typos are corrected towards these, Telex decoded to known words."""

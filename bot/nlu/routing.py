@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from bot.nlu.normalize import Normalizer, clean, fold
+from bot.nlu.normalize import RECENT, Normalizer, clean, fold
 from bot.nlu.phrases import SENTENCE_MARK, compile_phrases
 from content.models import Route, RoutingContent, Topics
 
@@ -119,7 +119,7 @@ class Triage:
         self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
-        self.views = lru_cache(maxsize=2048)(self._views)
+        self.views = lru_cache(maxsize=RECENT)(self._views)  # the repeats within one message
         self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
     def _views(self, text: str) -> tuple[str, ...]:
