@@ -58,3 +58,20 @@ async def test_a_flood_from_one_chat_waits_in_one_queue_and_leaves_nothing_behin
         assert bot.channel._queues == {} and bot.channel.in_flight == set() and not bot.channel.tasks
         assert len(bot.channel.locks._locks) == 0  # the per-chat locks are forgotten too
         assert len(fake.sent("sendMessage")) == 60
+
+
+def test_the_web_pages_keep_the_decrypted_lists_of_a_bounded_number_of_communes(app, monkeypatch):
+    """An admin reading many communes' lists: beyond the bound, the least recently used goes."""
+    from bot.registration import worklist
+    from bot.vntime import vietnam_date
+    from storage.db import transaction
+    from storage.models import utcnow
+
+    monkeypatch.setattr(worklist, "HELD_KEPT", 3)
+    with transaction(app.engine) as session:
+        ctx = app.brain.context(lang="vi", today=vietnam_date(utcnow()), session=session, now=utcnow(),
+                                cipher=app.dispatcher.cipher)
+        for commune in (17035, 17059, 17062, 17065, 17068):
+            worklist._held(ctx, commune)
+        held = worklist._HELD[app.dispatcher.cipher]
+        assert len(held) == 3 and {key[1] for key in held} == {17062, 17065, 17068}

@@ -344,6 +344,8 @@ class InboxChannel:
             del self._queues[key]
             for row in waiting:  # cancelled (stopping): left to the next start or sweep
                 self.in_flight.discard(row[0])
+            if key not in self._failed:
+                self._newest.pop(key, None)  # only read for a chat with a "thử lại sau" pending
 
     async def _finish(self, inbox_id: int, msg: Incoming, data: dict, stored: list[Reply] | None, sent_count: int = 0,
                       swept: bool = False, courtesy_sent: bool = False) -> None:

@@ -53,9 +53,11 @@ class _Held:
 # Decrypting every registration of a commune for each page cost about 0.1 ms a registration (0.2 s
 # for 2,000): the decrypted list is kept in memory per database and commune while the commune's
 # registrations are unchanged (storage.registrations.held_mark), rebuilt when any changes (only the
-# changed ones decrypted again), and dropped after HELD_IDLE unused. An erased registration leaves
-# the list at its next read. Keyed by the Cipher, so an app's list never serves another's.
+# changed ones decrypted again), and dropped after HELD_IDLE unused (at most HELD_KEPT lists). An
+# erased registration leaves the list at its next read. Keyed by the Cipher, so an app's list never
+# serves another's.
 HELD_IDLE = 600.0  # seconds
+HELD_KEPT = 16  # communes' lists at most (an admin looking through many communes)
 _HELD: "weakref.WeakKeyDictionary[object, dict[tuple, _Held]]" = weakref.WeakKeyDictionary()
 _HELD_LOCK = threading.Lock()
 
@@ -87,6 +89,8 @@ def _held(ctx: Context, commune_code: int) -> list[Found]:
             found.append(Found(row, details, fold(details.name or ""), fold(details.village or "")))
     with _HELD_LOCK:
         store[key] = _Held(mark, found, now)
+        while len(store) > HELD_KEPT:  # the least recently used commune's list goes first
+            del store[min(store, key=lambda k: store[k].used)]
     return list(found)
 
 
