@@ -231,7 +231,10 @@ async def bot_run(updates: int, database: str) -> dict[str, dict]:
             await asyncio.to_thread(process.wait, 60)
             await fake.stop()
             log.seek(0)
-            errors = [line for line in log.read().splitlines() if "ERROR" in line or "WARNING" in line]
+            lines = log.read().splitlines()
+            if os.environ.get("BENCH_LOG_OUT"):  # the bot's whole log, for a look at what it did
+                Path(f"{os.environ['BENCH_LOG_OUT']}-{database}.log").write_text("\n".join(lines))
+            errors = [line for line in lines if "ERROR" in line or "WARNING" in line]
             errors = [line for line in errors if "DATA_ENCRYPTION_KEYS" not in line]  # the development key, expected
             if errors:
                 print(f"bot warnings ({len(errors)}):", *(e[:300] for e in errors[:6]), sep="\n  ", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import shutil
 import signal
@@ -149,6 +150,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         scheduler.start()
         # Reminders that fell due while the bot was down go out now (if their deadline has not passed).
         await sweep_reminders(app, channels)
+        # What start-up built (content, models, patterns: about 130,000 objects) lives as long as
+        # the process: frozen, the cyclic collector no longer walks it (a full collection took
+        # about 80 ms of the event loop's time).
+        gc.collect()
+        gc.freeze()
         await stop.wait()
     finally:
         if scheduler.running:
