@@ -41,10 +41,22 @@ class Content:
     routing: RoutingContent | None = None
     topics: Topics | None = None
     crisis: CrisisExamples | None = None
+    # Answers as rendered for a day and a locale: formatting every figure of an answer again for
+    # each message cost a tenth of a FAQ reply. Content and a day's values never change; bounded.
+    _rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
     def render(self, template: str, *, when: date, texts) -> str:
         """Replaces {parameter} placeholders with the value in force on `when`, in plain words."""
+        key = (template, when, getattr(texts, "lang", None), type(texts))
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = self._render(template, when=when, texts=texts)
+            if len(self._rendered) >= RENDERED_KEPT:
+                self._rendered.clear()
+            self._rendered[key] = rendered
+        return rendered
 
+    def _render(self, template: str, *, when: date, texts) -> str:
         def substitute(match: re.Match) -> str:
             parameter = self.parameters[match.group(1)]
             value = parameter.at(when)
@@ -54,6 +66,9 @@ class Content:
             return format_value(parameter, value, match.group(2), texts)
 
         return PLACEHOLDER.sub(substitute, template)
+
+
+RENDERED_KEPT = 4096  # answers × days × locales: a few hundred answers, one day at a time
 
 
 def format_value(parameter: Parameter, value: Decimal | date, style: str | None, texts) -> str:
