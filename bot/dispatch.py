@@ -21,7 +21,7 @@ from bot.state import ConversationState
 from bot.types import Incoming, Reply, replies_from_json, replies_to_json
 from storage import repo
 from storage.crypto import Cipher
-from storage.db import RETRY_DELAYS, connection_transaction, is_postgres, retryable, wipe_free_pages
+from storage.db import RETRY_DELAYS, connection_transaction, is_postgres, retried, retryable, wipe_free_pages
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -120,10 +120,11 @@ class Dispatcher:
         async with self.locks.hold(msg.conversation_key):
             for delay in (*self.retry_delays, None):
                 try:
-                    if self.in_thread:
-                        replies, notified = await asyncio.to_thread(self.process_or_stale, msg, inbox_id)
-                    else:
-                        replies, notified = self.process_or_stale(msg, inbox_id)
+                    with retried():  # a dropped connection runs the whole transaction again (below)
+                        if self.in_thread:
+                            replies, notified = await asyncio.to_thread(self.process_or_stale, msg, inbox_id)
+                        else:
+                            replies, notified = self.process_or_stale(msg, inbox_id)
                     if notified and self.on_notify is not None:
                         self.on_notify(notified)
                     return replies

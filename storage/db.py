@@ -9,6 +9,7 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
@@ -41,14 +42,32 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
 
 
 PING_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged on checkout
+# Set while a unit of work runs whose caller runs it again after a dropped connection (run_db, the
+# dispatcher): copied into the worker thread with the rest of the context.
+_RETRIED: ContextVar[bool] = ContextVar("retried_after_a_dropped_connection", default=False)
+
+
+@contextmanager
+def retried() -> Iterator[None]:
+    """Marks the database work inside as run again by its caller after a dropped connection."""
+    token = _RETRIED.set(True)
+    try:
+        yield
+    finally:
+        _RETRIED.reset(token)
 
 
 def ping_when_idle(engine: Engine) -> None:
-    """Pessimistic disconnect handling, as pool_pre_ping does, for connections that sat in the pool
-    longer than PING_AFTER: one that does not answer is replaced before it is handed out. A
-    connection returned moments ago is not pinged (pool_pre_ping pinged every checkout: three
-    round trips of every update); if the server went away in between, the statement fails as
-    retryable and the unit of work runs again on a fresh connection (RETRY_DELAYS)."""
+    """Pessimistic disconnect handling, as pool_pre_ping does: a pooled connection is pinged on
+    checkout, and one that does not answer is replaced before it is handed out — except for work
+    that is run again after a dropped connection anyway (`retried`: every update's transactions),
+    when the connection was in use less than PING_AFTER ago. pool_pre_ping pinged every checkout:
+    three round trips of every update. If the server went away in that second, the statement
+    fails as retryable and the unit of work runs again on a fresh connection (RETRY_DELAYS)."""
+
+    @event.listens_for(engine, "connect")
+    def made(_dbapi_connection, record) -> None:
+        record.info["fresh"] = True  # just connected: not pinged (as pool_pre_ping)
 
     @event.listens_for(engine, "checkin")
     def returned(_dbapi_connection, record) -> None:
@@ -56,7 +75,9 @@ def ping_when_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def handed_out(dbapi_connection, record, _proxy) -> None:
-        if time.monotonic() - record.info.get("returned_at", float("-inf")) < PING_AFTER:
+        if record.info.pop("fresh", False):
+            return
+        if _RETRIED.get() and time.monotonic() - record.info.get("returned_at", float("-inf")) < PING_AFTER:
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
@@ -157,7 +178,8 @@ async def run_db(engine: Engine, function, *args):
     again) from the event loop, re-running it after a dropped connection (RETRY_DELAYS)."""
     for delay in (*RETRY_DELAYS, None):
         try:
-            return await _run_db_once(engine, function, *args)
+            with retried():
+                return await _run_db_once(engine, function, *args)
         except DBAPIError as exc:
             if delay is None or not retryable(exc):
                 raise

@@ -300,3 +300,43 @@ def test_registrations_complete_under_a_storm_of_killed_database_connections(app
           f"'thử lại sau' {len(tried_later)}")
     assert kills[0] > 0 and not tried_later
     assert sorted(r.chat_id for r in rows) == sorted(f"storm{i}" for i in range(30))
+
+
+def test_a_connection_killed_while_idle_is_replaced_before_anything_uses_it(app):
+    """PostgreSQL: every pooled connection is killed right after use. A page, a command or the
+    scheduler (nothing runs their transaction again) still gets a working connection: it is pinged
+    on checkout and replaced. An update's transaction, which is run again anyway, is not pinged
+    when its connection was in use a moment ago; it is answered all the same."""
+    from sqlalchemy import event, text
+
+    from storage.db import transaction
+    from tests.conftest import make_message
+
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no connections to kill")
+    name = f"idle_{id(app) % 10**8}"
+    event.listen(app.engine, "connect", lambda dbapi, _record: dbapi.execute(f"SET application_name = '{name}'") and None)
+    app.engine.dispose()
+
+    def kill_all() -> int:
+        from storage.db import make_engine
+
+        admin = make_engine(str(app.engine.url.render_as_string(hide_password=False)))
+        with admin.connect() as connection:
+            killed = connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = :name"),
+                {"name": name}).scalar()
+        admin.dispose()
+        return killed
+
+    for _ in range(3):
+        with transaction(app.engine) as session:
+            assert session.exec(text("SELECT 1")).one()[0] == 1
+        assert kill_all() >= 1  # the connection just returned to the pool is dead now
+    replies = asyncio.run(app.dispatcher.dispatch(make_message("lãi suất bao nhiêu", chat_id="idle1")))
+    assert kill_all() >= 1
+    replies += asyncio.run(app.dispatcher.dispatch(make_message("vay tối đa bao nhiêu", chat_id="idle1")))
+    assert len(replies) == 2 and not any("thử lại sau" in r.text for r in replies)
+    with transaction(app.engine) as session:
+        assert session.exec(text("SELECT 1")).one()[0] == 1
