@@ -7,8 +7,9 @@ A channel subclass says how to read its updates (`parse`), how replies become me
 Delivery after faults (README "Reliability"):
 - each chat has its own send queue: its updates are handled and their replies sent one after
   another (one queue per chat, worked through in arrival order by one task), so a chat's later
-  reply never overtakes an earlier one. A temporary send failure (network, outage, 429) is retried in place, after the
-  platform's Retry-After or a growing pause, holding only that chat's queue;
+  reply never overtakes an earlier one. A temporary send failure (network, outage, 429) is
+  retried in place, after the platform's Retry-After or a growing pause, holding only that chat's
+  queue;
 - every confirmed message is committed on its inbox row (`sent_count`; the last one with
   `sent_at`) as soon as its send returns, before the next send begins, in a transaction of its
   own (nothing batched), so after a crash the replies resume after the last confirmed message: a
