@@ -507,6 +507,9 @@ class RoutingContent(BaseModel):
     crisis_told_as_past: list[list[str]] = Field(default_factory=list)
     # …unless it is still there now ("mà giờ vẫn muốn chết"): then it stays a crisis.
     crisis_still: list[str] = Field(default_factory=list)
+    # Figures of speech that are no danger ("mệt muốn chết với mấy cái thủ tục"): taken out of the
+    # message before the crisis check, so that the rest of it still counts.
+    crisis_idioms: list[str] = Field(default_factory=list)
     flows: dict[Literal["eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer"], Route]
     other_programmes: dict[str, Route]
     abuse: Route

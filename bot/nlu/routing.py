@@ -101,6 +101,7 @@ class Triage:
         self.crisis = {name: _Compiled(route) for name, route in routing.crisis.items()}
         self.told_as_past = [_Cues(cues) for cues in routing.crisis_told_as_past]
         self.still = _Cues(routing.crisis_still)
+        self.idioms = compile_phrases(routing.crisis_idioms)
         self.flows = {name: _Compiled(route) for name, route in routing.flows.items()}
         self.flow_payloads = {name: route.payload for name, route in routing.flows.items()}
         self.programmes = {name: _Compiled(route) for name, route in routing.other_programmes.items()}
@@ -143,18 +144,23 @@ class Triage:
         """Someone in danger: checked first, in every state. `answering()`: whether the text is the
         answer a flow's step takes ("cho thằng con trai tui"); then only the phrases count, not the
         model (asked only when no phrase matched and the model would decide)."""
-        views = self.views(text[:2000])[:3]
-        telex = self.normalizer.telex(text[:2000])
+        text = text[:2000]
+        views = self.views(text)[:3]
+        if self.idioms is not None and any(self.idioms.search(v) for v in views[1:]):
+            # "mệt muốn chết với mấy cái thủ tục": the figure of speech taken out, the rest still counts.
+            text = self.idioms.sub(" ", views[1])
+            views = (text, *(self.idioms.sub(" ", v) for v in views[1:]))
+        telex = self.normalizer.telex(text)
         if telex not in views:
             views += (telex,)  # "khoong muoons soongs" typed without an input method
         if self.told_as_past and all(cues.found(views) for cues in self.told_as_past) and not self.still.found(views):
             return None  # "hồi còn nghiện em từng…, giờ ổn rồi, vay…": a question about the loan
-        said = sentences(text[:2000])
+        said = sentences(text)
         parts = [self.views(p)[:3] for p in said] if len(said) > 1 else None
         for name, compiled in self.crisis.items():
             if compiled.matches(views, parts):
                 return Verdict("crisis", name, compiled.route.reply)
-        kind = self.crisis_model.kind(text[:2000], views) if self.crisis_model is not None and not answering() else None
+        kind = self.crisis_model.kind(text, views) if self.crisis_model is not None and not answering() else None
         if kind is not None and kind in self.crisis:
             return Verdict("crisis", kind, self.crisis[kind].route.reply)
         return None
