@@ -396,6 +396,33 @@ def test_ordinary_messages_are_not_taken_for_a_crisis(brain, text):
     assert brain.triage.in_danger(text) is None
 
 
+def test_a_figure_of_speech_is_taken_out_but_the_rest_of_the_message_still_counts(brain, ctx):
+    text = "mệt muốn chết với mấy cái thủ tục, rốt cuộc đăng ký vay ở đâu vậy"
+    assert brain.triage.in_danger(text) is None
+    assert "công an xã" in ask(brain, ctx, text)[1]
+    # The same figure of speech beside a real danger: still a crisis.
+    assert brain.triage.in_danger("mệt muốn chết với mấy cái thủ tục, tui không muốn sống nữa") is not None
+    assert brain.triage.in_danger("tui mệt muốn chết rồi, không còn thiết gì nữa") is not None
+
+
+@pytest.mark.parametrize("text", [
+    "vợ tôi mất vì sốc thuốc năm trước, tôi cũng cai xong rồi, giờ nuôi con một mình, muốn vay nuôi heo thì làm sao",
+    "con tui hồi 14 tuổi bị dụ vận chuyển ma túy, đi tù 3 năm, ra năm ngoái, giờ nó vay học nghề mỗi tháng được nhiêu",
+])
+def test_a_hard_time_told_as_the_past_gets_the_loan_answer(brain, ctx, text):
+    assert brain.triage.in_danger(text) is None
+    reply = ask(brain, ctx, text)[1]
+    assert "115" not in reply and "111" not in reply and "vay" in reply
+
+
+def test_a_number_inside_alternatives_matches_any_number():
+    from bot.nlu.phrases import compile_phrases
+
+    pattern = compile_phrases(["di tu (# nam|may nam) ... ra"])
+    assert pattern.search("di tu 3 nam ra nam ngoai") and pattern.search("di tu may nam moi ra")
+    assert not pattern.search("di tu # nam ra")
+
+
 def test_a_reply_a_flow_takes_is_not_judged_by_the_crisis_model(brain):
     text = "thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá"
     assert brain.triage.in_danger(text, answering=lambda: True) is None

@@ -27,7 +27,9 @@ def _word(word: str) -> str:
     if alternatives and "..." in word:
         raise ValueError(f"{word!r}: '...' cannot be one of the alternatives")
     if alternatives:
-        return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives.group(1).split("|")) + ")"
+        # "#" is any number inside an alternative too: "(# nam|may nam)".
+        return "(?:" + "|".join(r"\s+".join(r"\d+" if w == "#" else re.escape(w) for w in option.split())
+                                for option in alternatives.group(1).split("|")) + ")"
     return re.escape(word)
 
 
