@@ -554,6 +554,9 @@ class TopicCue(BaseModel):
     over: list[str] = Field(default_factory=list)  # topics it replaces even when answered with confidence
     unless: list[str] = Field(default_factory=list)  # words that make it another question ("lãi mỗi tháng")
     also: list[str] = Field(default_factory=list)  # close topics the same words point at
+    # Counts when said anywhere in a one-question message, not only in the question's own sentence
+    # ("Em sợ lên xã bị theo dõi. Có cách nào khác để đăng ký không?").
+    story: bool = False
 
 
 class Topics(BaseModel):

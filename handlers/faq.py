@@ -125,7 +125,7 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
             whole = find(ctx, text, facts)
             single = whole if isinstance(whole, Found) else None
         if single is None:
-            single = find(ctx, target, facts, text)
+            single = find(ctx, target, facts, text, only=True)
         if not isinstance(single, Found) and target != text:
             whole = find(ctx, text, facts)
             single = whole if isinstance(whole, Found) or whole.score > single.score else single
@@ -167,7 +167,7 @@ def covers_both(ctx: Context, text: str, facts: Facts) -> bool:
     return isinstance(found, Found) and found.entry_id in ctx.content.topics.any_entries
 
 
-def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> Found | MatchResult:
+def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, only: bool = False) -> Found | MatchResult:
     """The entry that answers one question (`text`: the message or one of its clauses), with the
     person's programme; or the matcher's doubt. A special situation anywhere in the message ("em
     đang vay vốn sinh viên, …, vay thêm được không") keeps every clause from the core answer."""
@@ -187,7 +187,7 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
             return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
     programme = facts.programme if facts.programme in ("qd08", "qd22") else None
     result = ctx.matcher.match(text, programme, key)
-    cued = cued_answer(ctx, text, facts, result, programme, message)
+    cued = cued_answer(ctx, text, facts, result, programme, message, story=message if only else None)
     if cued is not None:
         return cued
     if result.status is Status.ANSWER:
@@ -211,11 +211,11 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
 
 
 def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None,
-                message: str | None = None) -> Found | None:
+                message: str | None = None, story: str | None = None) -> Found | None:
     """A doubt between close topics settled by the question's own words (content/topics.yaml
     `cues`): "trong lúc học thì mỗi tháng vay được mấy triệu" is the monthly training loan."""
     topics = ctx.content.topics
-    cued = ctx.triage.cued_topics(text, facts.purpose)
+    cued = ctx.triage.cued_topics(text, facts.purpose, story)
     if not cued:
         return None
     if result.status is Status.ANSWER and result.best is not None:

@@ -415,6 +415,15 @@ def test_a_hard_time_told_as_the_past_gets_the_loan_answer(brain, ctx, text):
     assert "115" not in reply and "111" not in reply and "vay" in reply
 
 
+def test_a_fear_told_around_the_only_question_decides_its_answer(brain, ctx):
+    # The fear is in the story's first sentence; the question alone reads "is there another way?".
+    _, text, _ = ask(brain, ctx, "Em sợ lên công an xã thì bị nghi ngờ, bị theo dõi thêm. Có cách nào khác để đăng ký vay không?")
+    assert "bảo mật" in text and "người nhà báo nhu cầu thay" in text
+    # Several questions: each is answered for itself, the fear does not take them over.
+    _, text, _ = ask(brain, ctx, "em sợ bị người ta biết lắm. lãi suất bao nhiêu? đăng ký ở đâu?")
+    assert "6,24%" in text and "công an xã" in text
+
+
 def test_a_number_inside_alternatives_matches_any_number():
     from bot.nlu.phrases import compile_phrases
 

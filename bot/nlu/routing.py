@@ -120,6 +120,7 @@ class Triage:
         self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
+        self.story_cues = {name for name, cue in topics.cues.items() if cue.story}
         self.views = lru_cache(maxsize=2048)(self._views)
         self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
@@ -221,15 +222,18 @@ class Triage:
         """'Thế thì sao?', 'còn em thì sao?': the last topic again, for the person as they are now."""
         return self.follow_up is not None and any(self.follow_up.fullmatch(v) for v in self.views(text[:200])[1:])
 
-    def cued_topics(self, text: str, purpose: str | None) -> set[str]:
-        """The topics content/topics.yaml `cues` point at in this question (with the person's purpose)."""
+    def cued_topics(self, text: str, purpose: str | None, story: str | None = None) -> set[str]:
+        """The topics content/topics.yaml `cues` point at in this question (with the person's purpose).
+        `story`: the whole message when `text` is its only question; the cues marked `story` count in it."""
         views = self.views(text[:2000])[1:]
+        told = self.views(story[:2000])[1:] if story and story != text else views
         cued = set()
         for name, (phrases, words, wanted, unless) in self.cues.items():
-            if not any(phrases.search(v) for v in views) or (unless is not None and any(unless.search(v) for v in views)):
+            seen = told if name in self.story_cues else views
+            if not any(phrases.search(v) for v in seen) or (unless is not None and any(unless.search(v) for v in seen)):
                 continue
             if words is None and wanted is None or (wanted is not None and purpose == wanted) or (
-                    words is not None and any(words.search(v) for v in views)):
+                    words is not None and any(words.search(v) for v in seen)):
                 cued.add(name)
                 cued |= self.cue_also[name]
         return cued
