@@ -109,9 +109,9 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.app import build_brain
-    from bot.vntime import vietnam_date
     from bot.eligibility.engine import Profile
     from bot.i18n import texts
+    from bot.vntime import vietnam_date
     from storage.models import utcnow
 
     settings = _settings(args)
@@ -122,10 +122,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     except ValueError:
         print("--date must be YYYY-MM-DD", file=sys.stderr)
         return 2
-    if args.profile:
-        lines = [Path(args.profile).read_text(encoding="utf-8")]
-    else:
-        lines = [line for line in sys.stdin if line.strip()]
+    lines = [Path(args.profile).read_text(encoding="utf-8")] if args.profile else [line for line in sys.stdin if line.strip()]
     for line in lines:
         try:
             profile = Profile.model_validate_json(line)

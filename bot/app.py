@@ -15,9 +15,9 @@ from bot.downloads import DownloadLinks
 from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
 from bot.limits import FloodGate, Limits
+from bot.nlu.crisis import build_crisis_model
 from bot.nlu.facts import FactReader
 from bot.nlu.intents import IntentDetector
-from bot.nlu.crisis import build_crisis_model
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.nlu.routing import Triage, folded_view

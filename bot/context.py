@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -57,21 +58,21 @@ class Context:
     matcher: FaqMatcher
     normalizer: Normalizer
     today: date
-    eligibility: "EligibilityEngine"
+    eligibility: EligibilityEngine
     # Records an unanswered or ambiguous question (redacted text only); a no-op for `ask`.
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
-    places: "Places | None" = None
-    triage: "Triage | None" = None
-    facts_reader: "FactReader | None" = None
+    places: Places | None = None
+    triage: Triage | None = None
+    facts_reader: FactReader | None = None
     # What the message being handled says about the person (read once by the router).
-    message_facts: "Facts | None" = None
+    message_facts: Facts | None = None
     # The words that asked for a flow ("đăng ký vay cho con tôi"): the flow reads what they already say.
     request_text: str | None = None
     # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
     # `db` is the transaction's Session, or its Connection (an ORM session is then opened on it
     # only when a handler uses `session`: most updates never need one).
-    db: "Session | Connection | None" = None
-    cipher: "Cipher | None" = None
+    db: Session | Connection | None = None
+    cipher: Cipher | None = None
     now: datetime | None = None
     channel: str = ""
     chat_id: str = ""
@@ -92,14 +93,14 @@ class Context:
     web_base_url: str = ""
     officer_invite_hours: int = 72  # OFFICER_INVITE_HOURS, for invites made on the web pages
 
-    _session: "Session | None" = None
+    _session: Session | None = None
 
     @property
     def has_storage(self) -> bool:
         return self.db is not None
 
     @property
-    def session(self) -> "Session | None":
+    def session(self) -> Session | None:
         """An ORM session in the update's transaction (created on first use)."""
         if self.db is None or not isinstance(self.db, Connection):
             return self.db

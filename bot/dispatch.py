@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import AsyncIterator, Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -138,7 +138,8 @@ class Dispatcher:
                         await asyncio.sleep(delay)
                         continue
                     if retryable(exc):
-                        log.error("database unavailable while handling a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
+                        log.error("database unavailable while handling a %s update (inbox %s): %s",
+                                  msg.channel, inbox_id, type(exc).__name__)
                         if inbox_id is not None:
                             raise TemporaryFailure([self.error_reply()]) from None
                     else:

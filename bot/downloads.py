@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
@@ -55,7 +55,7 @@ class DownloadLinks:
         if not any([hmac.compare_digest(given, valid.encode()) for valid in self._signatures(file_id, expiry)]):
             return 403, None, b""
         now = utcnow()
-        if datetime.fromtimestamp(expiry, timezone.utc) < now:
+        if datetime.fromtimestamp(expiry, UTC) < now:
             return 410, None, b""
         with transaction(self.engine) as session:
             row = session.exec(select(Download).where(Download.id == file_id).with_for_update()).first()

@@ -245,7 +245,7 @@ class ConversationState(BaseModel):
         return self.model_dump_json(exclude_defaults=True)
 
     @classmethod
-    def from_json(cls, raw: str | None) -> "ConversationState":
+    def from_json(cls, raw: str | None) -> ConversationState:
         if not raw:
             return cls()
         try:

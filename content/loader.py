@@ -12,8 +12,19 @@ import yaml
 from pydantic import ValidationError
 
 from content.models import (
-    Calendar, CrisisExamples, FactWords, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent,
-    RoutingContent, RuleBook, Topics,
+    Calendar,
+    CrisisExamples,
+    FactWords,
+    FaqEntry,
+    Holidays,
+    Lexicon,
+    MatchingConfig,
+    Parameter,
+    QuestionSet,
+    RegistrationContent,
+    RoutingContent,
+    RuleBook,
+    Topics,
 )
 
 CONTENT_DIR = Path(__file__).resolve().parent

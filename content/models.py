@@ -180,7 +180,7 @@ class RuleDef(BaseModel):
     next_step: str | None = None
 
     @model_validator(mode="after")
-    def _says_what_unknown_means(self) -> "RuleDef":
+    def _says_what_unknown_means(self) -> RuleDef:
         # in_force is decided by the date alone and is never unknown.
         if self.on_unknown == "review" and not self.unknown and "in_force" not in self.check:
             raise ValueError("a rule that asks for review when unknown needs an `unknown` text")
@@ -316,7 +316,7 @@ class RegistrationContent(BaseModel):
                 if isinstance(r, str) or programme in r.programmes]
 
     @model_validator(mode="after")
-    def _known_programmes(self) -> "RegistrationContent":
+    def _known_programmes(self) -> RegistrationContent:
         known = {p.value for p in self.programmes}
         for reason in self.rejection_reasons:
             if not isinstance(reason, str) and not set(reason.programmes) <= known:
@@ -337,7 +337,7 @@ class Due(BaseModel):
     once: date | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "Due":
+    def _exactly_one(self) -> Due:
         if sum(v is not None for v in (self.monthly, self.yearly, self.once)) != 1:
             raise ValueError("due needs exactly one of monthly, yearly, once")
         return self
@@ -411,7 +411,7 @@ class CompensatoryDay(BaseModel):
     for_: date = Field(alias="for")
 
     @model_validator(mode="after")
-    def _after(self) -> "CompensatoryDay":
+    def _after(self) -> CompensatoryDay:
         if self.compensatory <= self.for_ or self.compensatory.weekday() >= 5 or self.for_.weekday() < 5:
             raise ValueError("a compensatory day is a weekday after a holiday that fell on a weekend")
         return self
@@ -515,7 +515,7 @@ class RoutingContent(BaseModel):
     vague: Route
 
     @model_validator(mode="after")
-    def _replies(self) -> "RoutingContent":
+    def _replies(self) -> RoutingContent:
         for name, route in {**self.crisis, **self.other_topics, **self.other_programmes, "abuse": self.abuse, "injection": self.injection,
                             "vague": self.vague}.items():
             if not route.reply:
@@ -567,7 +567,7 @@ class Topics(BaseModel):
         return next((name for name, row in self.topics.items() if entry_id in row.values()), None)
 
     @model_validator(mode="after")
-    def _cues_name_topics(self) -> "Topics":
+    def _cues_name_topics(self) -> Topics:
         for name, cue in self.cues.items():
             unknown = {name, *cue.also, *cue.over} - set(self.topics)
             if unknown:

@@ -10,8 +10,8 @@ from bot.registration.fields import Invalid, read_free_text, read_phone, read_ye
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow, HandoffDraft, HandoffStep
 from bot.types import Button, Incoming, Reply
-from handlers.common import continue_with, menu_buttons, menu_reply
 from handlers import places
+from handlers.common import continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province
 from storage import officers, registrations
 

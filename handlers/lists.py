@@ -9,10 +9,10 @@ import re
 from datetime import date
 
 from bot.context import Context, Result
+from bot.nlu.numbers import parse_amount
 from bot.registration import service, steps
 from bot.registration.record import borrower_name
 from bot.router import Router
-from bot.nlu.numbers import parse_amount
 from bot.state import ConversationState, Flow, OfficerStep
 from bot.types import Button, Reply
 from bot.vntime import vietnam_date
@@ -100,7 +100,8 @@ def _for_outcome(ctx: Context, registration_id: int):
     if officer is None:
         return registration, None, denied(ctx)
     if registration.status != registrations.RECEIVED:
-        return registration, officer, Result([Reply(ctx.t("officer.already", status=ctx.t(f"status.{registration.status}")), (_home(ctx),))])
+        already = ctx.t("officer.already", status=ctx.t(f"status.{registration.status}"))
+        return registration, officer, Result([Reply(already, (_home(ctx),))])
     return registration, officer, None
 
 
@@ -167,7 +168,8 @@ def view(ctx: Context, row: MonthlyList) -> Result:
         lines.append(ctx.t("lists.return_note", note=ctx.cipher.decrypt(row.note)))
     buttons: list[Button] = []
     if officer.role == "committee" and row.status == lists.CLOSED:
-        buttons += [Button(ctx.t("lists.confirm"), f"{PREFIX}:confirm:{row.id}"), Button(ctx.t("lists.return"), f"{PREFIX}:return:{row.id}")]
+        buttons += [Button(ctx.t("lists.confirm"), f"{PREFIX}:confirm:{row.id}"),
+                    Button(ctx.t("lists.return"), f"{PREFIX}:return:{row.id}")]
     if officer.role == "bank" and row.status == lists.CONFIRMED:
         buttons.append(Button(ctx.t("lists.receive"), f"{PREFIX}:receive:{row.id}"))
     if officer.role == "bank" and row.status == lists.RECEIVED:
@@ -216,7 +218,8 @@ def person(ctx: Context, registration) -> Result:
                  name=borrower_name(details, ctx.texts) or "—", amount=ctx.texts.money(details.amount or 0))
     rid = registration.id
     buttons = (Button(ctx.t("lists.grant"), f"{PREFIX}:grant:{rid}"), Button(ctx.t("lists.deny"), f"{PREFIX}:deny:{rid}"),
-               Button(ctx.t("lists.gaveup"), f"{PREFIX}:gaveup:{rid}"), Button(ctx.t("lists.people"), f"{PREFIX}:people:{registration.commune_code}"))
+               Button(ctx.t("lists.gaveup"), f"{PREFIX}:gaveup:{rid}"),
+               Button(ctx.t("lists.people"), f"{PREFIX}:people:{registration.commune_code}"))
     return Result([Reply(text, buttons)])
 
 

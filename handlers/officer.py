@@ -223,7 +223,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return Result([Reply(ctx.t("input.stale_button"))] + pending_list(ctx, registration.commune_code, 0).replies)
     if action == "ok":
         if registration.status == registrations.VERIFIED:
-            return Result([Reply(ctx.t("officer.already", status=ctx.t("status.verified")))] + pending_list(ctx, registration.commune_code, 0).replies)
+            return Result([Reply(ctx.t("officer.already", status=ctx.t("status.verified")))]
+                          + pending_list(ctx, registration.commune_code, 0).replies)
         if not service.decide(ctx, officer, registration, registrations.VERIFIED, version=version):
             return decided_meanwhile(ctx, registration)
         return Result([Reply(ctx.t("officer.verified", reference=service.show_reference(registration.reference)))]
@@ -277,7 +278,8 @@ def pending_list(ctx: Context, commune_code: int, page: int) -> Result:
     total = service.commune_figures(session=ctx.session, commune_code=commune_code, now=ctx.now)["pending"]
     audit(ctx, officer, "view_list", commune_code=commune_code, detail=f"page={page}")
     if not rows:
-        return Result([Reply(ctx.t("officer.none_pending", commune=ctx.places.label(commune_code)), (ctx.button("officer.home", f"{PREFIX}:home"),))])
+        return Result([Reply(ctx.t("officer.none_pending", commune=ctx.places.label(commune_code)),
+                             (ctx.button("officer.home", f"{PREFIX}:home"),))])
     buttons = []
     for row in rows[:PAGE]:
         details = service.load_details(ctx.cipher, row)
@@ -300,7 +302,8 @@ def open_registration(ctx: Context, officer: Officer, registration) -> Result:
     """The details, the history with notes, and the decisions."""
     audit(ctx, officer, "view", registration_id=registration.id, commune_code=registration.commune_code)
     details = service.load_details(ctx.cipher, registration)
-    lines = [ctx.t("officer.detail_heading", reference=service.show_reference(registration.reference), status=ctx.t(f"status.{registration.status}"))]
+    lines = [ctx.t("officer.detail_heading", reference=service.show_reference(registration.reference),
+                   status=ctx.t(f"status.{registration.status}"))]
     lines += summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today)
     if details.amount_requested:
         lines.append(ctx.t("officer.amount_requested", amount=ctx.texts.money(details.amount_requested)))
@@ -473,7 +476,8 @@ def question_list(ctx: Context, commune_code: int) -> Result:
     for row in rows:
         text = ctx.cipher.decrypt(row.question) or ""
         buttons.append(Button(ctx.t("officer.question_item", number=row.id, text=text[:40]), f"{PREFIX}:q:{row.id}"))
-    return Result([Reply(ctx.t("officer.questions_heading", count=len(rows)), tuple(buttons) + (ctx.button("officer.home", f"{PREFIX}:home"),))])
+    return Result([Reply(ctx.t("officer.questions_heading", count=len(rows)),
+                         tuple(buttons) + (ctx.button("officer.home", f"{PREFIX}:home"),))])
 
 
 def question(ctx: Context, state: ConversationState, question_id: int, *, answer: bool) -> Result:
@@ -513,9 +517,7 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     unless it is a button's label ("Quay lại") or a navigation word ("thoát")."""
     if not _awaiting(ctx, state):
         return False
-    if resolve_button(text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words) is not None:
-        return False
-    return True
+    return resolve_button(text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words) is None
 
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:

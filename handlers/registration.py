@@ -27,25 +27,44 @@ from bot.context import Context, Result
 from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
 from bot.nlu.normalize import clean, fold
-from bot.nlu.numbers import read_amount, says_unknown
+from bot.nlu.numbers import parse_count, read_amount, says_unknown
 from bot.registration import service
 from bot.registration.fields import (
-    Invalid, is_plain_year, name_looks_odd, read_birth_year, read_event_year,
-    read_free_text, read_name, read_national_id, read_phone, read_relationship, read_summary, read_who, read_yes_no,
-    says_back, says_skip,
+    Invalid,
+    is_plain_year,
+    name_looks_odd,
+    read_birth_year,
+    read_event_year,
+    read_free_text,
+    read_name,
+    read_national_id,
+    read_phone,
+    read_relationship,
+    read_summary,
+    read_who,
+    read_yes_no,
+    says_back,
+    says_skip,
 )
-from bot.nlu.numbers import parse_count
 from bot.registration.record import (
-    BUSINESS_FIELDS, FIELDS, OPTIONAL, Details, field_label, field_value, fields_of, registrant_text, staff_share,
+    BUSINESS_FIELDS,
+    FIELDS,
+    OPTIONAL,
+    Details,
+    field_label,
+    field_value,
+    fields_of,
+    registrant_text,
+    staff_share,
     summary_lines,
 )
 from bot.router import FlowSpec, Router, resolve_button, typed_number
-from storage import registrations
 from bot.state import ConversationState, EligibilityProgress, Flow, PendingAnswer, RegistrationDraft, RegistrationStep
 from bot.types import Button, Incoming, Reply
-from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers import places
+from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province
+from storage import registrations
 
 PREFIX = "reg"
 DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "amount_requested"),
@@ -1002,7 +1021,7 @@ def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
 def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
     """'hai trăm triệu', '50tr', '1 tỷ 2'; a range ('30-50 triệu') asks which."""
     reading = read_amount(text)
-    if reading.is_range and MIN_AMOUNT <= reading.low and reading.high <= MAX_AMOUNT:
+    if reading.is_range and reading.low >= MIN_AMOUNT and reading.high <= MAX_AMOUNT:
         _draft(state).pending = PendingAnswer(low=reading.low, high=reading.high)
         state.step = RegistrationStep.AMOUNT_RANGE
         return Result([ask(ctx, state)])

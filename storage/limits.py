@@ -98,7 +98,6 @@ def blocked_until(*, session: Session, chat_keys: list[str], kind: str) -> datet
 def block(*, session: Session, chat_keys: list[str], kind: str, until: datetime, now: datetime) -> None:
     """Blocks `kind` until then, and starts its count afresh."""
     key = _adopt(session, chat_keys, kind, "")
-    table = ChatLimit.__table__
     statement = (
         _insert(session, ChatLimit)
         .values(chat_key=key, kind=kind, period="", count=0, until=until, updated_at=now)

@@ -15,8 +15,19 @@ from sqlalchemy.engine import Engine
 from storage.crypto import Cipher
 from storage.db import transaction
 from storage.models import (
-    ChannelContact, Consent, Conversation, Download, InboxUpdate, MonthlyList, Notification, OAuthToken, Officer,
-    OfficerQuestion, Registration, RegistrationEvent, UnansweredQuestion,
+    ChannelContact,
+    Consent,
+    Conversation,
+    Download,
+    InboxUpdate,
+    MonthlyList,
+    Notification,
+    OAuthToken,
+    Officer,
+    OfficerQuestion,
+    Registration,
+    RegistrationEvent,
+    UnansweredQuestion,
 )
 from storage.sealed import use_cipher
 

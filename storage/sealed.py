@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement, literal
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean, TypeDecorator
 
-_rings: "weakref.WeakKeyDictionary[object, object]" = weakref.WeakKeyDictionary()
+_rings: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
 
 def use_cipher(engine, cipher) -> None:
@@ -54,10 +54,7 @@ class SealedId(TypeDecorator):
         def __eq__(self, other):  # type: ignore[override]
             if other is None or isinstance(other, ColumnElement) and not isinstance(other, BindParameter):
                 return super().__eq__(other)
-            if isinstance(other, BindParameter):
-                bind = other._with_binary_element_type(AnyKey())
-            else:
-                bind = literal(other, AnyKey())
+            bind = other._with_binary_element_type(AnyKey()) if isinstance(other, BindParameter) else literal(other, AnyKey())
             return MatchesAnyKey(self.expr, bind)
 
         def __hash__(self):  # comparators are hashed by the ORM

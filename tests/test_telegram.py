@@ -8,7 +8,6 @@ import json
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.channels.telegram import TelegramChannel
@@ -163,9 +162,8 @@ async def test_replies_stored_but_not_sent_before_a_crash_are_sent_after_restart
 
 async def test_healthz_reports_database_and_channel(settings, brain, engine, fake):
     async with Harness(settings, brain, engine, fake) as bot:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{bot.url}/healthz") as response:
-                body = await response.json()
+        async with aiohttp.ClientSession() as session, session.get(f"{bot.url}/healthz") as response:
+            body = await response.json()
         assert response.status == 200 and body == {"database": "ok", "disk": "ok", "channels": {"telegram": "ok"}}
 
 
@@ -428,7 +426,8 @@ def test_every_kind_of_telegram_message_is_read_from_its_json():
     from bot.channels.telegram import to_incoming
     from bot.types import Kind
 
-    base = {"message_id": 1, "date": 1700000000, "chat": {"id": 5, "type": "private"}, "from": {"id": 6, "is_bot": False, "first_name": "A"}}
+    base = {"message_id": 1, "date": 1700000000, "chat": {"id": 5, "type": "private"},
+            "from": {"id": 6, "is_bot": False, "first_name": "A"}}
     kinds = {"sticker": {"file_id": "x"}, "photo": [{"file_id": "x"}], "voice": {"file_id": "x"}, "document": {"file_id": "x"},
              "location": {"latitude": 1, "longitude": 2}}
     expected = {"sticker": Kind.STICKER, "photo": Kind.PHOTO, "voice": Kind.VOICE, "document": Kind.FILE, "location": Kind.OTHER}

@@ -322,13 +322,12 @@ class InboxChannel:
                     if done:
                         return
                 if stored is None:
-                    if swept:
-                        if inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
-                            log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
-                                     self.name, inbox_id)
-                            self._forget_failed(key, [inbox_id])
-                            await self._close(inbox_id)
-                            return
+                    if swept and inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
+                        log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
+                                 self.name, inbox_id)
+                        self._forget_failed(key, [inbox_id])
+                        await self._close(inbox_id)
+                        return
                     await self._close_failed_before(key, inbox_id)
                     try:
                         await self.before_dispatch(msg, data)
@@ -387,7 +386,7 @@ class InboxChannel:
                          self.name, inbox_id, type(exc).__name__, wait)
                 try:
                     await asyncio.wait_for(self._stopping.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             index += 1

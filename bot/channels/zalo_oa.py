@@ -16,8 +16,8 @@ import asyncio
 import hashlib
 import hmac
 import itertools
-import re
 import logging
+import re
 import time
 from datetime import timedelta
 

@@ -10,15 +10,14 @@ range falls on one side of the boundary.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.i18n import Texts
-from bot.i18n import texts as vietnamese_texts
+from bot.i18n import Texts, texts as vietnamese_texts
 from content import Content
 from content.models import RuleDef
 

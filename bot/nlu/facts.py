@@ -57,7 +57,7 @@ class Facts(BaseModel):
             return None
         return f"{self.programme}_business" if self.business and self.programme != "jobs" else self.programme
 
-    def merged(self, newer: "Facts") -> "Facts":
+    def merged(self, newer: Facts) -> Facts:
         values = self.model_dump()
         values.update(newer.model_dump(exclude_defaults=True, exclude={"updated"}))
         if self.business and newer.business is False and newer.who is None:
@@ -98,7 +98,8 @@ class Facts(BaseModel):
         return out
 
 
-AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?(\d{1,2})\b|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
+AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?(\d{1,2})\b"
+                 r"|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
 BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d)\b")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")

@@ -9,9 +9,9 @@ phrases are matched on the message as typed (folded) and with the lexicon's abbr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 from bot.nlu.normalize import Normalizer, clean, fold
 from bot.nlu.phrases import SENTENCE_MARK, compile_phrases

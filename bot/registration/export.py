@@ -124,7 +124,7 @@ def to_xlsx(table: list[list[object]], *, title: str) -> bytes:
         sheet.append(row)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
-    for column, header in enumerate(table[0], start=1):
+    for column, _header in enumerate(table[0], start=1):
         width = max(len(str(r[column - 1])) for r in table) + 2
         sheet.column_dimensions[sheet.cell(row=2, column=column).column_letter].width = min(max(width, 6), 40)
     buffer = io.BytesIO()

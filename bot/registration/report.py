@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from time import monotonic
 
@@ -41,8 +41,8 @@ UNKNOWN = "unknown"
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start, end] as Vietnamese days, as UTC datetimes [from, to)."""
-    first = datetime.combine(start, time(), VIETNAM).astimezone(timezone.utc)
-    last = datetime.combine(end + timedelta(days=1), time(), VIETNAM).astimezone(timezone.utc)
+    first = datetime.combine(start, time(), VIETNAM).astimezone(UTC)
+    last = datetime.combine(end + timedelta(days=1), time(), VIETNAM).astimezone(UTC)
     return first, last
 
 
@@ -94,7 +94,7 @@ def _counted(row: Registration, events: list[RegistrationEvent], cipher: Cipher)
 # unused. Keyed by the Cipher, so an app's figures never serve another's.
 REPORTS_KEPT = 16
 REPORTS_IDLE = 600.0  # seconds
-_KEPT: "weakref.WeakKeyDictionary[object, OrderedDict[tuple, tuple[float, dict[int, _Counted]]]]" = weakref.WeakKeyDictionary()
+_KEPT: weakref.WeakKeyDictionary[object, OrderedDict[tuple, tuple[float, dict[int, _Counted]]]] = weakref.WeakKeyDictionary()
 _KEPT_LOCK = threading.Lock()
 
 
@@ -183,7 +183,8 @@ def _questions(session: Session, communes: list[int], first: datetime, last: dat
     where = (col(OfficerQuestion.commune_code).in_(communes), col(OfficerQuestion.created_at) >= first,
              col(OfficerQuestion.created_at) < last)
     asked = session.exec(select(func.count()).select_from(OfficerQuestion).where(*where)).one()
-    answered = session.exec(select(func.count()).select_from(OfficerQuestion).where(*where, col(OfficerQuestion.answered_at).is_not(None))).one()
+    answered = session.exec(select(func.count()).select_from(OfficerQuestion)
+                            .where(*where, col(OfficerQuestion.answered_at).is_not(None))).one()
     return asked, answered
 
 

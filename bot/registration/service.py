@@ -69,7 +69,7 @@ def business_share_refusal(ctx: Context, details: Details) -> str | None:
                       workforce_total=details.workforce_total, workforce_beneficiaries=details.workforce_beneficiaries)
     result = ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=ctx.t("eligibility.subject_applicant"))
     # A refusal's reasons are its failed rules', in the same order.
-    reason = next((r for i, r in zip(result.failed, result.reasons) if i.endswith("business.share")), None)
+    reason = next((r for i, r in zip(result.failed, result.reasons, strict=False) if i.endswith("business.share")), None)
     return None if reason is None else f"{reason.text} ({reason.reference})"
 
 
@@ -114,7 +114,8 @@ def amend(ctx: Context, registration: Registration, details: Details, changed: l
         text = ctx.t("officer.amended_notice", reference=show_reference(registration.reference),
                      commune=ctx.places.label(registration.commune_code), status=ctx.t(f"status.{before}"))
         for officer in officers.of_commune(session=ctx.session, commune_code=registration.commune_code, roles=officers.POLICE):
-            ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_registration"), f"off:open:{registration.id}"),))])
+            ctx.notify(officer.channel, officer.chat_id,
+                       [Reply(text, (Button(ctx.t("officer.open_registration"), f"off:open:{registration.id}"),))])
     return before
 
 

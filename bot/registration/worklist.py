@@ -56,7 +56,7 @@ class _Held:
 # changed ones decrypted again), and dropped after HELD_IDLE unused. An erased registration leaves
 # the list at its next read. Keyed by the Cipher, so an app's list never serves another's.
 HELD_IDLE = 600.0  # seconds
-_HELD: "weakref.WeakKeyDictionary[object, dict[tuple, _Held]]" = weakref.WeakKeyDictionary()
+_HELD: weakref.WeakKeyDictionary[object, dict[tuple, _Held]] = weakref.WeakKeyDictionary()
 _HELD_LOCK = threading.Lock()
 
 

@@ -5,9 +5,9 @@ No clock and no database here, so the rules are tested for any date without slee
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Iterator
 
 from bot.vntime import VIETNAM
 from content.models import Calendar, Deadline

@@ -244,7 +244,9 @@ def reports(ctx: Context, officer: Officer, req: Req) -> Page:
     def label(kind: str, value: str) -> str:
         if value == "unknown":
             return ctx.t("report.unknown")
-        return ctx.t(f"status.{value}") if kind == "status" else choice_label(form.purposes if kind == "purpose" else form.programmes, value)
+        if kind == "status":
+            return ctx.t(f"status.{value}")
+        return choice_label(form.purposes if kind == "purpose" else form.programmes, value)
 
     def counted(kind: str, counts: dict[str, int]) -> list[tuple[str, int, str]]:
         return [(label(kind, k), v, str(v)) for k, v in counts.items() if v]

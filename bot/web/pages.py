@@ -16,8 +16,7 @@ from bot.registration.fields import Invalid, read_free_text
 from bot.registration.record import borrower_name, choice_label, summary_lines
 from bot.vntime import vietnam_date
 from bot.web.server import DENIED, Page, Redirect, Req
-from storage import lists, officers, registrations
-from storage import web as web_store
+from storage import lists, officers, registrations, web as web_store
 from storage.models import Officer
 
 PER_PAGE = 25

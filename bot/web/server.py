@@ -13,10 +13,11 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -24,8 +25,7 @@ from aiohttp import web
 
 from bot.registration.steps import NotAllowed
 from bot.vntime import vietnam_date
-from storage import officers
-from storage import web as web_store
+from storage import officers, web as web_store
 from storage.db import transaction
 from storage.models import Officer, utcnow
 

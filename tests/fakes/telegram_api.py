@@ -107,7 +107,7 @@ class FakeTelegramAPI:
             self._waiters.add(waiter)
             try:
                 await asyncio.wait_for(waiter, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 self._waiters.discard(waiter)
