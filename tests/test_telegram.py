@@ -177,6 +177,18 @@ async def test_a_blocked_chat_is_recorded_as_done_not_retried_forever(settings, 
         assert len(fake.sent("sendMessage")) == 1  # not sent again after restart
 
 
+async def test_a_message_telegram_rejects_is_recorded_as_done_not_retried_forever(settings, brain, engine, fake):
+    fake.missing_chats.add("556")  # 400 "chat not found": retrying cannot help
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(message_update(11, "menu", chat_id=556))
+        await fake.wait_for("sendMessage")
+        await asyncio.wait_for(bot.channel.idle(), 10)  # the chat's queue is done with it, not waiting to try again
+        assert len(fake.sent("sendMessage")) == 1
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.channel.idle()  # the start-up's resume has run and finished
+        assert len(fake.sent("sendMessage")) == 1  # not sent again after restart
+
+
 def _free_port() -> int:
     import socket
 

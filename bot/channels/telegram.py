@@ -13,7 +13,7 @@ from datetime import timedelta
 from aiohttp import web
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest as TelegramBadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
@@ -225,7 +225,7 @@ class TelegramChannel(InboxChannel):
                 await self.bot.send_message(chat_id=chat_id, text=body, reply_markup=markup)
         except Forbidden as exc:
             raise PermanentSendError("blocked the bot") from exc
-        except BadRequest as exc:  # chat not found, message rejected: retrying cannot help
+        except TelegramBadRequest as exc:  # chat not found, message rejected: retrying cannot help
             raise PermanentSendError("rejected by Telegram") from exc
 
     def retry_after(self, exc: BaseException) -> float | None:
