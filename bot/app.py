@@ -54,11 +54,11 @@ class Brain:
 
     def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None,
                 cipher: Cipher | None = None, msg: Incoming | None = None) -> Context:
-        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places,
-                      triage=self.triage, facts_reader=self.facts_reader)
+        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, self.places,
+                      self.triage, self.facts_reader, now=now or utcnow())
         if session is not None:
             ctx.record_unanswered = lambda text, status: self._record(ctx, text, status)
-            ctx.db, ctx.cipher, ctx.now = session, cipher, now
+            ctx.db, ctx._cipher = session, cipher
         if msg is not None:
             ctx.channel, ctx.chat_id = msg.channel, msg.chat_id
         return ctx

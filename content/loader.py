@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -41,17 +41,17 @@ class Content:
     parameters: dict[str, Parameter]
     lexicon: Lexicon
     matching: MatchingConfig
-    known_words: frozenset[str] = frozenset()
-    eligibility: RuleBook | None = None
-    questions: QuestionSet | None = None
-    registration: RegistrationContent | None = None
-    calendar: Calendar | None = None
-    holidays: frozenset[date] = frozenset()
-    faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
-    facts: FactWords | None = None
-    routing: RoutingContent | None = None
-    topics: Topics | None = None
-    crisis: CrisisExamples | None = None
+    known_words: frozenset[str]
+    eligibility: RuleBook
+    questions: QuestionSet
+    registration: RegistrationContent
+    calendar: Calendar
+    holidays: frozenset[date]
+    faq_by_id: dict[str, FaqEntry]
+    facts: FactWords
+    routing: RoutingContent
+    topics: Topics
+    crisis: CrisisExamples
 
     def render(self, template: str, *, when: date, texts) -> str:
         """Replaces {parameter} placeholders with the value in force on `when`, in plain words."""
