@@ -179,7 +179,7 @@ def transaction(engine: Engine, *, lock_key: str | None = None) -> Iterator[Sess
     if is_postgres(engine):
         with Session(engine, expire_on_commit=False) as session, session.begin():
             if lock_key is not None:
-                session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
             yield session
         return
     writer = _sqlite_writers.setdefault(engine, threading.RLock())

@@ -51,7 +51,7 @@ class SealedId(TypeDecorator):
     cache_ok = True
 
     class comparator_factory(TypeDecorator.Comparator):
-        def __eq__(self, other):  # type: ignore[override]
+        def __eq__(self, other):
             if other is None or isinstance(other, ColumnElement) and not isinstance(other, BindParameter):
                 return super().__eq__(other)
             bind = other._with_binary_element_type(AnyKey()) if isinstance(other, BindParameter) else literal(other, AnyKey())
