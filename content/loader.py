@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
@@ -79,7 +80,13 @@ def format_value(parameter: Parameter, value: Decimal | date, style: str | None,
 
 # libyaml's parser when PyYAML was built with it (the wheels are): about ten times faster, and the
 # content is read at every start.
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):
     """The safe loader, refusing a key written twice in one mapping: YAML would silently keep the
     last one, so a second `rate:` cue would drop the first without a word."""
 
@@ -210,8 +217,8 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
 
 def check_rulebook(book: RuleBook, parameters: dict[str, Parameter]) -> None:
     """Every programme and parameter a rule names must exist."""
-    for key, programme in book.programmes.items():
-        names = [programme.effective_date, programme.caps.business, *programme.caps.person.values()]
+    for key, definition in book.programmes.items():
+        names = [definition.effective_date, definition.caps.business, *definition.caps.person.values()]
         for name in names:
             if name not in parameters:
                 raise ContentError(f"eligibility/rules.yaml, programme {key}: unknown parameter {name}")

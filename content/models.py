@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,6 +71,22 @@ class Parameter(BaseModel):
             if since <= when:
                 current = value
         return current
+
+    def number_at(self, when: date) -> Decimal | None:
+        """at() of a parameter that is a number (every unit but "date")."""
+        value = self.at(when)
+        if isinstance(value, date):
+            raise TypeError(f"parameter {self.name} is a date, not a number")
+        return value
+
+    def number_or_first(self, when: date) -> Decimal:
+        """The number in force on `when`; before any applies, the first one (not yet in force)."""
+        value = self.at(when)
+        if value is None:
+            value = next(iter(self.values.values()))
+        if isinstance(value, date):
+            raise TypeError(f"parameter {self.name} is a date, not a number")
+        return value
 
 
 class Lexicon(BaseModel):
@@ -168,7 +184,7 @@ class RuleDef(BaseModel):
     programmes: list[str] = Field(min_length=1)
     applicant: list[Applicant] = Field(min_length=1)
     when: dict[str, str | bool | int] = Field(default_factory=dict)
-    check: dict[str, object]
+    check: dict[str, Any]  # one check kind → its spec (a dict of field, parameter, values…)
     reference: str | dict[str, str]
     passed: str = Field(alias="pass")
     fail: str
@@ -520,6 +536,9 @@ class RoutingContent(BaseModel):
                             "vague": self.vague}.items():
             if not route.reply:
                 raise ValueError(f"{name} needs a reply")
+        for name, route in self.flows.items():
+            if not route.payload:
+                raise ValueError(f"flow {name} needs a payload")
         return self
 
 
@@ -553,18 +572,30 @@ class TopicCue(BaseModel):
     also: list[str] = Field(default_factory=list)  # close topics the same words point at
 
 
+TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")
+
+
 class Topics(BaseModel):
     """content/topics.yaml: the same question for each programme, and the core question."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topics: dict[str, dict[Literal["qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any"], str]]
+    topics: dict[str, dict[str, str]]  # topic → column (one of TOPIC_COLUMNS) → FAQ entry id
     check_topics: list[str] = Field(default_factory=list)
     core: CoreQuestion
     cues: dict[str, TopicCue] = Field(default_factory=dict)
 
     def topic_of(self, entry_id: str) -> str | None:
         return next((name for name, row in self.topics.items() if entry_id in row.values()), None)
+
+    @field_validator("topics")
+    @classmethod
+    def _known_columns(cls, topics: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, row in topics.items():
+            unknown = sorted(set(row) - set(TOPIC_COLUMNS))
+            if unknown:
+                raise ValueError(f"topic {name}: unknown column {unknown[0]} (one of {', '.join(TOPIC_COLUMNS)})")
+        return topics
 
     @model_validator(mode="after")
     def _cues_name_topics(self) -> Topics:

@@ -44,8 +44,8 @@ def home_part(ctx: Context, officer: Officer, suffix: str) -> tuple[str, list[Bu
         line = ctx.t("lists.committee_figures", commune=ctx.places.label(code), count=len(waiting))
         return line, [Button(ctx.t("lists.lists") + suffix, f"{PREFIX}:lists:{code}")]
     new = lists.of_communes(session=ctx.session, commune_codes=[code], statuses=(lists.CONFIRMED,))
-    waiting = registrations.with_status(session=ctx.session, commune_codes=[code], statuses=(registrations.RECEIVED,))
-    line = ctx.t("lists.bank_figures", commune=ctx.places.label(code), lists=len(new), people=len(waiting))
+    received = registrations.with_status(session=ctx.session, commune_codes=[code], statuses=(registrations.RECEIVED,))
+    line = ctx.t("lists.bank_figures", commune=ctx.places.label(code), lists=len(new), people=len(received))
     return line, [Button(ctx.t("lists.lists") + suffix, f"{PREFIX}:lists:{code}"),
                   Button(ctx.t("lists.people") + suffix, f"{PREFIX}:people:{code}")]
 
@@ -97,7 +97,7 @@ def _for_outcome(ctx: Context, registration_id: int):
     otherwise (…, the refusal to send)."""
     registration = registrations.get(session=ctx.session, registration_id=registration_id)
     officer = steps.binding(ctx, registration.commune_code, "outcome") if registration else None
-    if officer is None:
+    if registration is None or officer is None:
         return registration, None, denied(ctx)
     if registration.status != registrations.RECEIVED:
         already = ctx.t("officer.already", status=ctx.t(f"status.{registration.status}"))
@@ -123,6 +123,7 @@ def close(ctx: Context, commune_code: int) -> Result:
     if closed.problem == "empty":
         return Result([Reply(ctx.t("lists.close_empty", commune=commune), (_home(ctx),))])
     month = steps.show_period(closed.row.period if closed.row else steps.list_period(vietnam_date(ctx.now)))
+    assert closed.row is not None  # closed now, or (already) the month's list that was there
     if closed.problem == "already":
         return Result([Reply(ctx.t("lists.close_already", commune=commune, month=month,
                                    status=ctx.t(f"lists.status_{closed.row.status}")), (_home(ctx),))])
@@ -247,7 +248,7 @@ def on_typed(ctx: Context, state: ConversationState, kind: OfficerStep, target: 
     if kind in (OfficerStep.SIGN, OfficerStep.RETURN_NOTE):
         row = lists.get(session=ctx.session, list_id=target)
         officer = steps.binding(ctx, row.commune_code, "confirm_list") if row else None
-        if officer is None:
+        if row is None or officer is None:
             return denied(ctx)
         if kind == OfficerStep.RETURN_NOTE:
             if not steps.return_list(ctx, officer, row, note=text):
