@@ -138,7 +138,8 @@ class FactReader:
         rehab = self._last(self.rehab, text)
         prison = self._last(self.prison, text)
         jobs = self._last(self.jobs, text)
-        mentions = [(p, name) for p, name in ((rehab, "qd08"), (prison, "qd22"), (jobs, "jobs")) if p >= 0]
+        named: tuple[tuple[int, Programme], ...] = ((rehab, "qd08"), (prison, "qd22"), (jobs, "jobs"))
+        mentions = [(p, name) for p, name in named if p >= 0]
         if mentions:
             facts.programme = max(mentions)[1]  # the last one named: "không phải cai, nó ra tù"
         elif self._last(self.ambiguous, text) >= 0:
@@ -169,8 +170,9 @@ class FactReader:
                 facts.workforce_total = int(total.group(1))
                 if part and int(part.group(1)) <= facts.workforce_total:
                     facts.workforce_beneficiaries = int(part.group(1))
-        if MONEY.search(folded):
-            facts.amount = parse_amount(MONEY.search(folded).group(0))
+        money = MONEY.search(folded)
+        if money:
+            facts.amount = parse_amount(money.group(0))
         return facts
 
     @staticmethod

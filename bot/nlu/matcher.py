@@ -109,8 +109,8 @@ class FaqMatcher:
         for i, n in normalized:
             entry_features[i] |= features(n.tokens)
         df: dict[str, int] = defaultdict(int)
-        for feats in entry_features:
-            for f in feats:
+        for entry_feats in entry_features:
+            for f in entry_feats:
                 df[f] += 1
         n_entries = len(entries)
         self.idf = {f: math.log(1 + n_entries / d) for f, d in df.items()}
