@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     brain = build_brain()
-    questions = [" ".join(args.question)] if args.question else None
+    questions: Iterable[str] | None = [" ".join(args.question)] if args.question else None
     if questions is None:
         if not args.json:
             print("Give a question, or use --json to read questions from standard input.", file=sys.stderr)

@@ -10,6 +10,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
@@ -17,13 +18,18 @@ from bot.types import Document
 from storage.db import transaction
 from storage.models import Download, utcnow
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from storage.crypto import Cipher
+
 ROUTE = "/download/{id}"
 
 
 @dataclass
 class DownloadLinks:
-    engine: object
-    cipher: object
+    engine: Engine
+    cipher: Cipher
     public_base_url: str
     ttl: timedelta = timedelta(hours=24)
 
@@ -78,7 +84,7 @@ class DownloadLinks:
         status, row, content = await asyncio.to_thread(
             self.take, request.match_info["id"], request.query.get("exp", ""), request.query.get("sig", "")
         )
-        if status != 200:
+        if status != 200 or row is None:  # 200 comes with its row
             return web.Response(status=status)
         disposition = f"attachment; filename*=UTF-8''{_quote(row.filename)}"
         headers = {

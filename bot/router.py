@@ -203,11 +203,9 @@ class Router:
 def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
     """Reads what the message says about the person's situation into the conversation's facts
     (newest wins); facts older than the idle limit are forgotten first."""
-    if ctx.facts_reader is None:
-        return
     facts = state.facts
     now = ctx.now
-    if now is not None and facts.expired(now, ctx.context_idle):
+    if facts.expired(now, ctx.context_idle):
         facts = Facts()
     views = ctx.triage.views(text[:2000])[2:] if ctx.triage is not None else ()
     new = ctx.facts_reader.read(text[:2000], ctx.today, views)

@@ -25,7 +25,7 @@ DRAIN_SECONDS = 20  # below systemd's TimeoutStopSec (30 s in the README's unit)
 
 def configured_channels(settings: Settings, app: App) -> list:
     """Every channel whose settings are present."""
-    channels = []
+    channels: list = []
     if settings.telegram_bot_token is not None:
         from bot.channels.telegram import TelegramChannel
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ChatAction
 from telegram.error import BadRequest as TelegramBadRequest, Forbidden, NetworkError, RetryAfter
-from telegram.ext import AIORateLimiter, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
 from bot.channels.telegram_http import AiohttpRequest
@@ -119,9 +119,11 @@ class TelegramChannel(InboxChannel):
             .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=35))
         )
         rate = settings.telegram_max_messages_per_second
+        self.application: Application  # its bot typed with the rate limiter's arguments, or without one
         if rate > 0:
-            builder = builder.rate_limiter(PerChatRateLimiter(overall_max_rate=rate, overall_time_period=1))
-        self.application = builder.build()
+            self.application = builder.rate_limiter(PerChatRateLimiter(overall_max_rate=rate, overall_time_period=1)).build()
+        else:
+            self.application = builder.build()
         self.bot = self.application.bot
         # Broadcasts keep just under Telegram's overall limit, evenly spaced.
         self.send_interval = 1 / (rate * 0.98) if rate > 0 else 0.0

@@ -47,7 +47,7 @@ class AiohttpRequest(BaseRequest):
             read = max(read or 0, self._media_timeout or 0) or None
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
         data: aiohttp.FormData | dict | None = request_data.json_parameters if request_data is not None else None
-        if files:
+        if files and request_data is not None:  # files: request_data has some
             form = aiohttp.FormData()
             for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)

@@ -112,6 +112,7 @@ class ZaloBotChannel(InboxChannel):
         router.add_post(WEBHOOK_PATH, self.webhook)
 
     async def call(self, method: str, payload: dict | None = None) -> object:
+        assert self.session is not None  # opened by start()
         async with self.session.post(f"{self.base}/bot{self.token}/{method}", json=payload or {}) as response:
             body = await response.json(content_type=None)
         if not isinstance(body, dict) or not body.get("ok"):

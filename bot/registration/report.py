@@ -76,7 +76,7 @@ def _counted(row: Registration, events: list[RegistrationEvent], cipher: Cipher)
     details = Details.model_validate(cipher.unseal(row.details)) if row.details else None
     granted = 0
     if row.status == registrations.GRANTED and row.outcome:
-        granted = int(json.loads(cipher.decrypt(row.outcome)).get("amount") or 0)
+        granted = int(json.loads(cipher.decrypt(row.outcome) or "{}").get("amount") or 0)
     return _Counted(
         version=row.version, status=row.status,
         programme=details.programme if details else None,
@@ -103,8 +103,8 @@ def _rows_counted(session: Session, cipher: Cipher, communes: list[int], first: 
     now = monotonic()
     with _KEPT_LOCK:
         store = _KEPT.setdefault(cipher, OrderedDict())
-        for stale in [k for k, (used, _) in store.items() if now - used > REPORTS_IDLE]:
-            del store[stale]
+        for idle in [k for k, (used, _) in store.items() if now - used > REPORTS_IDLE]:
+            del store[idle]
         known = dict(store[key][1]) if key in store else {}
     versions = registrations.versions_of(session=session, commune_codes=communes, created_from=first, created_to=last)
     stale = [i for i, version in versions if i not in known or known[i].version != version]
@@ -198,8 +198,8 @@ def to_xlsx(report: dict, *, texts: Texts, places: Places, form: RegistrationCon
     from openpyxl.styles import Font
 
     t = texts.t
-    where = places.label(report["commune"]) if report["commune"] else (places.province(report["province"]).name
-                                                                     if report["province"] and places.province(report["province"]) else "")
+    province = places.province(report["province"]) if report["province"] else None
+    where = places.label(report["commune"]) if report["commune"] else (province.name if province else "")
     period = t("report.period", start=texts.date(date.fromisoformat(report["from"])), end=texts.date(date.fromisoformat(report["to"])))
     rows: list[tuple] = [(t("report.title"),), (where, period), (t("report.small_counts", small=SMALL),), ()]
     rows.append((t("report.registrations"), shown(report["registrations"])))
@@ -220,7 +220,7 @@ def to_xlsx(report: dict, *, texts: Texts, places: Places, form: RegistrationCon
     rows += [(t("report.questions_asked"), shown(report["questions"]["asked"])),
              (t("report.questions_answered"), shown(report["questions"]["answered"]))]
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook's one (active) sheet
     sheet.title = "Bao cao"
     for row in rows:
         sheet.append(list(row))

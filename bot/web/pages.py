@@ -276,8 +276,8 @@ def questions(ctx: Context, officer: Officer, req: Req) -> Page:
         return DENIED
     rows = registrations.open_questions(session=ctx.session, commune_code=code, limit=50)
     audit(ctx, officer, "view_questions", commune_code=code)
-    shown = [{"id": r.id, "text": (ctx.cipher.decrypt(r.question) or "")[:80], "date": ctx.texts.date(vietnam_date(r.created_at))}
-             for r in rows]
+    shown = [{"id": r.id, "text": ((ctx.cipher.decrypt(r.question) if r.question else None) or "")[:80],
+              "date": ctx.texts.date(vietnam_date(r.created_at))} for r in rows]
     return Page("questions.html", {"questions": shown, "answered": req.arg("msg") == "answered"})
 
 

@@ -235,6 +235,7 @@ class WebPages:
 
     def _render(self, result, common: dict):
         if isinstance(result, Page):
+            assert self.env is not None  # set by add_routes, before any request
             html = self.env.get_template(result.template).render(**common, **result.values)
             return Page(result.template, {"html": html}, result.status)
         return result
