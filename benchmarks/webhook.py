@@ -100,7 +100,7 @@ async def drive(url: str, chats: list[list[tuple[str, str]]], fake: ReplyWatch |
                 if waiter is not None:
                     try:
                         arrived = await asyncio.wait_for(waiter, 30)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise RuntimeError(f"no reply to {kind} {value!r} in chat {chat}") from None
                     latencies.append(arrived - started)
                 done += 1

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     brain = build_brain()
-    questions = [" ".join(args.question)] if args.question else None
+    questions: Iterable[str] | None = [" ".join(args.question)] if args.question else None
     if questions is None:
         if not args.json:
             print("Give a question, or use --json to read questions from standard input.", file=sys.stderr)
@@ -109,9 +110,9 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.app import build_brain
-    from bot.vntime import vietnam_date
     from bot.eligibility.engine import Profile
     from bot.i18n import texts
+    from bot.vntime import vietnam_date
     from storage.models import utcnow
 
     settings = _settings(args)
@@ -122,10 +123,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     except ValueError:
         print("--date must be YYYY-MM-DD", file=sys.stderr)
         return 2
-    if args.profile:
-        lines = [Path(args.profile).read_text(encoding="utf-8")]
-    else:
-        lines = [line for line in sys.stdin if line.strip()]
+    lines = [Path(args.profile).read_text(encoding="utf-8")] if args.profile else [line for line in sys.stdin if line.strip()]
     for line in lines:
         try:
             profile = Profile.model_validate_json(line)

@@ -10,7 +10,7 @@ import gettext
 import io
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
@@ -24,7 +24,7 @@ LOCALES = {"vi": "vi_VN", "en": "en_US"}
 DEFAULT_LOCALE = "vi"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> gettext.NullTranslations:
     """Compiles the .po catalog of `lang` in memory (no stale .mo files) and falls back to Vietnamese."""
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
@@ -44,7 +44,7 @@ def catalog_ids(lang: str) -> set[str]:
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as handle:
         po = read_po(handle, locale=LOCALES[lang])
-    return {m.id for m in po if m.id and m.string}
+    return {m.id for m in po if isinstance(m.id, str) and m.id and m.string}  # the catalogs have no plural forms
 
 
 class Texts:
@@ -84,6 +84,6 @@ class Texts:
         return format_date(value, self.t("format.date_pattern"), locale=self.locale)
 
 
-@lru_cache(maxsize=None)
+@cache
 def texts(lang: str = DEFAULT_LOCALE) -> Texts:
     return Texts(lang)

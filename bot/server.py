@@ -25,7 +25,7 @@ DRAIN_SECONDS = 20  # below systemd's TimeoutStopSec (30 s in the README's unit)
 
 def configured_channels(settings: Settings, app: App) -> list:
     """Every channel whose settings are present."""
-    channels = []
+    channels: list = []
     if settings.telegram_bot_token is not None:
         from bot.channels.telegram import TelegramChannel
 
@@ -54,7 +54,7 @@ def build_web_app(app: App, channels: list) -> web.Application:
         try:
             await asyncio.wait_for(asyncio.to_thread(_probe_write, app), timeout=HEALTH_TIMEOUT)
             database = "ok"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             database = "error: no answer in time"
         except Exception as exc:  # noqa: BLE001 - reported, never raised
             database = "read-only" if _read_only(exc) else f"error: {type(exc).__name__}"
@@ -157,7 +157,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         for channel in channels:
             try:
                 await asyncio.wait_for(channel.stop(), timeout=DRAIN_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("channel %s did not finish in %ss; unfinished updates resume at next start", channel.name, DRAIN_SECONDS)
         await runner.cleanup()
 
@@ -197,8 +197,7 @@ def prune(app: App) -> None:
     from datetime import timedelta
 
     from bot.registration.service import purge
-    from storage import notifications, repo
-    from storage import limits, web
+    from storage import limits, notifications, repo, web
     from storage.db import transaction, wipe_free_pages
     from storage.models import utcnow
 

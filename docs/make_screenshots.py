@@ -6,7 +6,6 @@ fictional registrations (every name "Mẫu"/"Thử", numbers 0900 000 xxx).
 
 from __future__ import annotations
 
-import re
 import sys
 import tempfile
 from pathlib import Path

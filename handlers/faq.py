@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from bot.context import Context, Outcome, Result
 from bot.eligibility.engine import Profile
@@ -118,7 +119,7 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     found = clause_answers(ctx, questions, facts, text) if len(questions) >= 2 else []
     if len(found) < 2:
         target = questions[0] if len(questions) == 1 else text
-        single = None
+        single: Found | MatchResult | None = None
         if target != text and ctx.triage.is_special(text) and ctx.triage.asks_core(target):
             # "Đang uống methadone…, giờ đăng ký vay luôn được không": the situation told around
             # the question decides the answer, so the whole message is matched first.
@@ -193,6 +194,7 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
     if result.status is Status.ANSWER:
         # Nobody said whose situation it is, and the question names no group: the answer that
         # covers both programmes, where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu).
+        assert result.best is not None  # an answer has its candidate
         entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts, message))
         return Found(entry_id, result.score, personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     if result.status is Status.SUGGEST and key is not None:
@@ -269,7 +271,7 @@ def question_clauses(ctx: Context, text: str) -> list[str]:
     not the story around them. A very short clause ("có được không hè") belongs to the one before."""
     pattern = _clause_pattern(ctx.normalizer.clause_joiners)
     folded = fold(text[:MAX_CLAUSE_TEXT])
-    clauses: list[list[str | bool]] = []
+    clauses: list[list[Any]] = []  # [clause, whether it asks]
     start = 0
     for match in [*pattern.finditer(folded), None]:
         end = match.start() if match else len(folded)
@@ -378,7 +380,7 @@ def near_window_end(ctx: Context, facts: Facts) -> bool:
     if facts.years_since is None or facts.programme not in ("qd08", "qd22") or facts.business:
         return False
     name = "qd08.window_years" if facts.programme == "qd08" else "qd22.window_years"
-    window = ctx.content.parameters[name].at(ctx.today)
+    window = ctx.content.parameters[name].number_at(ctx.today)
     return window is not None and float(window) - NEAR_END_YEARS <= facts.years_since[1] <= float(window)
 
 
@@ -434,7 +436,7 @@ def routed_reply(ctx: Context, verdict: Verdict) -> Result:
     station): the route's own short reply, never a QĐ 08/22 rule or a loan figure, then "Gặp cán bộ"."""
     buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
     kind = "crisis" if verdict.kind == "crisis" else "route"
-    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"{kind}:{verdict.name}"))
+    return Result([Reply((verdict.reply or "").strip(), buttons)], Outcome(Status.FALLBACK.value, f"{kind}:{verdict.name}"))
 
 
 def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -> Result:

@@ -7,9 +7,9 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -151,7 +151,7 @@ async def _run_db_once(engine: Engine, function, *args):
     return function(*args)
 
 
-_sqlite_writers: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -177,13 +177,11 @@ def transaction(engine: Engine, *, lock_key: str | None = None) -> Iterator[Sess
     On SQLite, which has one writer at a time anyway, transactions of this process take turns on a
     lock instead of colliding and sleeping in SQLite's busy handler."""
     if is_postgres(engine):
-        with Session(engine, expire_on_commit=False) as session:
-            with session.begin():
-                if lock_key is not None:
-                    session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
-                yield session
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if lock_key is not None:
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
+            yield session
         return
     writer = _sqlite_writers.setdefault(engine, threading.RLock())
-    with writer, Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with writer, Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

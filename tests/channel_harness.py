@@ -33,6 +33,8 @@ class ChannelHarness:
         await self.runner.cleanup()
 
     async def post_webhook(self, *, headers: dict, json_body: dict | None = None, data: bytes | None = None) -> int:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{self.url}{self.webhook_path}", json=json_body, data=data, headers=headers) as response:
-                return response.status
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.url}{self.webhook_path}", json=json_body, data=data, headers=headers) as response,
+        ):
+            return response.status

@@ -10,15 +10,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from storage.db import migrate, transaction
 from storage.models import Officer
-from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
 from tests.conftest import subprocess_engine
-from tests.test_cli import ROOT, _env
+from tests.fakes.telegram_api import ThreadedFakeTelegramAPI
+from tests.test_cli import _env
 
 OFFICERS = 60
 pytestmark = pytest.mark.db  # a real process on the run's database (PostgreSQL in the PostgreSQL pass)
@@ -31,7 +31,7 @@ def bind_officers(data_dir, count: int) -> None:
     with transaction(engine) as session:
         for i in range(count):
             session.add(Officer(channel="telegram", chat_id=str(5000 + i), commune_code=17035, role="officer",
-                                created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+                                created_at=datetime(2026, 11, 1, tzinfo=UTC)))
     engine.dispose()
 
 

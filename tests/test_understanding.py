@@ -2,7 +2,7 @@
 in words, other programmes, other topics, abuse, vague), the core question, several questions in
 one message, and what the person said earlier (programme, age, years, business) across turns."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -270,7 +270,7 @@ def test_context_expires_after_the_idle_limit_and_is_erased_with_the_data(app):
     from storage import repo
     from storage.db import transaction
 
-    start = datetime(2026, 12, 1, 3, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 3, tzinfo=UTC)
     app.dispatcher.clock = lambda: start
     conversation(app, "em ra tù năm 2023", chat_id="x1")
     app.dispatcher.clock = lambda: start + timedelta(hours=73)
@@ -519,7 +519,8 @@ def test_a_topic_told_for_one_programme_is_answered_from_the_person_s_programme(
 
 
 @pytest.mark.parametrize("turns, expected", [
-    (("Hồi 2013 tôi đi cai ở trung tâm, quyết định quản lý sau cai cũng năm đó", "nếu không được thì còn chỗ nào cho vay nữa không"), "338/2025"),
+    (("Hồi 2013 tôi đi cai ở trung tâm, quyết định quản lý sau cai cũng năm đó",
+      "nếu không được thì còn chỗ nào cho vay nữa không"), "338/2025"),
     (("tui ra tù năm ngoái, ở chung với tía má", "vay thì tui tự ký hay tía tui ký"), "hộ gia đình"),
     (("Cháu nội tôi 13 tuổi, vừa cai tự nguyện xong", "cháu có được vay không hay phải đủ 18"), "12 tuổi"),
     (("ck e di cai bat buoc, xa ra qd quan ly sau cai nam 2020", "v gio ck e vay co bi qua thoi han ko ad"), "10 năm"),

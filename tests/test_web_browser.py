@@ -33,10 +33,9 @@ def served(app, browser):
 
 def click(browser, element) -> None:
     """Clicks something that loads a page, and waits until the new page has replaced the old one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-
-    from selenium.common.exceptions import WebDriverException
 
     old = browser.find_element(By.TAG_NAME, "html")
     element.click()

@@ -28,7 +28,8 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.channels.wire import header_bytes, refusals
 from bot.dispatch import KeyedLocks, TemporaryFailure
@@ -38,6 +39,9 @@ from bot.types import Incoming, Reply, replies_from_json
 from storage import repo
 from storage.db import connection_transaction, run_db, transaction
 from storage.models import utcnow
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)  # replies still unsent after this are dropped, not retried forever
@@ -93,7 +97,7 @@ class InboxChannel:
         self.tasks: set[asyncio.Task] = set()
         self.in_flight: set[int] = set()  # inbox rows being handled now (resume skips them)
         self.healthy = False
-        self.session = None  # an aiohttp.ClientSession, for channels that call their API with aiohttp
+        self.session: aiohttp.ClientSession | None = None  # for channels that call their API with aiohttp
         self._polling: asyncio.Task | None = None
         self._delivering = asyncio.Lock()
         self.send_interval = 0.0  # seconds between messages a broadcast keeps (the channel's rate limit)
@@ -299,7 +303,12 @@ class InboxChannel:
         self.in_flight.add(inbox_id)
         task = asyncio.create_task(self._finish(inbox_id, data, replies, sent_count, swept))
         self.tasks.add(task)
-        task.add_done_callback(lambda t: (self.tasks.discard(t), self.in_flight.discard(inbox_id)))
+
+        def finished(done: asyncio.Task) -> None:
+            self.tasks.discard(done)
+            self.in_flight.discard(inbox_id)
+
+        task.add_done_callback(finished)
 
     async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int = 0,
                       swept: bool = False) -> None:
@@ -322,13 +331,12 @@ class InboxChannel:
                     if done:
                         return
                 if stored is None:
-                    if swept:
-                        if inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
-                            log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
-                                     self.name, inbox_id)
-                            self._forget_failed(key, [inbox_id])
-                            await self._close(inbox_id)
-                            return
+                    if swept and inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
+                        log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
+                                 self.name, inbox_id)
+                        self._forget_failed(key, [inbox_id])
+                        await self._close(inbox_id)
+                        return
                     await self._close_failed_before(key, inbox_id)
                     try:
                         await self.before_dispatch(msg, data)
@@ -387,7 +395,7 @@ class InboxChannel:
                          self.name, inbox_id, type(exc).__name__, wait)
                 try:
                     await asyncio.wait_for(self._stopping.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             index += 1
@@ -455,7 +463,7 @@ class InboxChannel:
         with connection_transaction(self.app.engine) as session:
             repo.mark_sent(session=session, inbox_ids=inbox_ids, now=utcnow())
 
-    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object, int, object]]:
+    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, datetime, int, datetime | None]]:
         with transaction(self.app.engine) as session:
             rows = repo.unfinished_inbox(session=session, channel=self.name)
             return [

@@ -9,13 +9,17 @@ phrases are matched on the message as typed (folded) and with the lexicon's abbr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from bot.nlu.normalize import Normalizer, clean, fold
-from bot.nlu.phrases import SENTENCE_MARK, compile_phrases
+from bot.nlu.phrases import SENTENCE_MARK, compile_phrases, compile_required
 from content.models import Route, RoutingContent, Topics
+
+if TYPE_CHECKING:
+    from bot.nlu.crisis import CrisisModel
 
 NON_WORD = re.compile(r"[^\w]+")
 # Where one sentence ends: cues that count only together must meet inside one sentence, so a long
@@ -103,26 +107,26 @@ class Triage:
         self.still = _Cues(routing.crisis_still)
         self.idioms = compile_phrases(routing.crisis_idioms)
         self.flows = {name: _Compiled(route) for name, route in routing.flows.items()}
-        self.flow_payloads = {name: route.payload for name, route in routing.flows.items()}
+        self.flow_payloads: dict[str, str] = {name: route.payload for name, route in routing.flows.items() if route.payload}
         self.programmes = {name: _Compiled(route) for name, route in routing.other_programmes.items()}
         self.abuse = _Compiled(routing.abuse)
         self.injection = _Compiled(routing.injection)
         self.topics = {name: _Compiled(route) for name, route in routing.other_topics.items()}
         self.vague = _Compiled(routing.vague)
         self.groups = compile_phrases(group_words)
-        self.core_asks = compile_phrases(topics.core.asks)
+        self.core_asks = compile_required(topics.core.asks)
         self.core_other = compile_phrases(topics.core.other_asks)
         self.core_special = compile_phrases(topics.core.special)
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
         self.core_told = compile_phrases(topics.core.told)
-        self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
+        self.cues = {name: (compile_required(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
         self.story_cues = {name for name, cue in topics.cues.items() if cue.story}
         self.views = lru_cache(maxsize=2048)(self._views)
-        self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
+        self.crisis_model: CrisisModel | None = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
     def _views(self, text: str) -> tuple[str, ...]:
         """The message with accents (lower case, punctuation as spaces), then folded, with the
