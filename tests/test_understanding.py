@@ -374,7 +374,7 @@ def test_models_trained_once_start_later_without_scikit_learn(monkeypatch, tmp_p
 
 @pytest.mark.parametrize("text, kind", [
     ("chồng tui tối qua say rượu về lôi tui ra sân đạp liên tục, giờ tui trốn bên nhà ngoại mà sợ ổng tìm tới", "violence"),
-    ("thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá", "child"),
+    ("thằng bé nhà chị mới lớp 7 mà mấy đứa lớn hay sai nó đi đưa đồ lạ cho người ta, chị sợ quá", "child"),
 ])
 def test_a_crisis_said_in_words_no_phrase_lists_is_caught_by_the_crisis_model(brain, text, kind):
     model = brain.triage.crisis_model
@@ -433,7 +433,7 @@ def test_a_number_inside_alternatives_matches_any_number():
 
 
 def test_a_reply_a_flow_takes_is_not_judged_by_the_crisis_model(brain):
-    text = "thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá"
+    text = "thằng bé nhà chị mới lớp 7 mà mấy đứa lớn hay sai nó đi đưa đồ lạ cho người ta, chị sợ quá"
     assert brain.triage.in_danger(text, answering=lambda: True) is None
     assert brain.triage.in_danger("nó chích xong nằm co giật sùi bọt mép", answering=lambda: True) is not None  # the phrases still count
 
