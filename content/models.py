@@ -470,6 +470,9 @@ class FactWords(BaseModel):
     prison: list[str]
     ambiguous_place: list[str] = Field(default_factory=list)
     business: list[str]
+    # A question of a message about a business that asks about one person instead ("cá nhân vay
+    # tối đa bao nhiêu, còn cơ sở…"): that question gets the person's answer.
+    individual: list[str] = Field(default_factory=list)
     jobs: list[str] = Field(default_factory=list)
     relative: list[str]
     self_words: list[str]

@@ -299,8 +299,13 @@ def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str 
     things, and each deserves its answer ("…vay mấy tỷ, lãi có giống người vay cá nhân không?")."""
     found: list[Found | None] = []
     weak: dict[int, Found] = {}
+    reader = ctx.facts_reader
     for index, clause in enumerate(clauses):
-        answer = find(ctx, clause, facts, message)
+        own = facts
+        if facts.business and reader.individual is not None and reader.individual.search(fold(clause)) \
+                and (reader.business is None or not reader.business.search(fold(clause))):
+            own = facts.model_copy(update={"business": False})  # "cá nhân … bao nhiêu, còn cơ sở …"
+        answer = find(ctx, clause, own, message)
         if isinstance(answer, Found):
             found.append(answer)
         else:

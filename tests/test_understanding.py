@@ -424,6 +424,12 @@ def test_a_fear_told_around_the_only_question_decides_its_answer(brain, ctx):
     assert "6,24%" in text and "công an xã" in text
 
 
+def test_a_question_about_one_person_beside_one_about_a_business_gets_the_person_s_answer(brain, ctx):
+    _, text, _ = ask(brain, ctx, "Cá nhân sau cai vay tối đa bao nhiêu, còn cơ sở có nhận người sau cai vào làm thì tối đa bao nhiêu?")
+    assert "mỗi người sau cai nghiện được vay tối đa 200 triệu" in text and "cơ sở sản xuất, kinh doanh" in text
+    assert text.index("200 triệu") < text.index("cơ sở sản xuất")
+
+
 def test_a_number_inside_alternatives_matches_any_number():
     from bot.nlu.phrases import compile_phrases
 

@@ -119,6 +119,7 @@ class FactReader:
         self.prison = compile_phrases(words.prison)
         self.ambiguous = compile_phrases(words.ambiguous_place)
         self.business = compile_phrases(words.business)
+        self.individual = compile_phrases(words.individual)
         self.jobs = compile_phrases(words.jobs)
         self.relative = compile_phrases(words.relative)
         self.self_ = compile_phrases(words.self_words)
