@@ -4,16 +4,18 @@ and answered by one worker at a time, in arrival order, and a dead worker's are 
 Every unfinished update carries its conversation's lane (a keyed hash, cleared when the update is
 finished). Before a worker handles and sends an update it leases the lane's oldest unfinished one.
 While an update of the lane is leased (by any worker, itself included), nobody takes another of
-that lane: the holder takes the next one itself when it finishes (`next_after`). Claims of one
-lane take turns through a transaction-scoped advisory lock, and each statement after the lock
-sees what the previous claimer committed, so two claims never both find the lane free. A lease
+that lane: the holder takes the next one itself when it finishes (`finish` then `take`, in one
+transaction). Claims of one lane take turns through a transaction-scoped advisory lock (taken by
+the statement that records or finishes an update, so it costs no statement of its own), and the
+statement after the lock sees what the previous claimer committed, so two claims never both find
+the lane free. A lease
 runs for INBOX_LEASE_SECONDS and is renewed while the worker works on it; a SIGKILLed worker's
 leases run out and another worker's sweep takes the lane (a worker restarted under the same name
 takes back its own at once, `release_worker`), resuming after the last confirmed message.
 
-Updates that got "thử lại sau" (failed_at) do not hold their lane up: once a newer update of the
-chat is taken they are closed unanswered (the person wrote again), and the sweep replays one only
-when nothing newer waits (`replay_failed`). Functions take the caller's connection (one
+Updates that got "thử lại sau" (failed_at) do not hold their lane up: a newer update of the chat
+is taken before them, and the sweep closes them unanswered once the person has written again, or
+replays the newest when they have not (`claim`). Functions take the caller's connection (one
 transaction); PostgreSQL only: SQLite serves one process, whose in-memory per-chat locks suffice.
 """
 
@@ -21,23 +23,75 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection, Row
 
+from storage import repo
 from storage.models import InboxUpdate
 
 INBOX = InboxUpdate.__table__
+_LOCK = func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lane_key"), 13))
+WORK = (INBOX.c.id, INBOX.c.payload, INBOX.c.replies, INBOX.c.sent_count, INBOX.c.failed_at, INBOX.c.lane)
+# The statements of every update, built once with bound parameters.
+_RECORD = (
+    insert(INBOX)
+    .values(channel=bindparam("channel"), update_id=bindparam("update_id"), payload=bindparam("payload"),
+            received_at=bindparam("now"), lane=bindparam("lane_key"))
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(INBOX.c.id, _LOCK)
+)
+_FINISH = (
+    update(INBOX).where(INBOX.c.id == bindparam("inbox_id"))
+    .values(sent_count=bindparam("count"), sent_at=bindparam("now"), lane=None, lease_until=None)
+    .returning(_LOCK)
+)
+_HEAD = select(func.min(INBOX.c.id)).where(
+    INBOX.c.lane == bindparam("lane_key"), INBOX.c.sent_at.is_(None), INBOX.c.failed_at.is_(None)
+).scalar_subquery()
+_HELD = exists().where(INBOX.c.lane == bindparam("lane_key"), INBOX.c.sent_at.is_(None), INBOX.c.lease_until > bindparam("now"))
+_TAKE = (
+    update(INBOX).where(INBOX.c.id == _HEAD, ~_HELD)
+    .values(leased_by=bindparam("worker"), lease_until=bindparam("until"))
+    .returning(*WORK)
+)
 
 
 def lock(connection: Connection, lane: str) -> None:
     """Claims on one lane take turns until the end of the transaction."""
-    connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:lane, 13))"), {"lane": lane})
+    connection.execute(select(_LOCK), {"lane_key": lane})
 
 
-def claim(connection: Connection, *, lane: str, worker: str, now: datetime, until: datetime,
-          replay_failed: bool = False) -> int | None:
-    """Leases the lane's next update to `worker` and returns its id; None when an update of the
-    lane is leased already (its holder goes on with the lane) or nothing waits. Call under `lock`."""
+def record(connection: Connection, *, channel: str, update_id: str, payload: str, now: datetime, lane: str,
+           older: list[str] = ()) -> int | None:
+    """`repo.record_inbox`, taking the lane's lock in the same statement; None for a repeat."""
+    if older and connection.execute(repo._hot(connection)["recorded"], {"channel": channel, "older": list(older)}).first():
+        return None
+    values = {"channel": channel, "update_id": update_id, "payload": payload, "now": now, "lane_key": lane}
+    row = connection.execute(_RECORD, values).first()
+    return row[0] if row is not None else None
+
+
+def finish(connection: Connection, *, inbox_id: int, count: int, now: datetime, lane: str) -> None:
+    """`repo.record_done` (the update's last message confirmed: it leaves its lane and its lease),
+    taking the lane's lock in the same statement, so `take` can follow."""
+    connection.execute(_FINISH, {"inbox_id": inbox_id, "count": count, "now": now, "lane_key": lane})
+
+
+def take(connection: Connection, *, lane: str, worker: str, now: datetime, until: datetime) -> Row | None:
+    """Leases the lane's oldest unfinished update (not counting those that got "thử lại sau") to
+    `worker`: its id, payload, stored replies, progress, failed_at and lane. None when an update
+    of the lane is leased already (its holder goes on with the lane) or nothing waits. One
+    statement; call it under the lane's lock."""
+    return connection.execute(_TAKE, {"lane_key": lane, "worker": worker, "now": now, "until": until}).first()
+
+
+def claim(connection: Connection, *, lane: str, worker: str, now: datetime, until: datetime) -> Row | None:
+    """The sweep's `take`: also decides the lane's updates that got "thử lại sau". Those older
+    than the next update to take are closed unanswered (the person wrote again); when only such
+    updates wait, the newest is taken for a replay, unless the person wrote after it (a later
+    update of the chat, answered already: `chat_key` is the lane's value once handled). Call it
+    under the lane's lock."""
     rows = connection.execute(
         select(INBOX.c.id, INBOX.c.lease_until, INBOX.c.failed_at)
         .where(INBOX.c.lane == lane, INBOX.c.sent_at.is_(None)).order_by(INBOX.c.id)
@@ -48,32 +102,35 @@ def claim(connection: Connection, *, lane: str, worker: str, now: datetime, unti
     failed = [row.id for row in rows if row.failed_at is not None]
     if fresh:
         head = fresh[0]
-    elif replay_failed and failed:
+    elif failed and connection.execute(select(INBOX.c.id).where(INBOX.c.chat_key == lane, INBOX.c.id > failed[-1])
+                                       .limit(1)).first() is None:
         head = failed[-1]
     else:
-        return None
-    stale = [row_id for row_id in failed if row_id < head]
+        head = None
+    stale = [row_id for row_id in failed if head is None or row_id < head]
     if stale:  # "thử lại sau", and the person wrote again since: closed, not replayed
         connection.execute(update(INBOX).where(INBOX.c.id.in_(stale)).values(sent_at=now, lane=None, lease_until=None))
-    connection.execute(update(INBOX).where(INBOX.c.id == head).values(leased_by=worker, lease_until=until))
-    return head
+    if head is None:
+        return None
+    statement = update(INBOX).where(INBOX.c.id == head).values(leased_by=worker, lease_until=until).returning(*WORK)
+    return connection.execute(statement).first()
 
 
-def claim_row(connection: Connection, *, inbox_id: int, worker: str, now: datetime, until: datetime) -> bool:
+def claim_row(connection: Connection, *, inbox_id: int, worker: str, now: datetime, until: datetime) -> Row | None:
     """Leases one update that has no lane (its payload names no conversation, or it was recorded
     before lanes existed), unless it is finished or leased by a live worker."""
     statement = update(INBOX).where(
         INBOX.c.id == inbox_id, INBOX.c.sent_at.is_(None), (INBOX.c.lease_until.is_(None)) | (INBOX.c.lease_until <= now)
-    ).values(leased_by=worker, lease_until=until)
-    return bool(connection.execute(statement).rowcount)
+    ).values(leased_by=worker, lease_until=until).returning(*WORK)
+    return connection.execute(statement).first()
 
 
 def next_after(connection: Connection, *, inbox_id: int, lane: str | None, worker: str, now: datetime,
-               until: datetime, chain: bool = True) -> int | None:
-    """`worker` is done with `inbox_id` (finished, closed, or given "thử lại sau"): its lease is
-    released and, when `chain`, the lane's next update is leased to the same worker (its id).
-    An update left unfinished for another reason (a send that failed unexpectedly) keeps the lane
-    waiting for the sweep, so a chat's later reply never overtakes it."""
+               until: datetime, chain: bool = True) -> Row | None:
+    """`worker` is done with `inbox_id` some other way than its last message (closed unanswered,
+    given "thử lại sau", a send that failed): its lease is released and, when `chain`, the lane's
+    next update is leased to the same worker. An update left unfinished by a send that failed
+    unexpectedly keeps the lane waiting for the sweep, so a chat's later reply never overtakes it."""
     if lane is not None:
         lock(connection, lane)
     state = connection.execute(select(INBOX.c.sent_at, INBOX.c.failed_at).where(INBOX.c.id == inbox_id)).first()
@@ -82,7 +139,7 @@ def next_after(connection: Connection, *, inbox_id: int, lane: str | None, worke
     unfinished = state is not None and state.sent_at is None and state.failed_at is None
     if lane is None or not chain or unfinished:
         return None
-    return claim(connection, lane=lane, worker=worker, now=now, until=until)
+    return take(connection, lane=lane, worker=worker, now=now, until=until)
 
 
 def renew(connection: Connection, *, inbox_ids: list[int], worker: str, until: datetime) -> int:
@@ -128,10 +185,3 @@ def give_up(connection: Connection, *, channel: str, received_before: datetime, 
         (INBOX.c.lease_until.is_(None)) | (INBOX.c.lease_until <= now),
     ).values(sent_at=now, lane=None, lease_until=None).returning(INBOX.c.id)
     return list(connection.execute(statement).scalars())
-
-
-def work(connection: Connection, inbox_id: int):
-    """What a worker needs to go on with a leased update: payload, stored replies, progress, lane."""
-    return connection.execute(
-        select(INBOX.c.id, INBOX.c.payload, INBOX.c.replies, INBOX.c.sent_count, INBOX.c.lane).where(INBOX.c.id == inbox_id)
-    ).first()

@@ -121,6 +121,9 @@ class InboxChannel:
         self.clock = utcnow  # lease times (a test moves it on)
         self._lanes: dict[int, str | None] = {}  # leased updates being worked on: their lane
         self._successors: dict[int, tuple | None] = {}  # the lane's next update, leased as one finished
+        # Updates recorded here while this worker held their chat (it takes them next), with their
+        # payload, so taking one does not read and decrypt it again.
+        self._waiting: dict[str, dict[int, dict]] = {}
         self._renewer: asyncio.Task | None = None
         self._released = False  # leases a previous process of this name left were freed
 
@@ -247,8 +250,20 @@ class InboxChannel:
             self.group_notice(group, data)
             return
         if self.shared:
-            work = await run_db(self.app.engine, self._record_and_claim, update_id, data)
-            if work is not None:  # None: a repeat, or another update of the chat is being worked on
+            lane = self._lane(data)
+            if lane is not None and self._holding(lane):
+                # This worker is on the chat: the update is recorded, and taken when the one in
+                # hand is finished (in that transaction, or just after: see _finish_leased).
+                inbox_id = await run_db(self.app.engine, self._record, update_id, data, lane)
+                if inbox_id is None:
+                    return
+                if self._holding(lane):
+                    self._waiting.setdefault(lane, {})[inbox_id] = data
+                    return
+                work = await run_db(self.app.engine, self._claim_lane, lane, {inbox_id: data})
+            else:
+                work = await run_db(self.app.engine, self._record_and_claim, update_id, data, lane)
+            if work is not None:  # None: a repeat, or another worker is on the chat (it takes this one next)
                 self._spawn_work(work)
             return
         inbox_id = await run_db(self.app.engine, self._record, update_id, data)
@@ -308,6 +323,10 @@ class InboxChannel:
                 await asyncio.to_thread(self._renew, held)
             except Exception as exc:  # noqa: BLE001 - tried again in a moment; a lease runs for three times this
                 log.warning("%s leases not renewed: %s", self.name, type(exc).__name__)
+
+    def _holding(self, lane: str) -> bool:
+        """Whether this worker is working on an update of the chat right now."""
+        return lane in self._lanes.values()
 
     def _lane(self, data: dict) -> str | None:
         """The conversation's keyed hash (never its id), which orders its updates across workers."""
@@ -379,10 +398,17 @@ class InboxChannel:
 
     def _spawn_work(self, work: tuple) -> None:
         """Works on an update leased to this worker: (id, payload, stored replies, messages
-        confirmed, lane, whether it is the update just recorded)."""
-        inbox_id, data, replies, sent_count, lane, fresh = work
+        confirmed, lane, whether it got "thử lại sau" before). Its state was read under the lease,
+        so it is not read again (only a "thử lại sau" goes through the sweep's checks)."""
+        inbox_id, data, replies, sent_count, lane, failed = work
+        if lane is not None:
+            waiting = self._waiting.get(lane)
+            if waiting is not None:
+                waiting.pop(inbox_id, None)
+                if not waiting:
+                    del self._waiting[lane]
         self._lanes[inbox_id] = lane
-        self._spawn(inbox_id, data, replies, sent_count, swept=not fresh)
+        self._spawn(inbox_id, data, replies, sent_count, swept=failed)
 
     async def _finish_leased(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int,
                              swept: bool) -> None:
@@ -394,14 +420,20 @@ class InboxChannel:
         finally:
             self._lanes.pop(inbox_id, None)
             successor = self._successors.pop(inbox_id, False)  # False: not taken with the last message
+        if successor is None and lane is not None and lane in self._waiting and not self._stopping.is_set():
+            # Updates recorded here after that transaction looked: the chat's next is taken now.
+            successor = False
         if successor is False:
+            waiting = self._waiting.get(lane, {}) if lane is not None else {}
             try:
-                successor = await run_db(self.app.engine, self._release, inbox_id, lane)
+                successor = await run_db(self.app.engine, self._release, inbox_id, lane, waiting)
             except Exception as exc:  # noqa: BLE001 - the lease runs out; the sweep takes the chat
                 log.warning("%s inbox %s lease not released: %s", self.name, inbox_id, type(exc).__name__)
                 return
         if successor is not None:
             self._spawn_work(successor)
+        elif lane is not None and not self._holding(lane):
+            self._waiting.pop(lane, None)  # another worker is on the chat, or nothing waits
 
     async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int = 0,
                       swept: bool = False) -> None:
@@ -523,57 +555,65 @@ class InboxChannel:
 
     # -- storage (worker thread) ------------------------------------------------------------------
 
-    def _record(self, update_id: str, data: dict) -> int | None:
+    def _record(self, update_id: str, data: dict, lane: str | None = None) -> int | None:
+        if self.shared and lane is None:
+            lane = self._lane(data)
         with connection_transaction(self.app.engine) as session:
-            return self._insert(session, update_id, data)
+            return self._insert(session, update_id, data, lane)
 
-    def _insert(self, session, update_id: str, data: dict) -> int | None:
+    def _insert(self, session, update_id: str, data: dict, lane: str | None, lock: bool = False) -> int | None:
+        """Records the update; with `lock`, the same statement takes its lane's lock (storage/lanes.py)."""
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
         hashed, *older = self.cipher.update_keys(self.name, update_id)  # older: recorded before a key rotation
-        lane = self._lane(data) if self.shared else None
-        inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(),
-                                     older=older, lane=lane)
+        if lock and lane is not None:
+            inbox_id = lanes.record(session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(), lane=lane,
+                                    older=older)
+        else:
+            inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(),
+                                         older=older, lane=lane)
         if inbox_id is not None:
             self.recorded(session, data)
         return inbox_id
 
-    def _record_and_claim(self, update_id: str, data: dict) -> tuple | None:
+    def _record_and_claim(self, update_id: str, data: dict, lane: str | None) -> tuple | None:
         """Several workers: records the update and, in the same transaction, leases its chat's
         next update to this worker — this one, unless an older one waits; None when another
-        update of the chat is being worked on (its holder takes this one next) or for a repeat."""
+        worker is on the chat (it takes this one next) or for a repeat."""
         now = self.clock()
         with connection_transaction(self.app.engine) as connection:
-            inbox_id = self._insert(connection, update_id, data)
+            inbox_id = self._insert(connection, update_id, data, lane, lock=True)
             if inbox_id is None:
                 return None
-            lane = self._lane(data)
             if lane is None:
-                claimed = lanes.claim_row(connection, inbox_id=inbox_id, worker=self.worker, now=now, until=now + self.lease)
-                head = inbox_id if claimed else None
+                row = lanes.claim_row(connection, inbox_id=inbox_id, worker=self.worker, now=now, until=now + self.lease)
             else:
-                lanes.lock(connection, lane)
-                head = lanes.claim(connection, lane=lane, worker=self.worker, now=now, until=now + self.lease)
-            if head is None:
-                return None
-            if head == inbox_id:
-                return inbox_id, data, None, 0, lane, True
-            return self._work(connection, head)
+                row = lanes.take(connection, lane=lane, worker=self.worker, now=now, until=now + self.lease)
+            return self._work(row, {inbox_id: data})
 
-    def _work(self, connection, inbox_id: int) -> tuple | None:
-        row = lanes.work(connection, inbox_id)
+    def _claim_lane(self, lane: str, known: dict[int, dict]) -> tuple | None:
+        """Leases the chat's next update to this worker, if nobody is on the chat."""
+        now = self.clock()
+        with connection_transaction(self.app.engine) as connection:
+            lanes.lock(connection, lane)
+            return self._work(lanes.take(connection, lane=lane, worker=self.worker, now=now, until=now + self.lease), known)
+
+    def _work(self, row, known: dict[int, dict]) -> tuple | None:
+        """A leased update (storage/lanes.py's row) as `_spawn_work` takes it; its payload from
+        `known` when this worker has it in hand, else decrypted."""
         if row is None:
             return None
-        data = json.loads(self.cipher.decrypt(row.payload) or "{}")
+        data = known.get(row.id)
+        if data is None:
+            data = json.loads(self.cipher.decrypt(row.payload) or "{}")
         replies = replies_from_json(self.cipher.decrypt(row.replies) or "[]") if row.replies else None
-        return row.id, data, replies, row.sent_count or 0, row.lane, False
+        return row.id, data, replies, row.sent_count or 0, row.lane, row.failed_at is not None
 
-    def _release(self, inbox_id: int, lane: str | None) -> tuple | None:
+    def _release(self, inbox_id: int, lane: str | None, known: dict[int, dict]) -> tuple | None:
         """Frees this worker's lease on the update; the chat's next update, leased, if one waits."""
         now = self.clock()
         with connection_transaction(self.app.engine) as connection:
-            head = lanes.next_after(connection, inbox_id=inbox_id, lane=lane, worker=self.worker, now=now,
-                                    until=now + self.lease, chain=not self._stopping.is_set())
-            return self._work(connection, head) if head is not None else None
+            return self._work(lanes.next_after(connection, inbox_id=inbox_id, lane=lane, worker=self.worker, now=now,
+                                               until=now + self.lease, chain=not self._stopping.is_set()), known)
 
     def _renew(self, inbox_ids: list[int]) -> None:
         with connection_transaction(self.app.engine) as connection:
@@ -597,14 +637,13 @@ class InboxChannel:
         for lane in open_lanes:
             with connection_transaction(self.app.engine) as connection:
                 lanes.lock(connection, lane)
-                head = lanes.claim(connection, lane=lane, worker=self.worker, now=now, until=until, replay_failed=True)
-                work = self._work(connection, head) if head is not None else None
+                work = self._work(lanes.claim(connection, lane=lane, worker=self.worker, now=now, until=until),
+                                  self._waiting.get(lane, {}))
             if work is not None:
                 works.append(work)
         for row_id in loose:
             with connection_transaction(self.app.engine) as connection:
-                claimed = lanes.claim_row(connection, inbox_id=row_id, worker=self.worker, now=now, until=until)
-                work = self._work(connection, row_id) if claimed else None
+                work = self._work(lanes.claim_row(connection, inbox_id=row_id, worker=self.worker, now=now, until=until), {})
             if work is not None:
                 works.append(work)
         return works
@@ -614,15 +653,17 @@ class InboxChannel:
             repo.record_progress(session=session, inbox_id=inbox_id, count=count)
 
     def _record_done(self, inbox_id: int, count: int) -> None:
-        leased = inbox_id in self._lanes
+        lane = self._lanes.get(inbox_id)
+        successor = None
         with connection_transaction(self.app.engine) as session:
-            repo.record_done(session=session, inbox_id=inbox_id, count=count, now=utcnow())
-            if leased:  # several workers: the chat's next update, taken in the same transaction
+            if lane is None or self._stopping.is_set():
+                repo.record_done(session=session, inbox_id=inbox_id, count=count, now=utcnow())  # its lease ends with it
+            else:  # several workers: the chat's next update, taken in the same transaction
                 now = self.clock()
-                head = lanes.next_after(session, inbox_id=inbox_id, lane=self._lanes[inbox_id], worker=self.worker, now=now,
-                                        until=now + self.lease, chain=not self._stopping.is_set())
-                successor = self._work(session, head) if head is not None else None
-        if leased:  # committed
+                lanes.finish(session, inbox_id=inbox_id, count=count, now=utcnow(), lane=lane)
+                row = lanes.take(session, lane=lane, worker=self.worker, now=now, until=now + self.lease)
+                successor = self._work(row, self._waiting.get(lane, {}))
+        if inbox_id in self._lanes:  # committed
             self._successors[inbox_id] = successor
 
     def _mark_failed(self, inbox_id: int) -> None:
