@@ -26,7 +26,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 RESTART_FIRST, RESTART_MAX = 1.0, 30.0  # seconds before starting again a worker that ended soon after starting, doubling

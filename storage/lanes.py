@@ -21,6 +21,7 @@ transaction); PostgreSQL only: SQLite serves one process, whose in-memory per-ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, exists, func, select, update
@@ -63,7 +64,7 @@ def lock(connection: Connection, lane: str) -> None:
 
 
 def record(connection: Connection, *, channel: str, update_id: str, payload: str, now: datetime, lane: str,
-           older: list[str] = ()) -> int | None:
+           older: Sequence[str] = ()) -> int | None:
     """`repo.record_inbox`, taking the lane's lock in the same statement; None for a repeat."""
     if older and connection.execute(repo._hot(connection)["recorded"], {"channel": channel, "older": list(older)}).first():
         return None

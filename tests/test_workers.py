@@ -37,9 +37,9 @@ def start_workers(tmp_path: Path, fake, port: int, count: int = 2) -> subprocess
         "PUBLIC_BASE_URL": "https://bot.example.vn", "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
         "REMINDERS_NOW": NOW,
     })
-    log = open(tmp_path / "workers.log", "w")  # a file, not a pipe: nothing blocks on a full pipe
-    return subprocess.Popen([sys.executable, "-m", "bot", "run", "--workers", str(count)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+    with open(tmp_path / "workers.log", "w") as log:  # a file, not a pipe: nothing blocks on a full pipe
+        return subprocess.Popen([sys.executable, "-m", "bot", "run", "--workers", str(count)], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=log, text=True)
 
 
 def exited(pid: int, timeout: float) -> bool:
@@ -156,7 +156,7 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
         assert code == 0, log[-3000:]
         assert all(not Path(f"/proc/{pid}").exists() for pid in first | after)  # SIGTERM stopped every worker
         expected = to(fake, control)[:expected_count]
-        assert all(a != b for a, b in zip(expected, expected[1:]))  # no message follows an identical one
+        assert all(a != b for a, b in zip(expected, expected[1:], strict=False))  # no message follows an identical one
         duplicates = losses = out_of_order = worst = 0
         for chat in people:
             got = to(fake, chat)[:-1] if "#,##%" in to(fake, chat)[-1] else to(fake, chat)  # without the last question
@@ -168,7 +168,7 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
             # thing by the worker that takes the chat: right after its original. Without those,
             # the chat's messages must be the clean registration's, in its order.
             once = [t for i, t in enumerate(got) if i == 0 or t != got[i - 1]]
-            disorder = sum(a != b for a, b in zip(once, expected)) + abs(len(once) - len(expected))
+            disorder = sum(a != b for a, b in zip(once, expected, strict=False)) + abs(len(once) - len(expected))
             out_of_order += disorder
             if disorder:  # what went wrong, in the test's output (synthetic people, digits masked)
                 print(f"\nchat {chat}:", [t[:30] for t in got], "\nexpected:", [t[:30] for t in expected])

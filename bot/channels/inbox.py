@@ -419,11 +419,11 @@ class InboxChannel:
             await self._finish(inbox_id, data, stored, sent_count, swept)
         finally:
             self._lanes.pop(inbox_id, None)
-            successor = self._successors.pop(inbox_id, False)  # False: not taken with the last message
+            looked = inbox_id in self._successors  # the last message's transaction looked for the next
+            successor = self._successors.pop(inbox_id, None)
         if successor is None and lane is not None and lane in self._waiting and not self._stopping.is_set():
-            # Updates recorded here after that transaction looked: the chat's next is taken now.
-            successor = False
-        if successor is False:
+            looked = False  # updates recorded here after that transaction looked: the chat's next is taken now
+        if not looked:
             waiting = self._waiting.get(lane, {}) if lane is not None else {}
             try:
                 successor = await run_db(self.app.engine, self._release, inbox_id, lane, waiting)
