@@ -62,6 +62,8 @@ def build_web_app(app: App, channels: list) -> web.Application:
             database = "read-only" if _read_only(exc) else f"error: {type(exc).__name__}"
         disk = _disk(app.settings)
         status = {"database": database, "disk": disk, "channels": {c.name: "ok" if c.healthy else "down" for c in channels}}
+        if app.worker:  # one of several workers on the port: which one answered
+            status["worker"] = app.worker
         reasons = [f"database {database}"] if database != "ok" else []
         reasons += ["disk low"] if disk != "ok" else []
         reasons += [f"{c.name} down" for c in channels if not c.healthy]
