@@ -123,6 +123,8 @@ class App:
     dispatcher: Dispatcher
     downloads: DownloadLinks
     sweeper: Sweeper
+    # This process's name among several workers (leases on the inbox); empty: host and port.
+    worker: str = ""
 
 
 def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine | None = None) -> App:

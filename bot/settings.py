@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""
     # A sender that dies mid-broadcast leaves its small batch leased for this long; then it is resumed.
     notification_lease_seconds: float = 30
+    # Several workers on one PostgreSQL database (`run --workers N`): a worker leases the chat whose
+    # update it handles and sends; one that dies leaves the chat leased for this long, then another
+    # worker's minute sweep takes it over (a restarted worker takes back its own at once).
+    inbox_lease_seconds: float = 30
+    # Tests only (a process started by a test): the time the reminder sweeps take as now, an
+    # injected clock. Refused with ENVIRONMENT=production.
+    reminders_now: datetime | None = None
     # Per-chat limits (0 turns one off). Over the first, a chat is told once and then not answered
     # for the rest of the minute; wrong invite codes lock the chat out of trying for a while; the
     # minute's count, the daily counts (Vietnamese days) and the lockout are kept in the database
@@ -118,6 +126,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
+            if self.reminders_now is not None:
+                raise ValueError("REMINDERS_NOW is for tests only; unset it in production")
             if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():
                 from storage.crypto import MISSING_KEYS_MESSAGE
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x5EED_0013  # the PostgreSQL advisory lock that lets one process at a time migrate
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
@@ -106,6 +107,10 @@ def migrate(engine: Engine, cipher=None) -> None:
         use_cipher(engine, cipher)
     config = alembic_config()
     with engine.begin() as connection:
+        if is_postgres(engine):
+            # Workers starting together (`run --workers N`) migrate one after another; the others
+            # then find the schema current.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         config.attributes["cipher"] = cipher
         command.upgrade(config, "head")

@@ -115,6 +115,14 @@ class InboxUpdate(_TableModel, table=True):
     chat_key: str | None = Field(default=None, max_length=64, index=True)
     sent_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Several workers on one PostgreSQL database (bot/channels/inbox.py, README "Several workers"):
+    # `lane` is the conversation's keyed hash (Cipher.chat_key) while the update is unfinished
+    # (cleared when it is finished). A worker leases a lane's oldest unfinished update
+    # (`lease_until`) before handling and sending it, so one worker at a time works on a chat, in
+    # arrival order; a dead worker's lease runs out. `leased_by` names the worker that took it last.
+    lane: str | None = Field(default=None, max_length=64, index=True)
+    leased_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class OAuthToken(_TableModel, table=True):

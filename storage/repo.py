@@ -60,16 +60,18 @@ def _hot(session: Session | Connection) -> dict[str, Executable]:
             .where(inbox.c.channel == bindparam("channel"), inbox.c.update_id.in_(bindparam("older", expanding=True))),
             "record": insert(inbox)
             .values(channel=bindparam("channel"), update_id=bindparam("update_id"), payload=bindparam("payload"),
-                    received_at=bindparam("now"))
+                    received_at=bindparam("now"), lane=bindparam("lane"))
             .on_conflict_do_nothing(index_elements=["channel", "update_id"])
             .returning(inbox.c.id),
             "replies": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
             .values(replies=bindparam("replies"), processed_at=bindparam("now"), chat_key=bindparam("chat_key")),
             "progress": update(inbox).where(inbox.c.id == bindparam("inbox_id"), inbox.c.sent_count < bindparam("count"))
             .values(sent_count=bindparam("count")),
+            # A finished update leaves its lane (storage/lanes.py) and its lease.
             "done": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
-            .values(sent_count=bindparam("count"), sent_at=bindparam("now")),
-            "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now")),
+            .values(sent_count=bindparam("count"), sent_at=bindparam("now"), lane=None, lease_until=None),
+            "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True)))
+            .values(sent_at=bindparam("now"), lane=None, lease_until=None),
         }
     return _HOT[dialect]
 
@@ -94,13 +96,15 @@ def save_state(*, session: Session | Connection, channel: str, chat_id: str, sta
 
 
 def record_inbox(*, session: Session | Connection, channel: str, update_id: str, payload: str, now: datetime,
-                 older: Sequence[str] = ()) -> int | None:
+                 older: Sequence[str] = (), lane: str | None = None) -> int | None:
     """Records a delivered update; its row id, or None when the same update was recorded before
-    (`older`: its hashes under the ring's older keys, for an update recorded before a rotation)."""
+    (`older`: its hashes under the ring's older keys, for an update recorded before a rotation).
+    `lane`: the conversation's keyed hash, for several workers (storage/lanes.py)."""
     hot = _hot(session)
     if older and session.execute(hot["recorded"], {"channel": channel, "older": list(older)}).first() is not None:
         return None
-    return session.execute(hot["record"], {"channel": channel, "update_id": update_id, "payload": payload, "now": now}).scalar()
+    values = {"channel": channel, "update_id": update_id, "payload": payload, "now": now, "lane": lane}
+    return session.execute(hot["record"], values).scalar()
 
 
 def store_replies(*, session: Session | Connection, inbox_id: int, replies: str, now: datetime, chat_key: str | None = None) -> None:
