@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import build_brain  # noqa: E402
 from content import load_content  # noqa: E402
-from content.models import FaqEntry  # noqa: E402
 
 
 def synthetic(content, size: int):
@@ -57,7 +56,8 @@ def main() -> int:
     shipped = load_content()
     questions = [json.loads(line)["q"] for name in ("faq-holdout.jsonl", "faq-blind2-a.jsonl", "faq-blind.jsonl")
                  for line in (ROOT / "tests/data" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(f"conditions: {os.cpu_count()} cores, python {platform.python_version()}, {len(shipped.faq)} shipped entries, {len(questions)} distinct questions")
+    print(f"conditions: {os.cpu_count()} cores, python {platform.python_version()}, {len(shipped.faq)} shipped entries, "
+          f"{len(questions)} distinct questions")
     for meaning in (True, False):
         label = "with meaning model" if meaning else "lexical only"
         matching = shipped.matching.model_copy(update={"meaning": shipped.matching.meaning.model_copy(update={"enabled": meaning})})

@@ -41,7 +41,14 @@ sys.path.insert(0, str(ROOT))
 from standins.processes import clean_env  # noqa: E402
 from standins.telegram_api import FakeTelegramAPI  # noqa: E402
 from standins.traffic import (  # noqa: E402
-    FAQ_QUESTIONS, HARD_QUESTIONS, PRESSES, REGISTRATION, faq_question, free_port, update, wait_healthy,
+    FAQ_QUESTIONS,
+    HARD_QUESTIONS,
+    PRESSES,
+    REGISTRATION,
+    faq_question,
+    free_port,
+    update,
+    wait_healthy,
 )
 
 SECRET = "bench-secret"
@@ -133,7 +140,7 @@ async def drive(url: str, chats: list[Script], fake: ReplyWatch | None, first_ch
                 if waiter is not None:
                     try:
                         arrived = await asyncio.wait_for(waiter, 30)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise RuntimeError(f"no reply to {kind} {value!r} in chat {chat}") from None
                     latencies.append(arrived - started)
                 done += 1
@@ -276,8 +283,8 @@ async def main_async(updates: int, databases: list[str]) -> None:
     print(f"conditions: {os.cpu_count()} cores (load average before: {load}), {platform.python_implementation()} "
           f"{platform.python_version()}, {CONNECTIONS} connections; mixed traffic {updates} updates (4 in 10 chats ask 4 "
           f"FAQ questions, 3 press 4 menu buttons, 3 register: 18 updates), then {updates // 2} each of FAQ questions "
-          f"({len(FAQ_QUESTIONS)} in turn, {len(HARD_QUESTIONS)} of them hard, each time with another opening and ending), presses, registrations; stand-in Bot API "
-          f"in the load generator's process, rate limiter off")
+          f"({len(FAQ_QUESTIONS)} in turn, {len(HARD_QUESTIONS)} of them hard, each time with another opening and ending), "
+          f"presses, registrations; stand-in Bot API in the load generator's process, rate limiter off")
     ceiling, ceiling_cpu = await ceiling_run(updates)
     print(f"ceiling: {ceiling:.0f} requests/s")
     print(f"ceiling cpu per request: {ceiling_cpu:.3f} ms")

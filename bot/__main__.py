@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -53,8 +54,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Starts every configured channel; with none configured, the console."""
+    """Starts every configured channel; with none configured, the console. With --workers N,
+    N worker processes on one PostgreSQL database sharing the port (bot/workers.py)."""
+    import os
+
     settings = _settings(args)
+    if args.workers > 1:
+        from bot.workers import refusal, supervise, worker_command
+
+        reason = refusal(settings)
+        if reason is not None:
+            print(f"--workers {args.workers}: {reason}", file=sys.stderr)
+            return 2
+        from bot.app import configure_logging
+
+        configure_logging(settings.log_level)
+        return supervise(lambda slot: worker_command(slot, args.workers, getattr(args, "locale", None)), args.workers)
     if settings.telegram_bot_token is None and settings.zalo_bot_token is None and not settings.zalo_oa_configured:
         print("No channel is configured (no Telegram, Zalo Bot or Zalo OA settings): starting the console.", file=sys.stderr)
         args.script, args.user = None, "local"
@@ -63,13 +78,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.server import serve
 
     configure_logging(settings.log_level)
+    parent = None
+    if args.slot is not None:  # worker `slot` of `--workers N`: together they keep Telegram's overall rate
+        rate = settings.telegram_max_messages_per_second
+        settings = settings.model_copy(update={"telegram_max_messages_per_second": rate / max(args.of, 1)})
+        parent = os.getppid()
+    work = serve(settings, slot=args.slot, parent=parent)
     try:
         import uvloop  # a faster event loop for the web server, where it is available (not Windows)
     except ImportError:
-        asyncio.run(serve(settings))
+        asyncio.run(work)
     else:
-        uvloop.run(serve(settings))
+        uvloop.run(work)
     return 0
+
+
+def _workers(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return number
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -80,7 +108,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     brain = build_brain()
-    questions = [" ".join(args.question)] if args.question else None
+    questions: Iterable[str] | None = [" ".join(args.question)] if args.question else None
     if questions is None:
         if not args.json:
             print("Give a question, or use --json to read questions from standard input.", file=sys.stderr)
@@ -109,9 +137,9 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.app import build_brain
-    from bot.vntime import vietnam_date
     from bot.eligibility.engine import Profile
     from bot.i18n import texts
+    from bot.vntime import vietnam_date
     from storage.models import utcnow
 
     settings = _settings(args)
@@ -122,10 +150,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     except ValueError:
         print("--date must be YYYY-MM-DD", file=sys.stderr)
         return 2
-    if args.profile:
-        lines = [Path(args.profile).read_text(encoding="utf-8")]
-    else:
-        lines = [line for line in sys.stdin if line.strip()]
+    lines = [Path(args.profile).read_text(encoding="utf-8")] if args.profile else [line for line in sys.stdin if line.strip()]
     for line in lines:
         try:
             profile = Profile.model_validate_json(line)
@@ -231,6 +256,10 @@ def parser() -> argparse.ArgumentParser:
     chat.set_defaults(func=cmd_chat)
 
     run = sub.add_parser("run", help="start the configured channels (the console when none is configured)")
+    run.add_argument("--workers", type=_workers, default=1, metavar="N",
+                     help="N worker processes on one PostgreSQL database, sharing the port (README: Several workers)")
+    run.add_argument("--slot", type=int, default=None, help=argparse.SUPPRESS)  # set by the parent of --workers
+    run.add_argument("--of", type=int, default=1, help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
     ask = sub.add_parser("ask", help="print the reply to a question")

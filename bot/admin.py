@@ -191,7 +191,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     now = utcnow()
     with transaction(engine) as session:
         result = report.build(session=session, cipher=cipher, form=form, communes=communes, start=start, end=end,
-                              commune=args.commune, province=args.province if args.commune is None else _commune(args.commune).province_code)
+                              commune=args.commune,
+                              province=args.province if args.commune is None else _commune(args.commune).province_code)
         officers.audit(session=session, actor="cli", action="report", now=now, commune_code=args.commune,
                        detail=f"{start}..{end}" + (f" province={args.province}" if args.province else ""))
     if args.json:
@@ -283,11 +284,10 @@ def cmd_reminders(args: argparse.Namespace) -> int:
                 print("No reminders in that period.")
         return 0
 
+    from bot.__main__ import _settings
     from bot.app import build_app, configure_logging
     from bot.server import configured_channels
     from storage.models import utcnow
-
-    from bot.__main__ import _settings
 
     settings = _settings(args)
     configure_logging(settings.log_level)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from bot.context import Context, Result
@@ -15,9 +15,9 @@ from bot.downloads import DownloadLinks
 from bot.eligibility.engine import EligibilityEngine
 from bot.i18n import texts
 from bot.limits import FloodGate, Limits
+from bot.nlu.crisis import build_crisis_model
 from bot.nlu.facts import FactReader
 from bot.nlu.intents import IntentDetector
-from bot.nlu.crisis import build_crisis_model
 from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.nlu.routing import Triage, folded_view
@@ -52,13 +52,13 @@ class Brain:
     triage: Triage
     facts_reader: FactReader
 
-    def context(self, *, lang: str, today: date, session: Session | None = None, now: datetime | None = None,
+    def context(self, *, lang: str, today: date, session: Session | Connection | None = None, now: datetime | None = None,
                 cipher: Cipher | None = None, msg: Incoming | None = None) -> Context:
-        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, places=self.places,
-                      triage=self.triage, facts_reader=self.facts_reader)
+        ctx = Context(texts(lang), self.content, self.matcher, self.normalizer, today, self.eligibility, self.places,
+                      self.triage, self.facts_reader, now=now or utcnow())
         if session is not None:
             ctx.record_unanswered = lambda text, status: self._record(ctx, text, status)
-            ctx.db, ctx.cipher, ctx.now = session, cipher, now
+            ctx.db, ctx._cipher = session, cipher
         if msg is not None:
             ctx.channel, ctx.chat_id = msg.channel, msg.chat_id
         return ctx
@@ -105,7 +105,7 @@ def build_router(intents: IntentDetector) -> Router:
 def build_brain(content: Content | None = None) -> Brain:
     content = content or load_content()
     normalizer = Normalizer(content.lexicon, content.known_words)
-    matcher = FaqMatcher(content.faq, normalizer, content.matching, content.topics.topics if content.topics else None)
+    matcher = FaqMatcher(content.faq, normalizer, content.matching, content.topics.topics)
     router = build_router(IntentDetector(content.matching, normalizer))
     words = content.facts
     triage = Triage(content.routing, content.topics, normalizer, [*words.rehab, *words.prison, *words.business, *words.jobs])
@@ -123,6 +123,8 @@ class App:
     dispatcher: Dispatcher
     downloads: DownloadLinks
     sweeper: Sweeper
+    # This process's name among several workers (leases on the inbox); empty: host and port.
+    worker: str = ""
 
 
 def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine | None = None) -> App:
@@ -137,7 +139,7 @@ def build_app(settings: Settings, *, brain: Brain | None = None, engine: Engine 
 
     limits = Limits.from_settings(settings)
 
-    def make_context(session: Session, state: ConversationState, now: datetime, msg: Incoming) -> Context:
+    def make_context(session: Session | Connection, state: ConversationState, now: datetime, msg: Incoming) -> Context:
         lang = state.locale or settings.bot_locale
         ctx = brain.context(lang=lang, today=vietnam_date(now), session=session, now=now, cipher=cipher, msg=msg)
         ctx.retention_months = settings.registration_retention_months

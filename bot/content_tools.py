@@ -11,8 +11,7 @@ from pathlib import Path
 
 from bot.app import Brain
 from bot.i18n import LOCALES, catalog_ids, texts
-from bot.nlu.matcher import Status
-from bot.nlu.matcher import contains
+from bot.nlu.matcher import Status, contains
 from content.models import Programme
 
 # A figure written in an answer instead of a {parameter}: "200 triệu", "6,24%", "10 năm", "2 tỷ".

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -14,6 +15,7 @@ from bot.nlu.matcher import FaqMatcher
 from bot.nlu.normalize import Normalizer
 from bot.types import Button, Reply
 from content import Content
+from storage.models import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -57,22 +59,22 @@ class Context:
     matcher: FaqMatcher
     normalizer: Normalizer
     today: date
-    eligibility: "EligibilityEngine"
+    eligibility: EligibilityEngine
+    places: Places
+    triage: Triage
+    facts_reader: FactReader
     # Records an unanswered or ambiguous question (redacted text only); a no-op for `ask`.
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
-    places: "Places | None" = None
-    triage: "Triage | None" = None
-    facts_reader: "FactReader | None" = None
     # What the message being handled says about the person (read once by the router).
-    message_facts: "Facts | None" = None
+    message_facts: Facts | None = None
     # The words that asked for a flow ("đăng ký vay cho con tôi"): the flow reads what they already say.
     request_text: str | None = None
-    # With a database (every channel, not `ask`): the update's transaction, who wrote, and when.
-    # `db` is the transaction's Session, or its Connection (an ORM session is then opened on it
-    # only when a handler uses `session`: most updates never need one).
-    db: "Session | Connection | None" = None
-    cipher: "Cipher | None" = None
-    now: datetime | None = None
+    # With a database (every channel, not `ask`): the update's transaction, its key ring (`cipher`)
+    # and who wrote. `db` is the transaction's Session, or its Connection (an ORM session is then
+    # opened on it only when a handler uses `session`: most updates never need one).
+    db: Session | Connection | None = None
+    _cipher: Cipher | None = None
+    now: datetime = field(default_factory=utcnow)  # the update's time (`ask`: when the context was made)
     channel: str = ""
     chat_id: str = ""
     retention_months: int = 24  # stated in the consent text (REGISTRATION_RETENTION_MONTHS)
@@ -92,22 +94,32 @@ class Context:
     web_base_url: str = ""
     officer_invite_hours: int = 72  # OFFICER_INVITE_HOURS, for invites made on the web pages
 
-    _session: "Session | None" = None
+    _session: Session | None = None
 
     @property
     def has_storage(self) -> bool:
         return self.db is not None
 
     @property
-    def session(self) -> "Session | None":
-        """An ORM session in the update's transaction (created on first use)."""
-        if self.db is None or not isinstance(self.db, Connection):
+    def session(self) -> Session:
+        """An ORM session in the update's transaction (created on first use). Only with a database:
+        handlers reachable without one check `has_storage` first."""
+        if self.db is None:
+            raise RuntimeError("this context has no database (check has_storage)")
+        if not isinstance(self.db, Connection):
             return self.db
         if self._session is None:
             from sqlmodel import Session
 
             self._session = Session(bind=self.db, join_transaction_mode="rollback_only", expire_on_commit=False)
         return self._session
+
+    @property
+    def cipher(self) -> Cipher:
+        """The key ring: only with a database, like `session`."""
+        if self._cipher is None:
+            raise RuntimeError("this context has no key ring (check has_storage)")
+        return self._cipher
 
     def release(self) -> None:
         """Writes what the handler's session holds into the transaction (committed by its owner)."""

@@ -6,11 +6,11 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import AsyncIterator, Callable
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -25,7 +25,7 @@ from storage.db import RETRY_DELAYS, connection_transaction, is_postgres, retrie
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
-ContextFactory = Callable[[Session, ConversationState, datetime, Incoming], Context]
+ContextFactory = Callable[[Session | Connection, ConversationState, datetime, Incoming], Context]
 
 
 class TemporaryFailure(Exception):
@@ -105,7 +105,7 @@ class Dispatcher:
         self.too_fast_reply = too_fast_reply
         self.locks = KeyedLocks()
         # Called (in the event loop) with the channels that have new notifications to send.
-        self.on_notify: Callable[[set[str]], None] | None = None
+        self.on_notify: Callable[[set[str]], object] | None = None
         # Where the synchronous handler runs. PostgreSQL: a worker thread, so a statement waiting
         # on the network or on another worker's lock never blocks the event loop. SQLite (one
         # process, a local file, handlers of a millisecond or two): the loop's own thread — the
@@ -139,7 +139,8 @@ class Dispatcher:
                         await asyncio.sleep(delay)
                         continue
                     if retryable(exc):
-                        log.error("database unavailable while handling a %s update (inbox %s): %s", msg.channel, inbox_id, type(exc).__name__)
+                        log.error("database unavailable while handling a %s update (inbox %s): %s",
+                                  msg.channel, inbox_id, type(exc).__name__)
                         if inbox_id is not None:
                             raise TemporaryFailure([self.error_reply()]) from None
                     else:

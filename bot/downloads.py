@@ -9,7 +9,8 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
@@ -17,13 +18,18 @@ from bot.types import Document
 from storage.db import transaction
 from storage.models import Download, utcnow
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from storage.crypto import Cipher
+
 ROUTE = "/download/{id}"
 
 
 @dataclass
 class DownloadLinks:
-    engine: object
-    cipher: object
+    engine: Engine
+    cipher: Cipher
     public_base_url: str
     ttl: timedelta = timedelta(hours=24)
 
@@ -55,7 +61,7 @@ class DownloadLinks:
         if not any([hmac.compare_digest(given, valid.encode()) for valid in self._signatures(file_id, expiry)]):
             return 403, None, b""
         now = utcnow()
-        if datetime.fromtimestamp(expiry, timezone.utc) < now:
+        if datetime.fromtimestamp(expiry, UTC) < now:
             return 410, None, b""
         with transaction(self.engine) as session:
             row = session.exec(select(Download).where(Download.id == file_id).with_for_update()).first()
@@ -78,7 +84,7 @@ class DownloadLinks:
         status, row, content = await asyncio.to_thread(
             self.take, request.match_info["id"], request.query.get("exp", ""), request.query.get("sig", "")
         )
-        if status != 200:
+        if status != 200 or row is None:  # 200 comes with its row
             return web.Response(status=status)
         disposition = f"attachment; filename*=UTF-8''{_quote(row.filename)}"
         headers = {

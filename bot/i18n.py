@@ -44,7 +44,7 @@ def catalog_ids(lang: str) -> set[str]:
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as handle:
         po = read_po(handle, locale=LOCALES[lang])
-    return {m.id for m in po if m.id and m.string}
+    return {m.id for m in po if isinstance(m.id, str) and m.id and m.string}  # the catalogs have no plural forms
 
 
 class Texts:

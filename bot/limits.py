@@ -30,7 +30,7 @@ class Limits:
     questions_per_day: int = 5
 
     @classmethod
-    def from_settings(cls, settings) -> "Limits":
+    def from_settings(cls, settings) -> Limits:
         return cls(
             messages_per_minute=settings.limit_messages_per_minute,
             invite_failures=settings.limit_invite_failures,
@@ -40,26 +40,26 @@ class Limits:
         )
 
 
-def chat_keys(ctx: "Context") -> list[str]:
+def chat_keys(ctx: Context) -> list[str]:
     """Keyed hashes of the chat (under each key of the ring, newest first): counters can be found
     again, also after a key rotation, but not tied to anyone without the key."""
     return ctx.cipher.limit_keys(ctx.channel, ctx.chat_id)
 
 
-def _today(ctx: "Context") -> str:
+def _today(ctx: Context) -> str:
     return vietnam_date(ctx.now).isoformat()
 
 
 # -- wrong invite codes --------------------------------------------------------------------------
 
 
-def invite_locked_for(ctx: "Context") -> timedelta | None:
+def invite_locked_for(ctx: Context) -> timedelta | None:
     """How long this chat must still wait before trying an invite code again; None when it may."""
     until = counters.blocked_until(session=ctx.session, chat_keys=chat_keys(ctx), kind=INVITE_LOCK)
     return until - ctx.now if until is not None and until > ctx.now else None
 
 
-def invite_failed(ctx: "Context") -> timedelta | None:
+def invite_failed(ctx: Context) -> timedelta | None:
     """Counts a wrong code; after `invite_failures` of them the chat is locked out (the lockout's length)."""
     if ctx.limits.invite_failures <= 0:
         return None
@@ -72,27 +72,27 @@ def invite_failed(ctx: "Context") -> timedelta | None:
     return ctx.limits.invite_lockout
 
 
-def invite_succeeded(ctx: "Context") -> None:
+def invite_succeeded(ctx: Context) -> None:
     counters.reset(session=ctx.session, chat_keys=chat_keys(ctx), kind=INVITE_FAILURES, now=ctx.now)
 
 
 # -- per day -------------------------------------------------------------------------------------
 
 
-def used_today(ctx: "Context", kind: str) -> int:
+def used_today(ctx: Context, kind: str) -> int:
     return counters.count(session=ctx.session, chat_keys=chat_keys(ctx), kind=kind, period=_today(ctx))
 
 
-def count_today(ctx: "Context", kind: str) -> int:
+def count_today(ctx: Context, kind: str) -> int:
     return counters.add(session=ctx.session, chat_keys=chat_keys(ctx), kind=kind, period=_today(ctx), now=ctx.now)
 
 
-def registrations_left(ctx: "Context") -> bool:
+def registrations_left(ctx: Context) -> bool:
     limit = ctx.limits.registrations_per_day
     return limit <= 0 or used_today(ctx, REGISTRATIONS) < limit
 
 
-def questions_left(ctx: "Context") -> bool:
+def questions_left(ctx: Context) -> bool:
     limit = ctx.limits.questions_per_day
     return limit <= 0 or used_today(ctx, QUESTIONS) < limit
 
@@ -118,7 +118,7 @@ class FloodGate:
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
 
-    def check(self, session, cipher: "Cipher", channel: str, chat_id: str, now) -> str | None:
+    def check(self, session, cipher: Cipher, channel: str, chat_id: str, now) -> str | None:
         """None: handle it. "tell": over the limit, say so. "drop": over the limit, told already."""
         if self.per_minute <= 0:
             return None

@@ -51,9 +51,10 @@ class Places:
         communes: dict[int, Place] = {}
         by_province: dict[int, list[Place]] = {code: [] for code in provinces}
         for ward in WARD_MAPPING.values():
-            place = Place(int(ward.code), ward.name, int(ward.province_code))
+            province_code = int(ward.province_code)
+            place = Place(int(ward.code), ward.name, province_code)
             communes[place.code] = place
-            by_province[place.province_code].append(place)
+            by_province[province_code].append(place)
         return provinces, communes, by_province
 
     def province(self, code: int) -> Place | None:
@@ -83,12 +84,17 @@ class Places:
     def search_communes(self, province_code: int, text: str, limit: int = 3) -> list[Place]:
         return _best(_key(text), self._data[2].get(province_code, []), limit)
 
+    def province_label(self, code: int) -> str:
+        """The province's name; the bare code when the list no longer has it."""
+        province = self.province(code)
+        return province.name if province is not None else str(code)
+
     def label(self, commune_code: int) -> str:
         """'Xã Quỳ Hợp, Nghệ An'; the bare code when the list no longer has it."""
         commune = self.commune(commune_code)
         if commune is None:
             return str(commune_code)
-        return f"{commune.name}, {self.province(commune.province_code).name}"
+        return f"{commune.name}, {self.province_label(commune.province_code)}" if commune.province_code else commune.name
 
 
 def _score(query: str, key: str) -> float:

@@ -7,7 +7,6 @@ import re
 
 from bot.nlu.normalize import clean
 
-
 # Digits in words, as a number is read aloud ("không chín một hai ..."), with and without accents.
 _DIGIT_WORDS = ("không|khong|một|mot|mốt|hai|ba|bốn|bon|tư|năm|nam|lăm|lam|nhăm|sáu|sau|bảy|bẩy|bay|tám|tam|chín|chin|linh|lẻ")
 _DIGIT = rf"(?:(?:{_DIGIT_WORDS})(?!\w)|\d)"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DataError
 
@@ -12,6 +13,9 @@ from bot.nlu.facts import Facts
 from bot.nlu.intents import IntentDetector
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Kind, Reply
+
+if TYPE_CHECKING:
+    from bot.nlu.routing import Verdict
 
 ESCAPE_INTENTS = frozenset({"menu"})
 # What a handler raises when it reads button data it never made (a bad number, a missing part, an
@@ -28,6 +32,11 @@ class ForgedButton(Exception):
         self.error = error
 Handler = Callable[[Context, Incoming, ConversationState], Result | None]
 PayloadHandler = Callable[[Context, str, ConversationState], Result]
+EventHandler = Callable[[Context, Incoming, ConversationState], Result]  # always answers
+
+
+def _not_wired(*_: object) -> Result:
+    raise RuntimeError("set by the menu feature, which bot/app.py registers first")
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,11 @@ class Router:
         self.intent_handlers: dict[str, PayloadHandler] = {}
         self.text_handlers: list[Handler] = []
         self.commands: dict[str, PayloadHandler] = {}  # "/hoso", "/canbo CODE": handler(ctx, arguments, state)
-        self.on_open: Handler | None = None
+        self.on_open: EventHandler = _not_wired
         self.on_deep_link: PayloadHandler | None = None  # "/start <payload>" (officer invites)
-        self.on_unsupported: Handler | None = None
-        self.on_stale: PayloadHandler | None = None
-        self.on_crisis: Callable[[Context, object, ConversationState], Result] | None = None
+        self.on_unsupported: EventHandler = _not_wired
+        self.on_stale: PayloadHandler = _not_wired
+        self.on_crisis: Callable[[Context, Verdict, ConversationState], Result] | None = None
 
     def payload(self, prefix: str, handler: PayloadHandler) -> None:
         self.payloads[prefix] = handler
@@ -194,11 +203,9 @@ class Router:
 def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
     """Reads what the message says about the person's situation into the conversation's facts
     (newest wins); facts older than the idle limit are forgotten first."""
-    if ctx.facts_reader is None:
-        return
     facts = state.facts
     now = ctx.now
-    if now is not None and facts.expired(now, ctx.context_idle):
+    if facts.expired(now, ctx.context_idle):
         facts = Facts()
     views = ctx.triage.views(text[:2000])[2:] if ctx.triage is not None else ()
     new = ctx.facts_reader.read(text[:2000], ctx.today, views)

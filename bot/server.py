@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -26,7 +28,7 @@ DRAIN_SECONDS = 20  # below systemd's TimeoutStopSec (30 s in the README's unit)
 
 def configured_channels(settings: Settings, app: App) -> list:
     """Every channel whose settings are present."""
-    channels = []
+    channels: list = []
     if settings.telegram_bot_token is not None:
         from bot.channels.telegram import TelegramChannel
 
@@ -55,12 +57,14 @@ def build_web_app(app: App, channels: list) -> web.Application:
         try:
             await asyncio.wait_for(asyncio.to_thread(_probe_write, app), timeout=HEALTH_TIMEOUT)
             database = "ok"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             database = "error: no answer in time"
         except Exception as exc:  # noqa: BLE001 - reported, never raised
             database = "read-only" if _read_only(exc) else f"error: {type(exc).__name__}"
         disk = _disk(app.settings)
         status = {"database": database, "disk": disk, "channels": {c.name: "ok" if c.healthy else "down" for c in channels}}
+        if app.worker:  # one of several workers on the port: which one answered
+            status["worker"] = app.worker
         reasons = [f"database {database}"] if database != "ok" else []
         reasons += ["disk low"] if disk != "ok" else []
         reasons += [f"{c.name} down" for c in channels if not c.healthy]
@@ -123,18 +127,26 @@ def _disk(settings: Settings) -> str:
     return "ok"
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Runs the web server and channels until SIGINT/SIGTERM (or `stop`); in-flight work finishes."""
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None, slot: int | None = None,
+                parent: int | None = None) -> None:
+    """Runs the web server and channels until SIGINT/SIGTERM (or `stop`); in-flight work finishes.
+    `slot`: this process is worker number `slot` of `run --workers N` (bot/workers.py): it shares
+    the port with the others (SO_REUSEPORT) and stops when its parent (`parent`, a pid) is gone."""
     # Handlers run in worker threads; with CPython's default 5 ms GIL switch interval the event loop
     # waited behind them (a convoy), and webhook throughput halved. 0.5 ms keeps the loop responsive.
     sys.setswitchinterval(0.0005)
     app = build_app(settings)
+    if slot is not None:
+        # The name its inbox leases carry: the same for the process the parent starts again in
+        # this slot, which then takes back at once what a killed predecessor held.
+        app.worker = f"{socket.gethostname()}:{settings.http_port}/{slot}"
     channels = configured_channels(settings, app)
     runner = web.AppRunner(build_web_app(app, channels))
     await runner.setup()
-    # The server listens before webhooks are registered, so the first delivery finds it.
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-    log.info("listening on %s:%s", settings.http_host, settings.http_port)
+    # The server listens before webhooks are registered, so the first delivery finds it. Workers
+    # each listen on the same port; the kernel spreads the connections among them.
+    await web.TCPSite(runner, settings.http_host, settings.http_port, reuse_port=slot is not None).start()
+    log.info("listening on %s:%s%s", settings.http_host, settings.http_port, f" (worker {slot})" if slot is not None else "")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -142,6 +154,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(signum, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    orphaned = asyncio.create_task(_parent_gone(parent, stop)) if parent is not None else None
     scheduler = build_scheduler(app, channels)
     try:
         for channel in channels:
@@ -157,15 +170,26 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         gc.freeze()
         await stop.wait()
     finally:
+        if orphaned is not None:
+            orphaned.cancel()
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await runner.shutdown()  # stop accepting webhooks; what was recorded is finished below or at next start
         for channel in channels:
             try:
                 await asyncio.wait_for(channel.stop(), timeout=DRAIN_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("channel %s did not finish in %ss; unfinished updates resume at next start", channel.name, DRAIN_SECONDS)
         await runner.cleanup()
+
+
+async def _parent_gone(parent: int, stop: asyncio.Event) -> None:
+    """A worker whose parent died (SIGKILL, a crash) stops like on SIGTERM, rather than serve on
+    unsupervised; a supervisor starting the parent again then starts every worker afresh."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    log.warning("the parent of this worker is gone: stopping")
+    stop.set()
 
 
 def build_scheduler(app: App, channels: list) -> AsyncIOScheduler:
@@ -190,7 +214,7 @@ async def sweep_reminders(app: App, channels: list, now=None) -> None:
     from storage.models import utcnow
 
     try:
-        report = await asyncio.to_thread(app.sweeper.sweep, now or utcnow())
+        report = await asyncio.to_thread(app.sweeper.sweep, now or app.settings.reminders_now or utcnow())
     except Exception as exc:  # noqa: BLE001 - the next minute tries again; the ledger keeps it exact
         log.error("reminder sweep failed: %s", type(exc).__name__)
         return
@@ -203,8 +227,7 @@ def prune(app: App) -> None:
     from datetime import timedelta
 
     from bot.registration.service import purge
-    from storage import notifications, repo
-    from storage import limits, web
+    from storage import limits, notifications, repo, web
     from storage.db import transaction, wipe_free_pages
     from storage.models import utcnow
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""
     # A sender that dies mid-broadcast leaves its small batch leased for this long; then it is resumed.
     notification_lease_seconds: float = 30
+    # Several workers on one PostgreSQL database (`run --workers N`): a worker leases the chat whose
+    # update it handles and sends; one that dies leaves the chat leased for this long, then another
+    # worker's minute sweep takes it over (a restarted worker takes back its own at once).
+    inbox_lease_seconds: float = 30
+    # Tests only (a process started by a test): the time the reminder sweeps take as now, an
+    # injected clock. Refused with ENVIRONMENT=production.
+    reminders_now: datetime | None = None
     # Per-chat limits (0 turns one off). Over the first, a chat is told once and then not answered
     # for the rest of the minute; wrong invite codes lock the chat out of trying for a while; the
     # minute's count, the daily counts (Vietnamese days) and the lockout are kept in the database
@@ -94,7 +102,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _webhook_needs_secret_and_address(self) -> "Settings":
+    def _webhook_needs_secret_and_address(self) -> Settings:
         if self.telegram_bot_token is not None and self.telegram_mode == "webhook":
             secret = self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
@@ -104,25 +112,28 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _zalo_oa_needs_address(self) -> "Settings":
+    def _zalo_oa_needs_address(self) -> Settings:
         if self.zalo_oa_configured and not self.public_base_url.startswith(("https://", "http://")):
             raise ValueError("PUBLIC_BASE_URL is required for Zalo OA (its webhook and download links)")
         return self
 
     @model_validator(mode="after")
-    def _zalo_bot_secret_length(self) -> "Settings":
+    def _zalo_bot_secret_length(self) -> Settings:
         if self.zalo_bot_webhook_secret is not None and not 8 <= len(self.zalo_bot_webhook_secret.get_secret_value()) <= 256:
             raise ValueError("ZALO_BOT_WEBHOOK_SECRET must be 8 to 256 characters")
         return self
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets_in_production(self) -> "Settings":
+    def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
+            if self.reminders_now is not None:
+                raise ValueError("REMINDERS_NOW is for tests only; unset it in production")
             if self.data_encryption_keys is None or not self.data_encryption_keys.get_secret_value().strip():
                 from storage.crypto import MISSING_KEYS_MESSAGE
 
                 raise ValueError(MISSING_KEYS_MESSAGE)
-            for name in ("telegram_bot_token", "telegram_webhook_secret", "zalo_bot_token", "zalo_bot_webhook_secret", "zalo_oa_secret_key"):
+            for name in ("telegram_bot_token", "telegram_webhook_secret", "zalo_bot_token", "zalo_bot_webhook_secret",
+                         "zalo_oa_secret_key"):
                 secret = getattr(self, name)
                 if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name.upper()} holds a placeholder value; set a real one")

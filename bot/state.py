@@ -174,7 +174,7 @@ DRAFTS: dict[str, tuple[type[Draft], Flow | None]] = {
 
 def _from_old_data(data: dict[str, Any]) -> dict[str, Any]:
     """The typed attributes for the untyped `data` dict of conversations saved by older versions."""
-    moved = {key: data[key] for key in ("eligibility", "registration", "registration_done", "handoff") if key in data}
+    moved: dict[str, Any] = {key: data[key] for key in ("eligibility", "registration", "registration_done", "handoff") if key in data}
     if "officer_typing_since" in data:
         moved["officer"] = {"since": data["officer_typing_since"]}
     faq = {new: data[old] for new, old in (("last_question", "faq_last"), ("pending_place", "faq_place")) if old in data}
@@ -245,7 +245,7 @@ class ConversationState(BaseModel):
         return self.model_dump_json(exclude_defaults=True)
 
     @classmethod
-    def from_json(cls, raw: str | None) -> "ConversationState":
+    def from_json(cls, raw: str | None) -> ConversationState:
         if not raw:
             return cls()
         try:

@@ -7,13 +7,25 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
 
 from content.models import (
-    Calendar, CrisisExamples, FactWords, FaqEntry, Holidays, Lexicon, MatchingConfig, Parameter, QuestionSet, RegistrationContent,
-    RoutingContent, RuleBook, Topics,
+    Calendar,
+    CrisisExamples,
+    FactWords,
+    FaqEntry,
+    Holidays,
+    Lexicon,
+    MatchingConfig,
+    Parameter,
+    QuestionSet,
+    RegistrationContent,
+    RoutingContent,
+    RuleBook,
+    Topics,
 )
 
 CONTENT_DIR = Path(__file__).resolve().parent
@@ -30,17 +42,17 @@ class Content:
     parameters: dict[str, Parameter]
     lexicon: Lexicon
     matching: MatchingConfig
-    known_words: frozenset[str] = frozenset()
-    eligibility: RuleBook | None = None
-    questions: QuestionSet | None = None
-    registration: RegistrationContent | None = None
-    calendar: Calendar | None = None
-    holidays: frozenset[date] = frozenset()
-    faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
-    facts: FactWords | None = None
-    routing: RoutingContent | None = None
-    topics: Topics | None = None
-    crisis: CrisisExamples | None = None
+    known_words: frozenset[str]
+    eligibility: RuleBook
+    questions: QuestionSet
+    registration: RegistrationContent
+    calendar: Calendar
+    holidays: frozenset[date]
+    faq_by_id: dict[str, FaqEntry]
+    facts: FactWords
+    routing: RoutingContent
+    topics: Topics
+    crisis: CrisisExamples
     # Answers as rendered for a day and a locale: formatting every figure of an answer again for
     # each message cost a tenth of a FAQ reply. Content and a day's values never change; bounded.
     _rendered: dict = field(default_factory=dict, compare=False, repr=False)
@@ -83,7 +95,13 @@ def format_value(parameter: Parameter, value: Decimal | date, style: str | None,
 
 # libyaml's parser when PyYAML was built with it (the wheels are): about ten times faster, and the
 # content is read at every start.
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):
     """The safe loader, refusing a key written twice in one mapping: YAML would silently keep the
     last one, so a second `rate:` cue would drop the first without a word."""
 
@@ -214,8 +232,8 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
 
 def check_rulebook(book: RuleBook, parameters: dict[str, Parameter]) -> None:
     """Every programme and parameter a rule names must exist."""
-    for key, programme in book.programmes.items():
-        names = [programme.effective_date, programme.caps.business, *programme.caps.person.values()]
+    for key, definition in book.programmes.items():
+        names = [definition.effective_date, definition.caps.business, *definition.caps.person.values()]
         for name in names:
             if name not in parameters:
                 raise ContentError(f"eligibility/rules.yaml, programme {key}: unknown parameter {name}")

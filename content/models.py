@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,6 +71,22 @@ class Parameter(BaseModel):
             if since <= when:
                 current = value
         return current
+
+    def number_at(self, when: date) -> Decimal | None:
+        """at() of a parameter that is a number (every unit but "date")."""
+        value = self.at(when)
+        if isinstance(value, date):
+            raise TypeError(f"parameter {self.name} is a date, not a number")
+        return value
+
+    def number_or_first(self, when: date) -> Decimal:
+        """The number in force on `when`; before any applies, the first one (not yet in force)."""
+        value = self.at(when)
+        if value is None:
+            value = next(iter(self.values.values()))
+        if isinstance(value, date):
+            raise TypeError(f"parameter {self.name} is a date, not a number")
+        return value
 
 
 class Lexicon(BaseModel):
@@ -168,7 +184,7 @@ class RuleDef(BaseModel):
     programmes: list[str] = Field(min_length=1)
     applicant: list[Applicant] = Field(min_length=1)
     when: dict[str, str | bool | int] = Field(default_factory=dict)
-    check: dict[str, object]
+    check: dict[str, Any]  # one check kind → its spec (a dict of field, parameter, values…)
     reference: str | dict[str, str]
     passed: str = Field(alias="pass")
     fail: str
@@ -180,7 +196,7 @@ class RuleDef(BaseModel):
     next_step: str | None = None
 
     @model_validator(mode="after")
-    def _says_what_unknown_means(self) -> "RuleDef":
+    def _says_what_unknown_means(self) -> RuleDef:
         # in_force is decided by the date alone and is never unknown.
         if self.on_unknown == "review" and not self.unknown and "in_force" not in self.check:
             raise ValueError("a rule that asks for review when unknown needs an `unknown` text")
@@ -316,7 +332,7 @@ class RegistrationContent(BaseModel):
                 if isinstance(r, str) or programme in r.programmes]
 
     @model_validator(mode="after")
-    def _known_programmes(self) -> "RegistrationContent":
+    def _known_programmes(self) -> RegistrationContent:
         known = {p.value for p in self.programmes}
         for reason in self.rejection_reasons:
             if not isinstance(reason, str) and not set(reason.programmes) <= known:
@@ -337,7 +353,7 @@ class Due(BaseModel):
     once: date | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "Due":
+    def _exactly_one(self) -> Due:
         if sum(v is not None for v in (self.monthly, self.yearly, self.once)) != 1:
             raise ValueError("due needs exactly one of monthly, yearly, once")
         return self
@@ -411,7 +427,7 @@ class CompensatoryDay(BaseModel):
     for_: date = Field(alias="for")
 
     @model_validator(mode="after")
-    def _after(self) -> "CompensatoryDay":
+    def _after(self) -> CompensatoryDay:
         if self.compensatory <= self.for_ or self.compensatory.weekday() >= 5 or self.for_.weekday() < 5:
             raise ValueError("a compensatory day is a weekday after a holiday that fell on a weekend")
         return self
@@ -454,6 +470,9 @@ class FactWords(BaseModel):
     prison: list[str]
     ambiguous_place: list[str] = Field(default_factory=list)
     business: list[str]
+    # A question of a message about a business that asks about one person instead ("cá nhân vay
+    # tối đa bao nhiêu, còn cơ sở…"): that question gets the person's answer.
+    individual: list[str] = Field(default_factory=list)
     jobs: list[str] = Field(default_factory=list)
     relative: list[str]
     self_words: list[str]
@@ -507,6 +526,9 @@ class RoutingContent(BaseModel):
     crisis_told_as_past: list[list[str]] = Field(default_factory=list)
     # …unless it is still there now ("mà giờ vẫn muốn chết"): then it stays a crisis.
     crisis_still: list[str] = Field(default_factory=list)
+    # Figures of speech that are no danger ("mệt muốn chết với mấy cái thủ tục"): taken out of the
+    # message before the crisis check, so that the rest of it still counts.
+    crisis_idioms: list[str] = Field(default_factory=list)
     flows: dict[Literal["eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer"], Route]
     other_programmes: dict[str, Route]
     abuse: Route
@@ -515,11 +537,14 @@ class RoutingContent(BaseModel):
     vague: Route
 
     @model_validator(mode="after")
-    def _replies(self) -> "RoutingContent":
+    def _replies(self) -> RoutingContent:
         for name, route in {**self.crisis, **self.other_topics, **self.other_programmes, "abuse": self.abuse, "injection": self.injection,
                             "vague": self.vague}.items():
             if not route.reply:
                 raise ValueError(f"{name} needs a reply")
+        for name, route in self.flows.items():
+            if not route.payload:
+                raise ValueError(f"flow {name} needs a payload")
         return self
 
 
@@ -551,6 +576,12 @@ class TopicCue(BaseModel):
     over: list[str] = Field(default_factory=list)  # topics it replaces even when answered with confidence
     unless: list[str] = Field(default_factory=list)  # words that make it another question ("lãi mỗi tháng")
     also: list[str] = Field(default_factory=list)  # close topics the same words point at
+    # Counts when said anywhere in a one-question message, not only in the question's own sentence
+    # ("Em sợ lên xã bị theo dõi. Có cách nào khác để đăng ký không?").
+    story: bool = False
+
+
+TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")
 
 
 class Topics(BaseModel):
@@ -558,7 +589,7 @@ class Topics(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topics: dict[str, dict[Literal["qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any"], str]]
+    topics: dict[str, dict[str, str]]  # topic → column (one of TOPIC_COLUMNS) → FAQ entry id
     check_topics: list[str] = Field(default_factory=list)
     core: CoreQuestion
     cues: dict[str, TopicCue] = Field(default_factory=dict)
@@ -566,8 +597,17 @@ class Topics(BaseModel):
     def topic_of(self, entry_id: str) -> str | None:
         return next((name for name, row in self.topics.items() if entry_id in row.values()), None)
 
+    @field_validator("topics")
+    @classmethod
+    def _known_columns(cls, topics: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, row in topics.items():
+            unknown = sorted(set(row) - set(TOPIC_COLUMNS))
+            if unknown:
+                raise ValueError(f"topic {name}: unknown column {unknown[0]} (one of {', '.join(TOPIC_COLUMNS)})")
+        return topics
+
     @model_validator(mode="after")
-    def _cues_name_topics(self) -> "Topics":
+    def _cues_name_topics(self) -> Topics:
         for name, cue in self.cues.items():
             unknown = {name, *cue.also, *cue.over} - set(self.topics)
             if unknown:

@@ -6,7 +6,6 @@ fictional registrations (every name "Mẫu"/"Thử", numbers 0900 000 xxx).
 
 from __future__ import annotations
 
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -20,8 +19,8 @@ def main() -> int:
 
     from bot.app import build_app
     from bot.settings import Settings
-    from tests.browser import PHONE, chrome
     from standins.web import Server, bind, people
+    from tests.browser import PHONE, chrome
 
     app = build_app(Settings(_env_file=None, data_dir=Path(tempfile.mkdtemp(prefix="web-shots-")), limit_messages_per_minute=0))
     rows = people(app, n=40)

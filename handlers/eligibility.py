@@ -84,7 +84,7 @@ def known_answers(facts: Facts) -> dict[str, Any]:
 
 def prefill(ctx: Context, state: ConversationState) -> list[str]:
     """Fills in the unasked questions whose answers the person already gave; returns their ids."""
-    progress = state.eligibility
+    progress = _progress(state)
     known = known_answers(state.facts)
     filled = []
     while True:
@@ -183,8 +183,9 @@ def current_question(ctx: Context, progress: EligibilityProgress) -> Question | 
 
 def ask(ctx: Context, state: ConversationState) -> Reply:
     """The current question with its options, and 'back' / 'stop' buttons."""
-    progress = state.eligibility
+    progress = _progress(state)
     question = current_question(ctx, progress)
+    assert question is not None  # asked only while a question is left (advance, reprompt)
     buttons = [Button(option.label, f"elig:a:{question.id}:{i}") for i, option in enumerate(question.options)]
     if progress.asked:
         buttons.append(ctx.button("eligibility.back", "elig:back"))
@@ -194,14 +195,14 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
 
 def record(ctx: Context, state: ConversationState, question: Question, value: Any) -> Result:
     """Stores one answer; stops early once a rule has failed, or when no question is left."""
-    progress = state.eligibility
+    progress = _progress(state)
     progress.answers[question.field] = list(value) if isinstance(value, tuple) else value
     progress.asked.append(question.id)
     return advance(ctx, state)
 
 
 def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
-    progress = state.eligibility
+    progress = _progress(state)
     prefill(ctx, state)
     result = evaluate(ctx, progress)
     if result.outcome == "not_eligible" or current_question(ctx, progress) is None:
@@ -214,7 +215,7 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
 def back(ctx: Context, state: ConversationState) -> Result:
     """Undoes the last answer and asks that question again (an answer taken from what the person
     said earlier is asked too, so it can be corrected)."""
-    progress = state.eligibility
+    progress = _progress(state)
     if progress.asked:
         last = progress.asked.pop()
         field = next(q.field for q in ctx.content.questions.questions if q.id == last)
@@ -232,7 +233,7 @@ def leave(ctx: Context, state: ConversationState) -> Result:
 
 def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Result:
     """The result in plain words with the legal basis, then what to do next."""
-    progress = state.eligibility
+    progress = _progress(state)
     progress.done = True
     state.flow = Flow.MENU
     buttons = (
@@ -318,7 +319,13 @@ def _facts(answers: dict) -> dict:
 
 
 def _subject(texts: Texts, progress: EligibilityProgress) -> str:
-    return texts.t(SUBJECTS.get(progress.answers.get("for_whom"), "eligibility.subject_self"))
+    return texts.t(SUBJECTS.get(progress.answers.get("for_whom", ""), "eligibility.subject_self"))
+
+
+def _progress(state: ConversationState) -> EligibilityProgress:
+    """The check's answers: made when it begins, so there in each of its steps."""
+    assert state.eligibility is not None
+    return state.eligibility
 
 
 def _sentence(text: str) -> str:

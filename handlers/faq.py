@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from bot.context import Context, Outcome, Result
 from bot.eligibility.engine import Profile
@@ -118,14 +119,14 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     found = clause_answers(ctx, questions, facts, text) if len(questions) >= 2 else []
     if len(found) < 2:
         target = questions[0] if len(questions) == 1 else text
-        single = None
+        single: Found | MatchResult | None = None
         if target != text and ctx.triage.is_special(text) and ctx.triage.asks_core(target):
             # "Đang uống methadone…, giờ đăng ký vay luôn được không": the situation told around
             # the question decides the answer, so the whole message is matched first.
             whole = find(ctx, text, facts)
             single = whole if isinstance(whole, Found) else None
         if single is None:
-            single = find(ctx, target, facts, text)
+            single = find(ctx, target, facts, text, only=True)
         if not isinstance(single, Found) and target != text:
             whole = find(ctx, text, facts)
             single = whole if isinstance(whole, Found) or whole.score > single.score else single
@@ -167,7 +168,7 @@ def covers_both(ctx: Context, text: str, facts: Facts) -> bool:
     return isinstance(found, Found) and found.entry_id in ctx.content.topics.any_entries
 
 
-def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> Found | MatchResult:
+def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, only: bool = False) -> Found | MatchResult:
     """The entry that answers one question (`text`: the message or one of its clauses), with the
     person's programme; or the matcher's doubt. A special situation anywhere in the message ("em
     đang vay vốn sinh viên, …, vay thêm được không") keeps every clause from the core answer."""
@@ -187,12 +188,13 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
             return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
     programme = facts.programme if facts.programme in ("qd08", "qd22") else None
     result = ctx.matcher.match(text, programme, key)
-    cued = cued_answer(ctx, text, facts, result, programme, message)
+    cued = cued_answer(ctx, text, facts, result, programme, message, story=message if only else None)
     if cued is not None:
         return cued
     if result.status is Status.ANSWER:
         # Nobody said whose situation it is, and the question names no group: the answer that
         # covers both programmes, where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu).
+        assert result.best is not None  # an answer has its candidate
         entry_id = retarget(ctx, result.best.entry_id, column_for(ctx, text, facts, message))
         return Found(entry_id, result.score, personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     if result.status is Status.SUGGEST and key is not None:
@@ -211,11 +213,11 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None) -> F
 
 
 def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None,
-                message: str | None = None) -> Found | None:
+                message: str | None = None, story: str | None = None) -> Found | None:
     """A doubt between close topics settled by the question's own words (content/topics.yaml
     `cues`): "trong lúc học thì mỗi tháng vay được mấy triệu" is the monthly training loan."""
     topics = ctx.content.topics
-    cued = ctx.triage.cued_topics(text, facts.purpose)
+    cued = ctx.triage.cued_topics(text, facts.purpose, story)
     if not cued:
         return None
     if result.status is Status.ANSWER and result.best is not None:
@@ -269,7 +271,7 @@ def question_clauses(ctx: Context, text: str) -> list[str]:
     not the story around them. A very short clause ("có được không hè") belongs to the one before."""
     pattern = _clause_pattern(ctx.normalizer.clause_joiners)
     folded = fold(text[:MAX_CLAUSE_TEXT])
-    clauses: list[list[str | bool]] = []
+    clauses: list[list[Any]] = []  # [clause, whether it asks]
     start = 0
     for match in [*pattern.finditer(folded), None]:
         end = match.start() if match else len(folded)
@@ -297,8 +299,13 @@ def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str 
     things, and each deserves its answer ("…vay mấy tỷ, lãi có giống người vay cá nhân không?")."""
     found: list[Found | None] = []
     weak: dict[int, Found] = {}
+    reader = ctx.facts_reader
     for index, clause in enumerate(clauses):
-        answer = find(ctx, clause, facts, message)
+        own = facts
+        if facts.business and reader.individual is not None and reader.individual.search(fold(clause)) \
+                and (reader.business is None or not reader.business.search(fold(clause))):
+            own = facts.model_copy(update={"business": False})  # "cá nhân … bao nhiêu, còn cơ sở …"
+        answer = find(ctx, clause, own, message)
         if isinstance(answer, Found):
             found.append(answer)
         else:
@@ -378,7 +385,7 @@ def near_window_end(ctx: Context, facts: Facts) -> bool:
     if facts.years_since is None or facts.programme not in ("qd08", "qd22") or facts.business:
         return False
     name = "qd08.window_years" if facts.programme == "qd08" else "qd22.window_years"
-    window = ctx.content.parameters[name].at(ctx.today)
+    window = ctx.content.parameters[name].number_at(ctx.today)
     return window is not None and float(window) - NEAR_END_YEARS <= facts.years_since[1] <= float(window)
 
 
@@ -434,7 +441,7 @@ def routed_reply(ctx: Context, verdict: Verdict) -> Result:
     station): the route's own short reply, never a QĐ 08/22 rule or a loan figure, then "Gặp cán bộ"."""
     buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
     kind = "crisis" if verdict.kind == "crisis" else "route"
-    return Result([Reply(verdict.reply.strip(), buttons)], Outcome(Status.FALLBACK.value, f"{kind}:{verdict.name}"))
+    return Result([Reply((verdict.reply or "").strip(), buttons)], Outcome(Status.FALLBACK.value, f"{kind}:{verdict.name}"))
 
 
 def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -> Result:

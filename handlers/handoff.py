@@ -10,8 +10,8 @@ from bot.registration.fields import Invalid, read_free_text, read_phone, read_ye
 from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, Flow, HandoffDraft, HandoffStep
 from bot.types import Button, Incoming, Reply
-from handlers.common import continue_with, menu_buttons, menu_reply
 from handlers import places
+from handlers.common import continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province
 from storage import officers, registrations
 
@@ -46,6 +46,7 @@ def next_step(draft: HandoffDraft) -> HandoffStep:
 
 def advance(ctx: Context, state: ConversationState, before: list[Reply] | None = None) -> Result:
     draft = state.handoff
+    assert draft is not None  # every caller is in the flow, which starts with its draft
     step = next_step(draft)
     if step != state.step:
         draft.offered = None
@@ -55,17 +56,22 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
 
 def ask(ctx: Context, state: ConversationState) -> Reply:
     draft, stop = state.handoff, ctx.button("places.stop", f"{PREFIX}:stop")
+    assert draft is not None  # asked only in the flow, which starts with its draft
+    # Each step comes after the answers before it (next_step): the commune's after the province.
     if state.step in (HandoffStep.PROVINCE, HandoffStep.COMMUNE) and draft.offered:
         # The choices offered before (a detour, or back days later): the same buttons again.
         buttons = tuple(Button(label, payload) for label, payload in draft.offered)
         if state.step == HandoffStep.PROVINCE:
             return Reply(ctx.t("places.province_pick"), buttons)
-        return Reply(ctx.t("places.commune_pick", province=ctx.places.province(draft.province).name), buttons)
+        assert draft.province is not None
+        return Reply(ctx.t("places.commune_pick", province=ctx.places.province_label(draft.province)), buttons)
     if state.step == HandoffStep.PROVINCE:
         return ask_province(ctx, PREFIX)
     if state.step == HandoffStep.COMMUNE:
+        assert draft.province is not None
         return ask_commune(ctx, draft.province, PREFIX)
     if state.step == HandoffStep.QUESTION:
+        assert draft.commune is not None
         other = ctx.button("handoff.other_commune", f"{PREFIX}:reprovince")
         return Reply(ctx.t("handoff.ask_question", commune=ctx.places.label(draft.commune)), (other, stop))
     if state.step == HandoffStep.SHARE:
@@ -165,6 +171,7 @@ def typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     """A province or commune typed exactly is chosen (and said); otherwise close names as buttons,
     kept so that they are shown again after a detour."""
     draft = state.handoff
+    assert draft is not None  # on_text checked
     exact, found = places.typed_place(ctx, draft.province if state.step == HandoffStep.COMMUNE else None, text, PREFIX)
     if exact is not None:
         if state.step == HandoffStep.PROVINCE:
@@ -188,6 +195,8 @@ def _no_more_today(ctx: Context, state: ConversationState) -> Result:
 def send(ctx: Context, state: ConversationState, phone: str | None) -> Result:
     """Stores the question (encrypted) and tells each officer of the commune."""
     draft, state.handoff = state.handoff, None
+    # Sent at the last step: the draft has the commune and the question (next_step).
+    assert draft is not None and draft.commune is not None and draft.question is not None
     state.flow, state.step = Flow.MENU, None
     if not limits.questions_left(ctx):  # checked again: the question may have been started yesterday
         return _no_more_today(ctx, state)

@@ -9,10 +9,10 @@ import re
 from datetime import date
 
 from bot.context import Context, Result
+from bot.nlu.numbers import parse_amount
 from bot.registration import service, steps
 from bot.registration.record import borrower_name
 from bot.router import Router
-from bot.nlu.numbers import parse_amount
 from bot.state import ConversationState, Flow, OfficerStep
 from bot.types import Button, Reply
 from bot.vntime import vietnam_date
@@ -44,8 +44,8 @@ def home_part(ctx: Context, officer: Officer, suffix: str) -> tuple[str, list[Bu
         line = ctx.t("lists.committee_figures", commune=ctx.places.label(code), count=len(waiting))
         return line, [Button(ctx.t("lists.lists") + suffix, f"{PREFIX}:lists:{code}")]
     new = lists.of_communes(session=ctx.session, commune_codes=[code], statuses=(lists.CONFIRMED,))
-    waiting = registrations.with_status(session=ctx.session, commune_codes=[code], statuses=(registrations.RECEIVED,))
-    line = ctx.t("lists.bank_figures", commune=ctx.places.label(code), lists=len(new), people=len(waiting))
+    received = registrations.with_status(session=ctx.session, commune_codes=[code], statuses=(registrations.RECEIVED,))
+    line = ctx.t("lists.bank_figures", commune=ctx.places.label(code), lists=len(new), people=len(received))
     return line, [Button(ctx.t("lists.lists") + suffix, f"{PREFIX}:lists:{code}"),
                   Button(ctx.t("lists.people") + suffix, f"{PREFIX}:people:{code}")]
 
@@ -97,10 +97,11 @@ def _for_outcome(ctx: Context, registration_id: int):
     otherwise (…, the refusal to send)."""
     registration = registrations.get(session=ctx.session, registration_id=registration_id)
     officer = steps.binding(ctx, registration.commune_code, "outcome") if registration else None
-    if officer is None:
+    if registration is None or officer is None:
         return registration, None, denied(ctx)
     if registration.status != registrations.RECEIVED:
-        return registration, officer, Result([Reply(ctx.t("officer.already", status=ctx.t(f"status.{registration.status}")), (_home(ctx),))])
+        already = ctx.t("officer.already", status=ctx.t(f"status.{registration.status}"))
+        return registration, officer, Result([Reply(already, (_home(ctx),))])
     return registration, officer, None
 
 
@@ -122,6 +123,7 @@ def close(ctx: Context, commune_code: int) -> Result:
     if closed.problem == "empty":
         return Result([Reply(ctx.t("lists.close_empty", commune=commune), (_home(ctx),))])
     month = steps.show_period(closed.row.period if closed.row else steps.list_period(vietnam_date(ctx.now)))
+    assert closed.row is not None  # closed now, or (already) the month's list that was there
     if closed.problem == "already":
         return Result([Reply(ctx.t("lists.close_already", commune=commune, month=month,
                                    status=ctx.t(f"lists.status_{closed.row.status}")), (_home(ctx),))])
@@ -167,7 +169,8 @@ def view(ctx: Context, row: MonthlyList) -> Result:
         lines.append(ctx.t("lists.return_note", note=ctx.cipher.decrypt(row.note)))
     buttons: list[Button] = []
     if officer.role == "committee" and row.status == lists.CLOSED:
-        buttons += [Button(ctx.t("lists.confirm"), f"{PREFIX}:confirm:{row.id}"), Button(ctx.t("lists.return"), f"{PREFIX}:return:{row.id}")]
+        buttons += [Button(ctx.t("lists.confirm"), f"{PREFIX}:confirm:{row.id}"),
+                    Button(ctx.t("lists.return"), f"{PREFIX}:return:{row.id}")]
     if officer.role == "bank" and row.status == lists.CONFIRMED:
         buttons.append(Button(ctx.t("lists.receive"), f"{PREFIX}:receive:{row.id}"))
     if officer.role == "bank" and row.status == lists.RECEIVED:
@@ -216,7 +219,8 @@ def person(ctx: Context, registration) -> Result:
                  name=borrower_name(details, ctx.texts) or "—", amount=ctx.texts.money(details.amount or 0))
     rid = registration.id
     buttons = (Button(ctx.t("lists.grant"), f"{PREFIX}:grant:{rid}"), Button(ctx.t("lists.deny"), f"{PREFIX}:deny:{rid}"),
-               Button(ctx.t("lists.gaveup"), f"{PREFIX}:gaveup:{rid}"), Button(ctx.t("lists.people"), f"{PREFIX}:people:{registration.commune_code}"))
+               Button(ctx.t("lists.gaveup"), f"{PREFIX}:gaveup:{rid}"),
+               Button(ctx.t("lists.people"), f"{PREFIX}:people:{registration.commune_code}"))
     return Result([Reply(text, buttons)])
 
 
@@ -244,7 +248,7 @@ def on_typed(ctx: Context, state: ConversationState, kind: OfficerStep, target: 
     if kind in (OfficerStep.SIGN, OfficerStep.RETURN_NOTE):
         row = lists.get(session=ctx.session, list_id=target)
         officer = steps.binding(ctx, row.commune_code, "confirm_list") if row else None
-        if officer is None:
+        if row is None or officer is None:
             return denied(ctx)
         if kind == OfficerStep.RETURN_NOTE:
             if not steps.return_list(ctx, officer, row, note=text):

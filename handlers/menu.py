@@ -8,6 +8,7 @@ from bot.state import ConversationState, Flow
 from bot.types import Incoming, Reply
 from handlers.common import back_to_menu, menu_buttons, menu_reply
 
+
 def register(router: Router) -> None:
     router.on_open = lambda ctx, msg, state: on_open(ctx, state, router.pending(ctx, state))
     router.on_unsupported = on_unsupported

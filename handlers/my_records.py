@@ -22,7 +22,14 @@ COMMANDS = {"hoso": "me:show", "dulieu": "me:data", "rutdongy": "me:withdraw", "
 def register(router: Router) -> None:
     router.payload(PREFIX, on_payload)
     for name, payload in COMMANDS.items():
-        router.command(name, lambda ctx, arguments, state, payload=payload: on_payload(ctx, payload, state))
+        router.command(name, _pressing(payload))
+
+
+def _pressing(payload: str):
+    """A command ("/hoso") that does what its button does."""
+    def handler(ctx: Context, arguments: str, state: ConversationState) -> Result:
+        return on_payload(ctx, payload, state)
+    return handler
 
 
 def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
@@ -94,7 +101,8 @@ def see_data(ctx: Context) -> Result:
         parts.extend(summary_lines(details, ctx.texts, ctx.places, form, ctx.today))
     for question in questions:
         phone = ctx.cipher.decrypt(question.phone) if question.phone else None
-        parts.append(ctx.t("records.data_question", number=question.id, text=ctx.cipher.decrypt(question.question) or "",
+        text = ctx.cipher.decrypt(question.question) if question.question else None
+        parts.append(ctx.t("records.data_question", number=question.id, text=text or "",
                            phone=phone or ctx.t("officer.no_phone")))
     parts.append(ctx.t("records.data_footer"))
     return Result([Reply("\n".join(parts), _amend_buttons(ctx, rows) + _rights_buttons(ctx))])

@@ -47,7 +47,7 @@ def _officer_first(router: Router) -> None:
     officer menu (which has a button to the citizens' menu); anyone else gets the usual greeting or
     menu. Registered after the menu feature, so it wraps the handlers that feature set."""
     citizen_open = router.on_open
-    citizen_menu = router.intent_handlers.get("menu")
+    citizen_menu = router.intent_handlers["menu"]
 
     def on_open(ctx: Context, msg: Incoming, state: ConversationState) -> Result:
         # An officer in the middle of a citizen's flow (registering a relative) gets that flow back.
@@ -136,7 +136,8 @@ def home(ctx: Context, state: ConversationState) -> Result:
     lines, buttons = [], []
     for officer in mine:
         code = officer.commune_code
-        suffix = f" · {ctx.places.commune(code).name}" if len(mine) > 1 and ctx.places.commune(code) else ""
+        commune = ctx.places.commune(code) if len(mine) > 1 else None
+        suffix = f" · {commune.name}" if commune else ""
         if officer.role not in officers.POLICE:
             line, more = list_handlers.home_part(ctx, officer, suffix)
             lines.append(line)
@@ -209,7 +210,7 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return question(ctx, state, int(args[0]), answer=action == "reply")
     registration = registrations.get(session=ctx.session, registration_id=int(args[0]))
     officer = officer_for(ctx, registration.commune_code) if registration else None
-    if officer is None:
+    if registration is None or officer is None:
         return denied(ctx)
     if action == "open" and registration.status in registrations.HELD:
         return open_registration(ctx, officer, registration)
@@ -223,7 +224,8 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
         return Result([Reply(ctx.t("input.stale_button"))] + pending_list(ctx, registration.commune_code, 0).replies)
     if action == "ok":
         if registration.status == registrations.VERIFIED:
-            return Result([Reply(ctx.t("officer.already", status=ctx.t("status.verified")))] + pending_list(ctx, registration.commune_code, 0).replies)
+            return Result([Reply(ctx.t("officer.already", status=ctx.t("status.verified")))]
+                          + pending_list(ctx, registration.commune_code, 0).replies)
         if not service.decide(ctx, officer, registration, registrations.VERIFIED, version=version):
             return decided_meanwhile(ctx, registration)
         return Result([Reply(ctx.t("officer.verified", reference=service.show_reference(registration.reference)))]
@@ -277,7 +279,8 @@ def pending_list(ctx: Context, commune_code: int, page: int) -> Result:
     total = service.commune_figures(session=ctx.session, commune_code=commune_code, now=ctx.now)["pending"]
     audit(ctx, officer, "view_list", commune_code=commune_code, detail=f"page={page}")
     if not rows:
-        return Result([Reply(ctx.t("officer.none_pending", commune=ctx.places.label(commune_code)), (ctx.button("officer.home", f"{PREFIX}:home"),))])
+        return Result([Reply(ctx.t("officer.none_pending", commune=ctx.places.label(commune_code)),
+                             (ctx.button("officer.home", f"{PREFIX}:home"),))])
     buttons = []
     for row in rows[:PAGE]:
         details = service.load_details(ctx.cipher, row)
@@ -300,7 +303,8 @@ def open_registration(ctx: Context, officer: Officer, registration) -> Result:
     """The details, the history with notes, and the decisions."""
     audit(ctx, officer, "view", registration_id=registration.id, commune_code=registration.commune_code)
     details = service.load_details(ctx.cipher, registration)
-    lines = [ctx.t("officer.detail_heading", reference=service.show_reference(registration.reference), status=ctx.t(f"status.{registration.status}"))]
+    lines = [ctx.t("officer.detail_heading", reference=service.show_reference(registration.reference),
+                   status=ctx.t(f"status.{registration.status}"))]
     lines += summary_lines(details, ctx.texts, ctx.places, ctx.content.registration, ctx.today)
     if details.amount_requested:
         lines.append(ctx.t("officer.amount_requested", amount=ctx.texts.money(details.amount_requested)))
@@ -471,16 +475,17 @@ def question_list(ctx: Context, commune_code: int) -> Result:
         return Result([Reply(ctx.t("officer.no_questions"), (ctx.button("officer.home", f"{PREFIX}:home"),))])
     buttons = []
     for row in rows:
-        text = ctx.cipher.decrypt(row.question) or ""
+        text = (ctx.cipher.decrypt(row.question) if row.question else None) or ""
         buttons.append(Button(ctx.t("officer.question_item", number=row.id, text=text[:40]), f"{PREFIX}:q:{row.id}"))
-    return Result([Reply(ctx.t("officer.questions_heading", count=len(rows)), tuple(buttons) + (ctx.button("officer.home", f"{PREFIX}:home"),))])
+    return Result([Reply(ctx.t("officer.questions_heading", count=len(rows)),
+                         tuple(buttons) + (ctx.button("officer.home", f"{PREFIX}:home"),))])
 
 
 def question(ctx: Context, state: ConversationState, question_id: int, *, answer: bool) -> Result:
     """Shows a question (with the phone only if the person agreed); 'reply' waits for the typed answer."""
     row = registrations.get_question(session=ctx.session, question_id=question_id)
     officer = officer_for(ctx, row.commune_code) if row else None
-    if officer is None:
+    if row is None or officer is None:
         return denied(ctx)
     if row.status != "open":
         return Result([Reply(ctx.t("officer.question_closed"))] + question_list(ctx, row.commune_code).replies)
@@ -489,7 +494,7 @@ def question(ctx: Context, state: ConversationState, question_id: int, *, answer
         await_text(ctx, state, OfficerStep.REPLY, row.id)
         return Result([Reply(ctx.t("officer.ask_reply"), (ctx.button("officer.back", f"{PREFIX}:qs:{row.commune_code}"),))])
     phone = ctx.cipher.decrypt(row.phone) if row.phone else None
-    text = ctx.t("officer.question_detail", number=row.id, text=ctx.cipher.decrypt(row.question) or "",
+    text = ctx.t("officer.question_detail", number=row.id, text=(ctx.cipher.decrypt(row.question) if row.question else None) or "",
                  phone=phone or ctx.t("officer.no_phone"))
     buttons = (ctx.button("officer.reply", f"{PREFIX}:reply:{row.id}"), ctx.button("officer.back", f"{PREFIX}:qs:{row.commune_code}"))
     return Result([Reply(text, buttons)])
@@ -513,14 +518,12 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     unless it is a button's label ("Quay lại") or a navigation word ("thoát")."""
     if not _awaiting(ctx, state):
         return False
-    if resolve_button(text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words) is not None:
-        return False
-    return True
+    return resolve_button(text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words) is None
 
 
 def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | None:
     kind, _, target = (state.step or "").partition(":")
-    if not _awaiting(ctx, state) or not target.isdecimal():
+    if state.officer is None or not _awaiting(ctx, state) or not target.isdecimal():
         state.flow, state.step = Flow.MENU, None
         return None
     state.flow, state.step = Flow.MENU, None
@@ -546,7 +549,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         return list_handlers.on_typed(ctx, state, OfficerStep(kind), int(target), text)
     registration = registrations.get(session=ctx.session, registration_id=int(target))
     officer = officer_for(ctx, registration.commune_code) if registration else None
-    if officer is None:
+    if registration is None or officer is None:
         return denied(ctx)
     if registration.status not in registrations.ACTIVE:
         return Result([Reply(ctx.t("officer.no_longer_available"))])
@@ -565,7 +568,7 @@ def send_reply(ctx: Context, question_id: int, text: str) -> Result:
     """The officer's answer goes to the person through the bot."""
     row = registrations.get_question(session=ctx.session, question_id=question_id)
     officer = officer_for(ctx, row.commune_code) if row else None
-    if officer is None:
+    if row is None or officer is None:
         return denied(ctx)
     if not steps.answer_question(ctx, officer, row, text, menu_buttons(ctx)):
         return Result([Reply(ctx.t("officer.question_closed"))])  # another officer answered first

@@ -22,15 +22,15 @@ def province_choices(ctx: Context, text: str, prefix: str) -> Reply:
 
 def commune_choices(ctx: Context, province_code: int, text: str, prefix: str) -> Reply:
     """Up to three communes or wards of the province close to what was typed, as buttons."""
-    province = ctx.places.province(province_code)
+    province = ctx.places.province_label(province_code)
     found = ctx.places.search_communes(province_code, text)
     if not found:
         return Reply(
-            ctx.t("places.commune_not_found", province=province.name),
+            ctx.t("places.commune_not_found", province=province),
             (ctx.button("places.other_province", f"{prefix}:reprovince"), ctx.button("places.stop", f"{prefix}:stop")),
         )
     buttons = tuple(Button(place.name, f"{prefix}:comm:{place.code}") for place in found)
-    return Reply(ctx.t("places.commune_pick", province=province.name), buttons + (ctx.button("places.retype", f"{prefix}:retype"),))
+    return Reply(ctx.t("places.commune_pick", province=province), buttons + (ctx.button("places.retype", f"{prefix}:retype"),))
 
 
 def ask_province(ctx: Context, prefix: str) -> Reply:
@@ -38,9 +38,9 @@ def ask_province(ctx: Context, prefix: str) -> Reply:
 
 
 def ask_commune(ctx: Context, province_code: int, prefix: str) -> Reply:
-    province = ctx.places.province(province_code)
+    province = ctx.places.province_label(province_code)
     return Reply(
-        ctx.t("places.ask_commune", province=province.name),
+        ctx.t("places.ask_commune", province=province),
         (ctx.button("places.other_province", f"{prefix}:reprovince"), ctx.button("places.stop", f"{prefix}:stop")),
     )
 
@@ -59,10 +59,10 @@ def typed_place(ctx: Context, province_code: int | None, text: str, prefix: str)
     return None, commune_choices(ctx, province_code, text, prefix)
 
 
-def offered_places(reply: Reply, prefix: str, step: str) -> list[list[str]] | None:
+def offered_places(reply: Reply, prefix: str, step: str | None) -> list[tuple[str, str]] | None:
     """The reply's buttons, kept in the draft so they are shown again after a detour, when it
     offers places at all (a 'not found' reply is not kept)."""
     kind = "prov" if step == "province" else "comm"
     if any(b.payload.startswith(f"{prefix}:{kind}:") for b in reply.buttons):
-        return [[b.label, b.payload] for b in reply.buttons]
+        return [(b.label, b.payload) for b in reply.buttons]
     return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot import limits
@@ -27,25 +28,44 @@ from bot.context import Context, Result
 from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
 from bot.nlu.normalize import clean, fold
-from bot.nlu.numbers import read_amount, says_unknown
+from bot.nlu.numbers import parse_count, read_amount, says_unknown
 from bot.registration import service
 from bot.registration.fields import (
-    Invalid, is_plain_year, name_looks_odd, read_birth_year, read_event_year,
-    read_free_text, read_name, read_national_id, read_phone, read_relationship, read_summary, read_who, read_yes_no,
-    says_back, says_skip,
+    Invalid,
+    is_plain_year,
+    name_looks_odd,
+    read_birth_year,
+    read_event_year,
+    read_free_text,
+    read_name,
+    read_national_id,
+    read_phone,
+    read_relationship,
+    read_summary,
+    read_who,
+    read_yes_no,
+    says_back,
+    says_skip,
 )
-from bot.nlu.numbers import parse_count
 from bot.registration.record import (
-    BUSINESS_FIELDS, FIELDS, OPTIONAL, Details, field_label, field_value, fields_of, registrant_text, staff_share,
+    BUSINESS_FIELDS,
+    FIELDS,
+    OPTIONAL,
+    Details,
+    field_label,
+    field_value,
+    fields_of,
+    registrant_text,
+    staff_share,
     summary_lines,
 )
 from bot.router import FlowSpec, Router, resolve_button, typed_number
-from storage import registrations
 from bot.state import ConversationState, EligibilityProgress, Flow, PendingAnswer, RegistrationDraft, RegistrationStep
 from bot.types import Button, Incoming, Reply
-from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers import places
+from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province
+from storage import registrations
 
 PREFIX = "reg"
 DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "amount_requested"),
@@ -71,9 +91,10 @@ def order(fields: dict) -> tuple[RegistrationStep, ...]:
 
 
 # Sub-steps go back to the step they belong to.
-PARENT_STEP = {RegistrationStep.NAME_CONFIRM: RegistrationStep.NAME, RegistrationStep.AMOUNT_RANGE: RegistrationStep.AMOUNT,
-               RegistrationStep.CHANGE: RegistrationStep.SUMMARY, RegistrationStep.CANCEL: RegistrationStep.SUMMARY,
-               RegistrationStep.REPEAT: RegistrationStep.SUMMARY}
+PARENT_STEP: dict[str, RegistrationStep] = {
+    RegistrationStep.NAME_CONFIRM: RegistrationStep.NAME, RegistrationStep.AMOUNT_RANGE: RegistrationStep.AMOUNT,
+    RegistrationStep.CHANGE: RegistrationStep.SUMMARY, RegistrationStep.CANCEL: RegistrationStep.SUMMARY,
+    RegistrationStep.REPEAT: RegistrationStep.SUMMARY}
 # Typed steps with a strict reader: what it takes is the answer, even if the FAQ knows the words.
 STRUCTURED = frozenset({RegistrationStep.BIRTH_YEAR, RegistrationStep.PHONE, RegistrationStep.EVENT_YEAR, RegistrationStep.AMOUNT,
                         RegistrationStep.ID_NUMBER, RegistrationStep.WORKFORCE_TOTAL, RegistrationStep.WORKFORCE_BENEFICIARIES})
@@ -87,7 +108,7 @@ def _count(text: str) -> int:
     return value
 
 
-READERS = {
+READERS: dict[str, Callable[[Context, ConversationState, str], object]] = {
     RegistrationStep.BUSINESS_NAME: lambda ctx, state, text: read_free_text(text, limit=120),
     RegistrationStep.WORKFORCE_TOTAL: lambda ctx, state, text: _count(text),
     RegistrationStep.WORKFORCE_BENEFICIARIES: lambda ctx, state, text: _count(text),
@@ -104,7 +125,14 @@ def register(router: Router) -> None:
 
 
 def _draft(state: ConversationState) -> RegistrationDraft:
+    assert state.registration is not None  # made when the flow starts; its steps run only with it
     return state.registration
+
+
+def _step(state: ConversationState) -> str:
+    """The step being answered (set whenever a step of the flow is)."""
+    assert state.step is not None
+    return state.step
 
 
 # -- entry ---------------------------------------------------------------------------------------
@@ -173,7 +201,7 @@ def prefill(eligibility: EligibilityProgress | None) -> dict[str, Any]:
         for field in ("workforce_total", "workforce_beneficiaries"):
             if isinstance(answers.get(field), int):
                 fields[field] = answers[field]
-    programme = {"after_rehab": "qd08_2026", "after_prison": "qd22_2023"}.get(answers.get("background"))
+    programme = {"after_rehab": "qd08_2026", "after_prison": "qd22_2023"}.get(answers.get("background", ""))
     if programme:
         fields["programme"] = programme
     if answers.get("purpose") in ("vocational_training", "business"):
@@ -223,8 +251,7 @@ def programme_min_age(ctx: Context, programme: str | None) -> int | None:
         spec = rule.check.get("at_least")
         if programme in rule.programmes and "person" in rule.applicant and isinstance(spec, dict) and spec.get("field") == "age":
             parameter = ctx.content.parameters[spec["parameter"]]
-            value = parameter.at(ctx.today)
-            return int(value if value is not None else next(iter(parameter.values.values())))
+            return int(parameter.number_or_first(ctx.today))
     return None
 
 
@@ -297,7 +324,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
         buttons = tuple(Button(label, payload) for label, payload in draft.offered)
         if step == RegistrationStep.PROVINCE:
             return Reply(ctx.t("places.province_pick"), buttons)
-        return Reply(ctx.t("places.commune_pick", province=ctx.places.province(fields["province"]).name), buttons)
+        return Reply(ctx.t("places.commune_pick", province=ctx.places.province_label(fields["province"])), buttons)
     if step == RegistrationStep.PROVINCE:
         return ask_province(ctx, PREFIX)
     if step == RegistrationStep.COMMUNE:
@@ -570,7 +597,7 @@ def _reprovince(ctx: Context, state: ConversationState, value: str) -> Result:
 
 
 def _skip(ctx: Context, state: ConversationState, value: str) -> Result:
-    _draft(state).fields[state.step] = None
+    _draft(state).fields[_step(state)] = None
     return advance(ctx, state)
 
 
@@ -634,7 +661,7 @@ def amend(ctx: Context, state: ConversationState, value: str) -> Result:
 def _amended(ctx: Context, state: ConversationState) -> Result:
     """The corrected registration saved over the sent one; reviewed ones go back to the officers."""
     draft = _draft(state)
-    row = _own_active(ctx, draft.amend)
+    row = _own_active(ctx, draft.amend) if draft.amend is not None else None
     if row is None:
         state.registration = None
         state.flow, state.step = Flow.MENU, None
@@ -691,7 +718,7 @@ def _done(ctx: Context, state: ConversationState, reference: str, key: str) -> R
 
 
 def _unknown(ctx: Context, state: ConversationState, value: str) -> Result:
-    step = str(PARENT_STEP.get(state.step, state.step))  # the field's name, a plain key of the fields
+    step = str(PARENT_STEP.get(_step(state), state.step))  # the field's name, a plain key of the fields
     fields = _draft(state).fields
     fields[step] = None
     if step == RegistrationStep.AMOUNT:
@@ -722,7 +749,7 @@ def _amount_choice(ctx: Context, state: ConversationState, value: str) -> Result
 
 
 # action → (steps where it is valid, handler)
-BUTTONS = {
+BUTTONS: dict[str, tuple[set[str], Callable[[Context, ConversationState, str], Result]]] = {
     "who": ({RegistrationStep.WHO}, _who),
     "rel": ({RegistrationStep.RELATIONSHIP}, _choice("relationship", "relationships")),
     "consent": ({RegistrationStep.CONSENT}, _consent),
@@ -830,7 +857,7 @@ def _reads(ctx: Context, state: ConversationState, text: str) -> bool:
             reading = read_amount(text)
             return reading.amount is not None or reading.is_range
         else:
-            READERS[state.step](ctx, state, text)
+            READERS[_step(state)](ctx, state, text)
     except Invalid:
         return False
     return True
@@ -842,7 +869,7 @@ def free_text(ctx: Context, text: str, state: ConversationState) -> bool:
     if state.flow is not Flow.REGISTRATION or state.registration is None or state.step is None:
         return False
     if state.step in CHOICE_STEPS:
-        return says_back(text) or _choice(ctx, state, text) is not None
+        return says_back(text) or _read_choice(ctx, state, text) is not None
     return claims(ctx, text, state)
 
 
@@ -890,7 +917,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
 
 
 def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | None:
-    step = state.step
+    step = _step(state)
     fields = _draft(state).fields
     if step in OPTIONAL and says_skip(text):
         return _skip(ctx, state, "")
@@ -1002,7 +1029,7 @@ def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
 def _typed_amount(ctx: Context, state: ConversationState, text: str) -> Result:
     """'hai trăm triệu', '50tr', '1 tỷ 2'; a range ('30-50 triệu') asks which."""
     reading = read_amount(text)
-    if reading.is_range and MIN_AMOUNT <= reading.low and reading.high <= MAX_AMOUNT:
+    if reading.low is not None and reading.high is not None and reading.low >= MIN_AMOUNT and reading.high <= MAX_AMOUNT:  # a range
         _draft(state).pending = PendingAnswer(low=reading.low, high=reading.high)
         state.step = RegistrationStep.AMOUNT_RANGE
         return Result([ask(ctx, state)])
@@ -1025,7 +1052,7 @@ def _store_amount(ctx: Context, state: ConversationState, amount: int, *, noted:
     return advance(ctx, state, [_noted(ctx, state, "amount")] if noted else None)
 
 
-def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str] | None:
+def _read_choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str] | None:
     """The button a typed reply picks at a choice step, as (action, value); None when unclear."""
     form = ctx.content.registration
     step = state.step
@@ -1037,7 +1064,7 @@ def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str
         return ("rel", value) if value else None
     if step in (RegistrationStep.PROGRAMME, RegistrationStep.PURPOSE, RegistrationStep.BUSINESS_KIND):
         action, choices = {RegistrationStep.PROGRAMME: ("prog", form.programmes), RegistrationStep.PURPOSE: ("purp", form.purposes),
-                           RegistrationStep.BUSINESS_KIND: ("kind", form.business_kinds)}[step]
+                           RegistrationStep.BUSINESS_KIND: ("kind", form.business_kinds)}[RegistrationStep(step)]
         padded = f" {' '.join(fold(text).split())} "
         # The phrase that starts first wins, then the longest.
         hits = [(-padded.find(f" {p} "), len(p), c.value, p) for c in choices for p in (*c.also, fold(c.label)) if f" {p} " in padded]
@@ -1070,7 +1097,7 @@ def _choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str
     return None
 
 
-UNCLEAR = {
+UNCLEAR: dict[str, str] = {
     RegistrationStep.WHO: "registration.unclear_who", RegistrationStep.RELATIONSHIP: "registration.unclear_relationship",
     RegistrationStep.CONSENT: "registration.unclear_consent", RegistrationStep.PROGRAMME: "registration.unclear_programme",
     RegistrationStep.PURPOSE: "registration.unclear_purpose", RegistrationStep.SUMMARY: "registration.unclear_summary",
@@ -1083,14 +1110,14 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     """Words that pick a choice ('cho thằng con trai tui', 'vợ tôi', 'cai nghiện', 'nuôi heo',
     'dạ tui đồng ý', 'ừ gửi đi'). Unclear: the question again with an example; a policy
     question: None (answered, then the step asked again)."""
-    step = state.step
+    step = _step(state)
     if step == RegistrationStep.NAME_CONFIRM and read_yes_no(text) is None:
         return _retyped_name(ctx, state, text)
     if step == RegistrationStep.AMOUNT_RANGE and read_yes_no(text) is None:
         reading = read_amount(text)
         if reading.amount is not None and MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:
             return _store_amount(ctx, state, reading.amount, noted=True)
-    choice = _choice(ctx, state, text)
+    choice = _read_choice(ctx, state, text)
     if choice is None:
         if _is_question(ctx, text):
             return None

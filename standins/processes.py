@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Settings of the caller that must not leak into a fresh install's process.
@@ -46,7 +46,7 @@ def bind_officers(engine, count: int) -> None:
     with transaction(engine) as session:
         for i in range(count):
             session.add(Officer(channel="telegram", chat_id=str(5000 + i), commune_code=17035, role="officer",
-                                created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+                                created_at=datetime(2026, 11, 1, tzinfo=UTC)))
     engine.dispose()
 
 

@@ -29,6 +29,7 @@ class FakeTelegramAPI:
         self.calls: list[Call] = []
         self.rate_limit_next: dict[str, int] = {}  # method -> retry_after seconds, once
         self.block_chats: set[str] = set()
+        self.missing_chats: set[str] = set()  # sendMessage to these gets 400 "chat not found"
         self.queued_updates: list[dict] = []  # handed out by getUpdates (polling mode)
         self.delays: dict[str, float] = {}  # method -> seconds to stall before answering
         self.delay_once: dict[str, float] = {}  # method -> seconds to stall the next call only
@@ -107,7 +108,7 @@ class FakeTelegramAPI:
             self._waiters.add(waiter)
             try:
                 await asyncio.wait_for(waiter, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 self._waiters.discard(waiter)
@@ -183,6 +184,8 @@ class FakeTelegramAPI:
             )
         if method == "sendMessage" and str(params.get("chat_id")) in self.block_chats:
             return web.json_response({"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403)
+        if method == "sendMessage" and str(params.get("chat_id")) in self.missing_chats:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, status=400)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     @staticmethod

@@ -26,7 +26,7 @@ class Server:
         self.app = app
         self.url = ""
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         started = threading.Event()
         self.loop = asyncio.new_event_loop()
 

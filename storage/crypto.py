@@ -76,7 +76,7 @@ class Cipher:
 
     def chat_key(self, channel: str, chat_id: str, key: bytes | None = None) -> str:
         """A keyed hash of one conversation (channel and chat), to find its rows without storing who it is."""
-        value = f"{channel}:{chat_id}".encode("utf-8")
+        value = f"{channel}:{chat_id}".encode()
         return hmac.new(self.derive_key(b"chat-key", key), value, hashlib.sha256).hexdigest()
 
     def chat_keys(self, channel: str, chat_id: str) -> list[str]:
@@ -86,7 +86,7 @@ class Cipher:
     def update_key(self, channel: str, update_id: str, key: bytes | None = None) -> str:
         """A keyed hash of a channel's update id (on Zalo it holds the user id): enough to notice a
         repeated delivery, useless for telling who wrote."""
-        value = f"{channel}:{update_id}".encode("utf-8")
+        value = f"{channel}:{update_id}".encode()
         return hmac.new(self.derive_key(b"update-id", key), value, hashlib.sha256).hexdigest()
 
     def update_keys(self, channel: str, update_id: str) -> list[str]:
@@ -103,7 +103,7 @@ class Cipher:
 
     def limit_key(self, channel: str, chat_id: str, key: bytes | None = None) -> str:
         """A keyed hash of a chat for its limit counters (bot/limits.py)."""
-        value = f"{channel}\x00{chat_id}".encode("utf-8")
+        value = f"{channel}\x00{chat_id}".encode()
         return hmac.new(self.derive_key(b"chat-limits", key), value, hashlib.sha256).hexdigest()
 
     def limit_keys(self, channel: str, chat_id: str) -> list[str]:

@@ -8,10 +8,10 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -20,6 +20,7 @@ from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x5EED_0013  # the PostgreSQL advisory lock that lets one process at a time migrate
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
@@ -152,6 +153,10 @@ def migrate(engine: Engine, cipher=None) -> None:
         use_cipher(engine, cipher)
     config = alembic_config()
     with engine.begin() as connection:
+        if is_postgres(engine):
+            # Workers starting together (`run --workers N`) migrate one after another; the others
+            # then find the schema current.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         config.attributes["cipher"] = cipher
         command.upgrade(config, "head")
@@ -198,7 +203,7 @@ async def _run_db_once(engine: Engine, function, *args):
     return function(*args)
 
 
-_sqlite_writers: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -238,13 +243,11 @@ def transaction(engine: Engine, *, lock_key: str | None = None) -> Iterator[Sess
     On SQLite, which has one writer at a time anyway, transactions of this process take turns on a
     lock instead of colliding and sleeping in SQLite's busy handler."""
     if is_postgres(engine):
-        with Session(engine, expire_on_commit=False) as session:
-            with session.begin():
-                if lock_key is not None:
-                    session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
-                yield session
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if lock_key is not None:
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))").bindparams(k=lock_key))
+            yield session
         return
     writer = _sqlite_writers.setdefault(engine, threading.RLock())
-    with writer, Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with writer, Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

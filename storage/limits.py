@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.models import ChatLimit
 from storage.repo import _insert
 
 
-def _adopt(session: Session, chat_keys: list[str], kind: str, period: str) -> str:
+def _adopt(session: Session | Connection, chat_keys: list[str], kind: str, period: str) -> str:
     """The newest key, after moving this counter's rows kept under older keys onto it (counts
     added, the later lockout kept). Nothing to do, and no query, with a single key."""
     newest, older = chat_keys[0], chat_keys[1:]
@@ -28,7 +29,7 @@ def _adopt(session: Session, chat_keys: list[str], kind: str, period: str) -> st
     rows = session.execute(select(table).where(mine, table.c.chat_key.in_([newest, *older]))).all()
     if not any(row.chat_key != newest for row in rows):
         return newest
-    count = sum(row.count for row in rows)
+    count = sum(row._mapping["count"] for row in rows)  # `row.count` is the tuple method to the type checker
     until = max((row.until for row in rows if row.until is not None), default=None)
     updated_at = max(row.updated_at for row in rows)
     session.execute(delete(table).where(mine, table.c.chat_key.in_([newest, *older])))
@@ -54,13 +55,13 @@ def add(*, session: Session, chat_keys: list[str], kind: str, period: str, now: 
         .on_conflict_do_update(index_elements=["chat_key", "kind", "period"], set_={"count": table.c.count + 1, "updated_at": now})
         .returning(table.c.count)
     )
-    return session.execute(statement).scalar()
+    return session.execute(statement).scalar_one()
 
 
 _WINDOW: dict[str, object] = {}  # the statement every update runs, built once per dialect
 
 
-def _window_statement(session: Session):
+def _window_statement(session: Session | Connection):
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     if dialect not in _WINDOW:
         table = ChatLimit.__table__
@@ -79,13 +80,13 @@ def _window_statement(session: Session):
     return _WINDOW[dialect]
 
 
-def add_in_window(*, session: Session, chat_keys: list[str], kind: str, now: datetime, window: timedelta) -> int:
+def add_in_window(*, session: Session | Connection, chat_keys: list[str], kind: str, now: datetime, window: timedelta) -> int:
     """One more in the chat's current window (`until` is its end): a window begins with the first
     message after the last one ended and lasts `window`. One upsert, so processes sharing the
     database count together and never lose a count; the count in the window so far."""
     key = _adopt(session, chat_keys, kind, "")
     values = {"key": key, "kind": kind, "now": now, "end": now + window}
-    return session.execute(_window_statement(session), values).scalar()
+    return session.execute(_window_statement(session), values).scalar_one()
 
 
 def blocked_until(*, session: Session, chat_keys: list[str], kind: str) -> datetime | None:
@@ -98,7 +99,6 @@ def blocked_until(*, session: Session, chat_keys: list[str], kind: str) -> datet
 def block(*, session: Session, chat_keys: list[str], kind: str, until: datetime, now: datetime) -> None:
     """Blocks `kind` until then, and starts its count afresh."""
     key = _adopt(session, chat_keys, kind, "")
-    table = ChatLimit.__table__
     statement = (
         _insert(session, ChatLimit)
         .values(chat_key=key, kind=kind, period="", count=0, until=until, updated_at=now)
@@ -116,4 +116,4 @@ def reset(*, session: Session, chat_keys: list[str], kind: str, now: datetime) -
 def prune(*, session: Session, before: datetime) -> int:
     """Forgets counters not touched since `before` (days past, lockouts long over)."""
     table = ChatLimit.__table__
-    return session.execute(delete(table).where(table.c.updated_at < before)).rowcount or 0
+    return session.exec(delete(table).where(table.c.updated_at < before)).rowcount or 0

@@ -54,8 +54,8 @@ def take(*, session: Session, row: MonthlyList, status_from: tuple[str, ...], ex
     one conditional UPDATE, so of two presses at once only the first counts."""
     version = row.version if expected is None else expected
     table = MonthlyList.__table__
-    result = session.execute(update(table).where(table.c.id == row.id, table.c.version == version,
-                                                 table.c.status.in_(status_from)).values(version=version + 1))
+    result = session.exec(update(table).where(table.c.id == row.id, table.c.version == version,
+                                              table.c.status.in_(status_from)).values(version=version + 1))
     if result.rowcount != 1:
         session.refresh(row)
         return False

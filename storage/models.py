@@ -3,12 +3,22 @@ chat ids are sealed (storage/sealed.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.sealed import SealedId
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
+    class _TableModel(SQLModel):
+        # SQLAlchemy gives every table class its `__table__`; SQLModel's types do not declare it.
+        __table__: ClassVar[Table]
+else:
+    _TableModel = SQLModel  # at run time, the very same class
 
 
 class UTCDateTime(TypeDecorator):
@@ -20,11 +30,11 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to the database")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -37,7 +47,7 @@ def chat_id_column(**kwargs) -> Column:
     return Column(SealedId(), nullable=False, **kwargs)
 
 
-class Conversation(SQLModel, table=True):
+class Conversation(_TableModel, table=True):
     """The saved state of one conversation (channel + chat), as JSON of `bot.state.ConversationState`."""
 
     __tablename__ = "conversations"
@@ -49,7 +59,7 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
 
-class ProcessedUpdate(SQLModel, table=True):
+class ProcessedUpdate(_TableModel, table=True):
     """Updates already handled: a repeated delivery of the same (channel, update id) is answered once."""
 
     __tablename__ = "processed_updates"
@@ -59,13 +69,13 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=utc_column(index=True))
 
 
-class UnansweredQuestion(SQLModel, table=True):
+class UnansweredQuestion(_TableModel, table=True):
     """A question the FAQ could not answer (or only guess at), as redacted text with counts, no identity."""
 
     __tablename__ = "unanswered_questions"
     __table_args__ = (UniqueConstraint("key", name="uq_unanswered_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed (here and below)
     key: str = Field(sa_column=Column(String(255), nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=16)
@@ -75,10 +85,10 @@ class UnansweredQuestion(SQLModel, table=True):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class InboxUpdate(SQLModel, table=True):
+class InboxUpdate(_TableModel, table=True):
     """Every update a channel delivered, recorded (encrypted) before it is acknowledged.
 
     processed_at: the handler's transaction committed, and `replies` holds what to send.
@@ -92,7 +102,7 @@ class InboxUpdate(SQLModel, table=True):
     __tablename__ = "inbox"
     __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbox_update"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     update_id: str = Field(max_length=64)
     payload: str = Field(sa_column=Column(Text, nullable=False))
@@ -105,9 +115,17 @@ class InboxUpdate(SQLModel, table=True):
     chat_key: str | None = Field(default=None, max_length=64, index=True)
     sent_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Several workers on one PostgreSQL database (bot/channels/inbox.py, README "Several workers"):
+    # `lane` is the conversation's keyed hash (Cipher.chat_key) while the update is unfinished
+    # (cleared when it is finished). A worker leases a lane's oldest unfinished update
+    # (`lease_until`) before handling and sending it, so one worker at a time works on a chat, in
+    # arrival order; a dead worker's lease runs out. `leased_by` names the worker that took it last.
+    lane: str | None = Field(default=None, max_length=64, index=True)
+    leased_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class OAuthToken(SQLModel, table=True):
+class OAuthToken(_TableModel, table=True):
     """An OAuth token pair (encrypted). Zalo's refresh token is single-use: the new pair is stored
     here before it is used, so a crash never leaves the bot holding a spent token."""
 
@@ -120,7 +138,7 @@ class OAuthToken(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
 
-class ChannelContact(SQLModel, table=True):
+class ChannelContact(_TableModel, table=True):
     """When a person last wrote on a channel, and whether the channel can still reach them
     (Zalo OA allows replies only within 7 days of the person's last message)."""
 
@@ -133,7 +151,7 @@ class ChannelContact(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=64)
 
 
-class Download(SQLModel, table=True):
+class Download(_TableModel, table=True):
     """A file a channel could not send, served once through a signed, expiring link."""
 
     __tablename__ = "downloads"
@@ -149,12 +167,12 @@ class Download(SQLModel, table=True):
 # -- registrations of loan interest, consent, officers (personal fields only ever encrypted) ---------
 
 
-class Consent(SQLModel, table=True):
+class Consent(_TableModel, table=True):
     """Proof of explicit consent: which conversation agreed, when, and a hash of the exact text shown."""
 
     __tablename__ = "consents"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     chat_id: str = Field(sa_column=chat_id_column(index=True))
     text_version: str = Field(max_length=16)
@@ -163,7 +181,7 @@ class Consent(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class Registration(SQLModel, table=True):
+class Registration(_TableModel, table=True):
     """One person's registered interest in a loan, for commune police to review.
 
     `details` is encrypted JSON of every personal field (name, phone, birth year, ID number,
@@ -173,7 +191,7 @@ class Registration(SQLModel, table=True):
 
     __tablename__ = "registrations"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     reference: str = Field(max_length=12, unique=True)
     channel: str = Field(max_length=16)
     chat_id: str = Field(sa_column=chat_id_column(index=True))
@@ -196,12 +214,12 @@ class Registration(SQLModel, table=True):
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class RegistrationEvent(SQLModel, table=True):
+class RegistrationEvent(_TableModel, table=True):
     """The history of a registration: created, updated, decisions, notes (the note text encrypted)."""
 
     __tablename__ = "registration_events"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     registration_id: int = Field(index=True)
     at: datetime = Field(sa_column=utc_column())
     actor: str = Field(max_length=32)  # "registrant", "officer:<id>", "system"
@@ -210,7 +228,7 @@ class RegistrationEvent(SQLModel, table=True):
     previous: str | None = Field(default=None, max_length=16)  # the status before a decision (for undo)
 
 
-class MonthlyList(SQLModel, table=True):
+class MonthlyList(_TableModel, table=True):
     """One commune's list for one month ("YYYY-MM"): closed by the police (status "closed"),
     confirmed by the commune People's Committee ("confirmed", with who signed, their title and
     the date: `signer`, encrypted JSON) or returned with a note ("returned", `note` encrypted),
@@ -219,7 +237,7 @@ class MonthlyList(SQLModel, table=True):
     __tablename__ = "monthly_lists"
     __table_args__ = (UniqueConstraint("commune_code", "period", name="uq_monthly_list"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     commune_code: int = Field(index=True)
     period: str = Field(max_length=7)
     status: str = Field(max_length=16)
@@ -234,14 +252,14 @@ class MonthlyList(SQLModel, table=True):
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
-class Officer(SQLModel, table=True):
+class Officer(_TableModel, table=True):
     """An account bound to one chat, for one commune (a chat may hold several bindings). role:
     "officer" (commune police), "committee" (the commune People's Committee), "bank" (an NHCSXH
     transaction office: one binding per commune it serves) or "admin"."""
 
     __tablename__ = "officers"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     chat_id: str = Field(sa_column=chat_id_column(index=True))
     commune_code: int = Field(index=True)
@@ -250,12 +268,12 @@ class Officer(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class OfficerInvite(SQLModel, table=True):
+class OfficerInvite(_TableModel, table=True):
     """A single-use, expiring invite code (only its hash is stored)."""
 
     __tablename__ = "officer_invites"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code_hash: str = Field(max_length=64, unique=True)
     commune_code: int
     role: str = Field(max_length=16)
@@ -267,12 +285,12 @@ class OfficerInvite(SQLModel, table=True):
     officer_id: int | None = Field(default=None)
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(_TableModel, table=True):
     """Who viewed, decided or exported what, and when — identifiers only, never personal values."""
 
     __tablename__ = "audit_log"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=utc_column(index=True))
     actor: str = Field(max_length=32)  # "officer:<id>" or "cli"
     action: str = Field(max_length=24)
@@ -281,12 +299,12 @@ class AuditEntry(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=64)
 
 
-class OfficerQuestion(SQLModel, table=True):
+class OfficerQuestion(_TableModel, table=True):
     """A question relayed to the officers of a commune ("Gặp cán bộ"); texts and phone encrypted."""
 
     __tablename__ = "officer_questions"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     chat_id: str = Field(sa_column=chat_id_column(index=True))
     commune_code: int = Field(index=True)
@@ -299,13 +317,13 @@ class OfficerQuestion(SQLModel, table=True):
     officer_id: int | None = Field(default=None)
 
 
-class Notification(SQLModel, table=True):
+class Notification(_TableModel, table=True):
     """A message to another chat (a decision to the registrant, a question to officers), written in
     the handler's transaction and sent by that chat's channel; encrypted until sent."""
 
     __tablename__ = "notifications"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16, index=True)
     chat_id: str = Field(sa_column=chat_id_column())
     replies: str = Field(sa_column=Column(Text, nullable=False))
@@ -321,7 +339,7 @@ class Notification(SQLModel, table=True):
     origin_key: str | None = Field(default=None, max_length=64, index=True)
 
 
-class ReminderDelivery(SQLModel, table=True):
+class ReminderDelivery(_TableModel, table=True):
     """The reminder ledger: one row per (deadline, period, officer, lead time), claimed once.
 
     status: queued (a notification was written in the same transaction), missed (its deadline
@@ -331,7 +349,7 @@ class ReminderDelivery(SQLModel, table=True):
     __tablename__ = "reminder_deliveries"
     __table_args__ = (UniqueConstraint("deadline_id", "period", "officer_id", "lead", name="uq_reminder_delivery"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     deadline_id: str = Field(max_length=40)
     period: str = Field(max_length=10)  # the deadline's date, ISO
     officer_id: int = Field(index=True)
@@ -341,7 +359,7 @@ class ReminderDelivery(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column())
 
 
-class ReminderTask(SQLModel, table=True):
+class ReminderTask(_TableModel, table=True):
     """An officer's answer to a reminder: done (no more reminders for that period) or snoozed."""
 
     __tablename__ = "reminder_tasks"
@@ -353,7 +371,7 @@ class ReminderTask(SQLModel, table=True):
     snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class ChatLimit(SQLModel, table=True):
+class ChatLimit(_TableModel, table=True):
     """A per-chat counter for a limit that survives restarts: wrong invite codes (period "") and
     their lockout (`until`), registrations and questions per Vietnamese day (period "YYYY-MM-DD").
     `chat_key` is a keyed hash of the channel and chat, never the chat id."""
@@ -371,13 +389,13 @@ class ChatLimit(SQLModel, table=True):
 # -- the officers' web pages ------------------------------------------------------------------------
 
 
-class WebLogin(SQLModel, table=True):
+class WebLogin(_TableModel, table=True):
     """A one-time login link for one binding: only a hash of its token is kept; valid 10 minutes,
     taken once (used_at)."""
 
     __tablename__ = "web_logins"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     officer_id: int = Field(index=True)
     created_at: datetime = Field(sa_column=utc_column())
@@ -385,13 +403,13 @@ class WebLogin(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class WebSession(SQLModel, table=True):
+class WebSession(_TableModel, table=True):
     """A browser's session after a login link: only a hash of the cookie's token is kept. Ends on
     logout, after WEB_SESSION_IDLE_HOURS without a request, or when the binding is revoked."""
 
     __tablename__ = "web_sessions"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     officer_id: int = Field(index=True)
     created_at: datetime = Field(sa_column=utc_column())

@@ -3,6 +3,7 @@ chat's channel. A sender leases the rows it takes, so two workers never send the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -41,14 +42,14 @@ def claim(*, session: Session, channel: str, now: datetime, chat_id: str | None 
 
 
 def mark_sent(*, session: Session, notification_id: int, now: datetime) -> None:
-    row = session.get(Notification, notification_id)
+    row = session.get_one(Notification, notification_id)
     row.sent_at = now
     session.add(row)
 
 
 def mark_attempt(*, session: Session, notification_id: int, now: datetime, permanent: bool, reason: str = "") -> None:
     """A failed send: tried again after a back-off, or given up when permanent or tried too often."""
-    row = session.get(Notification, notification_id)
+    row = session.get_one(Notification, notification_id)
     row.attempts += 1
     row.reason = reason[:64] or None
     if permanent or row.attempts >= MAX_ATTEMPTS:
@@ -64,12 +65,12 @@ def failed_since(*, session: Session, since: datetime) -> list[Notification]:
     return list(session.exec(statement))
 
 
-def erase_for_chat(*, session: Session, channel: str, chat_id: str, origin_keys: list[str] = ()) -> int:
+def erase_for_chat(*, session: Session, channel: str, chat_id: str, origin_keys: Sequence[str] = ()) -> int:
     """Deleting one's data: messages to that chat (officers' answers, decisions) go too, and the
     messages its own messages wrote to others (questions and corrections relayed to officers)."""
     from sqlalchemy import delete
 
-    to_chat = (Notification.channel == channel) & (Notification.chat_id == chat_id)
+    to_chat = (col(Notification.channel) == channel) & (col(Notification.chat_id) == chat_id)
     statement = delete(Notification).where(to_chat | col(Notification.origin_key).in_(list(origin_keys)))
     return session.exec(statement).rowcount or 0
 

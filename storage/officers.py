@@ -44,7 +44,7 @@ def redeem_invite(*, session: Session, code: str, channel: str, chat_id: str, no
     the others wait on the row lock, then find it used)."""
     code_hash = hash_code(code)
     invites = OfficerInvite.__table__
-    taken = session.execute(
+    taken = session.exec(
         update(invites)
         .where(invites.c.code_hash == code_hash, invites.c.used_at.is_(None), invites.c.expires_at > now)
         .values(used_at=now)
@@ -97,7 +97,7 @@ def all_officers(*, session: Session, include_revoked: bool = False) -> list[Off
 def revoke(*, session: Session, officer_id: int, now: datetime) -> bool:
     """Revokes an active binding; False when there is none (or it was revoked meanwhile)."""
     table = Officer.__table__
-    result = session.execute(update(table).where(table.c.id == officer_id, table.c.revoked_at.is_(None)).values(revoked_at=now))
+    result = session.exec(update(table).where(table.c.id == officer_id, table.c.revoked_at.is_(None)).values(revoked_at=now))
     return result.rowcount == 1
 
 

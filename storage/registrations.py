@@ -49,7 +49,7 @@ def withdraw_consents(*, session: Session, channel: str, chat_id: str, now: date
     """Marks the chat's consents withdrawn, in one UPDATE (a consent given meanwhile is not missed)."""
     table = Consent.__table__
     statement = update(table).where(table.c.channel == channel, table.c.chat_id == chat_id, table.c.withdrawn_at.is_(None))
-    return session.execute(statement.values(withdrawn_at=now)).rowcount or 0
+    return session.exec(statement.values(withdrawn_at=now)).rowcount or 0
 
 
 class Conflict(Exception):
@@ -63,7 +63,7 @@ def claim(*, session: Session, registration: Registration, expected: int | None 
     take turns. False (and the registration re-read) when another change came first."""
     version = registration.version if expected is None else expected
     table = Registration.__table__
-    result = session.execute(update(table).where(table.c.id == registration.id, table.c.version == version).values(version=version + 1))
+    result = session.exec(update(table).where(table.c.id == registration.id, table.c.version == version).values(version=version + 1))
     if result.rowcount != 1:
         session.refresh(registration)
         return False
@@ -187,11 +187,11 @@ def held_versions(*, session: Session, commune_code: int) -> list[tuple[int, int
     """(id, version) of the commune's held registrations, oldest first (as `with_status` orders them)."""
     statement = select(Registration.id, Registration.version).where(Registration.commune_code == commune_code,
                                                                     col(Registration.status).in_(HELD))
-    return [tuple(r) for r in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
+    return [(i, version) for i, version in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
 
 
 def by_ids(*, session: Session, registration_ids: list[int]) -> list[Registration]:
-    found = []
+    found: list[Registration] = []
     for start in range(0, len(registration_ids), 500):
         chunk = registration_ids[start:start + 500]
         found += session.exec(select(Registration).where(col(Registration.id).in_(chunk)))
@@ -214,7 +214,7 @@ def versions_of(*, session: Session, commune_codes: list[int], created_from: dat
     statement = select(Registration.id, Registration.version).where(
         col(Registration.commune_code).in_(commune_codes), col(Registration.created_at) >= created_from,
         col(Registration.created_at) < created_to)
-    return [tuple(r) for r in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
+    return [(i, version) for i, version in session.exec(statement.order_by(col(Registration.created_at), col(Registration.id)))]
 
 
 def events_of(*, session: Session, registration_ids: list[int]) -> dict[int, list[RegistrationEvent]]:
@@ -364,7 +364,7 @@ def answer_question(*, session: Session, question: OfficerQuestion, officer_id: 
     only the first is kept (and sent). One conditional UPDATE, on both databases."""
     table = OfficerQuestion.__table__
     statement = update(table).where(table.c.id == question.id, table.c.status == "open")
-    result = session.execute(statement.values(status="answered", answered_at=now, officer_id=officer_id, answer=answer))
+    result = session.exec(statement.values(status="answered", answered_at=now, officer_id=officer_id, answer=answer))
     session.refresh(question)
     return result.rowcount == 1
 

@@ -24,7 +24,7 @@ def claim(*, session: Session, deadline_id: str, period: str, officer_id: int, l
 
 
 def set_notification(*, session: Session, delivery_id: int, notification_id: int) -> None:
-    row = session.get(ReminderDelivery, delivery_id)
+    row = session.get_one(ReminderDelivery, delivery_id)
     row.notification_id = notification_id
     session.add(row)
 
@@ -36,7 +36,7 @@ def existing(*, session: Session, officer_ids: list[int], periods: list[str]) ->
     statement = select(ReminderDelivery.deadline_id, ReminderDelivery.period, ReminderDelivery.officer_id, ReminderDelivery.lead).where(
         col(ReminderDelivery.period).in_(periods), col(ReminderDelivery.officer_id).in_(officer_ids)
     )
-    return {tuple(row) for row in session.exec(statement)}
+    return {(deadline, period, officer, lead) for deadline, period, officer, lead in session.exec(statement)}
 
 
 def tasks(*, session: Session, officer_ids: list[int]) -> dict[tuple[str, str, int], ReminderTask]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy.engine import Connection
-from sqlalchemy import select as sa_select
+from sqlalchemy import Executable, bindparam, delete, select as sa_select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelContact, Conversation, Download, InboxUpdate, OAuthToken, ProcessedUpdate, UnansweredQuestion
@@ -24,10 +24,14 @@ def _insert(session: Session | Connection, model):
 
 # The statements every update runs, built once per dialect with bound parameters: building them
 # per call (and computing their cache keys) cost as much as executing them.
-_HOT: dict[str, dict[str, object]] = {}
+_HOT: dict[str, dict[str, Executable]] = {}
+
+# ROWCOUNT: sqlmodel types Session.execute as returning a Result; an UPDATE or DELETE returns a
+# CursorResult (with rowcount) at run time, as SQLAlchemy's own types say. The functions the
+# dispatcher and the inbox call with a Connection (one transaction per update) keep `execute`.
 
 
-def _hot(session: Session | Connection) -> dict[str, object]:
+def _hot(session: Session | Connection) -> dict[str, Executable]:
     dialect = _dialect(session)
     if dialect not in _HOT:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -56,21 +60,23 @@ def _hot(session: Session | Connection) -> dict[str, object]:
             .where(inbox.c.channel == bindparam("channel"), inbox.c.update_id.in_(bindparam("older", expanding=True))),
             "record": insert(inbox)
             .values(channel=bindparam("channel"), update_id=bindparam("update_id"), payload=bindparam("payload"),
-                    received_at=bindparam("now"))
+                    received_at=bindparam("now"), lane=bindparam("lane"))
             .on_conflict_do_nothing(index_elements=["channel", "update_id"])
             .returning(inbox.c.id),
             "replies": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
             .values(replies=bindparam("replies"), processed_at=bindparam("now"), chat_key=bindparam("chat_key")),
             "progress": update(inbox).where(inbox.c.id == bindparam("inbox_id"), inbox.c.sent_count < bindparam("count"))
             .values(sent_count=bindparam("count")),
+            # A finished update leaves its lane (storage/lanes.py) and its lease.
             "done": update(inbox).where(inbox.c.id == bindparam("inbox_id"))
-            .values(sent_count=bindparam("count"), sent_at=bindparam("now")),
-            "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now")),
+            .values(sent_count=bindparam("count"), sent_at=bindparam("now"), lane=None, lease_until=None),
+            "sent": update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True)))
+            .values(sent_at=bindparam("now"), lane=None, lease_until=None),
         }
     return _HOT[dialect]
 
 
-def claim_update(*, session: Session, channel: str, update_id: str, now: datetime, older: list[str] = ()) -> bool:
+def claim_update(*, session: Session | Connection, channel: str, update_id: str, now: datetime, older: Sequence[str] = ()) -> bool:
     """Records the update as processed; False when it was already (a repeated delivery). `older`:
     the update id's hashes under the ring's older keys (a delivery recorded before a key rotation)."""
     hot = _hot(session)
@@ -79,27 +85,29 @@ def claim_update(*, session: Session, channel: str, update_id: str, now: datetim
     return session.execute(hot["claim"], {"channel": channel, "update_id": update_id, "now": now}).first() is not None
 
 
-def load_state(*, session: Session, channel: str, chat_id: str) -> str | None:
+def load_state(*, session: Session | Connection, channel: str, chat_id: str) -> str | None:
     return session.execute(_hot(session)["load"], {"channel": channel, "chat_id": chat_id}).scalar()
 
 
-def save_state(*, session: Session, channel: str, chat_id: str, state: str, now: datetime) -> None:
+def save_state(*, session: Session | Connection, channel: str, chat_id: str, state: str, now: datetime) -> None:
     saved = {"in_channel": channel, "of_chat": chat_id, "state": state, "now": now}
-    if session.execute(_hot(session)["save"], saved).rowcount == 0:
+    if session.execute(_hot(session)["save"], saved).rowcount == 0:  # type: ignore[attr-defined]  # see ROWCOUNT
         session.execute(_hot(session)["create"], {"channel": channel, "chat_id": chat_id, "state": state, "now": now})
 
 
-def record_inbox(*, session: Session, channel: str, update_id: str, payload: str, now: datetime,
-                 older: list[str] = ()) -> int | None:
+def record_inbox(*, session: Session | Connection, channel: str, update_id: str, payload: str, now: datetime,
+                 older: Sequence[str] = (), lane: str | None = None) -> int | None:
     """Records a delivered update; its row id, or None when the same update was recorded before
-    (`older`: its hashes under the ring's older keys, for an update recorded before a rotation)."""
+    (`older`: its hashes under the ring's older keys, for an update recorded before a rotation).
+    `lane`: the conversation's keyed hash, for several workers (storage/lanes.py)."""
     hot = _hot(session)
     if older and session.execute(hot["recorded"], {"channel": channel, "older": list(older)}).first() is not None:
         return None
-    return session.execute(hot["record"], {"channel": channel, "update_id": update_id, "payload": payload, "now": now}).scalar()
+    values = {"channel": channel, "update_id": update_id, "payload": payload, "now": now, "lane": lane}
+    return session.execute(hot["record"], values).scalar()
 
 
-def store_replies(*, session: Session, inbox_id: int, replies: str, now: datetime, chat_key: str | None = None) -> None:
+def store_replies(*, session: Session | Connection, inbox_id: int, replies: str, now: datetime, chat_key: str | None = None) -> None:
     """Keeps the replies with the update, in the handler's transaction, and which conversation it was
     (a keyed hash: found again when the person deletes their data)."""
     session.execute(_hot(session)["replies"], {"inbox_id": inbox_id, "replies": replies, "now": now, "chat_key": chat_key})
@@ -109,51 +117,51 @@ def erase_inbox(*, session: Session, chat_keys: list[str], current: int | None, 
     """Deleting one's data: every stored message of the conversation (and the replies kept with it)
     goes. The update being handled stays until its reply is sent, but its text is blanked."""
     table = InboxUpdate.__table__
-    count = session.execute(delete(table).where(table.c.chat_key.in_(chat_keys))).rowcount or 0
+    count = session.exec(delete(table).where(table.c.chat_key.in_(chat_keys))).rowcount or 0
     if current is not None:
         session.execute(update(table).where(table.c.id == current).values(payload=blank_payload))
     return count
 
 
-def mark_sent(*, session: Session, inbox_ids: list[int], now: datetime) -> None:
+def mark_sent(*, session: Session | Connection, inbox_ids: list[int], now: datetime) -> None:
     session.execute(_hot(session)["sent"], {"ids": list(inbox_ids), "now": now})
 
 
-def record_progress(*, session: Session, inbox_id: int, count: int) -> None:
+def record_progress(*, session: Session | Connection, inbox_id: int, count: int) -> None:
     """`count` of the row's outgoing messages are confirmed delivered (never moves backwards)."""
     session.execute(_hot(session)["progress"], {"inbox_id": inbox_id, "count": count})
 
 
-def record_done(*, session: Session, inbox_id: int, count: int, now: datetime) -> None:
+def record_done(*, session: Session | Connection, inbox_id: int, count: int, now: datetime) -> None:
     """The row's last message is confirmed delivered: its count and the row's sent_at, at once."""
     session.execute(_hot(session)["done"], {"inbox_id": inbox_id, "count": count, "now": now})
 
 
-def mark_failed(*, session: Session, inbox_id: int, now: datetime) -> None:
+def mark_failed(*, session: Session | Connection, inbox_id: int, now: datetime) -> None:
     """The update could not be handled (database unavailable) and the person was told to try later."""
     session.execute(update(InboxUpdate.__table__).where(InboxUpdate.__table__.c.id == inbox_id).values(failed_at=now))
 
 
-def inbox_progress(*, session: Session, inbox_id: int) -> tuple[bool, int]:
+def inbox_progress(*, session: Session | Connection, inbox_id: int) -> tuple[bool, int]:
     """Whether the row is finished (sent, given up or closed), and how many messages are confirmed."""
     table = InboxUpdate.__table__
     row = session.execute(sa_select(table.c.sent_at, table.c.sent_count).where(table.c.id == inbox_id)).first()
     return (True, 0) if row is None else (row[0] is not None, row[1] or 0)
 
 
-def stored_replies(*, session: Session, inbox_id: int) -> str | None:
+def stored_replies(*, session: Session | Connection, inbox_id: int) -> str | None:
     """The replies kept with an update (encrypted), if its handler's transaction committed."""
     table = InboxUpdate.__table__
     return session.execute(sa_select(table.c.replies).where(table.c.id == inbox_id)).scalar()
 
 
-def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime, older: list[str] = ()) -> None:
+def record_unanswered(*, session: Session, key: str, text: str, status: str, now: datetime, older: Sequence[str] = ()) -> None:
     """Counts one more occurrence of an unanswered question (`key` a keyed hash, `text` redacted
     and encrypted, `now` the day only: no identity). A row counted under an older key of the ring
     (`older`, before a rotation) is counted on, and takes the newest key."""
     table = UnansweredQuestion.__table__
     if older:
-        moved = session.execute(update(table).where(table.c.key.in_(list(older))).values(
+        moved = session.exec(update(table).where(table.c.key.in_(list(older))).values(
             key=key, text=text, count=table.c.count + 1, last_seen=now, status=status))
         if moved.rowcount:
             return
@@ -227,14 +235,14 @@ def save_token(*, session: Session, name: str, access: str, refresh: str, expire
     session.exec(statement)
 
 
-def _contact_changed(session: Session, channel: str, chat_id: str, values: dict) -> bool:
+def _contact_changed(session: Session | Connection, channel: str, chat_id: str, values: dict) -> bool:
     """Updates the chat's contact row, whichever key of the ring sealed its id; False when there is none."""
     table = ChannelContact.__table__
     statement = update(table).where(table.c.channel == channel, table.c.chat_id == chat_id).values(**values)
-    return bool(session.execute(statement).rowcount)
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]  # see ROWCOUNT
 
 
-def contact_wrote(*, session: Session, channel: str, chat_id: str, now: datetime) -> None:
+def contact_wrote(*, session: Session | Connection, channel: str, chat_id: str, now: datetime) -> None:
     """The person wrote: reachable again, and the messaging window restarts."""
     if _contact_changed(session, channel, chat_id, {"last_inbound_at": now, "unreachable_since": None, "reason": None}):
         return

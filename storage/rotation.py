@@ -15,8 +15,19 @@ from sqlalchemy.engine import Engine
 from storage.crypto import Cipher
 from storage.db import transaction
 from storage.models import (
-    ChannelContact, Consent, Conversation, Download, InboxUpdate, MonthlyList, Notification, OAuthToken, Officer,
-    OfficerQuestion, Registration, RegistrationEvent, UnansweredQuestion,
+    ChannelContact,
+    Consent,
+    Conversation,
+    Download,
+    InboxUpdate,
+    MonthlyList,
+    Notification,
+    OAuthToken,
+    Officer,
+    OfficerQuestion,
+    Registration,
+    RegistrationEvent,
+    UnansweredQuestion,
 )
 from storage.sealed import use_cipher
 
@@ -45,9 +56,9 @@ def rotate_all(engine: Engine, cipher: Cipher) -> dict[str, int]:
         keys = list(table.primary_key.columns)
         count = 0
         with transaction(engine) as session:
-            rows = session.exec(select(*keys, *(table.c[c] for c in columns))).all()
+            rows = session.execute(select(*keys, *(table.c[c] for c in columns))).all()
             for row in rows:
-                values = {c: cipher.rotate(row[len(keys) + i]) for i, c in enumerate(columns) if row[len(keys) + i]}
+                values: dict[str, str | None] = {c: cipher.rotate(row[len(keys) + i]) for i, c in enumerate(columns) if row[len(keys) + i]}
                 if model is Registration and values.get("details"):
                     phone = cipher.unseal(values["details"]).get("phone")
                     values["phone_index"] = cipher.blind_index(phone) if phone else None
@@ -57,12 +68,12 @@ def rotate_all(engine: Engine, cipher: Cipher) -> dict[str, int]:
                     count += 1
         counts[table.name] = count
     with transaction(engine) as session:
-        rows = session.exec(select(Download.__table__.c.id, Download.__table__.c.content)).all()
+        rows = session.execute(select(Download.__table__.c.id, Download.__table__.c.content)).all()
         for row_id, content in rows:
             session.exec(update(Download.__table__).where(Download.__table__.c.id == row_id).values(content=cipher.rotate_bytes(content)))
         counts["downloads"] = len(rows)
-    for model in SEALED:
-        counts[f"{model.__tablename__} chat ids"] = reseal(engine, cipher, model)
+    for sealed in SEALED:
+        counts[f"{sealed.__tablename__} chat ids"] = reseal(engine, cipher, sealed)
     return counts
 
 

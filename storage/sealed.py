@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement, literal
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean, TypeDecorator
 
-_rings: "weakref.WeakKeyDictionary[object, object]" = weakref.WeakKeyDictionary()
+_rings: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
 
 def use_cipher(engine, cipher) -> None:
@@ -51,13 +51,10 @@ class SealedId(TypeDecorator):
     cache_ok = True
 
     class comparator_factory(TypeDecorator.Comparator):
-        def __eq__(self, other):  # type: ignore[override]
+        def __eq__(self, other):
             if other is None or isinstance(other, ColumnElement) and not isinstance(other, BindParameter):
                 return super().__eq__(other)
-            if isinstance(other, BindParameter):
-                bind = other._with_binary_element_type(AnyKey())
-            else:
-                bind = literal(other, AnyKey())
+            bind = other._with_binary_element_type(AnyKey()) if isinstance(other, BindParameter) else literal(other, AnyKey())
             return MatchesAnyKey(self.expr, bind)
 
         def __hash__(self):  # comparators are hashed by the ORM

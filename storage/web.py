@@ -46,7 +46,7 @@ def take_login(*, session: Session, token: str, now: datetime) -> Officer | None
     """Uses the link up: its binding, or None for an unknown, used or expired link (or a revoked binding)."""
     table = WebLogin.__table__
     token_hash = hash_token(token)
-    taken = session.execute(update(table).where(table.c.token_hash == token_hash, table.c.used_at.is_(None),
+    taken = session.exec(update(table).where(table.c.token_hash == token_hash, table.c.used_at.is_(None),
                                                 table.c.expires_at > now).values(used_at=now))
     if taken.rowcount != 1:
         return None
@@ -79,16 +79,16 @@ def session_for(*, session: Session, token: str, now: datetime, idle: timedelta)
 
 def end_session(*, session: Session, token: str, now: datetime) -> bool:
     table = WebSession.__table__
-    done = session.execute(update(table).where(table.c.token_hash == hash_token(token), table.c.ended_at.is_(None))
-                           .values(ended_at=now))
+    done = session.exec(update(table).where(table.c.token_hash == hash_token(token), table.c.ended_at.is_(None))
+                        .values(ended_at=now))
     return done.rowcount == 1
 
 
 def end_sessions_of(*, session: Session, officer_id: int, now: datetime) -> int:
     """Ends every session of a binding (its revocation)."""
     table = WebSession.__table__
-    return session.execute(update(table).where(table.c.officer_id == officer_id, table.c.ended_at.is_(None))
-                           .values(ended_at=now)).rowcount
+    return session.exec(update(table).where(table.c.officer_id == officer_id, table.c.ended_at.is_(None))
+                        .values(ended_at=now)).rowcount
 
 
 def prune(*, session: Session, before: datetime) -> None:

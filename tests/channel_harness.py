@@ -33,7 +33,9 @@ class ChannelHarness:
         await self.runner.cleanup()
 
     async def post_webhook(self, *, headers: dict, json_body: dict | None = None, data: bytes | None = None) -> int:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{self.url}{self.webhook_path}", json=json_body, data=data, headers=headers) as response:
-                self.last_answer = await response.read()  # what the platform reads in the webhook's reply
-                return response.status
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.url}{self.webhook_path}", json=json_body, data=data, headers=headers) as response,
+        ):
+            self.last_answer = await response.read()  # what the platform reads in the webhook's reply
+            return response.status

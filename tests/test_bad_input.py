@@ -53,8 +53,10 @@ def _states(brain):
     yield ConversationState(flow=Flow.FAQ, buttons=[Button("Về menu", "menu:show")], last_seen=None)
     for asked, answers in (
         (["for_whom"], {"for_whom": "self"}),
-        (["for_whom", "background", "rehab_completion"], {"for_whom": "relative", "background": "after_rehab", "rehab_completion": "voluntary"}),
-        (["for_whom", "staff_background", "established"], {"for_whom": "business", "background": "after_prison", "legally_established": True}),
+        (["for_whom", "background", "rehab_completion"],
+         {"for_whom": "relative", "background": "after_rehab", "rehab_completion": "voluntary"}),
+        (["for_whom", "staff_background", "established"],
+         {"for_whom": "business", "background": "after_prison", "legally_established": True}),
     ):
         yield ConversationState(flow=Flow.ELIGIBILITY, eligibility=EligibilityProgress(answers=answers, asked=asked))
     yield ConversationState(

@@ -10,8 +10,8 @@ import yaml
 
 from bot.app import build_brain
 from bot.content_tools import check_content
-from content import CONTENT_DIR, ContentError, load_content
 from bot.state import ConversationState
+from content import CONTENT_DIR, ContentError, load_content
 from content.models import Programme
 from tests.conftest import make_message
 

@@ -59,7 +59,8 @@ def test_state_and_writes_roll_back_together_when_a_handler_fails(app, monkeypat
     assert "thử lại" in replies[0].text
     assert _state(app) == before
     with transaction(app.engine) as session:
-        claimed = session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == app.dispatcher.cipher.update_key(msg.channel, msg.update_id))).first()
+        key = app.dispatcher.cipher.update_key(msg.channel, msg.update_id)
+        claimed = session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == key)).first()
     assert claimed is None  # not marked processed: a redelivery will be handled for real
     monkeypatch.undo()
     assert run(app.dispatcher.dispatch(msg))

@@ -33,9 +33,8 @@ async def test_telegram_sends_the_document_itself(settings, brain, engine):
 
 async def get(base: str, link: str) -> tuple[int, bytes, str]:
     parts = urlsplit(link)
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{base}{parts.path}?{parts.query}") as response:
-            return response.status, await response.read(), response.headers.get("Content-Disposition", "")
+    async with aiohttp.ClientSession() as session, session.get(f"{base}{parts.path}?{parts.query}") as response:
+        return response.status, await response.read(), response.headers.get("Content-Disposition", "")
 
 
 async def test_zalo_gets_a_link_that_works_once(settings, brain, engine):

@@ -16,11 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from bot.state import ConversationState
-from tests.conftest import make_message, press, run
 from standins.telegram_api import ThreadedFakeTelegramAPI
-from tests.conftest import subprocess_engine
-from tests.test_cli import _env
 from standins.traffic import REGISTRATION, free_port, update, wait_healthy
+from tests.conftest import make_message, press, run, subprocess_engine
+from tests.test_cli import _env
 from tests.test_telegram import SECRET, Harness, message_update
 
 pytestmark = pytest.mark.db
@@ -40,9 +39,9 @@ def test_killed_during_a_burst_of_registrations_every_acknowledged_one_exists_ex
     redelivers what was not acknowledged. Every registration whose last update was acknowledged
     exists exactly once, and everyone who finished has their reference code."""
     import aiohttp
+    from sqlmodel import Session, select
 
     from storage.models import Registration
-    from sqlmodel import Session, select
 
     chats = {7000 + i: [(k, v.format(n=i)) for k, v in REGISTRATION] for i in range(12)}
     acknowledged: dict[int, int] = {}  # chat → how many of its updates got a 200
@@ -267,7 +266,8 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
                         step = acknowledged.get(chat, 0)
                         kind, value = script[step]
                         try:
-                            async with session.post(url, json=update(chat * 100 + step, chat, kind, value), headers=url_headers) as response:
+                            body = update(chat * 100 + step, chat, kind, value)
+                            async with session.post(url, json=body, headers=url_headers) as response:
                                 if response.status != 200:
                                     return
                         except aiohttp.ClientError:
@@ -320,7 +320,7 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
                 seen[t] += 1
                 if seen[t] <= Counter(expected)[t]:
                     firsts.append(t)
-            out_of_order += sum(a != b for a, b in zip(firsts, expected))
+            out_of_order += sum(a != b for a, b in zip(firsts, expected, strict=False))
     print(f"\ntwo SIGKILLs in a {total}-update burst ({len(people)} chats, {elapsed:.1f} s with restarts): "
           f"duplicates {duplicates} (at most {worst} in one chat), losses {losses}, replies out of order {out_of_order}")
     assert all(acknowledged[chat] == len(REGISTRATION) for chat in people)

@@ -26,9 +26,8 @@ async def get_healthz(app) -> tuple[int, dict]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                return response.status, await response.json()
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as response:
+            return response.status, await response.json()
     finally:
         await runner.cleanup()
 

@@ -8,7 +8,8 @@ from bot.i18n import catalog_ids, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 # Message ids are string literals "<area>.<name>" with the catalog's areas.
-AREAS = "menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff|places|reminders|lists|report|web"
+AREAS = ("menu|faq|intent|input|open|error|console|format|eligibility|telegram|download|registration|records|status|officer|handoff"
+         "|places|reminders|lists|report|web")
 KEY_USE = re.compile(rf"""["']((?:{AREAS})\.[a-z_]+)["']""")
 
 

@@ -14,7 +14,7 @@ from bot.vntime import vietnam_date
 from storage import officers
 from storage.db import transaction
 from storage.models import AuditEntry, MonthlyList, RegistrationEvent, utcnow
-from tests.registration_helpers import WIFE_ANSWERS, Chat, inbox_of, invite, officer_chat, registrations
+from tests.registration_helpers import WIFE_ANSWERS, Chat, inbox_of, officer_chat, registrations
 
 pytestmark = pytest.mark.db
 
@@ -227,7 +227,7 @@ def test_search_by_reference_phone_and_name_and_filters(app):
     police.say("/canbo")
     police.press("Lọc hồ sơ")
     police.press("Người đã chấp hành xong án phạt tù")
-    assert [label for label in police.labels if "·" in label] == [l for l in police.labels if "Trần Văn Bình" in l]
+    assert [label for label in police.labels if "·" in label] == [label for label in police.labels if "Trần Văn Bình" in label]
     police.say("/canbo")
     police.press("Lọc hồ sơ")
     police.press("Trạng thái: chờ xác minh")

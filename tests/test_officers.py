@@ -36,8 +36,8 @@ def test_an_invite_code_binds_one_chat_once_and_then_never_again(app):
 
 
 def test_an_expired_invite_is_refused_and_a_deep_link_works_like_the_command(app):
-    from tests.conftest import make_message, run
     from bot.types import Kind
+    from tests.conftest import make_message, run
 
     expired = invite(app, hours=-1)
     chat = Chat(app, "o3")
@@ -254,7 +254,8 @@ def test_a_reason_typed_an_hour_later_is_not_taken_as_a_rejection(app):
         raw = repo.load_state(session=session, channel="test", chat_id="officer")
         state = ConversationState.from_json(app.dispatcher.cipher.decrypt(raw))
         state.officer.since = utcnow() - timedelta(hours=2)
-        repo.save_state(session=session, channel="test", chat_id="officer", state=app.dispatcher.cipher.encrypt(state.to_json()), now=utcnow())
+        repo.save_state(session=session, channel="test", chat_id="officer", state=app.dispatcher.cipher.encrypt(state.to_json()),
+                        now=utcnow())
     officer.say("lãi suất bao nhiêu")
     assert "6,24%" in officer.text
     assert registrations(app)[0].status == "pending"
@@ -278,7 +279,6 @@ def test_nothing_an_officer_does_brings_back_deleted_data(app):
 def test_typed_formulas_leave_the_export_as_plain_text(app):
     from bot.registration.export import month_rows
     from bot.vntime import vietnam_date
-
     from tests.registration_helpers import WIFE_ANSWERS, consented
 
     chat = consented(app, "f1")
@@ -288,7 +288,8 @@ def test_typed_formulas_leave_the_export_as_plain_text(app):
     chat.press("Đúng, gửi đăng ký")
     now = utcnow()
     with transaction(app.engine) as session:
-        _, table = month_rows(session=session, cipher=app.dispatcher.cipher, texts=app.brain.context(lang="vi", today=vietnam_date(now)).texts,
+        _, table = month_rows(session=session, cipher=app.dispatcher.cipher,
+                              texts=app.brain.context(lang="vi", today=vietnam_date(now)).texts,
                               places=app.brain.places, form=app.brain.content.registration, commune_code=17035,
                               year=vietnam_date(now).year, month=vietnam_date(now).month, today=vietnam_date(now))
     residence = table[0].index("Nơi cư trú")
@@ -296,7 +297,7 @@ def test_typed_formulas_leave_the_export_as_plain_text(app):
 
 
 def test_a_person_can_answer_yes_by_typing_and_ask_another_commune(app):
-    officer = officer_chat(app, "o-sonla", commune=3646)
+    officer_chat(app, "o-sonla", commune=3646)
     register_for_husband(app, "p3")  # registered in Quỳ Hợp
     person = Chat(app, "p3")
     person.tap("ask:start")

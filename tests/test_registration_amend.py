@@ -4,8 +4,7 @@ audited, a reviewed registration goes back to review, and the commune's officers
 import pytest
 
 from bot.registration import service
-from storage import officers as officer_store
-from storage import registrations as store
+from storage import officers as officer_store, registrations as store
 from storage.db import transaction
 from tests.registration_helpers import Chat, inbox_of, officer_chat, register_for_husband, registrations
 

@@ -25,7 +25,7 @@ def month_table(app, commune_code: int = 17035) -> list[dict]:
         _, table = month_rows(session=session, cipher=app.dispatcher.cipher, texts=texts("vi"), places=app.brain.places,
                               form=app.brain.content.registration, commune_code=commune_code, year=today.year,
                               month=today.month, today=today)
-    return [dict(zip(table[0], row)) for row in table[1:]]
+    return [dict(zip(table[0], row, strict=True)) for row in table[1:]]
 
 
 def test_a_workshop_owner_registers_his_workshop_as_a_business_up_to_the_business_cap(app):

@@ -6,8 +6,21 @@ import pytest
 
 from bot.places import Places
 from bot.registration.fields import (
-    Invalid, exact_commune, exact_province, name_looks_odd, read_birth_year, read_event_year, read_name, read_national_id,
-    read_phone, read_relationship, read_summary, read_who, read_yes_no, says_back, says_skip,
+    Invalid,
+    exact_commune,
+    exact_province,
+    name_looks_odd,
+    read_birth_year,
+    read_event_year,
+    read_name,
+    read_national_id,
+    read_phone,
+    read_relationship,
+    read_summary,
+    read_who,
+    read_yes_no,
+    says_back,
+    says_skip,
 )
 
 TODAY = date(2026, 11, 22)

@@ -43,7 +43,7 @@ def re_asks(transcript: str) -> int:
     """Turns that end on the same question as the turn before (asked again), or that explain
     what was not understood."""
     asked = questions(transcript)
-    again = sum(1 for before, now in zip(asked, asked[1:]) if before == now)
+    again = sum(1 for before, now in zip(asked, asked[1:], strict=False) if before == now)
     unclear = sum(turn.count(marker) for turn in turns(transcript)[1:]
                   for marker in ("Tôi chưa", "chưa đúng", "chưa hợp lý", "Bạn gõ “", "Đúng không?"))
     return again + unclear
@@ -80,7 +80,7 @@ def test_the_mothers_export_holds_her_sons_registration_as_a_relatives(app):
                               form=app.brain.content.registration, commune_code=17035, year=today.year, month=today.month,
                               today=today)
     header, row = table[0], table[1]
-    value = dict(zip(header, row))
+    value = dict(zip(header, row, strict=True))
     assert value["Họ và tên"] == "Trần Văn Hùng" and str(value["Năm sinh"]) == "1998"
     assert "0987" in str(value["Số điện thoại"]) and "654" in str(value["Số điện thoại"])
     assert "200" in str(value["Số tiền đề nghị"])

@@ -4,7 +4,7 @@ a ledger that never sends twice, and the kill-and-restart broadcast."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -61,7 +61,6 @@ def test_a_deadline_on_a_weekend_is_reminded_on_the_working_day_before(brain):
 
 
 def test_before_x_is_reminded_the_working_day_before_and_on_x_on_the_day(brain):
-    from dataclasses import replace
 
     holidays = brain.content.holidays
     quy_hop = deadline(brain, "quy_hop_annual_report")  # "trước ngày 02/12": Wednesday 2/12/2026
@@ -104,9 +103,10 @@ def test_a_reporting_deadline_carries_its_periods_report_to_the_committee(app):
 
 def test_compensatory_days_off_are_listed_for_every_weekend_holiday_of_the_shipped_years(brain):
     """Bộ luật Lao động 2019, Điều 111 khoản 3: a holiday on the weekly day off gives the next working day off."""
+    from pathlib import Path
+
     from content.loader import _load_model
     from content.models import Holidays
-    from pathlib import Path
 
     book = _load_model(Holidays, Path(__file__).resolve().parent.parent / "content" / "reminders" / "holidays.yaml")
     official, made_up = book.official(), book.compensatory()
@@ -145,8 +145,8 @@ def officer(id=1, commune=17035, province=40, role="officer"):
 
 def test_due_is_a_pure_function_of_the_time_in_vietnam_not_utc(brain):
     calendar, holidays = brain.content.calendar, brain.content.holidays
-    before = datetime(2026, 12, 2, 0, 59, tzinfo=timezone.utc)  # 07:59 in Vietnam
-    after = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 08:00 in Vietnam
+    before = datetime(2026, 12, 2, 0, 59, tzinfo=UTC)  # 07:59 in Vietnam
+    after = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
     keys = lambda items: {(d.reminder.deadline.id, d.reminder.lead) for d in items}
     assert ("monthly_list", 3) not in keys(due(calendar, holidays, [officer()], before)[0])
     assert ("monthly_list", 3) in keys(due(calendar, holidays, [officer()], after)[0])

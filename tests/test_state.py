@@ -4,21 +4,30 @@ untyped version (a `data` dict), drafts that no longer fit, and erasing."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.nlu.facts import Facts
 from bot.registration.record import BUSINESS_FIELDS, FIELDS
 from bot.state import (
-    ConversationState, EligibilityProgress, FaqMemory, Flow, HandoffDraft, HandoffStep, OfficerStep, OfficerTyping,
-    PendingAnswer, RegistrationDraft, RegistrationStep,
+    ConversationState,
+    EligibilityProgress,
+    FaqMemory,
+    Flow,
+    HandoffDraft,
+    HandoffStep,
+    OfficerStep,
+    OfficerTyping,
+    PendingAnswer,
+    RegistrationDraft,
+    RegistrationStep,
 )
 from storage import repo
 from storage.db import transaction
 from tests.registration_helpers import Chat, consented
 
-SINCE = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)
+SINCE = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 
 # A conversation saved by the version before typed drafts: a registration half-done (name given,
 # the year of birth asked), an eligibility check, the FAQ's memory and an officer's typing time.
@@ -44,7 +53,7 @@ def save(app, chat_id: str, state: ConversationState | str) -> None:
     raw = state if isinstance(state, str) else state.to_json()
     with transaction(app.engine) as session:
         repo.save_state(session=session, channel="test", chat_id=chat_id, state=app.dispatcher.cipher.encrypt(raw),
-                        now=datetime.now(timezone.utc))
+                        now=datetime.now(UTC))
 
 
 def saved(app, chat_id: str) -> ConversationState:
@@ -58,7 +67,8 @@ def saved(app, chat_id: str) -> ConversationState:
 
 def test_step_values_are_the_strings_stored_before():
     assert {f for f in (*FIELDS, *BUSINESS_FIELDS)} <= {s.value for s in RegistrationStep}
-    assert {"who", "relationship", "consent", "name_confirm", "amount_range", "summary", "change", "cancel", "repeat"} <= set(RegistrationStep)
+    assert {"who", "relationship", "consent", "name_confirm", "amount_range", "summary", "change", "cancel",
+            "repeat"} <= set(RegistrationStep)
     assert [s.value for s in HandoffStep] == ["province", "commune", "question", "share", "phone"]
     assert [s.value for s in OfficerStep] == ["reason", "info", "note", "reply", "search", "bulk", "sign", "return", "grant", "deny"]
 

@@ -8,12 +8,11 @@ import json
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.channels.telegram import TelegramChannel
-from tests.channel_harness import ChannelHarness
 from standins.telegram_api import FakeTelegramAPI
+from tests.channel_harness import ChannelHarness
 
 SECRET = "s3cret-Token_1"
 pytestmark = pytest.mark.db
@@ -165,9 +164,8 @@ async def test_replies_stored_but_not_sent_before_a_crash_are_sent_after_restart
 
 async def test_healthz_reports_database_and_channel(settings, brain, engine, fake):
     async with Harness(settings, brain, engine, fake) as bot:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{bot.url}/healthz") as response:
-                body = await response.json()
+        async with aiohttp.ClientSession() as session, session.get(f"{bot.url}/healthz") as response:
+            body = await response.json()
         assert response.status == 200 and body == {"database": "ok", "disk": "ok", "channels": {"telegram": "ok"}}
 
 
@@ -176,6 +174,18 @@ async def test_a_blocked_chat_is_recorded_as_done_not_retried_forever(settings, 
     async with Harness(settings, brain, engine, fake) as bot:
         await bot.post(message_update(10, "menu", chat_id=555))
         await fake.wait_for("sendMessage")
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.channel.idle()  # the start-up's resume has run and finished
+        assert len(fake.sent("sendMessage")) == 1  # not sent again after restart
+
+
+async def test_a_message_telegram_rejects_is_recorded_as_done_not_retried_forever(settings, brain, engine, fake):
+    fake.missing_chats.add("556")  # 400 "chat not found": retrying cannot help
+    async with Harness(settings, brain, engine, fake) as bot:
+        await bot.post(message_update(11, "menu", chat_id=556))
+        await fake.wait_for("sendMessage")
+        await asyncio.wait_for(bot.channel.idle(), 10)  # the chat's queue is done with it, not waiting to try again
+        assert len(fake.sent("sendMessage")) == 1
     async with Harness(settings, brain, engine, fake) as bot:
         await bot.channel.idle()  # the start-up's resume has run and finished
         assert len(fake.sent("sendMessage")) == 1  # not sent again after restart
@@ -430,7 +440,8 @@ def test_every_kind_of_telegram_message_is_read_from_its_json():
     from bot.channels.telegram import to_incoming
     from bot.types import Kind
 
-    base = {"message_id": 1, "date": 1700000000, "chat": {"id": 5, "type": "private"}, "from": {"id": 6, "is_bot": False, "first_name": "A"}}
+    base = {"message_id": 1, "date": 1700000000, "chat": {"id": 5, "type": "private"},
+            "from": {"id": 6, "is_bot": False, "first_name": "A"}}
     kinds = {"sticker": {"file_id": "x"}, "photo": [{"file_id": "x"}], "voice": {"file_id": "x"}, "document": {"file_id": "x"},
              "location": {"latitude": 1, "longitude": 2}}
     expected = {"sticker": Kind.STICKER, "photo": Kind.PHOTO, "voice": Kind.VOICE, "document": Kind.FILE, "location": Kind.OTHER}

@@ -2,7 +2,7 @@
 in words, other programmes, other topics, abuse, vague), the core question, several questions in
 one message, and what the person said earlier (programme, age, years, business) across turns."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -270,7 +270,7 @@ def test_context_expires_after_the_idle_limit_and_is_erased_with_the_data(app):
     from storage import repo
     from storage.db import transaction
 
-    start = datetime(2026, 12, 1, 3, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 3, tzinfo=UTC)
     app.dispatcher.clock = lambda: start
     conversation(app, "em ra tù năm 2023", chat_id="x1")
     app.dispatcher.clock = lambda: start + timedelta(hours=73)
@@ -374,7 +374,7 @@ def test_models_trained_once_start_later_without_scikit_learn(monkeypatch, tmp_p
 
 @pytest.mark.parametrize("text, kind", [
     ("chồng tui tối qua say rượu về lôi tui ra sân đạp liên tục, giờ tui trốn bên nhà ngoại mà sợ ổng tìm tới", "violence"),
-    ("thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá", "child"),
+    ("thằng bé nhà chị mới lớp 7 mà mấy đứa lớn hay sai nó đi đưa đồ lạ cho người ta, chị sợ quá", "child"),
 ])
 def test_a_crisis_said_in_words_no_phrase_lists_is_caught_by_the_crisis_model(brain, text, kind):
     model = brain.triage.crisis_model
@@ -396,8 +396,50 @@ def test_ordinary_messages_are_not_taken_for_a_crisis(brain, text):
     assert brain.triage.in_danger(text) is None
 
 
+def test_a_figure_of_speech_is_taken_out_but_the_rest_of_the_message_still_counts(brain, ctx):
+    text = "mệt muốn chết với mấy cái thủ tục, rốt cuộc đăng ký vay ở đâu vậy"
+    assert brain.triage.in_danger(text) is None
+    assert "công an xã" in ask(brain, ctx, text)[1]
+    # The same figure of speech beside a real danger: still a crisis.
+    assert brain.triage.in_danger("mệt muốn chết với mấy cái thủ tục, tui không muốn sống nữa") is not None
+    assert brain.triage.in_danger("tui mệt muốn chết rồi, không còn thiết gì nữa") is not None
+
+
+@pytest.mark.parametrize("text", [
+    "vợ tôi mất vì sốc thuốc năm trước, tôi cũng cai xong rồi, giờ nuôi con một mình, muốn vay nuôi heo thì làm sao",
+    "con tui hồi 14 tuổi bị dụ vận chuyển ma túy, đi tù 3 năm, ra năm ngoái, giờ nó vay học nghề mỗi tháng được nhiêu",
+])
+def test_a_hard_time_told_as_the_past_gets_the_loan_answer(brain, ctx, text):
+    assert brain.triage.in_danger(text) is None
+    reply = ask(brain, ctx, text)[1]
+    assert "115" not in reply and "111" not in reply and "vay" in reply
+
+
+def test_a_fear_told_around_the_only_question_decides_its_answer(brain, ctx):
+    # The fear is in the story's first sentence; the question alone reads "is there another way?".
+    _, text, _ = ask(brain, ctx, "Em sợ lên công an xã thì bị nghi ngờ, bị theo dõi thêm. Có cách nào khác để đăng ký vay không?")
+    assert "bảo mật" in text and "người nhà báo nhu cầu thay" in text
+    # Several questions: each is answered for itself, the fear does not take them over.
+    _, text, _ = ask(brain, ctx, "em sợ bị người ta biết lắm. lãi suất bao nhiêu? đăng ký ở đâu?")
+    assert "6,24%" in text and "công an xã" in text
+
+
+def test_a_question_about_one_person_beside_one_about_a_business_gets_the_person_s_answer(brain, ctx):
+    _, text, _ = ask(brain, ctx, "Cá nhân sau cai vay tối đa bao nhiêu, còn cơ sở có nhận người sau cai vào làm thì tối đa bao nhiêu?")
+    assert "mỗi người sau cai nghiện được vay tối đa 200 triệu" in text and "cơ sở sản xuất, kinh doanh" in text
+    assert text.index("200 triệu") < text.index("cơ sở sản xuất")
+
+
+def test_a_number_inside_alternatives_matches_any_number():
+    from bot.nlu.phrases import compile_phrases
+
+    pattern = compile_phrases(["di tu (# nam|may nam) ... ra"])
+    assert pattern.search("di tu 3 nam ra nam ngoai") and pattern.search("di tu may nam moi ra")
+    assert not pattern.search("di tu # nam ra")
+
+
 def test_a_reply_a_flow_takes_is_not_judged_by_the_crisis_model(brain):
-    text = "thằng bé nhà chị mới lớp 7 mà có đứa lớn hơn nhờ nó cầm mấy gói nhỏ đưa giùm, chị sợ quá"
+    text = "thằng bé nhà chị mới lớp 7 mà mấy đứa lớn hay sai nó đi đưa đồ lạ cho người ta, chị sợ quá"
     assert brain.triage.in_danger(text, answering=lambda: True) is None
     assert brain.triage.in_danger("nó chích xong nằm co giật sùi bọt mép", answering=lambda: True) is not None  # the phrases still count
 
@@ -483,7 +525,8 @@ def test_a_topic_told_for_one_programme_is_answered_from_the_person_s_programme(
 
 
 @pytest.mark.parametrize("turns, expected", [
-    (("Hồi 2013 tôi đi cai ở trung tâm, quyết định quản lý sau cai cũng năm đó", "nếu không được thì còn chỗ nào cho vay nữa không"), "338/2025"),
+    (("Hồi 2013 tôi đi cai ở trung tâm, quyết định quản lý sau cai cũng năm đó",
+      "nếu không được thì còn chỗ nào cho vay nữa không"), "338/2025"),
     (("tui ra tù năm ngoái, ở chung với tía má", "vay thì tui tự ký hay tía tui ký"), "hộ gia đình"),
     (("Cháu nội tôi 13 tuổi, vừa cai tự nguyện xong", "cháu có được vay không hay phải đủ 18"), "12 tuổi"),
     (("ck e di cai bat buoc, xa ra qd quan ly sau cai nam 2020", "v gio ck e vay co bi qua thoi han ko ad"), "10 năm"),

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from standins.web import QUY_HOP, TAM_HOP, Server, bind, log_in, people
 from storage import officers, registrations
 from storage.db import transaction
 from storage.models import AuditEntry, Registration, WebSession, utcnow
 from tests.conftest import subprocess_database_url
 from tests.registration_helpers import inbox_of
-from standins.web import QUY_HOP, TAM_HOP, Server, bind, log_in, people
 
 pytestmark = pytest.mark.db
 
@@ -213,7 +213,6 @@ def test_the_officer_menu_sends_a_one_time_link_for_the_binding(app, settings, s
     officer.press("Mở trang quản lý")
     assert "dùng một lần, trong 10 phút" in officer.text and "Xã Quỳ Hợp" in officer.text
     link = re.search(r"http://\S+", officer.text).group(0)
-    token = link.split("t=")[1]
     client = httpx.Client(base_url=served.url, follow_redirects=True, timeout=30)
     assert "Việc hôm nay" in log_in(client, link).text
     officer.say("/web")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from standins.web import TAM_HOP, Server, bind, people
 from storage import registrations
 from storage.db import transaction
 from storage.models import Registration
 from tests.browser import chrome
-from standins.web import TAM_HOP, Server, bind, people
 
 pytestmark = pytest.mark.db
 By = pytest.importorskip("selenium.webdriver.common.by", reason="selenium is not installed").By
@@ -33,10 +33,9 @@ def served(app, browser):
 
 def click(browser, element) -> None:
     """Clicks something that loads a page, and waits until the new page has replaced the old one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-
-    from selenium.common.exceptions import WebDriverException
 
     old = browser.find_element(By.TAG_NAME, "html")
     element.click()

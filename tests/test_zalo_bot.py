@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from pydantic import SecretStr
 
 from bot.channels.zalo_bot import ZaloBotChannel
-from tests.channel_harness import ChannelHarness
 from standins.zalo_bot_api import FakeZaloBotAPI
+from tests.channel_harness import ChannelHarness
 
 SECRET = "zalo-secret-123"
 pytestmark = pytest.mark.db

@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from bot.channels.zalo_oa import ZaloOAChannel, signature
 from bot.types import Reply
+from standins.zalo_oa_api import FakeZaloOA
 from storage import repo
 from storage.db import transaction
 from tests.channel_harness import ChannelHarness
-from standins.zalo_oa_api import FakeZaloOA
 
 pytestmark = pytest.mark.db
 

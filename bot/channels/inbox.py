@@ -7,9 +7,8 @@ A channel subclass says how to read its updates (`parse`), how replies become me
 Delivery after faults (README "Reliability"):
 - each chat has its own send queue: its updates are handled and their replies sent one after
   another (one queue per chat, worked through in arrival order by one task), so a chat's later
-  reply never overtakes an earlier one. A temporary send failure (network, outage, 429) is
-  retried in place, after the platform's Retry-After or a growing pause, holding only that chat's
-  queue;
+  reply never overtakes an earlier one. A temporary send failure (network, outage, 429) is retried in place, after the
+  platform's Retry-After or a growing pause, holding only that chat's queue;
 - every confirmed message is committed on its inbox row (`sent_count`; the last one with
   `sent_at`) as soon as its send returns, before the next send begins, in a transaction of its
   own (nothing batched), so after a crash the replies resume after the last confirmed message: a
@@ -18,7 +17,12 @@ Delivery after faults (README "Reliability"):
   platforms offer no idempotency key, and recording before sending would lose a message instead;
 - an update that got "thử lại sau" (database unavailable) is handled again by the minute sweep
   only if the person has not written since; once they have, it is closed unanswered (they
-  retyped it, and an answer to the old message would now be a wrong answer).
+  retyped it, and an answer to the old message would now be a wrong answer);
+- several workers on one PostgreSQL database (`run --workers N`): the per-chat locks above are
+  in one process only, so on PostgreSQL a worker also leases the chat's oldest unfinished update
+  in the database before handling and sending it (storage/lanes.py). One worker at a time works
+  on a chat, in arrival order, whichever worker received its updates; the holder goes on with
+  the chat's next update itself; a dead worker's leases run out and the sweep takes them over.
 """
 
 from __future__ import annotations
@@ -27,18 +31,23 @@ import asyncio
 import hmac
 import json
 import logging
+import socket
 import time
 from collections import OrderedDict, deque
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.channels.wire import header_bytes, refusals
 from bot.dispatch import KeyedLocks, TemporaryFailure
 from bot.i18n import texts
 from bot.notifications import deliver
 from bot.types import Incoming, Reply, replies_from_json
-from storage import repo
-from storage.db import connection_transaction, one_statement, run_db, transaction
+from storage import lanes, repo
+from storage.db import connection_transaction, is_postgres, one_statement, run_db, transaction
 from storage.models import utcnow
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)  # replies still unsent after this are dropped, not retried forever
@@ -94,7 +103,7 @@ class InboxChannel:
         self.tasks: set[asyncio.Task] = set()
         self.in_flight: set[int] = set()  # inbox rows being handled now (resume skips them)
         self.healthy = False
-        self.session = None  # an aiohttp.ClientSession, for channels that call their API with aiohttp
+        self.session: aiohttp.ClientSession | None = None  # for channels that call their API with aiohttp
         self._polling: asyncio.Task | None = None
         self._delivering = asyncio.Lock()
         self.send_interval = 0.0  # seconds between messages a broadcast keeps (the channel's rate limit)
@@ -102,9 +111,24 @@ class InboxChannel:
         self._stopping = asyncio.Event()
         # Updates answered "thử lại sau", per chat, and the newest update seen of those chats:
         # a failed update older than the chat's newest is closed, not replayed.
-        self._queues: dict[str, deque] = {}  # conversation key → its rows waiting to be handled, in order
         self._failed: dict[str, set[int]] = {}
         self._newest: dict[str, int] = {}
+        self._queues: dict[str, deque] = {}  # conversation key → its rows waiting to be handled, in order
+        # Rows whose webhook answer itself carried the courtesy call (Telegram: the button's answer).
+        self._courtesy_sent: set[int] = set()
+        # Several workers on one PostgreSQL database (storage/lanes.py): an update is leased to
+        # this worker, by name, before it is handled; SQLite serves one process and needs none.
+        self.shared = is_postgres(app.engine)
+        self.worker = getattr(app, "worker", "") or f"{socket.gethostname()}:{app.settings.http_port}"
+        self.lease = timedelta(seconds=app.settings.inbox_lease_seconds)
+        self.clock = utcnow  # lease times (a test moves it on)
+        self._lanes: dict[int, str | None] = {}  # leased updates being worked on: their lane
+        self._successors: dict[int, tuple | None] = {}  # the lane's next update, leased as one finished
+        # Updates recorded here while this worker held their chat (it takes them next), with their
+        # payload, so taking one does not read and decrypt it again.
+        self._waiting: dict[str, dict[int, dict]] = {}
+        self._renewer: asyncio.Task | None = None
+        self._released = False  # leases a previous process of this name left were freed
 
     # -- what a channel provides ----------------------------------------------------------------
 
@@ -221,23 +245,51 @@ class InboxChannel:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def accept(self, update_id: str, data: dict, *, courtesy_sent: bool = False) -> int | None:
-        """Records the update (encrypted); a new one is processed in the background (its inbox row
-        is returned; None for a repeat or a group). An update from a group is not recorded: the
-        group gets the private-chats-only notice (see group_notice). `courtesy_sent`: the webhook's
-        answer itself carries the courtesy call (`before_dispatch`), so it is not made again."""
+    async def accept(self, update_id: str, data: dict, *, courtesy_sent: bool = False) -> None:
+        """Records the update (encrypted); a new one is processed in the background. An update from
+        a group is not recorded: the group gets the private-chats-only notice (see group_notice).
+        `courtesy_sent`: the webhook's answer itself carries the courtesy call (`before_dispatch`),
+        so it is not made again."""
         group = self.group_of(data)
         if group is not None:
             self.group_notice(group, data)
-            return None
+            return
+        if self.shared:
+            lane = self._lane(data)
+            if lane is not None and self._holding(lane):
+                # This worker is on the chat: the update is recorded, and taken when the one in
+                # hand is finished (in that transaction, or just after: see _finish_leased).
+                inbox_id = await run_db(self.app.engine, self._record, update_id, data, lane)
+                if inbox_id is None:
+                    return
+                self._courtesy(inbox_id, courtesy_sent)
+                if self._holding(lane):
+                    self._waiting.setdefault(lane, {})[inbox_id] = data
+                    return
+                work = await run_db(self.app.engine, self._claim_lane, lane, {inbox_id: data})
+            else:
+                work = await run_db(self.app.engine, self._record_and_claim, update_id, data, lane)
+            if work is not None:  # None: a repeat, or another worker is on the chat (it takes this one next)
+                self._courtesy(work[0], courtesy_sent)
+                self._spawn_work(work)
+            return
         inbox_id = await run_db(self.app.engine, self._record, update_id, data)
         if inbox_id is not None:  # None: the same update again, already recorded
-            self._spawn(inbox_id, data, None, courtesy_sent=courtesy_sent)
-        return inbox_id
+            self._courtesy(inbox_id, courtesy_sent)
+            self._spawn(inbox_id, data, None)
+
+    def _courtesy(self, inbox_id: int, sent: bool) -> None:
+        if sent:
+            if len(self._courtesy_sent) >= 10_000:  # rows another worker took: bounded all the same
+                self._courtesy_sent.clear()
+            self._courtesy_sent.add(inbox_id)
 
     async def resume(self) -> None:
         """Finishes updates recorded before a crash: processes or re-sends them, oldest first
         (the channel's minute sweep; at start-up, everything unfinished)."""
+        if self.shared:
+            await self._resume_leased()
+            return
         rows = [r for r in await asyncio.to_thread(self._unfinished) if r[0] not in self.in_flight]
         now = utcnow()
         pending = []
@@ -257,6 +309,46 @@ class InboxChannel:
             self._spawn(row_id, data, replies, sent_count, swept=True)
         if rows:
             log.info("resuming %d unfinished %s updates", len(rows), self.name)
+
+    async def _resume_leased(self) -> None:
+        """Several workers: takes the chats whose unfinished updates nobody alive holds (at
+        start-up also those a previous process of this name left), oldest first."""
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_leases())
+        try:
+            works = await asyncio.to_thread(self._claim_open)
+        except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+            log.warning("%s sweep failed: %s", self.name, type(exc).__name__)
+            return
+        for work in works:
+            self._spawn_work(work)
+        if works:
+            log.info("resuming %d unfinished %s updates", len(works), self.name)
+
+    async def _renew_leases(self) -> None:
+        """Keeps this worker's leases alive while it works (a third of the lease, each time)."""
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            held = [inbox_id for inbox_id in list(self.in_flight) if inbox_id in self._lanes]
+            if not held:
+                continue
+            try:
+                await asyncio.to_thread(self._renew, held)
+            except Exception as exc:  # noqa: BLE001 - tried again in a moment; a lease runs for three times this
+                log.warning("%s leases not renewed: %s", self.name, type(exc).__name__)
+
+    def _holding(self, lane: str) -> bool:
+        """Whether this worker is working on an update of the chat right now."""
+        return lane in self._lanes.values()
+
+    def _lane(self, data: dict) -> str | None:
+        """The conversation's keyed hash (never its id), which orders its updates across workers."""
+        try:
+            msg = self.parse(data) if data else None
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        return self.cipher.chat_key(msg.channel, msg.chat_id) if msg is not None else None
 
     def _key(self, data: dict) -> str | None:
         try:
@@ -286,6 +378,9 @@ class InboxChannel:
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
 
     async def stop(self) -> None:
         """Stops taking updates, lets work in flight finish, closes the HTTP client."""
@@ -298,36 +393,39 @@ class InboxChannel:
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
-    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None, sent_count: int = 0, swept: bool = False,
-               courtesy_sent: bool = False) -> None:
-        """Queues the row on its chat's queue (arrival order); the chat's one task works through it.
-        One task per chat, not per update: a flood of one chat's updates waits as small queue
-        entries, and the memory it took comes back (a task per waiting update cost about 2 KB more
-        and left the memory fragmented: 23 MiB kept after 5,000 updates from one chat)."""
+    def _spawn(self, inbox_id: int, data: dict, replies: list[Reply] | None, sent_count: int = 0, swept: bool = False) -> None:
         if inbox_id in self.in_flight:
             return  # already being handled (an accept and a resume sweep can meet)
         self.in_flight.add(inbox_id)
-        try:
-            msg = self.parse(data) if data else None
-        except (TypeError, ValueError, KeyError, AttributeError):
-            msg = None
-        if msg is None:
-            self._track(self._close(inbox_id), inbox_id)
+        if inbox_id in self._lanes:  # several workers: one leased update per chat at a time already
+            self._track(self._finish_leased(inbox_id, data, replies, sent_count, swept), inbox_id)
             return
-        key = msg.conversation_key
-        if key in self._failed:
+        # One process: the row joins its chat's queue, worked through by the chat's one task. A
+        # flood of one chat's updates then waits as small queue entries, and the memory it took
+        # comes back (a task per waiting update cost about 2 KB more and left the memory
+        # fragmented: 23 MiB kept after 5,000 updates from one chat).
+        key = self._key(data)
+        if key is None:
+            self._track(self._finish(inbox_id, data, replies, sent_count, swept), inbox_id)  # closed unread
+            return
+        if key in self._failed:  # as _finish does, at once: the chat's newest update is known early
             self._newest[key] = max(self._newest.get(key, 0), inbox_id)
         waiting = self._queues.get(key)
         if waiting is not None:
-            waiting.append((inbox_id, msg, data, replies, sent_count, swept, courtesy_sent))
+            waiting.append((inbox_id, data, replies, sent_count, swept))
             return
-        self._queues[key] = deque([(inbox_id, msg, data, replies, sent_count, swept, courtesy_sent)])
+        self._queues[key] = deque([(inbox_id, data, replies, sent_count, swept)])
         self._track(self._work_through(key), None)
 
     def _track(self, work, inbox_id: int | None) -> None:
         task = asyncio.create_task(work)
         self.tasks.add(task)
-        task.add_done_callback(lambda t: (self.tasks.discard(t), self.in_flight.discard(inbox_id)))
+
+        def finished(done: asyncio.Task) -> None:
+            self.tasks.discard(done)
+            self.in_flight.discard(inbox_id)
+
+        task.add_done_callback(finished)
 
     async def _work_through(self, key: str) -> None:
         """The chat's queue, one row after another, until it is empty."""
@@ -348,9 +446,57 @@ class InboxChannel:
             if key not in self._failed:
                 self._newest.pop(key, None)  # only read for a chat with a "thử lại sau" pending
 
-    async def _finish(self, inbox_id: int, msg: Incoming, data: dict, stored: list[Reply] | None, sent_count: int = 0,
-                      swept: bool = False, courtesy_sent: bool = False) -> None:
+    def _spawn_work(self, work: tuple) -> None:
+        """Works on an update leased to this worker: (id, payload, stored replies, messages
+        confirmed, lane, whether it got "thử lại sau" before). Its state was read under the lease,
+        so it is not read again (only a "thử lại sau" goes through the sweep's checks)."""
+        inbox_id, data, replies, sent_count, lane, failed = work
+        if lane is not None:
+            waiting = self._waiting.get(lane)
+            if waiting is not None:
+                waiting.pop(inbox_id, None)
+                if not waiting:
+                    del self._waiting[lane]
+        self._lanes[inbox_id] = lane
+        self._spawn(inbox_id, data, replies, sent_count, swept=failed)
+
+    async def _finish_leased(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int,
+                             swept: bool) -> None:
+        """`_finish`, then the lease: released, and the chat's next update taken (usually in the
+        transaction that recorded the last message, see `_record_done`)."""
+        lane = self._lanes.get(inbox_id)
+        try:
+            await self._finish(inbox_id, data, stored, sent_count, swept)
+        finally:
+            self._lanes.pop(inbox_id, None)
+            looked = inbox_id in self._successors  # the last message's transaction looked for the next
+            successor = self._successors.pop(inbox_id, None)
+        if successor is None and lane is not None and lane in self._waiting and not self._stopping.is_set():
+            looked = False  # updates recorded here after that transaction looked: the chat's next is taken now
+        if not looked:
+            waiting = self._waiting.get(lane, {}) if lane is not None else {}
+            try:
+                successor = await run_db(self.app.engine, self._release, inbox_id, lane, waiting)
+            except Exception as exc:  # noqa: BLE001 - the lease runs out; the sweep takes the chat
+                log.warning("%s inbox %s lease not released: %s", self.name, inbox_id, type(exc).__name__)
+                return
+        if successor is not None:
+            self._spawn_work(successor)
+        elif lane is not None and not self._holding(lane):
+            self._waiting.pop(lane, None)  # another worker is on the chat, or nothing waits
+
+    async def _finish(self, inbox_id: int, data: dict, stored: list[Reply] | None, sent_count: int = 0,
+                      swept: bool = False) -> None:
+        try:
+            msg = self.parse(data) if data else None
+        except (TypeError, ValueError, KeyError, AttributeError):
+            msg = None
+        if msg is None:
+            await self._close(inbox_id)
+            return
         key = msg.conversation_key
+        if key in self._failed:
+            self._newest[key] = max(self._newest.get(key, 0), inbox_id)
         async with self.locks.hold(key):  # the chat's queue: its updates in arrival order, one at a time
             try:
                 if swept:
@@ -360,19 +506,20 @@ class InboxChannel:
                     if done:
                         return
                 if stored is None:
-                    if swept:
-                        if inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
-                            log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
-                                     self.name, inbox_id)
-                            self._forget_failed(key, [inbox_id])
-                            await self._close(inbox_id)
-                            return
+                    if swept and inbox_id in self._failed.get(key, ()) and self._newest.get(key, 0) > inbox_id:
+                        log.info("%s update (inbox %s) got 'try later' and the person wrote since: closed, not replayed",
+                                 self.name, inbox_id)
+                        self._forget_failed(key, [inbox_id])
+                        await self._close(inbox_id)
+                        return
                     await self._close_failed_before(key, inbox_id)
-                    if not courtesy_sent:
-                        try:
+                    courtesy_sent = inbox_id in self._courtesy_sent
+                    self._courtesy_sent.discard(inbox_id)
+                    try:
+                        if not courtesy_sent:
                             await self.before_dispatch(msg, data)
-                        except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
-                            log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
+                    except Exception as exc:  # noqa: BLE001 - "typing…" is a courtesy, never a blocker
+                        log.info("%s courtesy call failed: %s", self.name, type(exc).__name__)
                     typing = asyncio.get_running_loop().call_later(TYPING_AFTER, self._start_typing, msg)
                     try:
                         stored = await self.app.dispatcher.dispatch(msg, inbox_id=inbox_id)
@@ -426,7 +573,7 @@ class InboxChannel:
                          self.name, inbox_id, type(exc).__name__, wait)
                 try:
                     await asyncio.wait_for(self._stopping.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             index += 1
@@ -461,28 +608,118 @@ class InboxChannel:
 
     # -- storage (worker thread) ------------------------------------------------------------------
 
-    def _record(self, update_id: str, data: dict) -> int | None:
+    def _record(self, update_id: str, data: dict, lane: str | None = None) -> int | None:
+        if self.shared and lane is None:
+            lane = self._lane(data)
+        with connection_transaction(self.app.engine) as session:
+            return self._insert(session, update_id, data, lane)
+
+    def _insert(self, session, update_id: str, data: dict, lane: str | None, lock: bool = False) -> int | None:
+        """Records the update; with `lock`, the same statement takes its lane's lock (storage/lanes.py)."""
         sealed = self.cipher.encrypt(json.dumps(data, ensure_ascii=False))
         hashed, *older = self.cipher.update_keys(self.name, update_id)  # older: recorded before a key rotation
-        # One INSERT … ON CONFLICT DO NOTHING is atomic alone; a look-up under older keys, or the
-        # channel's own hook, makes it a transaction.
-        alone = not older and type(self).recorded is InboxChannel.recorded
-        with (one_statement if alone else connection_transaction)(self.app.engine) as session:
+        if lock and lane is not None:
+            inbox_id = lanes.record(session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(), lane=lane,
+                                    older=older)
+        else:
             inbox_id = repo.record_inbox(session=session, channel=self.name, update_id=hashed, payload=sealed, now=utcnow(),
-                                         older=older)
-            if inbox_id is not None:
-                self.recorded(session, data)
-            return inbox_id
+                                         older=older, lane=lane)
+        if inbox_id is not None:
+            self.recorded(session, data)
+        return inbox_id
 
-    # Marking a row is one UPDATE: atomic alone (on PostgreSQL without BEGIN and COMMIT round trips).
+    def _record_and_claim(self, update_id: str, data: dict, lane: str | None) -> tuple | None:
+        """Several workers: records the update and, in the same transaction, leases its chat's
+        next update to this worker — this one, unless an older one waits; None when another
+        worker is on the chat (it takes this one next) or for a repeat."""
+        now = self.clock()
+        with connection_transaction(self.app.engine) as connection:
+            inbox_id = self._insert(connection, update_id, data, lane, lock=True)
+            if inbox_id is None:
+                return None
+            if lane is None:
+                row = lanes.claim_row(connection, inbox_id=inbox_id, worker=self.worker, now=now, until=now + self.lease)
+            else:
+                row = lanes.take(connection, lane=lane, worker=self.worker, now=now, until=now + self.lease)
+            return self._work(row, {inbox_id: data})
+
+    def _claim_lane(self, lane: str, known: dict[int, dict]) -> tuple | None:
+        """Leases the chat's next update to this worker, if nobody is on the chat."""
+        now = self.clock()
+        with connection_transaction(self.app.engine) as connection:
+            lanes.lock(connection, lane)
+            return self._work(lanes.take(connection, lane=lane, worker=self.worker, now=now, until=now + self.lease), known)
+
+    def _work(self, row, known: dict[int, dict]) -> tuple | None:
+        """A leased update (storage/lanes.py's row) as `_spawn_work` takes it; its payload from
+        `known` when this worker has it in hand, else decrypted."""
+        if row is None:
+            return None
+        data = known.get(row.id)
+        if data is None:
+            data = json.loads(self.cipher.decrypt(row.payload) or "{}")
+        replies = replies_from_json(self.cipher.decrypt(row.replies) or "[]") if row.replies else None
+        return row.id, data, replies, row.sent_count or 0, row.lane, row.failed_at is not None
+
+    def _release(self, inbox_id: int, lane: str | None, known: dict[int, dict]) -> tuple | None:
+        """Frees this worker's lease on the update; the chat's next update, leased, if one waits."""
+        now = self.clock()
+        with connection_transaction(self.app.engine) as connection:
+            return self._work(lanes.next_after(connection, inbox_id=inbox_id, lane=lane, worker=self.worker, now=now,
+                                               until=now + self.lease, chain=not self._stopping.is_set()), known)
+
+    def _renew(self, inbox_ids: list[int]) -> None:
+        with connection_transaction(self.app.engine) as connection:
+            lanes.renew(connection, inbox_ids=inbox_ids, worker=self.worker, until=self.clock() + self.lease)
+
+    def _claim_open(self) -> list[tuple]:
+        """The sweep with several workers: each chat nobody alive holds, its next update leased."""
+        now = self.clock()
+        until = now + self.lease
+        with connection_transaction(self.app.engine) as connection:
+            if not self._released:
+                freed = lanes.release_worker(connection, channel=self.name, worker=self.worker)
+                if freed:
+                    log.info("%s: %d update(s) a previous process of this worker left leased, taken back", self.name, freed)
+            given_up = lanes.give_up(connection, channel=self.name, received_before=now - GIVE_UP_AFTER, now=now)
+            open_lanes, loose = lanes.open_work(connection, channel=self.name, now=now)
+        self._released = True
+        for row_id in given_up:
+            log.warning("%s update (inbox %s) could not be answered within %s; given up", self.name, row_id, GIVE_UP_AFTER)
+        works = []
+        for lane in open_lanes:
+            with connection_transaction(self.app.engine) as connection:
+                lanes.lock(connection, lane)
+                work = self._work(lanes.claim(connection, lane=lane, worker=self.worker, now=now, until=until),
+                                  self._waiting.get(lane, {}))
+            if work is not None:
+                works.append(work)
+        for row_id in loose:
+            with connection_transaction(self.app.engine) as connection:
+                work = self._work(lanes.claim_row(connection, inbox_id=row_id, worker=self.worker, now=now, until=until), {})
+            if work is not None:
+                works.append(work)
+        return works
+
+    # Marking a row is one UPDATE, atomic alone: on PostgreSQL without BEGIN and COMMIT round trips.
 
     def _record_progress(self, inbox_id: int, count: int) -> None:
         with one_statement(self.app.engine) as session:
             repo.record_progress(session=session, inbox_id=inbox_id, count=count)
 
     def _record_done(self, inbox_id: int, count: int) -> None:
-        with one_statement(self.app.engine) as session:
-            repo.record_done(session=session, inbox_id=inbox_id, count=count, now=utcnow())
+        lane = self._lanes.get(inbox_id)
+        successor = None
+        with connection_transaction(self.app.engine) as session:
+            if lane is None or self._stopping.is_set():
+                repo.record_done(session=session, inbox_id=inbox_id, count=count, now=utcnow())  # its lease ends with it
+            else:  # several workers: the chat's next update, taken in the same transaction
+                now = self.clock()
+                lanes.finish(session, inbox_id=inbox_id, count=count, now=utcnow(), lane=lane)
+                row = lanes.take(session, lane=lane, worker=self.worker, now=now, until=now + self.lease)
+                successor = self._work(row, self._waiting.get(lane, {}))
+        if inbox_id in self._lanes:  # committed
+            self._successors[inbox_id] = successor
 
     def _mark_failed(self, inbox_id: int) -> None:
         with one_statement(self.app.engine) as session:
@@ -499,7 +736,7 @@ class InboxChannel:
         with one_statement(self.app.engine) as session:
             repo.mark_sent(session=session, inbox_ids=inbox_ids, now=utcnow())
 
-    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, object, int, object]]:
+    def _unfinished(self) -> list[tuple[int, str, list[Reply] | None, datetime, int, datetime | None]]:
         with transaction(self.app.engine) as session:
             rows = repo.unfinished_inbox(session=session, channel=self.name)
             return [

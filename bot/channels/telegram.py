@@ -13,8 +13,8 @@ from datetime import timedelta
 from aiohttp import web
 from telegram import BotCommand, InputFile
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from telegram.ext import AIORateLimiter, ApplicationBuilder
+from telegram.error import BadRequest as TelegramBadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.channels.inbox import InboxChannel, PermanentSendError
 from bot.channels.telegram_http import AiohttpRequest
@@ -120,9 +120,11 @@ class TelegramChannel(InboxChannel):
             .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=35))
         )
         rate = settings.telegram_max_messages_per_second
+        self.application: Application  # its bot typed with the rate limiter's arguments, or without one
         if rate > 0:
-            builder = builder.rate_limiter(PerChatRateLimiter(overall_max_rate=rate, overall_time_period=1))
-        self.application = builder.build()
+            self.application = builder.rate_limiter(PerChatRateLimiter(overall_max_rate=rate, overall_time_period=1)).build()
+        else:
+            self.application = builder.build()
         self.bot = self.application.bot
         # Broadcasts keep just under Telegram's overall limit, evenly spaced.
         self.send_interval = 1 / (rate * 0.98) if rate > 0 else 0.0
@@ -242,7 +244,7 @@ class TelegramChannel(InboxChannel):
                 await self.bot._post("sendMessage", data)  # noqa: SLF001 - Bot.send_message's own call
         except Forbidden as exc:
             raise PermanentSendError("blocked the bot") from exc
-        except BadRequest as exc:  # chat not found, message rejected: retrying cannot help
+        except TelegramBadRequest as exc:  # chat not found, message rejected: retrying cannot help
             raise PermanentSendError("rejected by Telegram") from exc
 
     def retry_after(self, exc: BaseException) -> float | None:

@@ -7,8 +7,6 @@ its connection pool cost a quarter of the process's time; aiohttp's C parser is 
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
@@ -49,7 +47,7 @@ class AiohttpRequest(BaseRequest):
             read = max(read or 0, self._media_timeout or 0) or None
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
         data: aiohttp.FormData | dict | None = request_data.json_parameters if request_data is not None else None
-        if files:
+        if files and request_data is not None:  # files: request_data has some
             form = aiohttp.FormData()
             for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
@@ -59,7 +57,7 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
                 return response.status, await response.read()
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc

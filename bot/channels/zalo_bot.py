@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.channels.inbox import InboxChannel, PermanentSendError, TemporarySendError
 from bot.channels.text import split_text
-from bot.channels.wire import BadRequest, a_text, an_id, an_object, load_object, refuse, refusals
+from bot.channels.wire import BadRequest, a_text, an_id, an_object, load_object, refusals, refuse
 from bot.types import Incoming, Kind, Reply
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ CHANNEL = "zalo_bot"
 WEBHOOK_PATH = "/zalo-bot/webhook"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_TEXT = 1900  # Zalo allows 2,000 characters
-KINDS = (("sticker", Kind.STICKER), ("image", Kind.PHOTO), ("photo", Kind.PHOTO), ("audio", Kind.VOICE), ("voice", Kind.VOICE), ("file", Kind.FILE))
+KINDS = (("sticker", Kind.STICKER), ("image", Kind.PHOTO), ("photo", Kind.PHOTO), ("audio", Kind.VOICE), ("voice", Kind.VOICE),
+         ("file", Kind.FILE))
 
 
 class ZaloBotError(Exception):
@@ -111,6 +112,7 @@ class ZaloBotChannel(InboxChannel):
         router.add_post(WEBHOOK_PATH, self.webhook)
 
     async def call(self, method: str, payload: dict | None = None) -> object:
+        assert self.session is not None  # opened by start()
         async with self.session.post(f"{self.base}/bot{self.token}/{method}", json=payload or {}) as response:
             body = await response.json(content_type=None)
         if not isinstance(body, dict) or not body.get("ok"):

@@ -16,8 +16,8 @@ import asyncio
 import hashlib
 import hmac
 import itertools
-import re
 import logging
+import re
 import time
 from datetime import timedelta
 
@@ -216,6 +216,7 @@ class ZaloOAChannel(InboxChannel):
     async def _post_message(self, token: str, user_id: str, message: dict) -> None:
         url = f"{self.api}/v3.0/oa/message/cs"
         payload = {"recipient": {"user_id": user_id}, "message": message}
+        assert self.session is not None  # opened by start()
         async with self.session.post(url, json=payload, headers={"access_token": token}) as response:
             body = await response.json(content_type=None)
         code = int(body.get("error", 0)) if isinstance(body, dict) else -1

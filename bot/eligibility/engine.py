@@ -10,15 +10,14 @@ range falls on one side of the boundary.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.i18n import Texts
-from bot.i18n import texts as vietnamese_texts
+from bot.i18n import Texts, texts as vietnamese_texts
 from content import Content
 from content.models import RuleDef
 
@@ -154,9 +153,9 @@ class EligibilityEngine:
                 if rule.next_step:
                     steps.append(say(rule.next_step))
             elif rule.on_unknown == "note":
-                notes.append(Reason(say(rule.note), reference))
+                notes.append(Reason(say(rule.note or ""), reference))  # RuleDef: a note rule has its note
             else:
-                unknown.append((rule.id, Reason(say(rule.unknown), reference)))
+                unknown.append((rule.id, Reason(say(rule.unknown or ""), reference)))  # RuleDef: so has a review rule
 
         cap, cap_param, monthly = self._cap(spec, kind, profile, on)
         if failed:
@@ -166,7 +165,8 @@ class EligibilityEngine:
                 spec.title, failed=tuple(i for i, _ in failed), unknown=tuple(i for i, _ in unknown),
                 cap_is_monthly=monthly,
             )
-        if profile.amount_requested_vnd is not None and cap is not None and not monthly and profile.amount_requested_vnd > cap:
+        if (profile.amount_requested_vnd is not None and cap is not None and cap_param is not None and not monthly
+                and profile.amount_requested_vnd > cap):
             reference = self.content.parameters[cap_param].reference
             notes.append(Reason(texts.t("eligibility.amount_above_cap", cap=texts.money_words(cap)), reference))
         if unknown:
@@ -190,7 +190,7 @@ class EligibilityEngine:
         (kind, spec), = rule.check.items()
         if kind == "in_force":
             start = self.content.parameters[self.book.programmes[programme].effective_date].at(on)
-            return start is not None and start <= on
+            return isinstance(start, date) and start <= on
         if kind == "at_least":
             return _at_least(getattr(profile, spec["field"]), self._number(spec["parameter"], on))
         if kind == "at_most":
@@ -211,10 +211,7 @@ class EligibilityEngine:
         raise ValueError(f"unknown check {kind}")
 
     def _number(self, name: str, on: date) -> Decimal:
-        value = self.content.parameters[name].at(on)
-        if value is None:
-            value = next(iter(self.content.parameters[name].values.values()))
-        return Decimal(value)
+        return self.content.parameters[name].number_or_first(on)
 
     def _cap(self, spec, kind: str, profile: Profile, on: date) -> tuple[int | None, str | None, bool]:
         """The cap for this applicant and purpose (the monthly figure for monthly training caps)."""
@@ -227,5 +224,5 @@ class EligibilityEngine:
             name = spec.caps.person.get(profile.purpose) if profile.purpose else (names.pop() if len(names) == 1 else None)
         if name is None:
             return None, None, False
-        value = self.content.parameters[name].at(on)
+        value = self.content.parameters[name].number_at(on)
         return (int(value) if value is not None else None), name, monthly

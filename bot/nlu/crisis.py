@@ -9,7 +9,7 @@ the meaning model: without it the phrases alone decide.
 from __future__ import annotations
 
 from bot.nlu.linear import train_or_load
-from bot.nlu.phrases import compile_phrases
+from bot.nlu.phrases import compile_required
 from content.models import CrisisExamples
 
 MIN_WORDS = 6  # shorter messages are left to the phrases
@@ -27,14 +27,15 @@ class CrisisModel:
                 return LogisticRegression(C=10.0, max_iter=2000, random_state=0, **options)
             return build
 
-        danger, kinds = [], []
+        danger: list[str] = []
+        kinds: list[str] = []
         for kind, messages in examples.examples.items():
             danger += [view(m) for m in messages]
             kinds += [kind] * len(messages)
         safe = [view(m) for m in (*ordinary, *examples.not_crisis)]
         self.view = view
         self.threshold = examples.threshold
-        self.distress = compile_phrases(examples.distress)
+        self.distress = compile_required(examples.distress)
         self.plain_threshold = examples.plain_threshold
         trained = train_or_load("crisis", danger + safe, (2, 5), [
             ("gate", logistic(class_weight="balanced"), None, ["1"] * len(danger) + ["0"] * len(safe)),

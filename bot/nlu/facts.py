@@ -57,7 +57,7 @@ class Facts(BaseModel):
             return None
         return f"{self.programme}_business" if self.business and self.programme != "jobs" else self.programme
 
-    def merged(self, newer: "Facts") -> "Facts":
+    def merged(self, newer: Facts) -> Facts:
         values = self.model_dump()
         values.update(newer.model_dump(exclude_defaults=True, exclude={"updated"}))
         if self.business and newer.business is False and newer.who is None:
@@ -98,7 +98,8 @@ class Facts(BaseModel):
         return out
 
 
-AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?(\d{1,2})\b|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
+AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?(\d{1,2})\b"
+                 r"|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
 BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d)\b")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
@@ -118,6 +119,7 @@ class FactReader:
         self.prison = compile_phrases(words.prison)
         self.ambiguous = compile_phrases(words.ambiguous_place)
         self.business = compile_phrases(words.business)
+        self.individual = compile_phrases(words.individual)
         self.jobs = compile_phrases(words.jobs)
         self.relative = compile_phrases(words.relative)
         self.self_ = compile_phrases(words.self_words)
@@ -137,7 +139,8 @@ class FactReader:
         rehab = self._last(self.rehab, text)
         prison = self._last(self.prison, text)
         jobs = self._last(self.jobs, text)
-        mentions = [(p, name) for p, name in ((rehab, "qd08"), (prison, "qd22"), (jobs, "jobs")) if p >= 0]
+        named: tuple[tuple[int, Programme], ...] = ((rehab, "qd08"), (prison, "qd22"), (jobs, "jobs"))
+        mentions = [(p, name) for p, name in named if p >= 0]
         if mentions:
             facts.programme = max(mentions)[1]  # the last one named: "không phải cai, nó ra tù"
         elif self._last(self.ambiguous, text) >= 0:
@@ -168,8 +171,9 @@ class FactReader:
                 facts.workforce_total = int(total.group(1))
                 if part and int(part.group(1)) <= facts.workforce_total:
                     facts.workforce_beneficiaries = int(part.group(1))
-        if MONEY.search(folded):
-            facts.amount = parse_amount(MONEY.search(folded).group(0))
+        money = MONEY.search(folded)
+        if money:
+            facts.amount = parse_amount(money.group(0))
         return facts
 
     @staticmethod

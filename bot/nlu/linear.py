@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,7 @@ class Trained:
 
 # A training recipe: (name, factory building the scikit-learn estimator, the rows it is fitted on
 # or None for all, the labels of those rows). The factory runs only when the cache misses.
-Recipe = tuple[str, Callable[[], object], slice | None, list[str]]
+Recipe = tuple[str, Callable[[], Any], slice | None, list[str]]  # Any: a scikit-learn estimator (untyped)
 
 
 def train_or_load(kind: str, texts: list[str], ngram_range: tuple[int, int], recipes: list[Recipe],
@@ -195,7 +196,7 @@ def _save(path: Path, trained: Trained, kind: str) -> None:
             arrays[f"{name}.classes"] = np.array(head.classes, dtype=str)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         with open(temporary, "wb") as out:
-            np.savez(out, **arrays)
+            np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub matches **arrays against allow_pickle
         os.replace(temporary, path)  # whole or not at all: two processes may train at once
         for old in path.parent.glob(f"{kind}-*.npz"):
             if old != path and old.stat().st_mtime < path.stat().st_mtime - 86400:

@@ -18,9 +18,9 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz
 
-from content.models import FaqEntry, MatchingConfig
 from bot.nlu.meaning import build_meaning
 from bot.nlu.normalize import RECENT, Normalizer
+from content.models import FaqEntry, MatchingConfig
 
 BIGRAM_WEIGHT = 0.7
 NUMBER_WEIGHT = 0.3
@@ -75,7 +75,7 @@ def contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 
 def features(tokens: tuple[str, ...]) -> set[str]:
     grams = set(tokens)
-    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
     return grams
 
 
@@ -113,8 +113,8 @@ class FaqMatcher:
         for i, n in normalized:
             entry_features[i] |= features(n.tokens)
         df: dict[str, int] = defaultdict(int)
-        for feats in entry_features:
-            for f in feats:
+        for entry_feats in entry_features:
+            for f in entry_feats:
                 df[f] += 1
         n_entries = len(entries)
         self.idf = {f: math.log(1 + n_entries / d) for f, d in df.items()}
@@ -135,7 +135,7 @@ class FaqMatcher:
     def named_programmes(self, tokens: tuple[str, ...]) -> set[str]:
         return {name for name, phrases in self.programme_words.items() if any(contains(tokens, p) for p in phrases)}
 
-    @functools.cache
+    @functools.cache  # noqa: B019 - one matcher per loaded content, alive as long as the process; a handful of keys
     def siblings(self, key: str) -> dict[str, str]:
         """Each entry id of a topic with a column `key` → that topic's entry in the column."""
         moved: dict[str, str] = {}

@@ -15,8 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import OSA
 from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from content.models import Lexicon
 

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from bot.nlu.normalize import fold
 
@@ -102,7 +103,7 @@ def _classify(token: str) -> tuple[str, object]:
 
 def _items(text: str) -> list[list]:
     """[kind, value, digits] per token, numbers as Decimal ('num'), everything else classified."""
-    items = [[*_classify(token), 0] for token in _AMOUNT_TOKEN.findall(unicodedata.normalize("NFC", text or "").lower())]
+    items: list[list[Any]] = [[*_classify(token), 0] for token in _AMOUNT_TOKEN.findall(unicodedata.normalize("NFC", text or "").lower())]
     kinds = [item[0] for item in items]
     for i, item in enumerate(items):
         before = kinds[i - 1] if i else ""
@@ -120,7 +121,8 @@ def _items(text: str) -> list[list]:
             if value is None:
                 item[0] = "other"
             else:
-                item[0], item[1], item[2] = "num", value, len(re.match(r"\d+", item[1]).group(0))
+                leading = re.match(r"\d+", item[1])  # a figure begins with a digit
+                item[0], item[1], item[2] = "num", value, len(leading.group(0)) if leading else 0
     return items
 
 
@@ -226,15 +228,15 @@ def read_amount(text: str) -> AmountReading:
         current.add(kind, value, digits)
     if current is not None:
         amounts.append((current, joined))
-    read = [(amount, amount.value(), joined) for amount, joined in amounts]
-    read = [(amount, value, joined) for amount, value, joined in read if value is not None and value > 0]
+    valued = [(amount, amount.value(), joined) for amount, joined in amounts]
+    read = [(amount, value, joined) for amount, value, joined in valued if value is not None and value > 0]
     for i in range(1, len(read)):
         if read[i][2]:
             (first, low, _), (second, high, _) = read[i - 1], read[i]
             if not first.has_unit and second.has_unit and second.last_unit:
                 low = first._group_value() * second.last_unit  # "30-50 triệu": both ends in millions
-            low, high = sorted((int(low), int(high)))
-            return AmountReading(low=low, high=high) if low != high else AmountReading(amount=low)
+            lowest, highest = sorted((int(low), int(high)))
+            return AmountReading(low=lowest, high=highest) if lowest != highest else AmountReading(amount=lowest)
     with_unit = [value for amount, value, _ in read if amount.has_unit]
     if len(with_unit) == 1:
         return AmountReading(amount=int(with_unit[0]))

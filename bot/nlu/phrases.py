@@ -27,7 +27,9 @@ def _word(word: str) -> str:
     if alternatives and "..." in word:
         raise ValueError(f"{word!r}: '...' cannot be one of the alternatives")
     if alternatives:
-        return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives.group(1).split("|")) + ")"
+        # "#" is any number inside an alternative too: "(# nam|may nam)".
+        return "(?:" + "|".join(r"\s+".join(r"\d+" if w == "#" else re.escape(w) for w in option.split())
+                                for option in alternatives.group(1).split("|")) + ")"
     return re.escape(word)
 
 
@@ -60,3 +62,11 @@ def compile_phrases(phrases: list[str] | tuple[str, ...], *, whole: bool = False
         return None
     body = "|".join(f"(?:{_phrase(p)})" for p in phrases)
     return re.compile(f"(?:{body})" if whole else r"(?<![\w])(?:" + body + r")(?![\w])")
+
+
+def compile_required(phrases: list[str] | tuple[str, ...], *, whole: bool = False) -> re.Pattern:
+    """compile_phrases for a list the content's schema requires to be non-empty (min_length=1)."""
+    pattern = compile_phrases(phrases, whole=whole)
+    if pattern is None:
+        raise ValueError("a required list of phrases is empty")
+    return pattern

@@ -9,13 +9,17 @@ phrases are matched on the message as typed (folded) and with the lexicon's abbr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from bot.nlu.normalize import RECENT, Normalizer, clean, fold
-from bot.nlu.phrases import SENTENCE_MARK, compile_phrases
+from bot.nlu.phrases import SENTENCE_MARK, compile_phrases, compile_required
 from content.models import Route, RoutingContent, Topics
+
+if TYPE_CHECKING:
+    from bot.nlu.crisis import CrisisModel
 
 NON_WORD = re.compile(r"[^\w]+")
 # Where one sentence ends: cues that count only together must meet inside one sentence, so a long
@@ -101,26 +105,28 @@ class Triage:
         self.crisis = {name: _Compiled(route) for name, route in routing.crisis.items()}
         self.told_as_past = [_Cues(cues) for cues in routing.crisis_told_as_past]
         self.still = _Cues(routing.crisis_still)
+        self.idioms = compile_phrases(routing.crisis_idioms)
         self.flows = {name: _Compiled(route) for name, route in routing.flows.items()}
-        self.flow_payloads = {name: route.payload for name, route in routing.flows.items()}
+        self.flow_payloads: dict[str, str] = {name: route.payload for name, route in routing.flows.items() if route.payload}
         self.programmes = {name: _Compiled(route) for name, route in routing.other_programmes.items()}
         self.abuse = _Compiled(routing.abuse)
         self.injection = _Compiled(routing.injection)
         self.topics = {name: _Compiled(route) for name, route in routing.other_topics.items()}
         self.vague = _Compiled(routing.vague)
         self.groups = compile_phrases(group_words)
-        self.core_asks = compile_phrases(topics.core.asks)
+        self.core_asks = compile_required(topics.core.asks)
         self.core_other = compile_phrases(topics.core.other_asks)
         self.core_special = compile_phrases(topics.core.special)
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
         self.core_told = compile_phrases(topics.core.told)
-        self.cues = {name: (compile_phrases(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
+        self.cues = {name: (compile_required(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
+        self.story_cues = {name for name, cue in topics.cues.items() if cue.story}
         self.views = lru_cache(maxsize=RECENT)(self._views)  # the repeats within one message
-        self.crisis_model = None  # bot/nlu/crisis.py, set when scikit-learn is installed
+        self.crisis_model: CrisisModel | None = None  # bot/nlu/crisis.py, set when scikit-learn is installed
 
     def _views(self, text: str) -> tuple[str, ...]:
         """The message with accents (lower case, punctuation as spaces), then folded, with the
@@ -143,18 +149,23 @@ class Triage:
         """Someone in danger: checked first, in every state. `answering()`: whether the text is the
         answer a flow's step takes ("cho thằng con trai tui"); then only the phrases count, not the
         model (asked only when no phrase matched and the model would decide)."""
-        views = self.views(text[:2000])[:3]
-        telex = self.normalizer.telex(text[:2000])
+        text = text[:2000]
+        views = self.views(text)[:3]
+        if self.idioms is not None and any(self.idioms.search(v) for v in views[1:]):
+            # "mệt muốn chết với mấy cái thủ tục": the figure of speech taken out, the rest still counts.
+            text = self.idioms.sub(" ", views[1])
+            views = (text, *(self.idioms.sub(" ", v) for v in views[1:]))
+        telex = self.normalizer.telex(text)
         if telex not in views:
             views += (telex,)  # "khoong muoons soongs" typed without an input method
         if self.told_as_past and all(cues.found(views) for cues in self.told_as_past) and not self.still.found(views):
             return None  # "hồi còn nghiện em từng…, giờ ổn rồi, vay…": a question about the loan
-        said = sentences(text[:2000])
+        said = sentences(text)
         parts = [self.views(p)[:3] for p in said] if len(said) > 1 else None
         for name, compiled in self.crisis.items():
             if compiled.matches(views, parts):
                 return Verdict("crisis", name, compiled.route.reply)
-        kind = self.crisis_model.kind(text[:2000], views) if self.crisis_model is not None and not answering() else None
+        kind = self.crisis_model.kind(text, views) if self.crisis_model is not None and not answering() else None
         if kind is not None and kind in self.crisis:
             return Verdict("crisis", kind, self.crisis[kind].route.reply)
         return None
@@ -215,15 +226,18 @@ class Triage:
         """'Thế thì sao?', 'còn em thì sao?': the last topic again, for the person as they are now."""
         return self.follow_up is not None and any(self.follow_up.fullmatch(v) for v in self.views(text[:200])[1:])
 
-    def cued_topics(self, text: str, purpose: str | None) -> set[str]:
-        """The topics content/topics.yaml `cues` point at in this question (with the person's purpose)."""
+    def cued_topics(self, text: str, purpose: str | None, story: str | None = None) -> set[str]:
+        """The topics content/topics.yaml `cues` point at in this question (with the person's purpose).
+        `story`: the whole message when `text` is its only question; the cues marked `story` count in it."""
         views = self.views(text[:2000])[1:]
+        told = self.views(story[:2000])[1:] if story and story != text else views
         cued = set()
         for name, (phrases, words, wanted, unless) in self.cues.items():
-            if not any(phrases.search(v) for v in views) or (unless is not None and any(unless.search(v) for v in views)):
+            seen = told if name in self.story_cues else views
+            if not any(phrases.search(v) for v in seen) or (unless is not None and any(unless.search(v) for v in seen)):
                 continue
             if words is None and wanted is None or (wanted is not None and purpose == wanted) or (
-                    words is not None and any(words.search(v) for v in views)):
+                    words is not None and any(words.search(v) for v in seen)):
                 cued.add(name)
                 cued |= self.cue_also[name]
         return cued

@@ -47,7 +47,7 @@ def fill(*, session: Session, cipher: Cipher, commune_code: int, province_code: 
         row = registrations.create(
             session=session, channel="demo", chat_id=f"demo-{commune_code}-{index + 1}", province_code=province_code,
             commune_code=commune_code, details=cipher.seal(details.sealed_fields()),
-            phone_index=cipher.blind_index(details.phone), consent_id=None, now=created,
+            phone_index=cipher.blind_index(details.phone or ""), consent_id=None, now=created,  # fictional() gives one
         )
         status = STATUSES[index % len(STATUSES)]
         if status != registrations.PENDING:

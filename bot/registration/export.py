@@ -114,9 +114,10 @@ def to_csv(table: list[list[object]]) -> bytes:
 def to_xlsx(table: list[list[object]], *, title: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook's one (active) sheet
     sheet.title = "Danh sach"
     sheet.append([title])
     sheet["A1"].font = Font(bold=True)
@@ -124,9 +125,9 @@ def to_xlsx(table: list[list[object]], *, title: str) -> bytes:
         sheet.append(row)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
-    for column, header in enumerate(table[0], start=1):
+    for column, _header in enumerate(table[0], start=1):
         width = max(len(str(r[column - 1])) for r in table) + 2
-        sheet.column_dimensions[sheet.cell(row=2, column=column).column_letter].width = min(max(width, 6), 40)
+        sheet.column_dimensions[get_column_letter(column)].width = min(max(width, 6), 40)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -10,8 +10,9 @@ not texts shown to anyone: what the bot says is in the catalogs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable, Literal
+from typing import Literal
 
 from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import says_unknown
@@ -109,7 +110,7 @@ def name_looks_odd(name: str) -> bool:
     return (
         len(words) < 2 or len(words) > 5
         or any(len(w) > MAX_NAME_SYLLABLE for w in folded)
-        or any(w in _NOT_NAME_ACCENTED or (w == p and p in _NOT_NAME_PLAIN) for w, p in zip(words, folded))
+        or any(w in _NOT_NAME_ACCENTED or (w == p and p in _NOT_NAME_PLAIN) for w, p in zip(words, folded, strict=True))
         or _phrase_in(folded, _NOT_NAME_PHRASES)
     )
 
@@ -235,7 +236,7 @@ def read_free_text(text: str, *, limit: int = MAX_FREE_TEXT) -> str:
 
 # Accented first: "đúng" (right) and "đừng" (don't) fold to the same word.
 _YES = frozenset({"có", "ừ", "ừm", "ừa", "ờ", "uh", "uhm", "um", "vâng", "dạ", "đúng", "được", "đc", "dc", "ok", "oke", "okê",
-                  "okay", "oki", "okie", "yes", "ừ", "chắc"})
+                  "okay", "oki", "okie", "yes", "chắc"})
 _NO = frozenset({"không", "ko", "k", "kg", "kh", "khg", "hông", "hổng", "hong", "hok", "chưa", "đừng", "no", "khỏi", "thôi"})
 _YES_PLAIN = frozenset({"co", "u", "um", "uh", "vang", "da", "dung", "duoc", "dc", "ok", "oke", "okay", "oki", "okie", "yes", "chac"})
 _NO_PLAIN = frozenset({"khong", "ko", "k", "kg", "kh", "khg", "hong", "hok", "chua", "no", "khoi", "thoi"})
@@ -250,7 +251,7 @@ def _marks(text: str) -> tuple[set[str], list[str]]:
     marks: set[str] = set()
     raw = re.findall(r"[^\W\d_]+", clean(text))
     folded = [fold(w) for w in raw]
-    for word, plain in zip(raw, folded):
+    for word, plain in zip(raw, folded, strict=True):
         accented = word != plain
         if word in _NO or (not accented and plain in _NO_PLAIN):
             marks.add("no")
@@ -320,7 +321,7 @@ _CHANGE = ("sua", "doi", "thay doi", "chinh", "chinh sua", "sai", "sai roi", "ch
 _CANCEL = ("huy", "huy dang ky", "huy bo", "khong gui", "ko gui", "thoi khong gui", "khong dang ky nua", "bo di")
 _SUMMARY_WORDS = frozenset({"gui", "xac", "nhan", "send", "nop", "dang", "ky", "thong", "tin", "sua", "doi", "thay", "chinh",
                             "sai", "huy", "bo", "nua", "muc", "lai", "mot", "di", "luon", "roi", "dung", "khong", "ko", "chua",
-                            "di", "giup", "cho", "nhe", "nha"})
+                            "giup", "cho", "nhe", "nha"})
 
 
 def read_summary(text: str) -> SummaryChoice | None:

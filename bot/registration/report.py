@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from time import monotonic
 
@@ -41,8 +41,8 @@ UNKNOWN = "unknown"
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start, end] as Vietnamese days, as UTC datetimes [from, to)."""
-    first = datetime.combine(start, time(), VIETNAM).astimezone(timezone.utc)
-    last = datetime.combine(end + timedelta(days=1), time(), VIETNAM).astimezone(timezone.utc)
+    first = datetime.combine(start, time(), VIETNAM).astimezone(UTC)
+    last = datetime.combine(end + timedelta(days=1), time(), VIETNAM).astimezone(UTC)
     return first, last
 
 
@@ -76,7 +76,7 @@ def _counted(row: Registration, events: list[RegistrationEvent], cipher: Cipher)
     details = Details.model_validate(cipher.unseal(row.details)) if row.details else None
     granted = 0
     if row.status == registrations.GRANTED and row.outcome:
-        granted = int(json.loads(cipher.decrypt(row.outcome)).get("amount") or 0)
+        granted = int(json.loads(cipher.decrypt(row.outcome) or "{}").get("amount") or 0)
     return _Counted(
         version=row.version, status=row.status,
         programme=details.programme if details else None,
@@ -94,7 +94,7 @@ def _counted(row: Registration, events: list[RegistrationEvent], cipher: Cipher)
 # unused. Keyed by the Cipher, so an app's figures never serve another's.
 REPORTS_KEPT = 16
 REPORTS_IDLE = 600.0  # seconds
-_KEPT: "weakref.WeakKeyDictionary[object, OrderedDict[tuple, tuple[float, dict[int, _Counted]]]]" = weakref.WeakKeyDictionary()
+_KEPT: weakref.WeakKeyDictionary[object, OrderedDict[tuple, tuple[float, dict[int, _Counted]]]] = weakref.WeakKeyDictionary()
 _KEPT_LOCK = threading.Lock()
 
 
@@ -103,8 +103,8 @@ def _rows_counted(session: Session, cipher: Cipher, communes: list[int], first: 
     now = monotonic()
     with _KEPT_LOCK:
         store = _KEPT.setdefault(cipher, OrderedDict())
-        for stale in [k for k, (used, _) in store.items() if now - used > REPORTS_IDLE]:
-            del store[stale]
+        for idle in [k for k, (used, _) in store.items() if now - used > REPORTS_IDLE]:
+            del store[idle]
         known = dict(store[key][1]) if key in store else {}
     versions = registrations.versions_of(session=session, commune_codes=communes, created_from=first, created_to=last)
     stale = [i for i, version in versions if i not in known or known[i].version != version]
@@ -183,7 +183,8 @@ def _questions(session: Session, communes: list[int], first: datetime, last: dat
     where = (col(OfficerQuestion.commune_code).in_(communes), col(OfficerQuestion.created_at) >= first,
              col(OfficerQuestion.created_at) < last)
     asked = session.exec(select(func.count()).select_from(OfficerQuestion).where(*where)).one()
-    answered = session.exec(select(func.count()).select_from(OfficerQuestion).where(*where, col(OfficerQuestion.answered_at).is_not(None))).one()
+    answered = session.exec(select(func.count()).select_from(OfficerQuestion)
+                            .where(*where, col(OfficerQuestion.answered_at).is_not(None))).one()
     return asked, answered
 
 
@@ -197,8 +198,8 @@ def to_xlsx(report: dict, *, texts: Texts, places: Places, form: RegistrationCon
     from openpyxl.styles import Font
 
     t = texts.t
-    where = places.label(report["commune"]) if report["commune"] else (places.province(report["province"]).name
-                                                                     if report["province"] and places.province(report["province"]) else "")
+    province = places.province(report["province"]) if report["province"] else None
+    where = places.label(report["commune"]) if report["commune"] else (province.name if province else "")
     period = t("report.period", start=texts.date(date.fromisoformat(report["from"])), end=texts.date(date.fromisoformat(report["to"])))
     rows: list[tuple] = [(t("report.title"),), (where, period), (t("report.small_counts", small=SMALL),), ()]
     rows.append((t("report.registrations"), shown(report["registrations"])))
@@ -219,7 +220,7 @@ def to_xlsx(report: dict, *, texts: Texts, places: Places, form: RegistrationCon
     rows += [(t("report.questions_asked"), shown(report["questions"]["asked"])),
              (t("report.questions_answered"), shown(report["questions"]["answered"]))]
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook's one (active) sheet
     sheet.title = "Bao cao"
     for row in rows:
         sheet.append(list(row))

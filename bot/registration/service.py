@@ -4,6 +4,7 @@ decide (and tell the registrant), erase on request or after the retention period
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -15,7 +16,14 @@ from storage import notifications, officers, registrations, repo
 from storage.crypto import Cipher
 from storage.models import Officer, Registration
 
-BACKGROUND = {"qd08_2026": "after_rehab", "qd22_2023": "after_prison"}
+BACKGROUND: dict[str, Literal["after_rehab", "after_prison"]] = {"qd08_2026": "after_rehab", "qd22_2023": "after_prison"}
+
+
+def _required(details: Details) -> tuple[int, int, str]:
+    """Province, commune and phone: asked of everyone (fields_of) before the summary can be sent."""
+    if details.province is None or details.commune is None or details.phone is None:
+        raise ValueError("a registration is stored only with its province, commune and phone")
+    return details.province, details.commune, details.phone
 
 
 def show_reference(reference: str) -> str:
@@ -37,8 +45,8 @@ def cap_for(ctx: Context, programme: str | None, purpose: str | None, *, busines
     compare with (unknown programme or purpose, or a monthly cap such as QĐ 22 vocational training)."""
     if programme not in BACKGROUND:
         return None
-    profile = Profile(applicant="business" if business else "person", background=BACKGROUND[programme],
-                      purpose=None if business else purpose)
+    profile = Profile.model_validate({"applicant": "business" if business else "person", "background": BACKGROUND[programme],
+                                      "purpose": None if business else purpose})
     result = ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=ctx.t("eligibility.subject_applicant"))
     return None if result.cap_is_monthly else result.max_amount_vnd
 
@@ -69,7 +77,7 @@ def business_share_refusal(ctx: Context, details: Details) -> str | None:
                       workforce_total=details.workforce_total, workforce_beneficiaries=details.workforce_beneficiaries)
     result = ctx.eligibility.evaluate(profile, on=ctx.today, texts=ctx.texts, subject=ctx.t("eligibility.subject_applicant"))
     # A refusal's reasons are its failed rules', in the same order.
-    reason = next((r for i, r in zip(result.failed, result.reasons) if i.endswith("business.share")), None)
+    reason = next((r for i, r in zip(result.failed, result.reasons, strict=False) if i.endswith("business.share")), None)
     return None if reason is None else f"{reason.text} ({reason.reference})"
 
 
@@ -84,18 +92,20 @@ def find_repeat(ctx: Context, details: Details) -> Registration | None:
 
 def submit(ctx: Context, details: Details, *, consent_id: int | None) -> Registration:
     details = _within_cap(ctx, details)
+    province, commune, phone = _required(details)
     return registrations.create(
-        session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, province_code=details.province,
-        commune_code=details.commune, details=ctx.seal(details.sealed_fields()),
-        phone_index=ctx.cipher.blind_index(details.phone), consent_id=consent_id, now=ctx.now,
+        session=ctx.session, channel=ctx.channel, chat_id=ctx.chat_id, province_code=province,
+        commune_code=commune, details=ctx.seal(details.sealed_fields()),
+        phone_index=ctx.cipher.blind_index(phone), consent_id=consent_id, now=ctx.now,
     )
 
 
 def update(ctx: Context, registration: Registration, details: Details, *, consent_id: int | None) -> None:
     details = _within_cap(ctx, details)
+    province, commune, phone = _required(details)
     registrations.update_details(
-        session=ctx.session, registration=registration, province_code=details.province, commune_code=details.commune,
-        details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(details.phone),
+        session=ctx.session, registration=registration, province_code=province, commune_code=commune,
+        details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(phone),
         consent_id=consent_id, now=ctx.now,
     )
 
@@ -104,9 +114,10 @@ def amend(ctx: Context, registration: Registration, details: Details, changed: l
     """The registrant's correction of one or more fields: stored, audited (which fields, not their
     values), and the commune's officers told when it had been reviewed. Returns the earlier status."""
     details = _within_cap(ctx, details)
+    province, commune, phone = _required(details)
     before = registrations.amend(
-        session=ctx.session, registration=registration, province_code=details.province, commune_code=details.commune,
-        details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(details.phone), now=ctx.now,
+        session=ctx.session, registration=registration, province_code=province, commune_code=commune,
+        details=ctx.seal(details.sealed_fields()), phone_index=ctx.cipher.blind_index(phone), now=ctx.now,
     )
     officers.audit(session=ctx.session, actor="registrant", action="edit:" + ",".join(changed), now=ctx.now,
                    registration_id=registration.id, commune_code=registration.commune_code)
@@ -114,7 +125,8 @@ def amend(ctx: Context, registration: Registration, details: Details, changed: l
         text = ctx.t("officer.amended_notice", reference=show_reference(registration.reference),
                      commune=ctx.places.label(registration.commune_code), status=ctx.t(f"status.{before}"))
         for officer in officers.of_commune(session=ctx.session, commune_code=registration.commune_code, roles=officers.POLICE):
-            ctx.notify(officer.channel, officer.chat_id, [Reply(text, (Button(ctx.t("officer.open_registration"), f"off:open:{registration.id}"),))])
+            ctx.notify(officer.channel, officer.chat_id,
+                       [Reply(text, (Button(ctx.t("officer.open_registration"), f"off:open:{registration.id}"),))])
     return before
 
 

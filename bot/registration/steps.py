@@ -150,8 +150,8 @@ def undo_last(ctx: Context, officer: Officer) -> Registration | None:
         return None
     row, decision = found
     previous = next(e for e in reversed(registrations.events(session=ctx.session, registration_id=row.id))
-                    if e.action == decision).previous
-    if not registrations.step(session=ctx.session, registration=row, status=previous, actor=actor(officer), now=ctx.now,
+                    if e.action == decision).previous  # a decision's event keeps the status before it
+    if previous is None or not registrations.step(session=ctx.session, registration=row, status=previous, actor=actor(officer), now=ctx.now,
                               action="undone"):
         return None
     row.decided_at = None if previous == registrations.PENDING else row.decided_at
@@ -300,11 +300,11 @@ def record_outcome(ctx: Context, officer: Officer, registration: Registration, o
 
 def outcome_of(ctx: Context, registration: Registration) -> dict:
     """The bank's outcome, decrypted ({} when none)."""
-    return json.loads(ctx.cipher.decrypt(registration.outcome)) if registration.outcome else {}
+    return json.loads(ctx.cipher.decrypt(registration.outcome) or "{}") if registration.outcome else {}
 
 
 def signer_of(ctx: Context, row: MonthlyList) -> dict:
-    return json.loads(ctx.cipher.decrypt(row.signer)) if row.signer else {}
+    return json.loads(ctx.cipher.decrypt(row.signer) or "{}") if row.signer else {}
 
 
 # -- the lists as files ---------------------------------------------------------------------------------

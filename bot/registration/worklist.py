@@ -58,7 +58,7 @@ class _Held:
 # serves another's.
 HELD_IDLE = 600.0  # seconds
 HELD_KEPT = 16  # communes' lists at most (an admin looking through many communes)
-_HELD: "weakref.WeakKeyDictionary[object, dict[tuple, _Held]]" = weakref.WeakKeyDictionary()
+_HELD: weakref.WeakKeyDictionary[object, dict[tuple, _Held]] = weakref.WeakKeyDictionary()
 _HELD_LOCK = threading.Lock()
 
 
@@ -167,9 +167,9 @@ def flags(ctx: Context, details: Details, today: date) -> list[str]:
     "vượt mức tối đa", "cần giấy xác nhận" (the figures from content/policy/parameters.yaml)."""
     found = []
     programme = details.programme
-    window_name = WINDOW.get(programme)
+    window_name = WINDOW.get(programme or "")
     if window_name and details.event_year:
-        window = int(ctx.content.parameters[window_name].at(today) or 0)
+        window = int(ctx.content.parameters[window_name].number_at(today) or 0)
         low, high = max(today.year - details.event_year - 1, 0), today.year - details.event_year
         if low >= window:  # the whole year range is past the window
             found.append(ctx.t("officer.flag_over_window", years=window))

@@ -5,9 +5,9 @@ No clock and no database here, so the rules are tested for any date without slee
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Iterator
 
 from bot.vntime import VIETNAM
 from content.models import Calendar, Deadline
@@ -63,6 +63,7 @@ def occurrences(deadline: Deadline, start: date, end: date) -> Iterator[date]:
                 yield day
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return
+    assert due.yearly is not None  # Due has exactly one of monthly, yearly, once
     month, day_of_month = (int(part) for part in due.yearly.split("-"))
     for year in range(start.year, end.year + 1):
         day = date(year, month, day_of_month)

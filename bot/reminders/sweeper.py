@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 from bot.i18n import Texts
 from bot.places import Places
-from bot.reminders.calendar import Due, Officer, Reminder, due, in_quiet_hours, last_day, reminders, report_period, send_time
 from bot.registration.service import commune_figures
+from bot.reminders.calendar import Due, Officer, Reminder, due, in_quiet_hours, last_day, reminders, report_period, send_time
 from bot.types import Button, Document, Reply, replies_to_json
 from bot.vntime import VIETNAM
 from content import Content
@@ -33,7 +33,7 @@ from storage.db import is_postgres, transaction
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x5EED_0005  # the PostgreSQL advisory lock that makes one worker the sweeper at a time
 BATCH = 500
-_sqlite_sweepers: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+_sqlite_sweepers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 @dataclass

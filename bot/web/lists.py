@@ -54,7 +54,7 @@ def index(ctx: Context, officer: Officer, req: Req) -> Page:
     shown = [{"id": r.id, "month": steps.show_period(r.period), "status": r.status, "status_label": ctx.t(f"lists.status_{r.status}"),
               "count": len(registrations.on_list(session=ctx.session, list_id=r.id))} for r in rows]
     today = vietnam_date(ctx.now)
-    values = {"lists": shown, "message": _message(req), "can_close": steps.allowed(officer, "close_list", code),
+    values: dict[str, object] = {"lists": shown, "message": _message(req), "can_close": steps.allowed(officer, "close_list", code),
               "period": steps.show_period(steps.list_period(today)), "this_month": f"{today.year}-{today.month:02d}"}
     if values["can_close"]:
         values["verified"] = len(registrations.with_status(session=ctx.session, commune_codes=[code], statuses=(registrations.VERIFIED,)))
@@ -65,7 +65,7 @@ def close(ctx: Context, officer: Officer, req: Req) -> Page | Redirect:
     if not steps.allowed(officer, "close_list", officer.commune_code):
         return DENIED
     closed = steps.close_list(ctx, officer, officer.commune_code)
-    if closed.problem is not None:
+    if closed.problem is not None or closed.row is None:  # without a problem, the list just closed
         return Redirect(f"/web/lists?msg=close_{closed.problem}")
     return Redirect(f"/web/lists/{closed.row.id}?msg=closed")
 
@@ -244,7 +244,9 @@ def reports(ctx: Context, officer: Officer, req: Req) -> Page:
     def label(kind: str, value: str) -> str:
         if value == "unknown":
             return ctx.t("report.unknown")
-        return ctx.t(f"status.{value}") if kind == "status" else choice_label(form.purposes if kind == "purpose" else form.programmes, value)
+        if kind == "status":
+            return ctx.t(f"status.{value}")
+        return choice_label(form.purposes if kind == "purpose" else form.programmes, value)
 
     def counted(kind: str, counts: dict[str, int]) -> list[tuple[str, int, str]]:
         return [(label(kind, k), v, str(v)) for k, v in counts.items() if v]

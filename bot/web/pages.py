@@ -16,8 +16,7 @@ from bot.registration.fields import Invalid, read_free_text
 from bot.registration.record import borrower_name, choice_label, summary_lines
 from bot.vntime import vietnam_date
 from bot.web.server import DENIED, Page, Redirect, Req
-from storage import lists, officers, registrations
-from storage import web as web_store
+from storage import lists, officers, registrations, web as web_store
 from storage.models import Officer
 
 PER_PAGE = 25
@@ -277,8 +276,8 @@ def questions(ctx: Context, officer: Officer, req: Req) -> Page:
         return DENIED
     rows = registrations.open_questions(session=ctx.session, commune_code=code, limit=50)
     audit(ctx, officer, "view_questions", commune_code=code)
-    shown = [{"id": r.id, "text": (ctx.cipher.decrypt(r.question) or "")[:80], "date": ctx.texts.date(vietnam_date(r.created_at))}
-             for r in rows]
+    shown = [{"id": r.id, "text": ((ctx.cipher.decrypt(r.question) if r.question else None) or "")[:80],
+              "date": ctx.texts.date(vietnam_date(r.created_at))} for r in rows]
     return Page("questions.html", {"questions": shown, "answered": req.arg("msg") == "answered"})
 
 

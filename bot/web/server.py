@@ -13,10 +13,11 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -24,8 +25,7 @@ from aiohttp import web
 
 from bot.registration.steps import NotAllowed
 from bot.vntime import vietnam_date
-from storage import officers
-from storage import web as web_store
+from storage import officers, web as web_store
 from storage.db import transaction
 from storage.models import Officer, utcnow
 
@@ -235,6 +235,7 @@ class WebPages:
 
     def _render(self, result, common: dict):
         if isinstance(result, Page):
+            assert self.env is not None  # set by add_routes, before any request
             html = self.env.get_template(result.template).render(**common, **result.values)
             return Page(result.template, {"html": html}, result.status)
         return result

@@ -10,7 +10,14 @@ import pytest
 from storage.db import is_postgres
 from tests.conftest import run
 from tests.security.erase_session import (
-    OFFICER_CHAT, PERSON, chat_ids_in, found_in, needles, scripted_session, sqlite_files, table_dump,
+    OFFICER_CHAT,
+    PERSON,
+    chat_ids_in,
+    found_in,
+    needles,
+    scripted_session,
+    sqlite_files,
+    table_dump,
 )
 
 pytestmark = pytest.mark.db
@@ -30,7 +37,7 @@ def test_the_session_leaves_the_values_findable_before_the_erase(app):
 
 
 async def _session_without_erase(app):
-    from tests.security.erase_session import MemoryChannel, SESSION
+    from tests.security.erase_session import SESSION, MemoryChannel
 
     channel = MemoryChannel(app)
     for kind, value in SESSION:

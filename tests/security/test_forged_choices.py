@@ -4,8 +4,6 @@ nothing is stored. The programme's cap holds on every path an amount can come by
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlmodel import select
 

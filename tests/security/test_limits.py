@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.app import build_app
 from storage.db import transaction
 from storage.models import ChatLimit, Officer, OfficerQuestion, utcnow
-from tests.registration_helpers import Chat, WIFE_ANSWERS, invite, registrations
+from tests.registration_helpers import WIFE_ANSWERS, Chat, invite, registrations
 
 pytestmark = pytest.mark.db
 

@@ -5,7 +5,7 @@ migrated without the key."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -16,7 +16,7 @@ from storage.crypto import Cipher
 from storage.db import alembic_config, migrate
 
 pytestmark = pytest.mark.db
-WHEN = datetime(2026, 11, 20, 15, 42, 7, tzinfo=timezone.utc)  # 22:42 in Vietnam
+WHEN = datetime(2026, 11, 20, 15, 42, 7, tzinfo=UTC)  # 22:42 in Vietnam
 
 
 def _at_0006(engine) -> None:
@@ -24,8 +24,10 @@ def _at_0006(engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0006")
-        connection.execute(text("INSERT INTO processed_updates (channel, update_id, processed_at) VALUES ('zalo_oa', 'u98765:m1', :t)"), {"t": WHEN})
-        connection.execute(text("INSERT INTO inbox (channel, update_id, payload, received_at) VALUES ('zalo_oa', 'u98765:m2', 'x', :t)"), {"t": WHEN})
+        connection.execute(text("INSERT INTO processed_updates (channel, update_id, processed_at) "
+                                "VALUES ('zalo_oa', 'u98765:m1', :t)"), {"t": WHEN})
+        connection.execute(text("INSERT INTO inbox (channel, update_id, payload, received_at) "
+                                "VALUES ('zalo_oa', 'u98765:m2', 'x', :t)"), {"t": WHEN})
         connection.execute(text("INSERT INTO unanswered_questions (key, text, status, count, first_seen, last_seen) "
                                 "VALUES ('thoi tiet ngay mai', 'thời tiết ngày mai', 'fallback', 3, :t, :t)"), {"t": WHEN})
 
@@ -42,8 +44,8 @@ def test_existing_ids_and_questions_are_hashed_encrypted_and_dated_to_the_day(en
     assert key == cipher.question_key("thoi tiet ngay mai") and re.fullmatch(r"[0-9a-f]{64}", key)
     assert cipher.decrypt(stored) == "thời tiết ngày mai"
     first = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-    first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
-    assert first == datetime(2026, 11, 19, 17, 0, tzinfo=timezone.utc)  # 20 Nov 00:00 in Vietnam
+    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    assert first == datetime(2026, 11, 19, 17, 0, tzinfo=UTC)  # 20 Nov 00:00 in Vietnam
 
 
 def test_a_database_with_data_is_not_migrated_without_the_key(engine):
@@ -65,15 +67,18 @@ def _at_0009_with_chat_ids(engine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "0009_delivery_progress")
         rows = {
-            "conversations": "INSERT INTO conversations (channel, chat_id, state, created_at, updated_at) VALUES ('telegram', :c, 'x', :t, :t)",
+            "conversations": "INSERT INTO conversations (channel, chat_id, state, created_at, updated_at) "
+                             "VALUES ('telegram', :c, 'x', :t, :t)",
             "channel_contacts": "INSERT INTO channel_contacts (channel, chat_id, last_inbound_at) VALUES ('zalo_oa', :c, :t)",
             "consents": "INSERT INTO consents (channel, chat_id, text_version, text_hash, given_at) VALUES ('telegram', :c, 'v1', 'h', :t)",
             "registrations": "INSERT INTO registrations (reference, channel, chat_id, province_code, commune_code, status, created_at, "
                              "updated_at, version) VALUES ('ABC-123', 'telegram', :c, 40, 17035, 'pending', :t, :t, 0)",
-            "officers": "INSERT INTO officers (channel, chat_id, commune_code, role, created_at) VALUES ('telegram', :c, 17035, 'officer', :t)",
+            "officers": "INSERT INTO officers (channel, chat_id, commune_code, role, created_at) "
+                        "VALUES ('telegram', :c, 17035, 'officer', :t)",
             "officer_questions": "INSERT INTO officer_questions (channel, chat_id, commune_code, status, created_at) "
                                  "VALUES ('telegram', :c, 17035, 'open', :t)",
-            "notifications": "INSERT INTO notifications (channel, chat_id, replies, created_at, attempts) VALUES ('telegram', :c, 'x', :t, 0)",
+            "notifications": "INSERT INTO notifications (channel, chat_id, replies, created_at, attempts) "
+                             "VALUES ('telegram', :c, 'x', :t, 0)",
         }
         for table, statement in rows.items():
             connection.execute(text(statement), {"c": CHATS[table], "t": WHEN})
@@ -100,7 +105,8 @@ def test_existing_chat_ids_are_sealed_and_still_found(engine):
         assert repo.get_contact(session=session, channel="zalo_oa", chat_id=CHATS["channel_contacts"]) is not None
         [officer] = officers.of_chat(session=session, channel="telegram", chat_id=CHATS["officers"])
         assert officer.chat_id == CHATS["officers"]  # read back in plain, for sending
-        assert [r.reference for r in registrations.of_chat(session=session, channel="telegram", chat_id=CHATS["registrations"])] == ["ABC-123"]
+        mine = registrations.of_chat(session=session, channel="telegram", chat_id=CHATS["registrations"])
+        assert [r.reference for r in mine] == ["ABC-123"]
         assert len(registrations.questions_of_chat(session=session, channel="telegram", chat_id=CHATS["officer_questions"])) == 1
 
 

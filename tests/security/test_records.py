@@ -6,7 +6,6 @@ ordinary words, so masking alone cannot be trusted); update ids are keyed hashes
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
 from sqlmodel import select

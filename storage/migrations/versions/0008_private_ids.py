@@ -17,7 +17,7 @@ Revision ID: 0008_private_ids
 Revises: 0006
 Create Date: 2026-12-01
 """
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -45,8 +45,8 @@ def upgrade() -> None:
 def _day(value: datetime) -> datetime:
     vietnam = ZoneInfo("Asia/Ho_Chi_Minh")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return datetime.combine(value.astimezone(vietnam).date(), time(), vietnam).astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return datetime.combine(value.astimezone(vietnam).date(), time(), vietnam).astimezone(UTC)
 
 
 def _hash_and_encrypt(bind, cipher) -> None:

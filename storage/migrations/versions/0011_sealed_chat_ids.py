@@ -47,7 +47,7 @@ def _seal(bind, cipher, convert) -> None:
         if rows and cipher is None:
             raise RuntimeError("migration 0011_sealed_chat_ids needs the encryption key: run it through the bot (storage.db.migrate)")
         for chat_id, *ids in rows:
-            where = [table.c.chat_id == chat_id, *(table.c[k] == v for k, v in zip(keys, ids))]
+            where = [table.c.chat_id == chat_id, *(table.c[k] == v for k, v in zip(keys, ids, strict=True))]
             bind.execute(table.update().where(*where).values(chat_id=convert(cipher, chat_id)))
 
 
