@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from storage.models import utcnow
-from tests.conftest import TEST_DATABASE_URL, subprocess_engine
 from standins.telegram_api import FakeTelegramAPI, ThreadedFakeTelegramAPI
 from standins.traffic import REGISTRATION, free_port, update
+from storage.models import utcnow
+from tests.conftest import TEST_DATABASE_URL, subprocess_engine
 from tests.test_cli import _env
 from tests.test_faults import _masked
 from tests.test_reminders_broadcast import bind_officers
