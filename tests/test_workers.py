@@ -21,7 +21,7 @@ from standins.traffic import REGISTRATION, free_port, update
 from storage.models import utcnow
 from tests.conftest import TEST_DATABASE_URL, subprocess_engine
 from tests.test_cli import _env
-from tests.test_faults import _masked
+from tests.test_faults import _masked, disorder
 from tests.test_reminders_broadcast import bind_officers
 from tests.test_telegram import SECRET, Harness, message_update
 
@@ -167,10 +167,9 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
             # A repeat is the message a chat's queue had in flight at the kill, sent again first
             # thing by the worker that takes the chat: right after its original. Without those,
             # the chat's messages must be the clean registration's, in its order.
-            once = [t for i, t in enumerate(got) if i == 0 or t != got[i - 1]]
-            disorder = sum(a != b for a, b in zip(once, expected, strict=False)) + abs(len(once) - len(expected))
-            out_of_order += disorder
-            if disorder:  # what went wrong, in the test's output (synthetic people, digits masked)
+            wrong = disorder(got, expected)
+            out_of_order += wrong
+            if wrong:  # what went wrong, in the test's output (synthetic people, digits masked)
                 print(f"\nchat {chat}:", [t[:30] for t in got], "\nexpected:", [t[:30] for t in expected])
         reminders = [m for m in fake.sent() if str(m["chat_id"]) == OFFICER_CHAT]
     from sqlalchemy import text
