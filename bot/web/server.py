@@ -250,6 +250,12 @@ class WebPages:
 
     # -- login and logout ---------------------------------------------------------------------------------
 
+    def _signed_in(self, token: str) -> web.HTTPSeeOther:
+        """To the home page with a new session's cookie (a login, or a move to another commune)."""
+        response = web.HTTPSeeOther("/web/")
+        response.set_cookie(self.cookie, token, httponly=True, samesite="Strict", secure=self.secure, path="/")
+        return response
+
     async def login_form(self, request: web.Request) -> web.StreamResponse:
         """The link's button page. Its form carries a CSRF token bound to a short-lived SameSite=Strict
         cookie set here, so another site cannot post someone else's link to log a person in."""
@@ -273,8 +279,7 @@ class WebPages:
             return self._response(self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None}))
         result = await asyncio.to_thread(self._login, token)
         if isinstance(result, str):
-            response = web.HTTPSeeOther("/web/")
-            response.set_cookie(self.cookie, result, httponly=True, samesite="Strict", secure=self.secure, path="/")
+            response = self._signed_in(result)
             response.del_cookie(self.login_cookie, path="/")
             raise response
         return self._response(result)
@@ -297,9 +302,7 @@ class WebPages:
         token = request.cookies.get(self.cookie, "")
         result = await asyncio.to_thread(self._switch, token, (form.get("csrf") or [""])[0], (form.get("to") or [""])[0])
         if isinstance(result, str):
-            response = web.HTTPSeeOther("/web/")
-            response.set_cookie(self.cookie, result, httponly=True, samesite="Strict", secure=self.secure, path="/")
-            raise response
+            raise self._signed_in(result)
         return self._response(result)
 
     def _switch(self, token: str, csrf: str, to: str):
