@@ -10,12 +10,12 @@ so "vay mua ô tô" does not ride on the common word "vay" into a loan answer.
 from __future__ import annotations
 
 import functools
-import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from bot.nlu.meaning import build_meaning
@@ -122,7 +122,7 @@ class FaqMatcher:
         self.entry_features = [frozenset(f) for f in entry_features]
         self.meaning = build_meaning([(n.text, entries[i].id) for i, n in normalized if n.text]) if config.meaning.enabled else None
         self.phrasings: list[_Phrasing] = []
-        self.postings: dict[str, list[int]] = defaultdict(list)
+        postings: dict[str, list[int]] = defaultdict(list)
         for i, n in normalized:
             feats = frozenset(features(n.tokens))
             if not feats:
@@ -130,7 +130,19 @@ class FaqMatcher:
             index = len(self.phrasings)
             self.phrasings.append(_Phrasing(i, n.text, feats, sum(self.weight(f) for f in feats)))
             for f in feats:
-                self.postings[f].append(index)
+                postings[f].append(index)
+        # The same index as arrays, for scoring every phrasing at once (numpy): per feature, the
+        # phrasings and the entries that have it; per phrasing, its weight and entry.
+        self._phrasing_postings = {f: np.array(ids, dtype=np.intp) for f, ids in postings.items()}
+        entry_postings: dict[str, list[int]] = defaultdict(list)
+        for i, feats in enumerate(self.entry_features):
+            for f in feats:
+                entry_postings[f].append(i)
+        self._entry_postings = {f: np.array(ids, dtype=np.intp) for f, ids in entry_postings.items()}
+        self._phrasing_weight = np.array([p.weight for p in self.phrasings], dtype=np.float64)
+        self._phrasing_entry = np.array([p.entry for p in self.phrasings], dtype=np.intp)
+        self._programme_names = sorted(set(self.programmes))
+        self._entry_programme = np.array([self._programme_names.index(p) for p in self.programmes], dtype=np.intp)
 
     def named_programmes(self, tokens: tuple[str, ...]) -> set[str]:
         return {name for name, phrases in self.programme_words.items() if any(contains(tokens, p) for p in phrases)}
@@ -181,44 +193,44 @@ class FaqMatcher:
             return []
         by_topic = key is not None and bool(self.topic_rows) and not self.named_programmes(tokens)
         moved = self.siblings(key) if by_topic else {}
-        # The same sums in the same order as weighing each feature where it is used (the scores
-        # must not move by a rounding), with each feature weighed once.
-        weights = [(f, self.weight(f)) for f in query]
-        query_weight = sum(w for _, w in weights)
-        shared: dict[int, float] = defaultdict(float)
-        postings = self.postings
-        for f, w in weights:
-            for index in postings.get(f, ()):
-                shared[index] += w
+        all_weights = [(f, self.weight(f)) for f in query]
+        query_weight = sum(w for _, w in all_weights)
+        weights = [(f, w) for f, w in all_weights if f in self._phrasing_postings]
+        if not weights:
+            return []
+        # Each phrasing's shared weight and each entry's explained weight, summed feature by
+        # feature in the query's order (np.bincount adds in input order).
+        posted = [self._phrasing_postings[f] for f, _ in weights]
+        shared = np.bincount(np.concatenate(posted), np.repeat([w for _, w in weights], [len(a) for a in posted]),
+                             minlength=len(self.phrasings))
+        owned = [self._entry_postings[f] for f, _ in weights]
+        explained = np.bincount(np.concatenate(owned), np.repeat([w for _, w in weights], [len(a) for a in owned]),
+                                minlength=len(self.entries))
+        index = np.flatnonzero(shared)
+        if exclude:
+            index = index[[self.phrasings[i].text not in exclude for i in index]]
         beta = recall_weight(len(tokens))
         square = beta**2
+        recall = shared[index] / self._phrasing_weight[index]
+        entry_of = self._phrasing_entry[index]
+        precision = explained[entry_of] / query_weight
+        score = (1 + square) * precision * recall / (square * precision + recall)
         # By topic, an entry whose topic has the person's column scores in full (it is answered from
         # that column); the others keep the factor for not being the person's programme.
         programme_factor = self._programme_factors(tokens, programme)
-        best: dict[int, float] = {}
-        explained: dict[int, float] = {}
-        phrasings, entries, programmes = self.phrasings, self.entries, self.programmes
-        for index, common in shared.items():
-            p = phrasings[index]
-            if exclude and p.text in exclude:
-                continue
-            recall = common / p.weight
-            entry = p.entry
-            if entry not in explained:
-                own = self.entry_features[entry]
-                explained[entry] = sum(w for f, w in weights if f in own)
-            precision = explained[entry] / query_weight
-            score = (1 + square) * precision * recall / (square * precision + recall)
-            if not moved or entries[entry].id not in moved:
-                score *= programme_factor.get(programmes[entry], 1.0)
-            if score > 0.0:  # each phrasing once: best.get(index, 0.0) was always 0.0
-                best[index] = score
-        ranked = heapq.nlargest(FUZZ_CANDIDATES, best.items(), key=lambda kv: kv[1])  # = sorted(…)[:25], ties in order
+        if programme_factor:
+            factor = np.array([programme_factor.get(name, 1.0) for name in self._programme_names])[self._entry_programme[entry_of]]
+            if moved:
+                factor[[self.entries[e].id in moved for e in entry_of]] = 1.0
+            score = score * factor
+        keep = score > 0.0
+        index, score = index[keep], score[keep]
+        top = np.lexsort((index, -score))[:FUZZ_CANDIDATES]  # best first, ties by phrasing order
         query_text = " ".join(tokens)
         per_entry: dict[int, float] = {}
-        for index, score in ranked:
-            p = self.phrasings[index]
-            blended = (1 - FUZZ_BLEND) * score + FUZZ_BLEND * fuzz.ratio(query_text, p.text) / 100
+        for at, lexical in zip(index[top].tolist(), score[top].tolist(), strict=True):
+            p = self.phrasings[at]
+            blended = (1 - FUZZ_BLEND) * lexical + FUZZ_BLEND * fuzz.ratio(query_text, p.text) / 100
             if blended > per_entry.get(p.entry, 0.0):
                 per_entry[p.entry] = blended
         ranked_ids: dict[str, float] = {}
