@@ -518,6 +518,18 @@ def test_phrase_lists_reject_regular_expression_syntax_they_would_silently_never
     assert not compile_phrases(["duoc vay ... khong"]).search("duoc vay tien nha nuoc de lam an khong")
 
 
+def test_phrase_lists_reject_nested_alternatives_and_read_one_word_in_parentheses_as_the_word():
+    # "(xin loi|thuong (lam|nhieu))" was cut at the first ")" and never matched: a farewell message
+    # ("nhắn với mạ tui là tui xin lỗi, tui đi trước") went unhelped.
+    from bot.nlu.phrases import compile_phrases
+
+    with pytest.raises(ValueError):
+        compile_phrases(["nhan (voi|giup) ma ... (xin loi|thuong (lam|nhieu))"])
+    with pytest.raises(ValueError):
+        compile_phrases(["(xin loi|tam biet"])
+    assert compile_phrases(["(con|chau) ... (tuoi) ... giao hang"]).search("chau 13 tuoi bi nho giao hang")
+
+
 def test_a_topic_told_for_one_programme_is_answered_from_the_person_s_programme(brain, ctx):
     # The training entry is written for QĐ 08; someone after prison gets QĐ 22's training loan.
     result, text, _ = said(brain, ctx, "tui ở tù 2 năm, mới về hồi tháng 3", "còn nếu tui đi học nghề trước thì sao")
@@ -697,3 +709,39 @@ def test_for_whom_said_where_the_name_was_asked_is_kept_and_the_name_asked_again
     assert "Cho Thằng" not in reply and "Đã ghi người đăng ký" in reply and reply.rstrip().endswith("Nguyễn Văn An)")
     reply, _ = conversation(app, "nó tên Trần Văn Tâm", chat_id="m1")
     assert "Đã ghi họ và tên: Trần Văn Tâm" in reply
+
+
+def test_an_accented_phrase_that_mixes_in_accent_free_alternatives_is_refused():
+    # "(so|sợ) ... (khong|ko) ..." went to the accented text only, where "khong" never stands for
+    # "không": it matched only text typed without accents.
+    from bot.nlu.routing import _split
+
+    with pytest.raises(ValueError):
+        _split(["(so|sợ) ... (khong|ko) (kem|giu) duoc"])
+    assert _split(["thèm lại", "them lai"]) == (["them lai"], ["thèm lại"])
+
+
+@pytest.mark.parametrize("text", ["em muốn vay 300 triệu mở xưởng được không", "vay 300 triệu được không"])
+def test_an_amount_asked_about_by_someone_who_named_no_group_gets_both_programmes_ceilings(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert "200 triệu" in reply and "100 triệu" in reply
+
+
+def test_a_price_asked_with_bao_nhieu_is_not_taken_for_the_loan_amount(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "giá lúa hôm nay ở An Giang bao nhiêu")
+    assert "200 triệu" not in reply and "100 triệu" not in reply
+
+
+def test_the_answer_just_given_is_not_repeated_beside_the_new_point(brain, ctx):
+    result, reply, state = said(brain, ctx, "e cai xong, muốn vay học nghề sửa ô tô",
+                                "trước đây e có vay quỹ khác để học nghề này, còn nợ 10 triệu")
+    assert len(result.replies) == 1 and "dư nợ" in reply
+    assert "giấy xác nhận của cơ sở đào tạo" not in reply  # the training answer of the turn before
+
+
+def test_a_blood_brother_is_not_a_chase(brain, ctx):
+    # "anh ruột em" folds to "anh ruot em", as "rượt" (chase) does.
+    result, reply, _ = ask(brain, ctx, "anh ruột em vừa chấp hành án xong, có vay được ko")
+    assert "113" not in reply and "QĐ 22/2023" in reply
+    result, reply, _ = ask(brain, ctx, "thằng chồng cũ cầm dao rượt em chạy khắp xóm")
+    assert "113" in reply

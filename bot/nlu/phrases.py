@@ -17,7 +17,7 @@ GAP_WORDS = 4
 SENTENCE_MARK = "¶"
 _GAP = rf"[^\s{SENTENCE_MARK}]+"
 PHRASE_WORD = re.compile(r"\([^)]*\)|\S+")
-ALTERNATIVES = re.compile(r"^\(([^()|]+(?:\|[^()|]+)+)\)$")
+ALTERNATIVES = re.compile(r"^\(([^()|]+(?:\|[^()|]+)*)\)$")  # "(tuoi)" alone is the word
 
 
 def _word(word: str) -> str:
@@ -42,6 +42,10 @@ def _phrase(phrase: str) -> str:
         raise ValueError(f"phrase {phrase!r}: only words, (a|b), '...' and '#' are understood")
     body, gaps = "", 0
     for word in PHRASE_WORD.findall(phrase):
+        if ("(" in word or ")" in word) and not ALTERNATIVES.match(word):
+            # "(xin loi|thuong (lam|nhieu))": nested or unbalanced, it would be cut at the first ")"
+            # and silently never match. Write the options out: (xin loi|thuong lam|thuong nhieu).
+            raise ValueError(f"phrase {phrase!r}: {word!r} — alternatives cannot nest, and each '(' needs its ')'")
         if word == "...":
             gaps += 1  # "... ..." allows twice as many words
             continue

@@ -54,7 +54,19 @@ def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
     """Accent-free phrases, and phrases written with accents (matched only on the accented text:
     "tự tử" is not "tù từ", which folds the same)."""
     accented = [p for p in phrases if not p.isascii()]
+    for phrase in accented:
+        for options in ALTERNATIVE_GROUP.findall(phrase):
+            kinds = {option.isascii() for option in options.split("|")}
+            if len(kinds) > 1:
+                # "(so|sợ) ... (khong|ko) ...": one accented word sends the whole phrase to the
+                # accented text, where "khong" never stands for "không"; it then only ever matched
+                # text typed without accents.
+                raise ValueError(f"phrase {phrase!r}: ({options}) mixes words with and without accents; "
+                                 "write the phrase twice, once each way")
     return [p for p in phrases if p.isascii()], accented
+
+
+ALTERNATIVE_GROUP = re.compile(r"\(([^()]*)\)")
 
 
 class _Cues:
