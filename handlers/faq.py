@@ -115,6 +115,11 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         state.faq.pending_place = text[:MAX_CLAUSE_TEXT]
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
         return Result([Reply(ctx.t("faq.ask_place"), buttons)], Outcome(Status.SUGGEST.value))
+    if not facts.topic and told_only(ctx, text, own) and personal_text(ctx, facts, "eligible") is None:
+        # "em cai xong từ 2024" opening a conversation: the situation, no question and no loan
+        # named yet. Thanked, with the check and the person's common questions; not an entry the
+        # words happen to resemble. (After an answer, "còn người ra tù" continues its topic.)
+        return situation_reply(ctx, facts)
     questions = question_clauses(ctx, text)
     found = clause_answers(ctx, questions, facts, text) if len(questions) >= 2 else []
     if len(found) >= 2 and facts.topic:
@@ -217,6 +222,8 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
     return result
 
 
+# Words that make a short message a question wherever they stand ("… do ai cấp", "… hay từ ngày …").
+ASKING_WORDS = frozenset(["hay", "ai", "gi", "j", "nao", "may", "sao", "khong", "ko", "k", "hong", "chua", "nhieu", "bn", "tinh", "the"])
 LOAN_WORD = re.compile(r"\b(?:vay|von|muon tien)\b")  # a question about a loan, not "giá lúa bao nhiêu"
 
 
@@ -430,6 +437,15 @@ def common_for(ctx: Context, facts: Facts) -> list[FaqEntry]:
     else:
         ids = list(ctx.content.matching.popular)
     return [ctx.content.faq_by_id[i] for i in dict.fromkeys(ids) if i in ctx.content.faq_by_id][: ctx.content.matching.max_suggestions]
+
+
+def told_only(ctx: Context, text: str, own: Facts) -> bool:
+    """The message tells the person's situation and nothing else: no question, no purpose, no loan."""
+    told = {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
+    folded = fold(text).strip()
+    words = set(folded.split())
+    return bool(told) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= 10 and not words & ASKING_WORDS \
+        and not QUESTION_MARK.search(folded) and not LOAN_WORD.search(folded) and not ctx.triage.has_ask(text)
 
 
 def situation_reply(ctx: Context, facts: Facts) -> Result:

@@ -745,3 +745,13 @@ def test_a_blood_brother_is_not_a_chase(brain, ctx):
     assert "113" not in reply and "QĐ 22/2023" in reply
     result, reply, _ = ask(brain, ctx, "thằng chồng cũ cầm dao rượt em chạy khắp xóm")
     assert "113" in reply
+
+
+def test_a_situation_told_without_a_question_is_thanked_with_the_check_not_a_lookalike_entry(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "em cai xong từ 2024")
+    assert reply.startswith("Cảm ơn bạn đã chia sẻ")
+    assert any(b.payload == "elig:start" for r in result.replies for b in r.buttons)
+    assert "2012" not in reply  # the window entry's worked example, for someone else
+    # A loan named is a request: answered.
+    result, reply, _ = ask(brain, ctx, "tui ra tù năm 2023 muốn vay vốn")
+    assert "QĐ 22/2023" in reply
