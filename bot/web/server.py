@@ -210,14 +210,9 @@ class WebPages:
     def _work(self, token: str, view: View, req: Req):
         now = utcnow()
         with transaction(self.engine) as session:
-            found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
-            if found is None:
-                return self._render(Page("message.html", {"kind": "login_needed"}, 401), {"t": self.texts.t, "officer": None})
-            _, officer = found
-            if req.form is not None and not hmac.compare_digest(req.arg("csrf").encode(), self.csrf(token).encode()):
-                officers.audit(session=session, actor=f"officer:{officer.id}", action="web_csrf_refused", now=now,
-                               commune_code=officer.commune_code)
-                return self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None})
+            officer, refusal = self._signed(session, token, now, req.arg("csrf") if req.form is not None else None)
+            if officer is None or refusal is not None:
+                return refusal
             ctx = self.context(session, officer, now)
             try:
                 result = view(ctx, officer, req)
@@ -232,6 +227,24 @@ class WebPages:
         if notified and self.app.dispatcher.on_notify is not None:
             self.app.dispatcher.on_notify(notified)
         return rendered
+
+    def _signed(self, session, token: str, now: datetime, csrf: str | None) -> tuple[Officer | None, Page | None]:
+        """The officer whose live session `token` is, and the page that refuses the request, if
+        any: no live session (login needed), or a posted CSRF token (`csrf`; None for a GET) that
+        is not the session's — audited, as someone else's page may have posted it."""
+        found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
+        if found is None:
+            return None, self._message("login_needed", 401)
+        officer = found[1]
+        if csrf is not None and not hmac.compare_digest(csrf.encode(), self.csrf(token).encode()):
+            officers.audit(session=session, actor=f"officer:{officer.id}", action="web_csrf_refused", now=now,
+                           commune_code=officer.commune_code)
+            return officer, self._message("csrf", 403)
+        return officer, None
+
+    def _message(self, kind: str, status: int) -> Page:
+        """A short page of message.html (signed out: no officer's menu)."""
+        return self._render(Page("message.html", {"kind": kind}, status), {"t": self.texts.t, "officer": None})
 
     def _render(self, result, common: dict):
         if isinstance(result, Page):
@@ -276,7 +289,7 @@ class WebPages:
         nonce = request.cookies.get(self.login_cookie, "")
         if not nonce or not hmac.compare_digest((form.get("csrf") or [""])[0].encode(), self.csrf(LOGIN_CSRF + nonce).encode()):
             # Refused before the link is looked at: the link stays usable from its own page.
-            return self._response(self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None}))
+            return self._response(self._message("csrf", 403))
         result = await asyncio.to_thread(self._login, token)
         if isinstance(result, str):
             response = self._signed_in(result)
@@ -289,7 +302,7 @@ class WebPages:
         with transaction(self.engine) as session:
             officer = web_store.take_login(session=session, token=token, now=now) if token else None
             if officer is None:
-                return self._render(Page("message.html", {"kind": "link_invalid"}, 403), {"t": self.texts.t, "officer": None})
+                return self._message("link_invalid", 403)
             cookie = web_store.open_session(session=session, officer_id=officer.id, now=now)
             officers.audit(session=session, actor=f"officer:{officer.id}", action="web_login", now=now,
                            commune_code=officer.commune_code)
@@ -308,12 +321,9 @@ class WebPages:
     def _switch(self, token: str, csrf: str, to: str):
         now = utcnow()
         with transaction(self.engine) as session:
-            found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
-            if found is None:
-                return self._render(Page("message.html", {"kind": "login_needed"}, 401), {"t": self.texts.t, "officer": None})
-            _, officer = found
-            if not hmac.compare_digest(csrf.encode(), self.csrf(token).encode()):
-                return self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None})
+            officer, refusal = self._signed(session, token, now, csrf)
+            if officer is None or refusal is not None:
+                return refusal
             target = next((o for o in _siblings(session, officer) if str(o.id) == to.strip()), None)
             if target is None:
                 officers.audit(session=session, actor=f"officer:{officer.id}", action="web_switch_refused", now=now,
@@ -338,14 +348,14 @@ class WebPages:
     def _logout(self, token: str, csrf: str):
         now = utcnow()
         with transaction(self.engine) as session:
-            found = web_store.session_for(session=session, token=token, now=now, idle=self.idle) if token else None
-            if found is None:
-                return None
-            if not hmac.compare_digest(csrf.encode(), self.csrf(token).encode()):
-                return self._render(Page("message.html", {"kind": "csrf"}, 403), {"t": self.texts.t, "officer": None})
+            officer, refusal = self._signed(session, token, now, csrf)
+            if officer is None:
+                return None  # no live session: signed out already
+            if refusal is not None:
+                return refusal
             web_store.end_session(session=session, token=token, now=now)
-            officers.audit(session=session, actor=f"officer:{found[1].id}", action="web_logout", now=now,
-                           commune_code=found[1].commune_code)
+            officers.audit(session=session, actor=f"officer:{officer.id}", action="web_logout", now=now,
+                           commune_code=officer.commune_code)
         return None
 
 
