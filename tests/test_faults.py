@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from bot.state import ConversationState
 from standins.telegram_api import ThreadedFakeTelegramAPI
 from standins.traffic import REGISTRATION, free_port, update, wait_healthy
+from tests.burst import masked, send_scripts, tally
 from tests.conftest import make_message, press, run, subprocess_engine
 from tests.test_cli import _env
 from tests.test_telegram import SECRET, Harness, message_update
@@ -227,22 +228,6 @@ def test_any_input_in_any_state_gets_a_reply_and_keeps_a_valid_state(app, entry,
     assert state.flow is not None
 
 
-def disorder(got: list[str], expected: list[str]) -> int:
-    """How far a chat's messages are from the clean run's order. A repeat is the message the chat's
-    queue had in flight at a kill, sent again first thing after the restart: right after its
-    original, so it is taken out there (counting "each text's first copies" instead took a repeat
-    of a prompt the script shows twice for the second one, and called that out of order)."""
-    once = [t for i, t in enumerate(got) if i == 0 or t != got[i - 1]]
-    return sum(a != b for a, b in zip(once, expected, strict=False)) + abs(len(once) - len(expected))
-
-
-def _masked(text_: str) -> str:
-    """What differs between people (phones, reference codes) masked, so replies can be compared."""
-    import re
-
-    return re.sub(r"\d", "#", re.sub(r"\b[A-Z0-9]{3}-[A-Z0-9]{3}\b", "CODE", text_))
-
-
 def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_path):
     """Forty people register at once over the webhook (720 updates); the bot is SIGKILLed at a
     third and at two thirds of the burst and restarted each time, while "Telegram" redelivers
@@ -259,7 +244,7 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
     chats = {chat: [(k, v.format(n=chat % 1000)) for k, v in REGISTRATION] for chat in [control, *people]}
     acknowledged: dict[int, int] = {}
     url_headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    to = lambda fake, chat: [_masked(str(m.get("text"))) for m in fake.sent() if str(m["chat_id"]) == str(chat)]
+    to = lambda fake, chat: [masked(str(m.get("text"))) for m in fake.sent() if str(m["chat_id"]) == str(chat)]
     with ThreadedFakeTelegramAPI() as fake:
         port = free_port()
 
@@ -267,29 +252,18 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
             url = f"http://127.0.0.1:{port}/telegram/webhook"
             await wait_healthy(port, timeout=90)
             reached = asyncio.Event()
+
+            def counted() -> None:
+                if kill_at is not None and sum(acknowledged.values()) >= kill_at:
+                    reached.set()
+
             async with aiohttp.ClientSession() as session:
-
-                async def person(chat: int) -> None:
-                    script = chats[chat]
-                    while acknowledged.get(chat, 0) < len(script):
-                        step = acknowledged.get(chat, 0)
-                        kind, value = script[step]
-                        try:
-                            body = update(chat * 100 + step, chat, kind, value)
-                            async with session.post(url, json=body, headers=url_headers) as response:
-                                if response.status != 200:
-                                    return
-                        except aiohttp.ClientError:
-                            return  # the bot died: Telegram delivers it again later
-                        acknowledged[chat] = step + 1
-                        if kill_at is not None and sum(acknowledged.values()) >= kill_at:
-                            reached.set()
-
-                tasks = [asyncio.create_task(person(chat)) for chat in who]
+                sending = asyncio.create_task(send_scripts(session, url, url_headers, chats, acknowledged, who, retry=False,
+                                                           on_acknowledged=counted))
                 if kill_at is not None:
                     await reached.wait()  # a signal from the senders, not a timer
                     os.kill(bot.pid, signal.SIGKILL)
-                await asyncio.gather(*tasks)
+                await sending
 
         bot = start_bot(tmp_path, fake, port)
         try:
@@ -316,19 +290,13 @@ def test_two_sigkills_during_a_700_update_burst_repeat_and_reorder_nothing(tmp_p
             bot.send_signal(signal.SIGTERM)
             bot.wait(30)
         expected = to(fake, control)[:expected_count]
-        duplicates = losses = out_of_order = worst = 0
-        for chat in people:
-            got = to(fake, chat)[:-1] if "#,##%" in to(fake, chat)[-1] else to(fake, chat)  # without the last question
-            extra, missing = Counter(got) - Counter(expected), Counter(expected) - Counter(got)
-            duplicates += sum(extra.values())
-            worst = max(worst, sum(extra.values()))
-            losses += sum(missing.values())
-            out_of_order += disorder(got, expected)
+        counts = tally(lambda chat: to(fake, chat), people, expected)
     print(f"\ntwo SIGKILLs in a {total}-update burst ({len(people)} chats, {elapsed:.1f} s with restarts): "
-          f"duplicates {duplicates} (at most {worst} in one chat), losses {losses}, replies out of order {out_of_order}")
+          f"duplicates {counts.duplicates} (at most {counts.worst} in one chat), losses {counts.losses}, "
+          f"replies out of order {counts.out_of_order}")
     assert all(acknowledged[chat] == len(REGISTRATION) for chat in people)
-    assert losses == 0 and out_of_order == 0
-    assert worst <= 2  # one message in flight per chat at each of the two kills
+    assert counts.losses == 0 and counts.out_of_order == 0
+    assert counts.worst <= 2  # one message in flight per chat at each of the two kills
 
 
 async def _ask_last(port: int, chats: list[int]) -> None:

@@ -10,18 +10,17 @@ import os
 import signal
 import subprocess
 import sys
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from standins.telegram_api import FakeTelegramAPI, ThreadedFakeTelegramAPI
-from standins.traffic import REGISTRATION, free_port, update
+from standins.traffic import REGISTRATION, free_port
 from storage.models import utcnow
+from tests.burst import masked, send_scripts, tally
 from tests.conftest import TEST_DATABASE_URL, subprocess_engine
 from tests.test_cli import _env
-from tests.test_faults import _masked, disorder
 from tests.test_reminders_broadcast import bind_officers
 from tests.test_telegram import SECRET, Harness, message_update
 
@@ -83,7 +82,7 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
     chats = {chat: [(k, v.format(n=chat % 1000)) for k, v in REGISTRATION] for chat in [control, *people]}
     acknowledged: dict[int, int] = {}
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    to = lambda fake, chat: [_masked(str(m.get("text"))) for m in fake.sent() if str(m["chat_id"]) == str(chat)]
+    to = lambda fake, chat: [masked(str(m.get("text"))) for m in fake.sent() if str(m["chat_id"]) == str(chat)]
     with ThreadedFakeTelegramAPI() as fake:
         port = free_port()
         parent = start_workers(tmp_path, fake, port)
@@ -92,38 +91,24 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
 
         async def deliver(who: list[int], kill_at: int | None, spread: bool = True) -> None:
             reached = asyncio.Event()
+
+            def counted() -> None:
+                if kill_at is not None and sum(acknowledged.values()) >= kill_at:
+                    reached.set()
+
             # Spread: a new connection for every update, which the kernel hands to either worker,
             # so a chat's consecutive updates land on both (Telegram's own connections spread them
             # too). Otherwise one kept-alive connection: one worker.
             connector = aiohttp.TCPConnector(force_close=spread, limit=0 if spread else 1)
             async with aiohttp.ClientSession(connector=connector) as session:
-
-                async def person(chat: int) -> None:
-                    script = chats[chat]
-                    while acknowledged.get(chat, 0) < len(script):
-                        step = acknowledged.get(chat, 0)
-                        kind, value = script[step]
-                        try:
-                            async with session.post(url, json=update(chat * 100 + step, chat, kind, value), headers=headers) as response:
-                                ok = response.status == 200
-                        except aiohttp.ClientError:
-                            ok = False  # the worker died under this connection
-                        if not ok:
-                            # Telegram delivers it again a moment later (the same update id): the
-                            # pace of its retries, not a wait for work.
-                            await asyncio.sleep(0.05)
-                            continue
-                        acknowledged[chat] = step + 1
-                        if kill_at is not None and sum(acknowledged.values()) >= kill_at:
-                            reached.set()
-
-                tasks = [asyncio.create_task(person(chat)) for chat in who]
+                sending = asyncio.create_task(send_scripts(session, url, headers, chats, acknowledged, who, retry=True,
+                                                           on_acknowledged=counted))
                 if kill_at is not None:
                     await reached.wait()  # a signal from the senders, not a timer
                     victim = children(parent.pid)[0]
                     os.kill(victim, signal.SIGKILL)
                     killed.append(victim)
-                await asyncio.gather(*tasks)
+                await sending
 
         try:
             # Both workers registered the webhook: their channels are starting (a 503 until
@@ -157,20 +142,10 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
         assert all(not Path(f"/proc/{pid}").exists() for pid in first | after)  # SIGTERM stopped every worker
         expected = to(fake, control)[:expected_count]
         assert all(a != b for a, b in zip(expected, expected[1:], strict=False))  # no message follows an identical one
-        duplicates = losses = out_of_order = worst = 0
-        for chat in people:
-            got = to(fake, chat)[:-1] if "#,##%" in to(fake, chat)[-1] else to(fake, chat)  # without the last question
-            extra, missing = Counter(got) - Counter(expected), Counter(expected) - Counter(got)
-            duplicates += sum(extra.values())
-            worst = max(worst, sum(extra.values()))
-            losses += sum(missing.values())
-            # A repeat is the message a chat's queue had in flight at the kill, sent again first
-            # thing by the worker that takes the chat: right after its original. Without those,
-            # the chat's messages must be the clean registration's, in its order.
-            wrong = disorder(got, expected)
-            out_of_order += wrong
-            if wrong:  # what went wrong, in the test's output (synthetic people, digits masked)
-                print(f"\nchat {chat}:", [t[:30] for t in got], "\nexpected:", [t[:30] for t in expected])
+        # A repeat is the message a chat's queue had in flight at the kill, sent again first thing
+        # by the worker that takes the chat: right after its original. Without those, the chat's
+        # messages must be the clean registration's, in its order.
+        counts = tally(lambda chat: to(fake, chat), people, expected, show=True)
         reminders = [m for m in fake.sent() if str(m["chat_id"]) == OFFICER_CHAT]
     from sqlalchemy import text
 
@@ -182,13 +157,13 @@ def test_two_workers_with_one_sigkilled_midway_answer_every_update_once_in_each_
             "HAVING count(DISTINCT leased_by) > 1) AS both_workers")).scalar()
     engine.dispose()
     print(f"\ntwo workers, one SIGKILLed in a {total}-update burst ({len(people)} chats): updates per worker "
-          f"{sorted(by_worker.values())}, chats answered by both {mixed}; duplicates {duplicates} (at most {worst} in one "
-          f"chat), losses {losses}, replies out of order {out_of_order}; reminders to the officer {len(reminders)}")
+          f"{sorted(by_worker.values())}, chats answered by both {mixed}; duplicates {counts.duplicates} (at most {counts.worst} in one "
+          f"chat), losses {counts.losses}, replies out of order {counts.out_of_order}; reminders to the officer {len(reminders)}")
     assert killed and killed[0] in first and killed[0] not in after and len(after) == 2  # started again
     assert "ended (signal SIGKILL); starting it again" in log
     assert all(acknowledged[chat] == len(REGISTRATION) + 1 for chat in people)
-    assert losses == 0 and out_of_order == 0
-    assert worst <= 1  # one message in flight per chat at the one kill
+    assert counts.losses == 0 and counts.out_of_order == 0
+    assert counts.worst <= 1  # one message in flight per chat at the one kill
     assert len(reminders) == 1 and "Hạn" in reminders[0]["text"]
     # Both workers handled a good part of the burst, and chats went from one to the other. (A
     # worker goes on with a chat while its next update arrives before the last is answered,
