@@ -785,7 +785,3 @@ def test_a_question_about_the_decision_not_yet_in_force_gets_its_start_date(brai
     result, reply, _ = ask(brain, ctx, "Tui cai xong hồi tháng 2/2026, lúc đó chính sách chưa áp dụng, vậy tui có được tính không?")
     assert result.outcome.entry == "qd08.effective"
 
-
-def test_an_amount_named_with_a_can_i_is_the_amount_even_beside_a_business_match(brain, ctx):
-    result, reply, _ = ask(brain, ctx, "Người sau cai muốn vay 2 tỷ mở xưởng riêng có được không, hay 2 tỷ là mức của doanh nghiệp?")
-    assert "200 triệu" in reply and "2 tỷ" in reply
