@@ -122,10 +122,11 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         return situation_reply(ctx, facts)
     questions = question_clauses(ctx, text)
     found = clause_answers(ctx, questions, facts, text) if len(questions) >= 2 else []
-    if len(found) >= 2 and facts.topic:
+    if len(found) >= 2 and state.faq.last_entry:
         # "trước đây e có vay quỹ khác để học nghề này, còn nợ 10 triệu" after the training answer:
-        # the new point is answered, the answer just given is not repeated.
-        fresh = [f for f in found if ctx.content.topics.topic_of(f.entry_id) != facts.topic]
+        # the new point is answered, the answer just given is not repeated (the same topic for
+        # another group is another answer, and stays).
+        fresh = [f for f in found if f.entry_id != state.faq.last_entry]
         found = fresh or found
     if len(found) < 2:
         target = questions[0] if len(questions) == 1 else text
@@ -222,9 +223,21 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
     return result
 
 
-# Words that make a short message a question wherever they stand ("… do ai cấp", "… hay từ ngày …").
-ASKING_WORDS = frozenset(["hay", "ai", "gi", "j", "nao", "may", "sao", "khong", "ko", "k", "hong", "chua", "nhieu", "bn", "tinh", "the"])
-LOAN_WORD = re.compile(r"\b(?:vay|von|muon tien)\b")  # a question about a loan, not "giá lúa bao nhiêu"
+# Words that make a short message a question or a request wherever they stand ("… do ai cấp",
+# "… hay từ ngày …", "… cần giấy xác nhận", "… muốn đăng ký").
+ASKING_WORDS = frozenset(
+    ["hay", "ai", "gi", "j", "nao", "may", "sao", "khong", "ko", "k", "hong", "chua", "nhieu", "bn", "tinh", "the",
+     "can", "xin", "muon", "giay", "dang", "ky", "hoi", "so"])
+
+
+def names_loan(text: str) -> bool:
+    """Whether the message speaks of a loan ("vay", "vốn", "mượn tiền") — not "giá lúa bao nhiêu
+    vậy": on the accented text "vậy" is not "vay", and a bare "vay" closing the message is "vậy"
+    typed without accents."""
+    words = re.findall(r"\w+", text.lower())
+    said = " ".join(words)
+    return any(w in ("vay", "vốn", "von") for w in words[:-1]) or (bool(words) and words[-1] in ("vốn", "von")) \
+        or "mượn tiền" in said or "muon tien" in said
 
 
 def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, programme: str | None,
@@ -261,7 +274,7 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
             return Found(row[facts.key], floor, personal=topic in PERSONAL_TOPICS)
         if facts.key is None and len(set(row.values())) == 1:
             return Found(next(iter(row.values())), floor, personal=topic in PERSONAL_TOPICS)
-        if facts.key is None and "any" in row and not ctx.triage.names_group(text) and LOAN_WORD.search(fold(text)):
+        if facts.key is None and "any" in row and not ctx.triage.names_group(text) and names_loan(text):
             # Nobody said whose situation it is: the answer for both ("vay 300 triệu được không":
             # 200 triệu after rehab, 100 after prison).
             return Found(row["any"], floor, personal=topic in PERSONAL_TOPICS)
@@ -343,6 +356,7 @@ def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str 
 
 def remember_topic(ctx: Context, state: ConversationState, entry_id: str) -> None:
     topic = ctx.content.topics.topic_of(entry_id) if ctx.content.topics else None
+    state.faq.last_entry = entry_id
     if topic:
         state.facts = state.facts.model_copy(update={"topic": topic})
 
@@ -445,7 +459,7 @@ def told_only(ctx: Context, text: str, own: Facts) -> bool:
     folded = fold(text).strip()
     words = set(folded.split())
     return bool(told) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= 10 and not words & ASKING_WORDS \
-        and not QUESTION_MARK.search(folded) and not LOAN_WORD.search(folded) and not ctx.triage.has_ask(text)
+        and not QUESTION_MARK.search(folded) and not names_loan(text) and not ctx.triage.has_ask(text)
 
 
 def situation_reply(ctx: Context, facts: Facts) -> Result:

@@ -719,6 +719,16 @@ def test_an_accented_phrase_that_mixes_in_accent_free_alternatives_is_refused():
     with pytest.raises(ValueError):
         _split(["(so|sợ) ... (khong|ko) (kem|giu) duoc"])
     assert _split(["thèm lại", "them lai"]) == (["them lai"], ["thèm lại"])
+    assert _split(["nhờ (anh|chị) chăm sóc"]) == ([], ["nhờ (anh|chị) chăm sóc"])  # "anh" is a word with accents too
+
+
+def test_a_list_matched_on_accent_free_text_refuses_a_phrase_with_accents():
+    # "tớ" among the words for oneself was matched on folded text and never counted.
+    from bot.nlu.phrases import compile_phrases
+
+    with pytest.raises(ValueError):
+        compile_phrases(["toi", "tớ"])
+    assert compile_phrases(["tự tử"], accented=True).search("nó đòi tự tử")
 
 
 @pytest.mark.parametrize("text", ["em muốn vay 300 triệu mở xưởng được không", "vay 300 triệu được không"])
@@ -727,9 +737,16 @@ def test_an_amount_asked_about_by_someone_who_named_no_group_gets_both_programme
     assert "200 triệu" in reply and "100 triệu" in reply
 
 
-def test_a_price_asked_with_bao_nhieu_is_not_taken_for_the_loan_amount(brain, ctx):
-    result, reply, _ = ask(brain, ctx, "giá lúa hôm nay ở An Giang bao nhiêu")
+@pytest.mark.parametrize("text", ["giá lúa hôm nay ở An Giang bao nhiêu", "giá lúa bao nhiêu vậy", "gia lua bao nhieu vay"])
+def test_a_price_asked_with_bao_nhieu_is_not_taken_for_the_loan_amount(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
     assert "200 triệu" not in reply and "100 triệu" not in reply
+
+
+def test_the_same_topic_for_another_group_is_answered_beside_the_next_question(brain, ctx):
+    result, reply, _ = said(brain, ctx, "em cai xong năm 2023", "vay được bao nhiêu?",
+                            "còn người ra tù vay được bao nhiêu, lãi suất thế nào?")
+    assert "100 triệu" in reply and "6,24%" in reply
 
 
 def test_the_answer_just_given_is_not_repeated_beside_the_new_point(brain, ctx):
@@ -743,7 +760,7 @@ def test_a_blood_brother_is_not_a_chase(brain, ctx):
     # "anh ruột em" folds to "anh ruot em", as "rượt" (chase) does.
     result, reply, _ = ask(brain, ctx, "anh ruột em vừa chấp hành án xong, có vay được ko")
     assert "113" not in reply and "QĐ 22/2023" in reply
-    result, reply, _ = ask(brain, ctx, "thằng chồng cũ cầm dao rượt em chạy khắp xóm")
+    result, reply, _ = ask(brain, ctx, "nó rượt em chạy khắp xóm")
     assert "113" in reply
 
 
@@ -752,9 +769,11 @@ def test_a_situation_told_without_a_question_is_thanked_with_the_check_not_a_loo
     assert reply.startswith("Cảm ơn bạn đã chia sẻ")
     assert any(b.payload == "elig:start" for r in result.replies for b in r.buttons)
     assert "2012" not in reply  # the window entry's worked example, for someone else
-    # A loan named is a request: answered.
+    # A loan named, or a thing asked for, is a request: answered.
     result, reply, _ = ask(brain, ctx, "tui ra tù năm 2023 muốn vay vốn")
     assert "QĐ 22/2023" in reply
+    result, reply, _ = ask(brain, ctx, "em cai xong năm 2024 cần giấy xác nhận")
+    assert not reply.startswith("Cảm ơn bạn đã chia sẻ")
 
 
 @pytest.mark.parametrize("text, help_number", [
@@ -785,3 +804,29 @@ def test_a_question_about_the_decision_not_yet_in_force_gets_its_start_date(brai
     result, reply, _ = ask(brain, ctx, "Tui cai xong hồi tháng 2/2026, lúc đó chính sách chưa áp dụng, vậy tui có được tính không?")
     assert result.outcome.entry == "qd08.effective"
 
+
+
+@pytest.mark.parametrize("text", [
+    "Hôm nay là lần cuối cùng nhận hồ sơ vay phải không?",
+    "em tính mua dây thừng buộc bò, vay được không",
+    "em mua sợi dây chuyền về bán, vay được không",
+    "Em không còn ở đây nữa, chuyển về quê rồi thì vay ở đâu?",
+    "vay được thì khỏi để mẹ lo tiền học",
+    "em nhờ bà trông con giúp khi đi lên xã làm hồ sơ, có cần mang gì không",
+    "Lần cuối tăng mức tiền vay là năm nào?",
+    "hôm qua ngủ một mạch, sáng gọi cho cán bộ không ai nghe máy",
+    "em sẽ phá nhà cũ để làm chuồng heo, vay được không",
+])
+def test_ordinary_messages_that_share_words_with_a_goodbye_or_a_danger_are_not_a_crisis(brain, text):
+    assert brain.triage.in_danger(text) is None
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("làm cái hồ sơ hết bao nhiêu tiền?", None),                                   # "cái", not "cai nghiện"
+    ("con tôi mới cai xong, con vay ở đâu ạ", "process.register"),                # "con" the child, not "còn"
+])
+def test_words_that_fold_alike_do_not_route_an_ordinary_question_away(brain, ctx, text, entry):
+    result, reply, _ = ask(brain, ctx, text)
+    assert not (result.outcome.entry or "").startswith("route:") and "trạm y tế" not in reply
+    if entry:
+        assert result.outcome.entry == entry

@@ -59,11 +59,17 @@ def _phrase(phrase: str) -> str:
     return body + (rf"(?:\s+{_GAP}){{0,{GAP_WORDS * gaps}}}" if gaps else "")
 
 
-def compile_phrases(phrases: list[str] | tuple[str, ...], *, whole: bool = False) -> re.Pattern | None:
+def compile_phrases(phrases: list[str] | tuple[str, ...], *, whole: bool = False, accented: bool = False) -> re.Pattern | None:
     """One pattern for all the phrases, matching whole words only; None for an empty list. With
-    `whole`, a phrase must be the whole text (use it with `fullmatch`)."""
+    `whole`, a phrase must be the whole text (use it with `fullmatch`). The pattern is matched on
+    accent-free text, so a phrase written with accents would never match and is refused — unless
+    `accented` (bot/nlu/routing.py matches those lists' accented phrases on the accented text)."""
     if not phrases:
         return None
+    if not accented:
+        for phrase in phrases:
+            if not phrase.isascii():
+                raise ValueError(f"phrase {phrase!r}: this list is matched on text without accents; write it without them")
     body = "|".join(f"(?:{_phrase(p)})" for p in phrases)
     return re.compile(f"(?:{body})" if whole else r"(?<![\w])(?:" + body + r")(?![\w])")
 

@@ -56,12 +56,13 @@ def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
     accented = [p for p in phrases if not p.isascii()]
     for phrase in accented:
         for options in ALTERNATIVE_GROUP.findall(phrase):
-            kinds = {option.isascii() for option in options.split("|")}
-            if len(kinds) > 1:
+            words = options.split("|")
+            folded = {fold(w) for w in words if not w.isascii()}
+            if any(w.isascii() and w in folded for w in words):
                 # "(so|sợ) ... (khong|ko) ...": one accented word sends the whole phrase to the
-                # accented text, where "khong" never stands for "không"; it then only ever matched
-                # text typed without accents.
-                raise ValueError(f"phrase {phrase!r}: ({options}) mixes words with and without accents; "
+                # accented text, where the accent-free "so" and "khong" stand for nothing typed
+                # with accents; it then only ever matched text typed without them.
+                raise ValueError(f"phrase {phrase!r}: ({options}) has a word both with and without its accents; "
                                  "write the phrase twice, once each way")
     return [p for p in phrases if p.isascii()], accented
 
@@ -75,7 +76,7 @@ class _Cues:
 
     def __init__(self, phrases: list[str]) -> None:
         plain, accented = _split(phrases)
-        self.plain, self.accented = compile_phrases(plain), compile_phrases(accented)
+        self.plain, self.accented = compile_phrases(plain), compile_phrases(accented, accented=True)
 
     def found(self, views: tuple[str, ...]) -> bool:
         return (self.plain is not None and any(self.plain.search(v) for v in views[1:])) or (
@@ -86,7 +87,7 @@ class _Compiled:
     def __init__(self, route: Route) -> None:
         plain, accented = _split(route.phrases)
         self.pattern = compile_phrases(plain, whole=route.whole_message)
-        self.accented = compile_phrases(accented, whole=route.whole_message)
+        self.accented = compile_phrases(accented, whole=route.whole_message, accented=True)
         self.unless = compile_phrases(route.unless)
         self.together = [[_Cues(cues) for cues in group] for group in route.together]
         self.whole = route.whole_message
