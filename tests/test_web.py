@@ -125,6 +125,8 @@ def test_a_post_without_the_csrf_token_changes_nothing(app, served):
         assert session.get(Registration, waiting.id).status == registrations.PENDING
     assert client.post("/web/logout").status_code == 403  # logging out is a POST too
     assert client.get("/web/").status_code == 200
+    # Every refused token is audited: the decision, and the logout posted without one.
+    assert audit_actions(app).count("web_csrf_refused") >= 3
 
 
 def test_search_verify_one_and_several_tell_each_person_and_are_audited(app, served):
