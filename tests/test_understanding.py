@@ -830,3 +830,9 @@ def test_words_that_fold_alike_do_not_route_an_ordinary_question_away(brain, ctx
     assert not (result.outcome.entry or "").startswith("route:") and "trạm y tế" not in reply
     if entry:
         assert result.outcome.entry == entry
+
+
+@pytest.mark.parametrize("text", ["dạ chào cán bộ", "chào cô", "xin chào cán bộ"])
+def test_a_greeting_to_an_officer_is_a_greeting(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.entry == "intent:greeting"
