@@ -55,7 +55,9 @@ class Content:
     crisis: CrisisExamples
     # Answers as rendered for a day and a locale: formatting every figure of an answer again for
     # each message cost a tenth of a FAQ reply. Content and a day's values never change; bounded.
-    _rendered: dict = field(default_factory=dict, compare=False, repr=False)
+    # Not an init field: a copy with other parameters (dataclasses.replace) starts its own, instead
+    # of sharing this one and its figures (a test's raised minimum age once leaked into others).
+    _rendered: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def render(self, template: str, *, when: date, texts) -> str:
         """Replaces {parameter} placeholders with the value in force on `when`, in plain words."""

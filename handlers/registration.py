@@ -34,6 +34,7 @@ from bot.registration.fields import (
     Invalid,
     is_plain_year,
     name_looks_odd,
+    place_in_parts,
     read_birth_year,
     read_event_year,
     read_free_text,
@@ -211,6 +212,9 @@ def prefill(eligibility: EligibilityProgress | None) -> dict[str, Any]:
     return fields
 
 
+PROGRAMME_OF = {"qd08": "qd08_2026", "qd22": "qd22_2023"}  # the facts' programme → the registration's
+
+
 def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
     """What the person said earlier in the conversation ("con tôi ra tù năm 2023, muốn vay 80
     triệu nuôi heo"): never asked again; the summary shows it to confirm."""
@@ -225,7 +229,7 @@ def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
         fields["registrant"] = facts.who
         if facts.who == "relative" and facts.relation:
             fields["relationship"] = facts.relation
-    programme = {"qd08": "qd08_2026", "qd22": "qd22_2023"}.get(facts.programme or "")
+    programme = PROGRAMME_OF.get(facts.programme or "")
     if programme:
         fields["programme"] = programme
         span = facts.years_since
@@ -900,6 +904,11 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     words = ctx.normalizer.light(text)
     navigation = ctx.content.questions.navigation
     step = state.step
+    told = ctx.message_facts.programme if ctx.message_facts is not None else None
+    draft = state.registration
+    if told in PROGRAMME_OF and "programme" not in draft.fields and not draft.editing and step != RegistrationStep.PROGRAMME:
+        # "nó mới đi cai về" said on the way (at the consent, say): the programme is not asked later.
+        draft.fields["programme"] = PROGRAMME_OF[told]
     if step == RegistrationStep.SUMMARY and read_summary(text) == "cancel":
         return _cancel(ctx, state, "")
     if says_back(text) and not (step == RegistrationStep.SUMMARY and read_summary(text) == "change"):
@@ -1017,6 +1026,16 @@ def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     """The name typed exactly (one place of that name): chosen and said. Otherwise up to three
     close names as buttons, kept for a detour or a later return."""
     fields = _draft(state).fields
+    if state.step == RegistrationStep.PROVINCE:
+        # "xã Quỳ Hợp, Nghệ An" typed at the province question: both taken, neither asked again.
+        province, commune = place_in_parts(ctx.places, text)
+        if province is not None:
+            fields["province"] = province.code
+            fields.pop("commune", None)
+            if commune is not None:
+                fields["commune"] = commune.code
+            label = ctx.places.label(commune.code) if commune is not None else province.name
+            return advance(ctx, state, [Reply(ctx.t("registration.place_chosen", place=label))])
     exact, found = places.typed_place(ctx, fields["province"] if state.step == RegistrationStep.COMMUNE else None, text, PREFIX)
     if exact is not None:
         return _set_place(ctx, state, exact.code, [Reply(ctx.t("registration.place_chosen", place=found))])
@@ -1121,7 +1140,12 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     if choice is None:
         if _is_question(ctx, text):
             return None
-        return Result([Reply(ctx.t(UNCLEAR.get(step, "registration.unclear_yes_no"))), ask(ctx, state)])
+        unclear = ctx.t(UNCLEAR.get(step, "registration.unclear_yes_no"))
+        question = ask(ctx, state)
+        if step == RegistrationStep.CONSENT:
+            # The notice was just read: its eight lines are not sent again, only the choice.
+            return Result([Reply(unclear, question.buttons)])
+        return Result([Reply(unclear), question])
     action, value = choice
     fields = _draft(state).fields
     if action == "who":

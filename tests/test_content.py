@@ -124,3 +124,19 @@ def test_a_key_written_twice_is_refused_not_silently_dropped(tmp_path):
         _read_yaml(path)
     path.write_text("base: &b {a: 1}\ncase:\n  <<: *b\n  a: 2\n", encoding="utf-8")
     assert _read_yaml(path)["case"] == {"a": 2}  # a merge key's override is meant
+
+
+def test_a_copy_with_other_parameters_renders_its_own_figures_and_leaves_the_original_s():
+    import dataclasses
+    from datetime import date
+
+    from bot.i18n import texts
+
+    content = load_content()
+    vi = texts("vi")
+    day = date(2026, 11, 22)
+    assert content.render("{qd08.min_age}", when=day, texts=vi).startswith("12")
+    raised = content.parameters["qd08.min_age"].model_copy(update={"values": {date(2026, 5, 1): 15}})
+    copy = dataclasses.replace(content, parameters={**content.parameters, "qd08.min_age": raised})
+    assert copy.render("{qd08.min_age}", when=day, texts=vi).startswith("15")
+    assert content.render("{qd08.min_age}", when=day, texts=vi).startswith("12")

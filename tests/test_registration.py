@@ -371,6 +371,25 @@ def test_an_unclear_reply_at_a_choice_is_asked_again_once_with_an_example(app):
     chat.say("cho tôi")
     chat.say("hmm để xem")
     assert "Bạn gõ “đồng ý” hoặc “không đồng ý”" in chat.text and consents(app) == []
+    assert "xin đọc kỹ" not in chat.text  # the notice just read is not sent again, only the choice
+    assert chat.labels[:2] == ["Tôi đồng ý", "Không đồng ý"]
+
+
+def test_a_mother_s_own_words_are_taken_once_the_programme_on_the_way_and_commune_with_province(app):
+    chat = Chat(app, "m1")
+    chat.say("đăng ký vay")
+    chat.say("tui đăng ký cho thằng con trai tui")
+    chat.say("nó mới đi cai về")  # at the consent question: noted, the consent asked again
+    chat.say("dạ tui đồng ý")
+    chat.say("Nguyễn Văn Tèo")
+    chat.say("nó sinh năm 98")
+    chat.say("0912345678")
+    chat.say("xã Quỳ Hợp, Nghệ An")  # typed at the province question
+    fields = saved_state(app, "m1").registration.fields
+    assert fields["programme"] == "qd08_2026" and fields["birth_year"] == 1998
+    assert fields["province"] and fields["commune"] and "Quỳ Hợp" in chat.text
+    chat.say("bỏ qua")
+    assert "chương trình nào" not in chat.text
 
 
 # -- navigation ---------------------------------------------------------------------------------------

@@ -483,6 +483,24 @@ def exact_province(places, text: str):
     return found[0] if len(found) == 1 and found[0].key == key else None
 
 
+PLACE_PARTS = re.compile(r"[,;/\n]|\s-\s")
+
+
+def place_in_parts(places, text: str):
+    """'xã Quỳ Hợp, Nghệ An': the province named exactly by one of the parts the person separated,
+    and the commune of that province named exactly by another (or None); (None, None) when no
+    part is a province, or the text has one part only (a province alone is `exact_province`)."""
+    parts = [p.strip() for p in PLACE_PARTS.split(text) if p.strip()]
+    if len(parts) < 2:
+        return None, None
+    for i, part in enumerate(parts):
+        province = exact_province(places, part)
+        if province is not None:
+            communes = (exact_commune(places, province.code, other) for j, other in enumerate(parts) if j != i)
+            return province, next((c for c in communes if c is not None), None)
+    return None, None
+
+
 def exact_commune(places, province_code: int, text: str):
     """The commune of the province whose name is exactly what was typed (only one such), or None."""
     key = place_key(text)
