@@ -424,7 +424,7 @@ def near_window_end(ctx: Context, facts: Facts) -> bool:
 
 def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:
     """Suggestions when unsure; a story with no question gets the person's common questions."""
-    told = {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
+    told = told_situation(own)
     # A story, or a correction of one ("à nhầm, năm 2022 mới đúng"): what they told is kept.
     tells_situation = bool(told) and len(text.split()) >= 4
     if tells_situation and not QUESTION_MARK.search(fold(text).strip()):
@@ -453,12 +453,17 @@ def common_for(ctx: Context, facts: Facts) -> list[FaqEntry]:
     return [ctx.content.faq_by_id[i] for i in dict.fromkeys(ids) if i in ctx.content.faq_by_id][: ctx.content.matching.max_suggestions]
 
 
+def told_situation(own: Facts) -> set[str]:
+    """What the message itself says of the person's situation (the SITUATION facts it set)."""
+    return {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
+
+
 def told_only(ctx: Context, text: str, own: Facts) -> bool:
     """The message tells the person's situation and nothing else: no question, no purpose, no loan."""
-    told = {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
     folded = fold(text).strip()
     words = set(folded.split())
-    return bool(told) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= 10 and not words & ASKING_WORDS \
+    return bool(told_situation(own)) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= 10 \
+        and not words & ASKING_WORDS \
         and not QUESTION_MARK.search(folded) and not names_loan(text) and not ctx.triage.has_ask(text)
 
 

@@ -1029,13 +1029,11 @@ def _typed_place(ctx: Context, state: ConversationState, text: str) -> Result:
     if state.step == RegistrationStep.PROVINCE:
         # "xã Quỳ Hợp, Nghệ An" typed at the province question: both taken, neither asked again.
         province, commune = place_in_parts(ctx.places, text)
-        if province is not None:
-            fields["province"] = province.code
-            fields.pop("commune", None)
-            if commune is not None:
-                fields["commune"] = commune.code
-            label = ctx.places.label(commune.code) if commune is not None else province.name
-            return advance(ctx, state, [Reply(ctx.t("registration.place_chosen", place=label))])
+        if province is not None and commune is None:
+            return _set_place(ctx, state, province.code, [Reply(ctx.t("registration.place_chosen", place=province.name))])
+        if province is not None and commune is not None:
+            fields["province"], fields["commune"] = province.code, commune.code
+            return advance(ctx, state, [Reply(ctx.t("registration.place_chosen", place=ctx.places.label(commune.code)))])
     exact, found = places.typed_place(ctx, fields["province"] if state.step == RegistrationStep.COMMUNE else None, text, PREFIX)
     if exact is not None:
         return _set_place(ctx, state, exact.code, [Reply(ctx.t("registration.place_chosen", place=found))])

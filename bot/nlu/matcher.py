@@ -79,6 +79,12 @@ def features(tokens: tuple[str, ...]) -> set[str]:
     return grams
 
 
+def _summed(postings: dict[str, np.ndarray], weights: list[tuple[str, float]], size: int) -> np.ndarray:
+    """Per index (a phrasing or an entry), the weights of the features whose posting lists hold it."""
+    arrays = [postings[f] for f, _ in weights]
+    return np.bincount(np.concatenate(arrays), np.repeat([w for _, w in weights], [len(a) for a in arrays]), minlength=size)
+
+
 @dataclass(slots=True)
 class _Phrasing:
     entry: int
@@ -119,7 +125,6 @@ class FaqMatcher:
         n_entries = len(entries)
         self.idf = {f: math.log(1 + n_entries / d) for f, d in df.items()}
         self.unknown_idf = math.log(1 + n_entries)
-        self.entry_features = [frozenset(f) for f in entry_features]
         self.meaning = build_meaning([(n.text, entries[i].id) for i, n in normalized if n.text]) if config.meaning.enabled else None
         self.phrasings: list[_Phrasing] = []
         postings: dict[str, list[int]] = defaultdict(list)
@@ -135,8 +140,8 @@ class FaqMatcher:
         # phrasings and the entries that have it; per phrasing, its weight and entry.
         self._phrasing_postings = {f: np.array(ids, dtype=np.intp) for f, ids in postings.items()}
         entry_postings: dict[str, list[int]] = defaultdict(list)
-        for i, feats in enumerate(self.entry_features):
-            for f in feats:
+        for i, own in enumerate(entry_features):
+            for f in own:
                 entry_postings[f].append(i)
         self._entry_postings = {f: np.array(ids, dtype=np.intp) for f, ids in entry_postings.items()}
         self._phrasing_weight = np.array([p.weight for p in self.phrasings], dtype=np.float64)
@@ -200,12 +205,8 @@ class FaqMatcher:
             return []
         # Each phrasing's shared weight and each entry's explained weight, summed feature by
         # feature in the query's order (np.bincount adds in input order).
-        posted = [self._phrasing_postings[f] for f, _ in weights]
-        shared = np.bincount(np.concatenate(posted), np.repeat([w for _, w in weights], [len(a) for a in posted]),
-                             minlength=len(self.phrasings))
-        owned = [self._entry_postings[f] for f, _ in weights]
-        explained = np.bincount(np.concatenate(owned), np.repeat([w for _, w in weights], [len(a) for a in owned]),
-                                minlength=len(self.entries))
+        shared = _summed(self._phrasing_postings, weights, len(self.phrasings))
+        explained = _summed(self._entry_postings, weights, len(self.entries))
         index = np.flatnonzero(shared)
         if exclude:
             index = index[[self.phrasings[i].text not in exclude for i in index]]

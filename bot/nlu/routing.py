@@ -50,6 +50,9 @@ def folded_view(text: str) -> str:
     return " ".join(NON_WORD.sub(" ", fold(text)).split())
 
 
+ALTERNATIVE_GROUP = re.compile(r"\(([^()]*)\)")
+
+
 def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
     """Accent-free phrases, and phrases written with accents (matched only on the accented text:
     "tự tử" is not "tù từ", which folds the same)."""
@@ -65,9 +68,6 @@ def _split(phrases: list[str]) -> tuple[list[str], list[str]]:
                 raise ValueError(f"phrase {phrase!r}: ({options}) has a word both with and without its accents; "
                                  "write the phrase twice, once each way")
     return [p for p in phrases if p.isascii()], accented
-
-
-ALTERNATIVE_GROUP = re.compile(r"\(([^()]*)\)")
 
 
 class _Cues:
