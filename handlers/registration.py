@@ -934,6 +934,8 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
         return _unknown(ctx, state, "")
     if text.strip().endswith("?"):
         return None  # a question on the way: answered, then the step asked again
+    if step in _AHEAD_FIRST and (noted := _ahead(ctx, state, text)):
+        return _asked_again(ctx, state, noted)
     if step not in STRUCTURED and _is_aside(ctx, text):
         return None  # a question on the way (not a name, a place or a village)
     if step in (RegistrationStep.PROVINCE, RegistrationStep.COMMUNE):
@@ -963,10 +965,95 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
             return _typed_beneficiaries(ctx, state, text)
         fields[step] = READERS[step](ctx, state, text)
     except Invalid as exc:
+        if step in STRUCTURED and (noted := _ahead(ctx, state, text)):
+            return _asked_again(ctx, state, noted)
         if step in STRUCTURED and _is_aside(ctx, text):
             return None
         return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
     return advance(ctx, state)
+
+
+# Signs that a typed reply answers a later question, not this one: "hai trăm triệu", "nó sinh năm 98",
+# "nó tên Tâm", "ở xã Quỳ Hợp, Nghệ An", "để nó mua máy cày làm ruộng" (accent-free words).
+_AHEAD_AMOUNT = re.compile(r"\b(?:trieu|ty|ti|nghin|ngan|cu)\b|\d\s*(?:tr|k)\b")
+_AHEAD_BORN = re.compile(r"\b(?:sinh|sn|de)\s+(?:nam\s+)?\d|\b\d{1,2}\s+tuoi\b|\bsinh\s+(?:ngay|thang)\b")
+_AHEAD_NAME = re.compile(r"\bten\b")
+_AHEAD_PLACE = re.compile(r"\b(?:xa|phuong|thi tran|huyen|tinh|tp|thanh pho)\b")
+_AHEAD_PURPOSE = re.compile(r"\b(?:de|vay|muon|tinh)\b")
+# Free-text steps take almost anything as their answer: a reply with the sign of a later answer is
+# read as that one first. Structured steps (a year, a phone) try their own reader first.
+_AHEAD_FIRST = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, RegistrationStep.BUSINESS_NAME,
+                          RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
+
+
+def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
+    """An answer to a later question typed now ("hai trăm triệu" where the phone was asked, "nó
+    sinh năm 98" at the name): kept and said back, so it is never asked; the caller asks the current
+    question again. Only after consent (nothing is kept before it), never from a question, and only
+    what a reader recognises with its sign (a unit, "sinh", "tên", a place word)."""
+    draft = _draft(state)
+    if not draft.consent_id or draft.editing or text.strip().endswith("?"):
+        return []
+    if ctx.triage is not None and ctx.triage.has_ask(text):
+        return []
+    fields, step = draft.fields, state.step
+    open_fields = [f for f in fields_of(fields.get("registrant")) if f not in fields and f != step]
+    folded = " ".join(fold(clean(text)).split())
+    taken: list[str] = []
+    if "amount" in open_fields and _AHEAD_AMOUNT.search(folded):
+        reading = read_amount(text)
+        if reading.amount is not None and MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:
+            fields["amount"] = reading.amount
+            taken.append("amount")
+    if "birth_year" in open_fields and _AHEAD_BORN.search(folded):
+        try:
+            fields["birth_year"] = read_birth_year(text, ctx.today, min_age=sanity_min_age(ctx))
+            taken.append("birth_year")
+        except Invalid:
+            pass
+    if "phone" in open_fields:
+        try:
+            fields["phone"] = read_phone(text)
+            taken.append("phone")
+        except Invalid:
+            pass
+    if "name" in open_fields and _AHEAD_NAME.search(folded):
+        try:
+            name = read_name(text)
+        except Invalid:
+            name = None
+        if name is not None and not name_looks_odd(name) and fold(name) != folded:
+            fields["name"] = name
+            taken.append("name")
+    if "province" in open_fields and step != RegistrationStep.COMMUNE and _AHEAD_PLACE.search(folded):
+        province, commune = place_in_parts(ctx.places, text)
+        if province is not None:
+            fields["province"] = province.code
+            if commune is not None:
+                fields["commune"] = commune.code
+            taken.append("commune" if commune is not None else "province")
+    if "purpose" in open_fields and "programme" in fields and fields.get("registrant") != "business" and _AHEAD_PURPOSE.search(folded):
+        previous = state.step
+        state.step = RegistrationStep.PURPOSE
+        choice = _read_choice(ctx, state, text)
+        state.step = previous
+        if choice is not None:
+            fields["purpose"] = choice[1]
+            taken.append("purpose")
+            if len(folded.split()) >= 3 and "description" not in fields:
+                try:
+                    fields["description"] = read_free_text(text)
+                except Invalid:
+                    pass
+    if not taken:
+        return []
+    replies = [_noted(ctx, state, field) for field in taken]
+    capped = _enforce_cap(ctx, fields)
+    return [*replies, capped] if capped is not None else replies
+
+
+def _asked_again(ctx: Context, state: ConversationState, noted: list[Reply]) -> Result:
+    return Result([*noted, ask(ctx, state)])
 
 
 def _typed_beneficiaries(ctx: Context, state: ConversationState, text: str) -> Result:
@@ -1136,8 +1223,10 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
             return _store_amount(ctx, state, reading.amount, noted=True)
     choice = _read_choice(ctx, state, text)
     if choice is None:
-        if _is_question(ctx, text):
-            return None
+        if noted := _ahead(ctx, state, text):
+            return _asked_again(ctx, state, noted)
+        if read_yes_no(text) is None and _is_question(ctx, text):
+            return None  # a bare "dạ tui đồng ý" where a relationship is asked is no question: unclear
         unclear = ctx.t(UNCLEAR.get(step, "registration.unclear_yes_no"))
         question = ask(ctx, state)
         if step == RegistrationStep.CONSENT:

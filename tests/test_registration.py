@@ -392,6 +392,51 @@ def test_a_mother_s_own_words_are_taken_once_the_programme_on_the_way_and_commun
     assert "chương trình nào" not in chat.text
 
 
+def test_a_mother_who_told_her_story_first_is_asked_only_what_is_missing_in_whatever_order_she_answers(app):
+    chat = Chat(app, "m2")
+    chat.say("chào cán bộ, con trai tui mới cai nghiện ở trung tâm về hồi tháng 3")  # "cán bộ" is no "bố"
+    chat.say("tui muốn đăng ký cho nó vay")
+    assert chat.labels[:2] == ["Tôi đồng ý", "Không đồng ý"]  # who and the relationship came from her story
+    chat.say("dạ tui đồng ý")
+    chat.say("nó tên Nguyễn Văn Tâm")
+    chat.say("nó sinh năm 98")
+    assert "Số điện thoại" in chat.last[-1].text
+    chat.say("hai trăm triệu")  # the amount, typed where the phone is asked: kept, the phone asked again
+    assert "Đã ghi số tiền đề nghị: 200.000.000 đ." in chat.text and "Số điện thoại" in chat.last[-1].text
+    chat.say("để nó mua máy cày làm ruộng")
+    assert "Đã ghi mục đích vay: Sản xuất, kinh doanh." in chat.text and "Số điện thoại" in chat.last[-1].text
+    chat.say("0912345678")
+    chat.say("xã Quỳ Hợp, Nghệ An")
+    chat.say("xóm 3")
+    chat.say("chưa rõ")
+    chat.say("bỏ qua")
+    fields = saved_state(app, "m2").registration.fields
+    assert fields["relationship"] == "parent" and fields["programme"] == "qd08_2026"
+    assert fields["amount"] == 200_000_000 and fields["purpose"] == "business" and fields["description"] == "để nó mua máy cày làm ruộng"
+    assert "Bạn kiểm tra lại thông tin" in chat.text  # nothing she said was asked again
+
+
+def test_a_bare_yes_where_a_relationship_is_asked_is_asked_again_not_answered_as_a_question(app):
+    chat = Chat(app, "m3")
+    chat.say("đăng ký vay")
+    chat.press("Tôi đăng ký giúp người thân")
+    chat.say("dạ tui đồng ý")
+    assert "Tôi chưa rõ" in chat.text and "Bạn là gì của người cần vay" in chat.last[-1].text
+    assert "Luật Bảo vệ dữ liệu" not in chat.text
+
+
+def test_nothing_typed_ahead_is_kept_before_consent_and_a_question_with_an_amount_is_answered(app):
+    chat = Chat(app, "m4")
+    chat.say("đăng ký vay")
+    chat.say("cho tôi")
+    chat.say("tôi sinh năm 95")  # at the consent question
+    assert "birth_year" not in saved_state(app, "m4").registration.fields
+    chat.say("đồng ý")
+    chat.say("Lê Thị Hoa")
+    chat.say("vay 300 triệu được không")  # a question at the year of birth, not an answer
+    assert "amount" not in saved_state(app, "m4").registration.fields
+
+
 # -- navigation ---------------------------------------------------------------------------------------
 
 

@@ -370,6 +370,9 @@ _OWNER = frozenset({"toi", "tui", "minh", "tao", "em", "con", "chau"})  # "con t
 _OF_PERSON = frozenset({"no", "ay", "do", "anh", "chi", "em", "chau", "ong", "ba"})  # "má nó", "vợ anh ấy"
 _SPEAKER = ("toi la", "tui la", "minh la", "em la", "con la", "chau la", "tao la", "toi lam", "tui lam")
 _FOR = frozenset({"cho", "giup", "ho", "dum", "ve"})
+# Words that hold a kin word but name no kin: "chào cán bộ" is not "bố", "bà con nói" is not
+# "bà" (folks), "bộ đội", "công bố".
+_NOT_KIN = ("can bo", "bo doi", "cong bo", "bo luat", "bo cong an", "bo lao dong", "ba con", "co quan", "chu y", "co so")
 
 
 _KIN_PHRASES: dict[int, tuple[object, list[tuple[str, str]]]] = {}  # id(choices) → (choices, phrases)
@@ -396,6 +399,12 @@ def _kin_mentions(words: list[str], choices, asked: str) -> set[str]:
     found: set[str] = set()
     used = [False] * len(words)
     padded = f" {' '.join(words)} "
+    for phrase in _NOT_KIN:
+        if f" {phrase} " in padded:
+            size = len(phrase.split())
+            for i in range(len(words) - size + 1):
+                if " ".join(words[i:i + size]) == phrase:
+                    used[i:i + size] = [True] * size
     for phrase, value in _kin_phrases(choices):
         if phrase and f" {phrase} " not in padded:
             continue  # not in the text at all (most phrases): no position can match it
