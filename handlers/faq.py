@@ -300,7 +300,8 @@ def _clause_pattern(joiners: tuple[str, ...]) -> re.Pattern:
 
 def question_clauses(ctx: Context, text: str) -> list[str]:
     """The questions in a message, in order: the clauses that ask something ("…, vay được không?"),
-    not the story around them. A very short clause ("có được không hè") belongs to the one before."""
+    not the story around them. A very short clause ("có được không hè"), or the second half of an
+    either-or question (", hay …"), belongs to the one before."""
     pattern = _clause_pattern(ctx.normalizer.clause_joiners)
     folded = fold(text[:MAX_CLAUSE_TEXT])
     clauses: list[list[Any]] = []  # [clause, whether it asks]
@@ -310,7 +311,8 @@ def question_clauses(ctx: Context, text: str) -> list[str]:
         clause = folded[start:end].strip(" ,")
         asked = bool(match and "?" in match.group(0))
         if clause:
-            if clauses and len(clause.split()) <= 3 and not ctx.triage.has_ask(clause):
+            # "…học nghề không, hay chỉ cho làm ăn thôi?": the other half of one either-or question.
+            if clauses and (len(clause.split()) <= 3 and not ctx.triage.has_ask(clause) or clause.startswith(("hay ", "hoac "))):
                 clauses[-1][0] = f"{clauses[-1][0]} {clause}"
                 clauses[-1][1] = clauses[-1][1] or asked
             else:

@@ -15,6 +15,10 @@ import pytest
         ("vay toi da bao nhieu", "vay toida bao nhieu"),
         ("nhiều nhất được vay bao nhiêu", "toida duoc vay bao nhieu"),
         ("ĐĂNG KÝ ở đâu", "dang ky o dau"),
+        # One-word dialect words typed with accents, and numbers said in words.
+        ("lãi răng", "lai sao"),
+        ("rứa thì vay được không", "the vay duoc khong"),
+        ("hạn mười năm", "han 10 so nam"),
     ],
 )
 def test_typed_variants_normalise_to_one_form(brain, typed, expected):

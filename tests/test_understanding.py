@@ -176,6 +176,26 @@ def test_the_core_question_after_prison_gets_the_prison_programme(brain, ctx):
     assert "QĐ 22/2023" in reply and "200 triệu" not in reply and "danh sách" in reply
 
 
+def test_the_core_question_in_three_words_after_prison(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "ra tu r, h vay?")  # "ra tù rồi, giờ vay?"
+    assert result.outcome.status == "answer" and "QĐ 22/2023" in reply and "danh sách" in reply
+
+
+def test_o_tu_typed_with_accents_as_from_is_not_prison(brain, ctx):
+    # "rứa o, từ bựa ra trại…" (Nghệ Tĩnh: "O" is how one addresses a woman, "từ" is from): no prison named.
+    text = "Cái hạn mười năm nớ tính từ bựa mô rứa o, từ bựa ra trại hay bựa chi?"
+    assert not brain.triage.names_group(text)
+    result, reply, _ = ask(brain, ctx, text)
+    assert "QĐ 22/2023/QĐ-TTg, từ khi" not in reply  # not the prison window alone
+    assert brain.triage.names_group("e o tu 3 nam moi ra")
+
+
+def test_an_either_or_question_is_one_question(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "Tiền vay có được dùng để đi học nghề không, hay chỉ cho làm ăn thôi?")
+    assert len(result.replies) == 1 or "sản xuất, kinh doanh" in result.replies[0].text
+    assert "học nghề" in reply and "sản xuất, kinh doanh" in reply
+
+
 def test_several_questions_in_one_message_each_get_an_answer_in_order(brain, ctx):
     result, reply, _ = ask(brain, ctx, "em cai xong rồi thì có được vay không, mà nếu được thì lãi bao nhiêu?")
     assert len(result.replies) == 2

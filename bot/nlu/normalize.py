@@ -197,7 +197,8 @@ class Normalizer:
                 following = raws[position + 1 : position + len(expansion)]
                 # "lãi" alone means the interest rate; "lãi suất" (or "lãi xuất", a synonym) is whole.
                 folded_next = tuple(strip_accents(w) for w in following)
-                if folded_next != expansion[1:] and (strip_accents(raw), *folded_next[:1]) not in self.synonym_heads:
+                whole = folded_next == expansion[1:] or (strip_accents(raw), *folded_next[:1]) in self.synonym_heads
+                if len(expansion) == 1 or not whole:  # a one-word expansion ("rứa" → "the") always applies
                     tokens.extend(expansion)
                     continue
             token = strip_accents(raw)
