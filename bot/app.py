@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,7 +20,7 @@ from bot.nlu.crisis import build_crisis_model
 from bot.nlu.facts import FactReader
 from bot.nlu.intents import IntentDetector
 from bot.nlu.matcher import FaqMatcher
-from bot.nlu.normalize import Normalizer
+from bot.nlu.normalize import Normalizer, fold
 from bot.nlu.routing import Triage, folded_view
 from bot.places import Places
 from bot.privacy import RedactingFormatter
@@ -102,6 +103,14 @@ def build_router(intents: IntentDetector) -> Router:
     return router
 
 
+def danger_words(content: Content) -> frozenset[str]:
+    """Every word of the crisis phrases and distress words: "giowf tooi chir muoons cheets" typed
+    without an input method is decoded to them ("chết" is in no FAQ phrasing)."""
+    routes = content.routing.crisis.values()
+    phrases = [p for route in routes for p in (*route.phrases, *(cue for group in route.together for cues in group for cue in cues))]
+    return frozenset(w for p in (*phrases, *content.crisis.distress) for w in re.findall(r"[a-z]+", fold(p)))
+
+
 def build_brain(content: Content | None = None) -> Brain:
     content = content or load_content()
     normalizer = Normalizer(content.lexicon, content.known_words)
@@ -109,6 +118,7 @@ def build_brain(content: Content | None = None) -> Brain:
     router = build_router(IntentDetector(content.matching, normalizer))
     words = content.facts
     triage = Triage(content.routing, content.topics, normalizer, [*words.rehab, *words.prison, *words.business, *words.jobs])
+    normalizer.danger_words = danger_words(content)
     ordinary = [p for entry in content.faq for p in entry.phrasings]
     triage.crisis_model = build_crisis_model(content.crisis, ordinary, folded_view)
     return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases),

@@ -36,6 +36,9 @@ def conversation(app, *texts, chat_id="c1"):
     ("bọn cho vay nặng lãi tới nhà đòi chặt tay em nếu mai ko trả", "113"),
     ("con tui mới 14 tuổi mà tui phát hiện nó đi giao hàng đá cho tụi nó", "111"),
     ("em thèm quá, tối nay em sợ em lại đi mua", "trạm y tế"),
+    # Typed without an input method: Telex is decoded to the crisis phrases' own words ("chết").
+    ("vay voons tinhs sau, giowf tooi chir muoons cheets thooi", "115"),
+    ("đang đứng trước nhà thằng bán hàng cũ, không biết có nên vào không", "trạm y tế"),
 ])
 def test_someone_in_danger_gets_warm_help_first_and_never_a_loan_figure(brain, ctx, text, help_number):
     result, reply, _ = ask(brain, ctx, text)

@@ -143,6 +143,8 @@ class Normalizer:
         expansions = {w for v in self.abbreviations.values() for w in v}
         expansions |= {w for v in self.synonyms.values() for w in v} | {w for k in self.synonyms for w in k}
         self.known = frozenset(known_words) | expansions | frozenset(lexicon.common_words)
+        # The words of the crisis phrases (bot/app.py): Telex is decoded to them for the danger check.
+        self.danger_words: frozenset[str] = frozenset()
         self.vocabulary: tuple[str, ...] = ()
         # Messages: the repeats within one (a flow asking "is this a question?", then the FAQ).
         # Kept small: a flood of different long messages must not leave megabytes behind.
@@ -174,12 +176,14 @@ class Normalizer:
 
     def telex(self, text: str) -> str:
         """The folded words with Telex leftovers decoded where that gives a known word
-        ("khoong muoons soongs" → "khong muon song"); the folded text when nothing changes."""
+        ("khoong muoons soongs" → "khong muon song"; the crisis phrases' words count as known:
+        "cheets" → "chet"); the folded text when nothing changes."""
+        known = self.known | self.danger_words
         words = []
         for raw in TOKEN.findall(clean(text)):
             token = strip_accents(raw)
-            decoded = telex_decode(token) if token not in self.known and not token[:1].isdigit() else token
-            words.append(decoded if decoded in self.known else token)
+            decoded = telex_decode(token) if token not in known and not token[:1].isdigit() else token
+            words.append(decoded if decoded in known else token)
         return " ".join(words)
 
     # -- steps -------------------------------------------------------------------------------
