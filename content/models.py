@@ -558,6 +558,8 @@ class CoreQuestion(BaseModel):
     bare_asks: list[str] = Field(default_factory=list)  # the whole message, with the person's situation known
     follow_ups: list[str] = Field(default_factory=list)  # the whole message: the last topic again
     told: list[str] = Field(default_factory=list)  # a clause that tells, not asks ("trước nghiện mấy năm")
+    wants: list[str] = Field(default_factory=list)  # "nó muốn vay tiền nuôi bò" told with the situation: the core question
+    wants_unless: list[str] = Field(default_factory=list)  # a wish with its own answer ("muốn vay học nghề")
 
 
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")

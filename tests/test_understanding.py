@@ -184,6 +184,23 @@ def test_the_core_question_in_three_words_after_prison(brain, ctx):
     assert result.outcome.status == "answer" and "QĐ 22/2023" in reply and "danh sách" in reply
 
 
+@pytest.mark.parametrize("text, decision", [
+    ("thằng con tui nó cai ở trại về được 2 năm rồi, giờ nó muốn vay tiền nuôi bò", "QĐ 08/2026"),  # "cai ở trại": rehab
+    ("e ra tù hồi tháng 8, giờ muốn vay vốn mở tiệm sửa xe", "QĐ 22/2023"),
+])
+def test_a_wish_to_borrow_told_with_the_situation_is_the_core_question(brain, ctx, text, decision):
+    result, reply, _ = ask(brain, ctx, text)
+    assert reply.startswith("Có thể được, nếu") and decision in reply
+    assert [b.payload for b in result.replies[-1].buttons][0] == "elig:start"
+
+
+def test_a_wish_to_borrow_with_an_ask_or_without_a_group_is_not_the_core_question(brain, ctx):
+    _, reply, _ = ask(brain, ctx, "em cai xong, muốn vay 300 triệu")
+    assert "200 triệu" in reply and not reply.startswith("Có thể được")
+    result, _, _ = ask(brain, ctx, "em muốn vay vốn")
+    assert result.outcome.status != "answer"  # nobody's situation named: a clarifying choice
+
+
 def test_o_tu_typed_with_accents_as_from_is_not_prison(brain, ctx):
     # "rứa o, từ bựa ra trại…" (Nghệ Tĩnh: "O" is how one addresses a woman, "từ" is from): no prison named.
     text = "Cái hạn mười năm nớ tính từ bựa mô rứa o, từ bựa ra trại hay bựa chi?"

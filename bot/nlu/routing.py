@@ -26,6 +26,9 @@ NON_WORD = re.compile(r"[^\w]+")
 # story ("hai đứa nhỏ đi học…" then "anh đi cai bắt buộc…") does not add up to a crisis.
 SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s+|$)")
 BOUNDARY = f" {SENTENCE_MARK} "
+# Question words (accent-free, abbreviations expanded): with one of them a wish to borrow is no
+# longer only told ("muốn vay thì nộp cho ai").
+WANT_NOT_ASKED = frozenset({"ai", "gi", "nao", "sao", "khong", "chua", "dau", "bao", "may", "ha", "hong", "nhieu"})
 
 
 def sentences(text: str) -> list[str]:
@@ -134,6 +137,8 @@ class Triage:
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
         self.follow_up = compile_phrases(topics.core.follow_ups, whole=True)
         self.core_told = compile_phrases(topics.core.told)
+        self.core_wants = compile_phrases(topics.core.wants)
+        self.core_wants_unless = compile_phrases(topics.core.wants_unless)
         self.cues = {name: (compile_required(cue.phrases), compile_phrases(cue.words), cue.purpose, compile_phrases(cue.unless))
                      for name, cue in topics.cues.items()}
         self.cue_also = {name: set(cue.also) for name, cue in topics.cues.items()}
@@ -218,7 +223,7 @@ class Triage:
         views = self.views(text[:2000])[1:]
         if known_group and self.core_bare is not None and any(self.core_bare.fullmatch(v) for v in views):
             return True  # "dc ko ad" after the person told their situation
-        if not any(self.core_asks.search(v) for v in views):
+        if not any(self.core_asks.search(v) for v in views) and not self._wants(text, views, known_group):
             return False
         for pattern in (self.core_other, self.core_special):
             if pattern is not None and any(pattern.search(v) for v in views):
@@ -226,6 +231,17 @@ class Triage:
         if self.core_details is not None and any(self.core_details.search(v) for v in views):
             return known_group or self.names_group(text)
         return True
+
+    def _wants(self, text: str, views: tuple[str, ...], known_group: bool) -> bool:
+        """"thằng con tui cai về được 2 năm, giờ nó muốn vay tiền nuôi bò": a wish to borrow told
+        with whose situation it is, and nothing asked — whether one can is the question."""
+        if self.core_wants is None or "?" in text or not any(self.core_wants.search(v) for v in views):
+            return False
+        if set(views[0].split()) & WANT_NOT_ASKED:
+            return False  # "…hồ sơ xin vay em nộp cho ai": a question of its own
+        if self.core_wants_unless is not None and any(self.core_wants_unless.search(v) for v in views):
+            return False
+        return (known_group or self.names_group(text)) and not self.has_ask(text)
 
     def asks_core(self, text: str) -> bool:
         """Whether the text asks if one can borrow at all (before the other asks are looked at)."""
