@@ -67,6 +67,7 @@ class Context:
     record_unanswered: Callable[[str, str], None] = field(default=_ignore)
     # What the message being handled says about the person (read once by the router).
     message_facts: Facts | None = None
+    earlier_facts: Facts | None = None  # the conversation's facts before this message
     # The words that asked for a flow ("đăng ký vay cho con tôi"): the flow reads what they already say.
     request_text: str | None = None
     # With a database (every channel, not `ask`): the update's transaction, its key ring (`cipher`)

@@ -214,6 +214,7 @@ def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
 
         new.relation = read_relationship(text[:2000], ctx.content.registration.relationships, asked="who")
     ctx.message_facts = new  # what this message itself says (the FAQ tells a story from a question)
+    ctx.earlier_facts = facts
     if not new.empty:
         facts = facts.merged(new)
         facts.updated = now

@@ -497,6 +497,9 @@ class Route(BaseModel):
     payload: str | None = None  # flows: the button this request presses ("reg:start")
     whole_message: bool = False  # the whole message must be one of the phrases ("vay", "hỏi chút")
     weak: bool = False  # other programmes: only when the message names neither group
+    # Not when the conversation named rehab, prison or a business: after "anh tôi ra tù từ 2019",
+    # NĐ 338 is his way on.
+    weak_in_conversation: bool = False
 
 
 class CrisisExamples(BaseModel):

@@ -119,12 +119,33 @@ def test_a_question_about_registering_is_answered_not_taken_for_a_request(brain,
 
 
 @pytest.mark.parametrize("text", ["hộ nghèo vay nuôi bò", "nhà tôi nghèo, có được vay không", "vay tiền đi học đại học",
-                                  "hssv vay von thi moi thang dc bn tien vay ad", "hộ mới thoát nghèo vay thì tính lãi mấy %?"])
+                                  "hssv vay von thi moi thang dc bn tien vay ad", "hộ mới thoát nghèo vay thì tính lãi mấy %?",
+                                  "e 25t, chua tung vi pham gi, muon vay giai quyet viec lam theo nd 338 mo tiem thi can the chap ko"])
 def test_other_programmes_get_an_honest_referral_and_never_a_qd08_or_qd22_rule(brain, ctx, text):
     result, reply, _ = ask(brain, ctx, text)
     assert result.outcome.entry.startswith("route:")
     assert "Tổ tiết kiệm và vay vốn" in reply and "Phòng giao dịch" in reply
     assert not any(figure in reply for figure in LOAN_FIGURES)
+
+
+def test_job_creation_loans_after_a_window_long_past_are_the_way_on_with_their_figures(brain, ctx):
+    result, reply, state = said(brain, ctx, "anh tôi ra tù từ 2019, chắc hết hạn vay theo Quyết định 22 rồi",
+                                "vậy anh ấy vay theo chương trình tạo việc làm Nghị định 338 được không")
+    assert result.outcome.entry == "background.jobs_loan" and "338/2025" in reply and "200 triệu" in reply
+
+
+def test_a_question_outside_both_programmes_is_not_followed_by_a_loan_figure(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "Làm thẻ tín dụng ở ngân hàng chính sách xã hội được không, hạn mức bao nhiêu?")
+    assert result.outcome.entry == "notcovered.credit_card" and not any(figure in reply for figure in LOAN_FIGURES)
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("vay mung 5 la e co tien luon ha ad", "process.how_long"),  # the list's day is not the day the money comes
+    ("dk vay thi cong ty e co biet e tung ngoi tu ko", "privacy.who_sees"),
+])
+def test_confusable_questions_get_the_topic_they_ask(brain, ctx, text, entry):
+    result, _, _ = ask(brain, ctx, text)
+    assert result.outcome.entry == entry
 
 
 def test_a_poor_family_whose_husband_finished_rehab_is_asking_about_qd08(brain, ctx):

@@ -195,14 +195,15 @@ class Triage:
         views = self.views(text)
         return next((name for name, compiled in self.flows.items() if compiled.matches(views)), None)
 
-    def classify(self, text: str) -> Verdict:
+    def classify(self, text: str, *, known_group: bool = False) -> Verdict:
         """For text no flow took: another programme, abuse, another topic, vague — or a policy question.
         Matched as typed (accented, folded, abbreviations expanded), not in the FAQ's canonical form,
-        where "quyết định 08" has become "cai nghiện"."""
+        where "quyết định 08" has become "cai nghiện". `known_group`: the conversation named one."""
         views = self.views(text[:2000])[:3]
         names_group = self.names_group(text)
         for name, compiled in self.programmes.items():
-            if compiled.matches(views) and not (compiled.route.weak and names_group):
+            route = compiled.route
+            if compiled.matches(views) and not (route.weak and names_group) and not (route.weak_in_conversation and known_group):
                 return Verdict("other_programme", name, compiled.route.reply)
         for kind, compiled in (("injection", self.injection), ("abuse", self.abuse)):
             if compiled.matches(views):
