@@ -121,8 +121,8 @@ def build_brain(content: Content | None = None) -> Brain:
     normalizer.danger_words = danger_words(content)
     ordinary = [p for entry in content.faq for p in entry.phrasings]
     triage.crisis_model = build_crisis_model(content.crisis, ordinary, folded_view)
-    return Brain(content, normalizer, matcher, router, EligibilityEngine(content), Places(content.registration.place_aliases),
-                 triage, FactReader(words))
+    places = Places(content.registration.place_aliases, content.registration.former_provinces)
+    return Brain(content, normalizer, matcher, router, EligibilityEngine(content), places, triage, FactReader(words))
 
 
 @dataclass

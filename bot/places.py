@@ -39,8 +39,10 @@ def _key(text: str) -> str:
 class Places:
     """Look-ups by code and fuzzy search by name; loaded on first use (3,321 communes)."""
 
-    def __init__(self, aliases: dict[str, int] | None = None) -> None:
-        self.aliases = {_key(k): v for k, v in (aliases or {}).items()}
+    def __init__(self, aliases: dict[str, int] | None = None, former: dict[str, int] | None = None) -> None:
+        # A province merged away in 2025 is found under its old name too; `former` keeps that name.
+        self.former = {_key(name): name for name in (former or {})}
+        self.aliases = {**{_key(k): v for k, v in (former or {}).items()}, **{_key(k): v for k, v in (aliases or {}).items()}}
 
     @cached_property
     def _data(self) -> tuple[dict[int, Place], dict[int, Place], dict[int, list[Place]]]:

@@ -322,6 +322,7 @@ class RegistrationContent(BaseModel):
     # A locality adapts the list to its official form: province or commune code → form.
     export_localities: dict[int, ExportForm] = Field(default_factory=dict)
     place_aliases: dict[str, int] = Field(default_factory=dict)
+    former_provinces: dict[str, int] = Field(default_factory=dict)  # merged away in 2025 → the province now
 
     def export_form(self, commune_code: int, province_code: int | None) -> ExportForm:
         return self.export_localities.get(commune_code) or self.export_localities.get(province_code or -1) or self.export

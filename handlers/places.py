@@ -7,7 +7,7 @@ back to the feature that asked.
 from __future__ import annotations
 
 from bot.context import Context
-from bot.registration.fields import exact_commune, exact_province
+from bot.registration.fields import exact_commune, exact_province, place_key
 from bot.types import Button, Reply
 
 
@@ -45,13 +45,20 @@ def ask_commune(ctx: Context, province_code: int, prefix: str) -> Reply:
     )
 
 
+def province_label(ctx: Context, text: str, name: str) -> str:
+    """The chosen province's name; typed by a name merged away in 2025, both ("Thành phố Cần Thơ
+    (gồm Sóc Trăng cũ)"), so the person sees their province was understood."""
+    former = ctx.places.former.get(place_key(text))
+    return ctx.t("places.former_province", province=name, former=former) if former else name
+
+
 def typed_place(ctx: Context, province_code: int | None, text: str, prefix: str):
     """What was typed at the province step (no `province_code`) or the commune step: (the place,
     its label) when the name is exact and unique — it is chosen — or (None, the choices reply)."""
     if province_code is None:
         exact = exact_province(ctx.places, text)
         if exact is not None:
-            return exact, exact.name
+            return exact, province_label(ctx, text, exact.name)
         return None, province_choices(ctx, text, prefix)
     exact = exact_commune(ctx.places, province_code, text)
     if exact is not None:

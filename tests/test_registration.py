@@ -437,6 +437,15 @@ def test_nothing_typed_ahead_is_kept_before_consent_and_a_question_with_an_amoun
     assert "amount" not in saved_state(app, "m4").registration.fields
 
 
+def test_a_province_merged_away_in_2025_is_found_under_its_old_name_and_both_are_said(app):
+    chat = consented(app, "m5")
+    chat.answer([("type", "Trần Văn Hai"), ("type", "1990"), ("type", "0912345678")])
+    chat.say("soc trang")
+    assert "Đã chọn: Thành phố Cần Thơ (gồm Sóc Trăng cũ)." in chat.text
+    chat.say("long phu")
+    assert saved_state(app, "m5").registration.fields["commune"] == 31639  # Xã Long Phú, now in Cần Thơ
+
+
 # -- navigation ---------------------------------------------------------------------------------------
 
 
