@@ -31,7 +31,9 @@ from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import parse_count, read_amount, says_unknown
 from bot.registration import service
 from bot.registration.fields import (
+    PLACE_PARTS,
     Invalid,
+    exact_province,
     is_plain_year,
     name_looks_odd,
     place_in_parts,
@@ -936,6 +938,10 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
         return None  # a question on the way: answered, then the step asked again
     if step in _AHEAD_FIRST and (noted := _ahead(ctx, state, text)):
         return _asked_again(ctx, state, noted)
+    if step in TOLD_NOT_TAKEN and _tells_situation(ctx):
+        # "cai tự nguyện ở nhà, có uống methadone nữa" where the village is asked: the situation
+        # (the programme is kept), never an address or a name.
+        return _asked_again(ctx, state, [_noted(ctx, state, "programme")] if "programme" in fields else [])
     if step not in STRUCTURED and _is_aside(ctx, text):
         return None  # a question on the way (not a name, a place or a village)
     if step in (RegistrationStep.PROVINCE, RegistrationStep.COMMUNE):
@@ -967,6 +973,8 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
     except Invalid as exc:
         if step in STRUCTURED and (noted := _ahead(ctx, state, text)):
             return _asked_again(ctx, state, noted)
+        if _tells_situation(ctx) and "programme" in fields:
+            return _asked_again(ctx, state, [_noted(ctx, state, "programme")])
         if step in STRUCTURED and _is_aside(ctx, text):
             return None
         return Result([Reply(ctx.t(exc.key, **exc.values)), ask(ctx, state)])
@@ -980,6 +988,11 @@ _AHEAD_BORN = re.compile(r"\b(?:sinh|sn|de)\s+(?:nam\s+)?\d|\b\d{1,2}\s+tuoi\b|\
 _AHEAD_NAME = re.compile(r"\bten\b")
 _AHEAD_PLACE = re.compile(r"\b(?:xa|phuong|thi tran|huyen|tinh|tp|thanh pho)\b")
 _AHEAD_PURPOSE = re.compile(r"\b(?:de|vay|muon|tinh)\b")
+_AFTER_TEN = re.compile(r"\b(?:tên|ten)(?:\s+(?:là|la))?\s+(\S.*)$", re.IGNORECASE)
+_AHEAD_VILLAGE = re.compile(r"^(?:o |tai )?(?:thon|xom|ap|ban|to|khom|khu pho|doi|lang|to dan pho) \w+(?: \w+){0,3}$")
+# Free-text steps where a reply telling the person's situation is never the answer.
+TOLD_NOT_TAKEN = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, RegistrationStep.BUSINESS_NAME,
+                            RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
 # Free-text steps take almost anything as their answer: a reply with the sign of a later answer is
 # read as that one first. Structured steps (a year, a phone) try their own reader first.
 _AHEAD_FIRST = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, RegistrationStep.BUSINESS_NAME,
@@ -1006,11 +1019,14 @@ def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
             fields["amount"] = reading.amount
             taken.append("amount")
     if "birth_year" in open_fields and _AHEAD_BORN.search(folded):
-        try:
-            fields["birth_year"] = read_birth_year(text, ctx.today, min_age=sanity_min_age(ctx))
+        # The whole reply, or the part with the sign ("… tên Lô Văn Hùng, sinh năm 85").
+        for part in (text, *(p for p in PLACE_PARTS.split(text) if _AHEAD_BORN.search(" ".join(fold(clean(p)).split())))):
+            try:
+                fields["birth_year"] = read_birth_year(part, ctx.today, min_age=sanity_min_age(ctx))
+            except Invalid:
+                continue
             taken.append("birth_year")
-        except Invalid:
-            pass
+            break
     if "phone" in open_fields:
         try:
             fields["phone"] = read_phone(text)
@@ -1032,6 +1048,23 @@ def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
             if commune is not None:
                 fields["commune"] = commune.code
             taken.append("commune" if commune is not None else "province")
+    if "village" in open_fields and step != RegistrationStep.VILLAGE and _AHEAD_VILLAGE.match(folded):
+        try:
+            fields["village"] = read_free_text(text, limit=100)
+            taken.append("village")
+        except Invalid:
+            pass
+    if step == RegistrationStep.NAME and taken:
+        # "chồng chị tên Lô Văn Hùng, sinh năm 85": the other part is the name asked.
+        rest = [p for p in PLACE_PARTS.split(text) if p.strip() and not _ahead_sign(p)]
+        after = _AFTER_TEN.search(rest[0]) if len(rest) == 1 else None  # "chồng chị tên Lô Văn Hùng"
+        try:
+            name = read_name(after.group(1) if after else rest[0]) if len(rest) == 1 else None
+        except Invalid:
+            name = None
+        if name is not None and not name_looks_odd(name):
+            fields["name"] = name
+            taken.insert(0, "name")
     if "purpose" in open_fields and "programme" in fields and fields.get("registrant") != "business" and _AHEAD_PURPOSE.search(folded):
         previous = state.step
         state.step = RegistrationStep.PURPOSE
@@ -1052,7 +1085,23 @@ def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
     return [*replies, capped] if capped is not None else replies
 
 
+def _tells_situation(ctx: Context) -> bool:
+    """Whether the message tells the person's programme ("cai tự nguyện ở nhà", "nó mới ra tù")."""
+    said = ctx.message_facts
+    return said is not None and (said.programme in PROGRAMME_OF or said.rehab_completion is not None)
+
+
+def _ahead_sign(text: str) -> bool:
+    """Whether a part of the reply carries another field's sign (an amount, a birth year, a phone)."""
+    folded = " ".join(fold(clean(text)).split())
+    return bool(_AHEAD_AMOUNT.search(folded) or _AHEAD_BORN.search(folded) or re.search(r"\d{9,}", folded.replace(" ", "")))
+
+
 def _asked_again(ctx: Context, state: ConversationState, noted: list[Reply]) -> Result:
+    """The answers typed ahead said back; the current question again, or the next when the reply
+    answered it too."""
+    if state.step in _draft(state).fields:
+        return advance(ctx, state, noted)
     return Result([*noted, ask(ctx, state)])
 
 
@@ -1100,7 +1149,7 @@ def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
             return Result([_noted(ctx, state, "registrant"), ask(ctx, state)])
     if name is None:
         name = read_name(text)  # the reason it is no name, said kindly
-    if name_looks_odd(name):
+    if name_looks_odd(name) or exact_province(ctx.places, text) is not None:  # "nghe an": a place, or a name?
         _draft(state).pending = PendingAnswer(name=name)
         state.step = RegistrationStep.NAME_CONFIRM
         return Result([ask(ctx, state)])
@@ -1177,11 +1226,8 @@ def _read_choice(ctx: Context, state: ConversationState, text: str) -> tuple[str
         choice = read_summary(text)
         return (choice, "") if choice else None
     if step == RegistrationStep.CHANGE:
-        typed = " ".join(fold(text).split())
-        registrant = _draft(state).fields.get("registrant")
-        matches = [f for f in fields_of(registrant) if f != "province" and len(typed) >= 3
-                   and typed in fold(field_label(ctx.texts, f, registrant))]
-        return ("edit", matches[0]) if len(matches) == 1 else None
+        field = _named_field(ctx, state, text)
+        return ("edit", field) if field else None
     answer = read_yes_no(text)
     if step == RegistrationStep.CANCEL and answer is None and read_summary(text) == "cancel":
         answer = True  # "hủy" again: yes, cancel
@@ -1210,6 +1256,22 @@ UNCLEAR: dict[str, str] = {
 }
 
 
+_EDIT_WORDS = frozenset({"sua", "doi", "lai", "thay", "muc", "cai", "phan", "ghi", "nham", "sai", "cho", "toi", "em", "minh", "tui",
+                         "giup", "di", "a", "roi", "va", "cua"})
+
+
+def _named_field(ctx: Context, state: ConversationState, text: str) -> str | None:
+    """The one field a reply names ("họ tên", "sửa số tiền", "số đt"): its words are all in that
+    field's label (edit words aside); None when none or several."""
+    words = set(fold(clean(text)).split()) - _EDIT_WORDS
+    if not words:
+        return None
+    registrant = _draft(state).fields.get("registrant")
+    matches = [f for f in fields_of(registrant) if f != "province"
+               and words <= set(fold(field_label(ctx.texts, f, registrant)).replace("/", " ").split())]
+    return matches[0] if len(matches) == 1 else None
+
+
 def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result | None:
     """Words that pick a choice ('cho thằng con trai tui', 'vợ tôi', 'cai nghiện', 'nuôi heo',
     'dạ tui đồng ý', 'ừ gửi đi'). Unclear: the question again with an example; a policy
@@ -1217,6 +1279,10 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     step = _step(state)
     if step == RegistrationStep.NAME_CONFIRM and read_yes_no(text) is None:
         return _retyped_name(ctx, state, text)
+    if step == RegistrationStep.SUMMARY and re.match(r"(?:sua|doi|thay|ghi nham|sai)\b", fold(clean(text)).strip()):
+        field = _named_field(ctx, state, text)
+        if field is not None:  # "sửa số tiền" at the summary: that field, asked again
+            return _edit(ctx, state, field)
     if step == RegistrationStep.AMOUNT_RANGE and read_yes_no(text) is None:
         reading = read_amount(text)
         if reading.amount is not None and MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:

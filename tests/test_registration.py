@@ -134,6 +134,17 @@ def test_summary_lets_one_field_be_changed(app):
     assert "Bạn kiểm tra lại thông tin" in chat.text and "0987 000 111" in chat.text
 
 
+def test_a_field_named_in_words_at_the_summary_or_the_change_question_is_asked_again(app):
+    chat = fill_for_husband(app, "c8b")
+    chat.say("sửa số tiền")
+    assert "bao nhiêu" in chat.last[-1].text  # the amount, asked again: no policy answer, no summary pasted
+    chat.say("70 triệu")
+    assert "Bạn kiểm tra lại thông tin" in chat.text and "70.000.000" in chat.text
+    chat.press("Sửa một mục")
+    chat.say("họ tên")  # "Họ và tên"
+    assert "Họ và tên" in chat.last[-1].text and "Bạn kiểm tra lại" not in chat.last[-1].text
+
+
 def test_the_same_phone_and_commune_again_updates_the_first_registration(app):
     register_for_husband(app, "c9")
     chat = fill_for_husband(app, "c9", WIFE_ANSWERS[:-2] + [("type", "80 triệu"), ("press", "Bỏ qua")])
@@ -444,6 +455,35 @@ def test_a_province_merged_away_in_2025_is_found_under_its_old_name_and_both_are
     assert "Đã chọn: Thành phố Cần Thơ (gồm Sóc Trăng cũ)." in chat.text
     chat.say("long phu")
     assert saved_state(app, "m5").registration.fields["commune"] == 31639  # Xã Long Phú, now in Cần Thơ
+
+
+def test_a_wife_s_replies_with_more_than_was_asked_go_to_their_own_fields(app):
+    chat = Chat(app, "m6")
+    chat.say("đăng ký vay")
+    chat.say("cho chồng tôi")
+    chat.say("đồng ý")
+    chat.say("chồng chị tên Lô Văn Hùng, sinh năm 85")  # the name and the year at once
+    fields = saved_state(app, "m6").registration.fields
+    assert fields["name"] == "Lô Văn Hùng" and fields["birth_year"] == 1985 and "Số điện thoại" in chat.last[-1].text
+    chat.say("bản Mới")  # the village, typed where the phone is asked: kept for later
+    assert saved_state(app, "m6").registration.fields["village"] == "bản Mới" and "Số điện thoại" in chat.last[-1].text
+    chat.say("0912345678")
+    chat.say("cai tự nguyện ở nhà, có uống methadone nữa")  # the situation, where the province is asked
+    fields = saved_state(app, "m6").registration.fields
+    assert fields["programme"] == "qd08_2026" and "province" not in fields and "tỉnh hoặc thành phố" in chat.last[-1].text
+    chat.say("nghe an")
+    chat.say("quy hop")
+    assert "village" in saved_state(app, "m6").registration.fields and "Thôn" not in chat.last[-1].text
+
+
+def test_a_place_typed_at_the_name_is_confirmed_not_stored_and_tau_is_i(app):
+    chat = Chat(app, "m7")
+    chat.say("đăng ký vay")
+    chat.say("cho tau")  # Nghệ Tĩnh "tau": myself
+    assert chat.labels[:2] == ["Tôi đồng ý", "Không đồng ý"]
+    chat.say("đồng ý")
+    chat.say("nghe an")
+    assert "Tôi ghi họ tên là “Nghe An”. Đúng không?" in chat.text and "name" not in saved_state(app, "m7").registration.fields
 
 
 # -- navigation ---------------------------------------------------------------------------------------

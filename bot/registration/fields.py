@@ -359,14 +359,14 @@ INVERSE = {"parent": "child", "child": "parent", "spouse": "spouse", "sibling": 
 _PRONOUN_KIN = frozenset({"anh", "chi", "em", "con", "chau", "co", "chu", "bac", "ong", "ba", "cau", "di", "u"})
 _SELF = ("cho toi", "chinh toi", "toi", "ban than", "cho ban than", "cho minh", "chinh minh", "minh", "tui", "cho tui", "chinh tui",
          "toi tu dang ky", "tu dang ky", "cua toi", "la toi", "toi vay", "toi can vay", "toi muon vay", "cho chinh toi",
-         "chinh ban than", "ban than toi", "dang ky cho toi", "tao", "cho tao", "minh toi", "ca nhan")
-_SELF_WORDS = frozenset({"cho", "chinh", "toi", "tui", "minh", "tao", "ban", "than", "tu", "dang", "ky", "cua", "la", "vay",
+         "chinh ban than", "ban than toi", "dang ky cho toi", "tao", "cho tao", "minh toi", "ca nhan", "tau", "cho tau", "chinh tau")
+_SELF_WORDS = frozenset({"cho", "chinh", "toi", "tui", "minh", "tao", "tau", "ban", "than", "tu", "dang", "ky", "cua", "la", "vay",
                          "can", "muon", "ca", "nhan", "a", "da", "nha", "nhe", "thi"})
 _RELATIVE = ("nguoi than", "nguoi nha", "nguoi khac", "ho hang", "giup nguoi", "dang ky giup", "dang ky ho", "cho nguoi")
 # A business registering ("cho cơ sở của tôi", "công ty tui", "hợp tác xã"): it borrows as a business.
 _BUSINESS = ("co so", "cong ty", "cty", "doanh nghiep", "hop tac xa", "htx", "ho kinh doanh", "to hop tac", "xuong",
              "co so san xuat", "co so kinh doanh", "cua hang", "nha xuong", "trang trai")
-_OWNER = frozenset({"toi", "tui", "minh", "tao", "em", "con", "chau"})  # "con tôi": my child (the person)
+_OWNER = frozenset({"toi", "tui", "minh", "tao", "tau", "em", "con", "chau"})  # "con tôi": my child (the person)
 _OF_PERSON = frozenset({"no", "ay", "do", "anh", "chi", "em", "chau", "ong", "ba"})  # "má nó", "vợ anh ấy"
 _SPEAKER = ("toi la", "tui la", "minh la", "em la", "con la", "chau la", "tao la", "toi lam", "tui lam")
 _FOR = frozenset({"cho", "giup", "ho", "dum", "ve"})
