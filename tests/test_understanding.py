@@ -84,6 +84,9 @@ def test_the_check_asked_for_in_words_starts_however_it_is_spelled(brain, ctx, t
     ("dang ky vay", Flow.REGISTRATION, "who"),
     ("tôi muốn đăng ký vay cho con trai tôi", Flow.REGISTRATION, None),
     ("gặp cán bộ", Flow.HANDOFF, "province"),
+    # One clause is the request, the others tell: "chồng chị", not "chị of him" across the comma.
+    ("chị muốn đăng ký vay cho chồng chị, anh ấy cai nghiện xong năm ngoái", Flow.REGISTRATION, "consent"),
+    ("tau ở xã Diễn Châu, Nghệ An. đăng ký luôn đi", Flow.REGISTRATION, "who"),
 ])
 def test_flows_asked_for_in_words_start_with_storage(app, text, flow, step):
     from bot.state import ConversationState as State

@@ -25,6 +25,7 @@ NON_WORD = re.compile(r"[^\w]+")
 # Where one sentence ends: cues that count only together must meet inside one sentence, so a long
 # story ("hai đứa nhỏ đi học…" then "anh đi cai bắt buộc…") does not add up to a crisis.
 SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s+|$)")
+CLAUSE_END = re.compile(r"[.!?;,\n]+(?:\s+|$)")
 BOUNDARY = f" {SENTENCE_MARK} "
 # Question words (accent-free, abbreviations expanded): with one of them a wish to borrow is no
 # longer only told ("muốn vay thì nộp cho ai").
@@ -193,7 +194,16 @@ class Triage:
         if len(text) > 200:
             return None  # a story, not a request
         views = self.views(text)
-        return next((name for name, compiled in self.flows.items() if compiled.matches(views)), None)
+        found = next((name for name, compiled in self.flows.items() if compiled.matches(views)), None)
+        if found is not None or "?" in text or self.has_ask(text):
+            return found
+        # "chị muốn đăng ký vay cho chồng chị, anh ấy cai nghiện xong năm ngoái", "tau ở xã Diễn
+        # Châu. đăng ký luôn đi": one clause is the whole request, the others tell, none asks.
+        parts = [p for p in CLAUSE_END.split(text) if p.strip()]
+        if len(parts) < 2:
+            return None
+        return next((name for name, compiled in self.flows.items() if compiled.whole
+                     and any(compiled.matches(self.views(p)) for p in parts)), None)
 
     def classify(self, text: str, *, known_group: bool = False) -> Verdict:
         """For text no flow took: another programme, abuse, another topic, vague — or a policy question.

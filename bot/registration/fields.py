@@ -434,13 +434,19 @@ def _kin_mentions(words: list[str], choices, asked: str) -> set[str]:
     return found
 
 
+def _kin_in_parts(text: str, choices, asked: str) -> set[str]:
+    """The kin mentions of each clause: "cho chồng chị, anh ấy cai xong" — the comma ends "chồng
+    chị", so "chị, anh ấy" is not "chị of him"."""
+    return set().union(*(_kin_mentions(_words(part), choices, asked) for part in re.split(r"[,.;!?\n]", text)))
+
+
 def read_relationship(text: str, choices, *, asked: Literal["who", "relationship"] = "relationship") -> str | None:
     """'tui là má nó', 'tôi là mẹ nó', 'mẹ' → parent; 'vợ tôi' → spouse; 'con trai tôi' (the person
     is my son) → parent; 'mẹ chồng tôi' → other. None when unclear or contradictory."""
     words = _words(text)
     if not words:
         return None
-    found = _kin_mentions(words, choices, asked)
+    found = _kin_in_parts(text, choices, asked)
     if len(found) == 1:
         return found.pop()
     if not found and asked == "relationship" and _phrase_in(words, ("khac", "nguoi khac", "ho hang", "nguoi than khac")):
@@ -461,7 +467,7 @@ def read_who(text: str, choices) -> tuple[str, str | None] | None:
     relationship = read_relationship(text, choices, asked="who")
     if relationship is not None:
         return "relative", relationship
-    if _kin_mentions(words, choices, "who"):
+    if _kin_in_parts(text, choices, "who"):
         return "relative", None  # kin words that disagree: a relative, the relationship asked
     if _phrase_in(words, _RELATIVE):
         return "relative", None
