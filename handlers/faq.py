@@ -152,6 +152,11 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
             found = [single]
         elif not found:
             return unsure(ctx, text, single, state, own)
+    if len(found) == 1 and found[0].entry_id == state.faq.last_entry and told_only(ctx, text, own, most=30) \
+            and personal_text(ctx, facts, "eligible") is None:
+        # "nó 24 tuổi, cai bắt buộc ở trung tâm 2 năm" after the answer: more of the story, no new
+        # question — thanked, with the check, not the same answer again.
+        return situation_reply(ctx, facts)
     state.faq.last_question = redact_question(text)
     remember_topic(ctx, state, found[-1].entry_id)
     replies = answer_replies(ctx, found[:MAX_ANSWERS], facts)
@@ -469,11 +474,12 @@ def told_situation(own: Facts) -> set[str]:
     return {k for k, v in own.model_dump(exclude_defaults=True).items() if v is not None} & SITUATION
 
 
-def told_only(ctx: Context, text: str, own: Facts) -> bool:
-    """The message tells the person's situation and nothing else: no question, no purpose, no loan."""
+def told_only(ctx: Context, text: str, own: Facts, *, most: int = 10) -> bool:
+    """The message tells the person's situation and nothing else: no question, no purpose, no loan
+    (in at most `most` different words: a longer message opening a conversation is a story to read)."""
     folded = fold(text).strip()
     words = set(folded.split())
-    return bool(told_situation(own)) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= 10 \
+    return bool(told_situation(own)) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= most \
         and not words & ASKING_WORDS \
         and not QUESTION_MARK.search(folded) and not names_loan(text) and not ctx.triage.has_ask(text)
 

@@ -814,6 +814,11 @@ def test_the_same_topic_for_another_group_is_answered_beside_the_next_question(b
     assert "100 triệu" in reply and "6,24%" in reply
 
 
+def test_more_of_the_story_after_an_answer_is_thanked_not_answered_with_the_same_block(brain, ctx):
+    result, reply, _ = said(brain, ctx, "con tui cai nghien ve co dc vay ko", "no 24 tuoi, cai bat buoc o trung tam 2 nam")
+    assert reply.startswith("Cảm ơn bạn đã chia sẻ") and result.replies[-1].buttons[0].payload == "elig:start"
+
+
 def test_the_answer_just_given_is_not_repeated_beside_the_new_point(brain, ctx):
     result, reply, state = said(brain, ctx, "e cai xong, muốn vay học nghề sửa ô tô",
                                 "trước đây e có vay quỹ khác để học nghề này, còn nợ 10 triệu")
