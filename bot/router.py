@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DataError
 
 from bot.context import Context, Result
+from bot.eligibility.engine import Profile
 from bot.nlu.facts import Facts
 from bot.nlu.intents import IntentDetector
 from bot.state import ConversationState, Flow
@@ -142,6 +143,10 @@ class Router:
             if danger is not None and self.on_crisis is not None:
                 return self.on_crisis(ctx, danger, state)  # first, in every state; the flow's answers are kept
             requested = ctx.triage.flow_request(msg.text)
+            if requested is None and not fails_rules(ctx, state):
+                # A request beside the story; a story the rules already refuse ("ra tù từ 2015, muốn
+                # đăng ký vay") is answered first, with the reason and the other ways.
+                requested = ctx.triage.clause_request(msg.text)
             # Without storage (`ask`), only the check can run: a request for another flow is a question.
             runnable = ctx.has_storage or requested == "eligibility"
             if requested and runnable and not answering():
@@ -198,6 +203,16 @@ class Router:
             # Button data no button of ours carries ("off:list:17035:1-2", an id too large for the
             # database): the dispatcher rolls the update back and answers it as a stale button.
             raise ForgedButton(prefix, type(exc).__name__) from None
+
+
+def fails_rules(ctx: Context, state: ConversationState) -> bool:
+    """Whether what the person told fails an eligibility rule (a window long past, too young)."""
+    profile = state.facts.profile()
+    if "background" not in profile or ctx.eligibility is None:
+        return False
+    result = ctx.eligibility.evaluate(Profile.model_validate(profile), on=ctx.today, texts=ctx.texts,
+                                      subject=ctx.t("eligibility.subject_self"))
+    return result.outcome == "not_eligible"
 
 
 def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:

@@ -194,11 +194,13 @@ class Triage:
         if len(text) > 200:
             return None  # a story, not a request
         views = self.views(text)
-        found = next((name for name, compiled in self.flows.items() if compiled.matches(views)), None)
-        if found is not None or "?" in text or self.has_ask(text):
-            return found
-        # "chị muốn đăng ký vay cho chồng chị, anh ấy cai nghiện xong năm ngoái", "tau ở xã Diễn
-        # Châu. đăng ký luôn đi": one clause is the whole request, the others tell, none asks.
+        return next((name for name, compiled in self.flows.items() if compiled.matches(views)), None)
+
+    def clause_request(self, text: str) -> str | None:
+        """A flow asked for in one clause, the others telling and none asking: "chị muốn đăng ký vay
+        cho chồng chị, anh ấy cai nghiện xong năm ngoái", "tau ở xã Diễn Châu. đăng ký luôn đi"."""
+        if len(text) > 200 or "?" in text or self.has_ask(text):
+            return None
         parts = [p for p in CLAUSE_END.split(text) if p.strip()]
         if len(parts) < 2:
             return None
