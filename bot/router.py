@@ -142,11 +142,12 @@ class Router:
             danger = ctx.triage.in_danger(msg.text, answering=answering)
             if danger is not None and self.on_crisis is not None:
                 return self.on_crisis(ctx, danger, state)  # first, in every state; the flow's answers are kept
-            requested = ctx.triage.flow_request(msg.text)
-            if requested is None and not fails_rules(ctx, state):
-                # A request beside the story; a story the rules already refuse ("ra tù từ 2015, muốn
-                # đăng ký vay") is answered first, with the reason and the other ways.
-                requested = ctx.triage.clause_request(msg.text)
+            requested = ctx.triage.flow_request(msg.text) or ctx.triage.clause_request(msg.text)
+            if requested == "registration" and fails_rules(ctx):
+                # A request beside a story the rules already refuse ("anh tôi ra tù từ 2015, muốn
+                # đăng ký vay cho anh ấy") is answered first, with the reason and the other ways;
+                # "đăng ký vay" alone then starts it.
+                requested = None
             # Without storage (`ask`), only the check can run: a request for another flow is a question.
             runnable = ctx.has_storage or requested == "eligibility"
             if requested and runnable and not answering():
@@ -205,9 +206,9 @@ class Router:
             raise ForgedButton(prefix, type(exc).__name__) from None
 
 
-def fails_rules(ctx: Context, state: ConversationState) -> bool:
-    """Whether what the person told fails an eligibility rule (a window long past, too young)."""
-    profile = state.facts.profile()
+def fails_rules(ctx: Context) -> bool:
+    """Whether what this message tells fails an eligibility rule (a window long past, too young)."""
+    profile = ctx.message_facts.profile() if ctx.message_facts is not None else {}
     if "background" not in profile or ctx.eligibility is None:
         return False
     result = ctx.eligibility.evaluate(Profile.model_validate(profile), on=ctx.today, texts=ctx.texts,

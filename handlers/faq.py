@@ -32,7 +32,7 @@ MAX_ANSWERS = 3
 MAX_CLAUSES = 8
 MAX_CLAUSE_TEXT = 2000
 NEAR_END_YEARS = 1.0  # within a year of the window's end, the answer suggests registering soon
-PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions"})
+PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions", "register", "family"})  # the rules decide first
 # A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
 # the person addresses the bot: "… được không anh", "… hông ad").
 NOT_COVERED = "notcovered."  # content/faq/not_covered.yaml: outside both programmes, said honestly

@@ -113,6 +113,13 @@ def test_data_rights_asked_for_in_words_open_the_right_screen(app, text, wanted)
         assert "Tôi không giữ thông tin cá nhân nào của bạn" in replies[-1].text
 
 
+@pytest.mark.db
+def test_a_request_beside_a_story_the_rules_refuse_is_answered_first(app):
+    text, _ = conversation(app, "anh tôi ra tù từ 2015, muốn đăng ký vay cho anh ấy", chat_id="f2")
+    assert "chưa đủ điều kiện" in text and "5 năm" in text  # the reason, not the consent notice
+    assert "xin đọc kỹ" not in text
+
+
 @pytest.mark.parametrize("text", ["đăng ký vay ở công an xã hay ngân hàng", "muốn đăng ký vay vốn thì đến đâu", "hủy đăng ký vay"])
 def test_a_question_about_registering_is_answered_not_taken_for_a_request(brain, ctx, text):
     result, reply, state = ask(brain, ctx, text)
