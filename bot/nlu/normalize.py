@@ -139,6 +139,12 @@ class Normalizer:
             tuple(k.split()): tuple(v.split()) for k, v in lexicon.synonyms.items()
         }
         self.max_phrase = max((len(k) for k in self.synonyms), default=1)
+        # The lengths of the synonyms starting with each word, longest first: a word no synonym
+        # starts with (most of them) is passed over at once.
+        sizes: dict[str, set[int]] = {}
+        for key in self.synonyms:
+            sizes.setdefault(key[0], set()).add(len(key))
+        self.synonym_sizes = {word: sorted(found, reverse=True) for word, found in sizes.items()}
         self.synonym_heads = frozenset(k[:2] for k in self.synonyms if len(k) >= 2)
         expansions = {w for v in self.abbreviations.values() for w in v}
         expansions |= {w for v in self.synonyms.values() for w in v} | {w for k in self.synonyms for w in k}
@@ -275,7 +281,12 @@ class Normalizer:
         out: list[str] = []
         i = 0
         while i < len(tokens):
-            for size in range(min(self.max_phrase, len(tokens) - i), 0, -1):
+            sizes = self.synonym_sizes.get(tokens[i])
+            if sizes is None:
+                out.append(tokens[i])
+                i += 1
+                continue
+            for size in (s for s in sizes if s <= len(tokens) - i):
                 phrase = tuple(tokens[i : i + size])
                 replacement = self.synonyms.get(phrase)
                 if replacement is None:
