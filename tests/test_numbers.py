@@ -76,3 +76,10 @@ def test_ages(typed, age):
 
 def test_counts():
     assert parse_count("20 người") == 20 and parse_count("không rõ") == UNKNOWN and parse_count("nhiều") is None
+
+
+def test_years_ago_said_as_people_say_it():
+    assert parse_years_ago("năm ni", TODAY) == (0.0, 1.0)  # Nghệ Tĩnh: this year
+    assert parse_years_ago("tháng trước", TODAY) == (0.0, 0.17)
+    low, high = parse_years_ago("hồi tháng 3", TODAY)
+    assert 0 <= low < high <= 1

@@ -68,6 +68,12 @@ def test_national_id_is_exactly_twelve_digits():
             read_national_id(bad)
 
 
+@pytest.mark.parametrize("typed, back", [("năm ngoái", 1), ("nam ngoai", 1), ("năm ni", 0), ("năm nay", 0), ("năm kia", 2),
+                                         ("2 năm trước", 2), ("tết năm ngoái", 1)])
+def test_event_year_said_as_people_say_it(typed, back):
+    assert read_event_year(typed, TODAY) == TODAY.year - back
+
+
 def test_event_year_cannot_be_in_the_future():
     assert read_event_year("năm 2023", TODAY) == 2023
     with pytest.raises(Invalid):

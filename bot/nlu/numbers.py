@@ -295,10 +295,34 @@ def parse_years_ago(text: str, today: date) -> float | tuple[float, float] | str
         if _ABOUT.search(folded):
             return (max(years - 0.5, 0.0), years + 0.5)
         return years
-    relative = re.search(r"\bnam (nay|ngoai|truoc)\b", folded)
+    relative = re.search(r"\bnam (nay|ni|ngoai|truoc|kia)\b", folded)
     if relative:
-        # This year: under a year ago; last year: one to two years at most.
-        return (0.0, 1.0) if relative.group(1) == "nay" else (0.0, 2.0)
+        # This year (Nghệ "năm ni"): under a year ago; last year: two years at most; "năm kia" one to three.
+        return {"nay": (0.0, 1.0), "ni": (0.0, 1.0), "kia": (1.0, 3.0)}.get(relative.group(1), (0.0, 2.0))
+    if re.search(r"\bthang (truoc|roi)\b", folded):
+        return (0.0, 0.17)  # "tháng trước"
+    month = re.search(r"\bthang (\d{1,2})\b", folded)
+    if month and 1 <= int(month.group(1)) <= 12:
+        # "hồi tháng 3": this year's March, or last year's when March is still to come.
+        months = (today.month - int(month.group(1))) % 12
+        return (round(months / 12, 2), round((months + 1) / 12, 2))
+    return None
+
+
+def calendar_year(folded: str, today: date) -> int | None:
+    """The year meant by 'năm ngoái', 'năm nay', 'năm ni', 'năm kia', '2 năm trước', 'tháng
+    trước', 'hồi tháng 3' (accent-free text); None when it names none."""
+    ago = re.search(r"\b(\d{1,2}) nam (?:ve )?truoc\b", folded)
+    if ago:
+        return today.year - int(ago.group(1))
+    relative = re.search(r"\bnam (nay|ni|ngoai|truoc|roi|kia)\b", folded)
+    if relative:
+        return today.year - {"nay": 0, "ni": 0, "kia": 2}.get(relative.group(1), 1)
+    if re.search(r"\bthang (truoc|roi)\b", folded):
+        return today.year if today.month > 1 else today.year - 1
+    month = re.search(r"\bthang (\d{1,2})\b", folded)
+    if month and 1 <= int(month.group(1)) <= 12:
+        return today.year if int(month.group(1)) <= today.month else today.year - 1
     return None
 
 

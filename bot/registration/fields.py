@@ -15,7 +15,7 @@ from datetime import date
 from typing import Literal
 
 from bot.nlu.normalize import clean, fold
-from bot.nlu.numbers import says_unknown
+from bot.nlu.numbers import calendar_year, says_unknown
 
 
 class Invalid(ValueError):
@@ -208,10 +208,14 @@ def read_national_id(text: str) -> str:
 
 
 def read_event_year(text: str, today: date) -> int:
-    """The year of the post-rehab decision or of release: '2021', 'năm 2021', 'năm 21'."""
+    """The year of the post-rehab decision or of release: '2021', 'năm 2021', 'năm 21', 'năm
+    ngoái', 'năm ni', 'tháng trước', '2 năm trước'."""
     match = YEAR.search(fold(text))
+    relative = calendar_year(" ".join(fold(clean(text)).split()), today)
     if match:
         year = int(match.group(1))
+    elif relative is not None:
+        year = relative
     else:
         words = [w for w in _words(text) if w not in PRONOUNS and w not in PARTICLES and w not in _YEAR_FILLERS]
         if len(words) != 1 or not re.fullmatch(r"\d{2}", words[0]):
