@@ -399,9 +399,11 @@ def answer_reply(ctx: Context, entry: FaqEntry, facts: Facts | None = None) -> R
     # FAQ answers are written in Vietnamese: their figures are formatted in Vietnamese too.
     vi = texts_for("vi")
     answer = ctx.content.render(entry.answer, when=ctx.today, texts=vi)
-    text = f"{answer}\n{ctx.t('faq.reference', reference=entry.reference)}"
     topics = ctx.content.topics
     topic = topics.topic_of(entry.id) if topics else None
+    share = told_share(ctx, facts) if facts is not None and topic in ("conditions", "eligible") else None
+    text = f"{answer}\n{share}" if share else answer
+    text = f"{text}\n{ctx.t('faq.reference', reference=entry.reference)}"
     if facts is not None:
         text = personal_text(ctx, facts, topic) or text
         if topic in PERSONAL_TOPICS and near_window_end(ctx, facts):
@@ -427,6 +429,20 @@ def personal_text(ctx: Context, facts: Facts, topic: str | None) -> str | None:
     lines += [ctx.t("faq.personal_line", text=r.text, reference=r.reference) for r in result.reasons]
     lines += [ctx.t("faq.personal_next", text=step) for step in result.next_steps[:2]]
     return "\n".join(lines)
+
+
+def told_share(ctx: Context, facts: Facts) -> str | None:
+    """A business that told its workforce ("12 thợ, 2 người từng đi cai"): its share worked out
+    against the programme's minimum (a share under it is the rules' refusal, said instead)."""
+    total, part = facts.workforce_total, facts.workforce_beneficiaries
+    if not facts.business or not total or part is None:
+        return None
+    programme = facts.programme if facts.programme in ("qd08", "qd22") else ctx.content.matching.main_programme
+    minimum = ctx.content.parameters[f"{programme}.business_staff_share"].number_at(ctx.today)
+    share = part * 100 // total
+    if minimum is None or share < minimum:
+        return None
+    return ctx.t("faq.share_met", part=part, total=total, share=share, minimum=int(minimum))
 
 
 def near_window_end(ctx: Context, facts: Facts) -> bool:

@@ -826,6 +826,11 @@ def test_more_of_the_story_after_an_answer_is_thanked_not_answered_with_the_same
     assert reply.startswith("Cảm ơn bạn đã chia sẻ") and result.replies[-1].buttons[0].payload == "elig:start"
 
 
+def test_a_business_that_told_its_workforce_gets_its_share_worked_out(brain, ctx):
+    result, reply, _ = said(brain, ctx, "tôi làm chủ xưởng mộc, có 12 thợ, 2 người từng đi cai", "nếu ký hợp đồng thì đủ 10% chưa")
+    assert "2 trên 12 lao động" in reply and "16%" in reply and "6,24%" not in reply  # the share, not the rate
+
+
 def test_the_answer_just_given_is_not_repeated_beside_the_new_point(brain, ctx):
     result, reply, state = said(brain, ctx, "e cai xong, muốn vay học nghề sửa ô tô",
                                 "trước đây e có vay quỹ khác để học nghề này, còn nợ 10 triệu")

@@ -107,7 +107,10 @@ MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\
 NEGATED = re.compile(r"\b(khong|ko|k|chang|cha|chu khong|chu ko) phai( la)?( (di|o|bi|vao))?\s*$")
 # A business's workforce: "có 20 thợ, trong đó 4 đứa từng đi cai".
 STAFF = re.compile(r"\b(\d{1,5})\s*(?:tho|lao dong|cong nhan|nhan vien|nguoi lam|nguoi lao dong|anh em (?:tho|lam))\b")
-STAFF_PART = re.compile(r"\btrong (?:do|so (?:do|nay)) (?:co )?(\d{1,5})\b")
+# "trong đó 4", or the count told with its group: "2 người từng đi cai", "3 đứa ra tù".
+STAFF_PART = re.compile(r"\btrong (?:do|so (?:do|nay)) (?:co )?(\d{1,5})\b"
+                        r"|\b(\d{1,5}) (?:(?:nguoi|dua|thang|tho|anh em|lao dong|cong nhan|ban) )?(?:(?:tung|da|moi|vua|la|bi) )?"
+                        r"(?:di cai|cai nghien|sau cai|cai xong|o tu|ra tu|di tu|chap hanh)")
 MONEY = re.compile(r"\d+(?:[.,]\d+)?\s*(?:trieu|tr|ty|ti|cu)\b")
 
 
@@ -169,8 +172,9 @@ class FactReader:
             total, part = STAFF.search(folded), STAFF_PART.search(folded)
             if total:
                 facts.workforce_total = int(total.group(1))
-                if part and int(part.group(1)) <= facts.workforce_total:
-                    facts.workforce_beneficiaries = int(part.group(1))
+                count = int(next(g for g in part.groups() if g)) if part else None
+                if count is not None and count <= facts.workforce_total:
+                    facts.workforce_beneficiaries = count
         money = MONEY.search(folded)
         if money:
             facts.amount = parse_amount(money.group(0))
