@@ -936,9 +936,9 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
         return _unknown(ctx, state, "")
     if text.strip().endswith("?"):
         return None  # a question on the way: answered, then the step asked again
-    if step in _AHEAD_FIRST and (noted := _ahead(ctx, state, text)):
+    if step in FREE_STEPS and (noted := _ahead(ctx, state, text)):
         return _asked_again(ctx, state, noted)
-    if step in TOLD_NOT_TAKEN and _tells_situation(ctx):
+    if step in FREE_STEPS and _tells_situation(ctx):
         # "cai tự nguyện ở nhà, có uống methadone nữa" where the village is asked: the situation
         # (the programme is kept), never an address or a name.
         return _asked_again(ctx, state, [_noted(ctx, state, "programme")] if "programme" in fields else [])
@@ -990,13 +990,11 @@ _AHEAD_PLACE = re.compile(r"\b(?:xa|phuong|thi tran|huyen|tinh|tp|thanh pho)\b")
 _AHEAD_PURPOSE = re.compile(r"\b(?:de|vay|muon|tinh)\b")
 _AFTER_TEN = re.compile(r"\b(?:tên|ten)(?:\s+(?:là|la))?\s+(\S.*)$", re.IGNORECASE)
 _AHEAD_VILLAGE = re.compile(r"^(?:o |tai )?(?:thon|xom|ap|ban|to|khom|khu pho|doi|lang|to dan pho) \w+(?: \w+){0,3}$")
-# Free-text steps where a reply telling the person's situation is never the answer.
-TOLD_NOT_TAKEN = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, RegistrationStep.BUSINESS_NAME,
-                            RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
 # Free-text steps take almost anything as their answer: a reply with the sign of a later answer is
-# read as that one first. Structured steps (a year, a phone) try their own reader first.
-_AHEAD_FIRST = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, RegistrationStep.BUSINESS_NAME,
-                          RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
+# read as that one first, and one telling the person's situation is never the answer (structured
+# steps, a year or a phone, try their own reader first).
+FREE_STEPS = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, RegistrationStep.BUSINESS_NAME,
+                        RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
 
 
 def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
@@ -1066,10 +1064,7 @@ def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
             fields["name"] = name
             taken.insert(0, "name")
     if "purpose" in open_fields and "programme" in fields and fields.get("registrant") != "business" and _AHEAD_PURPOSE.search(folded):
-        previous = state.step
-        state.step = RegistrationStep.PURPOSE
-        choice = _read_choice(ctx, state, text)
-        state.step = previous
+        choice = _read_choice(ctx, state, text, RegistrationStep.PURPOSE)
         if choice is not None:
             fields["purpose"] = choice[1]
             taken.append("purpose")
@@ -1205,10 +1200,11 @@ def _store_amount(ctx: Context, state: ConversationState, amount: int, *, noted:
     return advance(ctx, state, [_noted(ctx, state, "amount")] if noted else None)
 
 
-def _read_choice(ctx: Context, state: ConversationState, text: str) -> tuple[str, str] | None:
-    """The button a typed reply picks at a choice step, as (action, value); None when unclear."""
+def _read_choice(ctx: Context, state: ConversationState, text: str, step: str | None = None) -> tuple[str, str] | None:
+    """The button a typed reply picks at a choice step (the current one, or `step`), as (action,
+    value); None when unclear."""
     form = ctx.content.registration
-    step = state.step
+    step = step or state.step
     if step == RegistrationStep.WHO:
         who = read_who(text, form.relationships)
         return ("who", f"{who[0]}:{who[1] or ''}") if who else None
