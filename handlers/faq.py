@@ -22,6 +22,7 @@ from bot.nlu.matcher import MatchResult, Status
 from bot.nlu.normalize import fold
 from bot.nlu.routing import Verdict
 from bot.privacy import redact_question
+from bot.registration.record import staff_share
 from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
@@ -131,11 +132,12 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         fresh = [f for f in found if f.entry_id != state.faq.last_entry]
         found = fresh or found
     outside = [f for f in found if f.entry_id.startswith(NOT_COVERED)]
-    if outside and not ctx.triage.names_group(text) and facts.programme is None:
+    only_outside = bool(outside) and not ctx.triage.names_group(text) and facts.programme is None
+    if only_outside:
         # "Làm thẻ tín dụng ở NHCSXH được không, hạn mức bao nhiêu?": the second question is about the
         # card too, not the loan cap; with nobody's rehab or prison named, only the honest "not mine".
         found = outside
-    if len(found) < 2 and not (outside and found == outside):
+    if len(found) < 2 and not only_outside:
         target = questions[0] if len(questions) == 1 else text
         single: Found | MatchResult | None = None
         if target != text and ctx.triage.is_special(text) and ctx.triage.asks_core(target):
@@ -439,7 +441,7 @@ def told_share(ctx: Context, facts: Facts) -> str | None:
         return None
     programme = facts.programme if facts.programme in ("qd08", "qd22") else ctx.content.matching.main_programme
     minimum = ctx.content.parameters[f"{programme}.business_staff_share"].number_at(ctx.today)
-    share = part * 100 // total
+    share = staff_share(total, part) or 0
     if minimum is None or share < minimum:
         return None
     return ctx.t("faq.share_met", part=part, total=total, share=share, minimum=int(minimum))
