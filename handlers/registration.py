@@ -990,6 +990,7 @@ _AHEAD_PLACE = re.compile(r"\b(?:xa|phuong|thi tran|huyen|tinh|tp|thanh pho)\b")
 _AHEAD_PURPOSE = re.compile(r"\b(?:de|vay|muon|tinh)\b")
 _AFTER_TEN = re.compile(r"\b(?:tên|ten)(?:\s+(?:là|la))?\s+(\S.*)$", re.IGNORECASE)
 _AHEAD_VILLAGE = re.compile(r"^(?:o |tai )?(?:thon|xom|ap|ban|to|khom|khu pho|doi|lang|to dan pho) \w+(?: \w+){0,3}$")
+_AHEAD_SIGNS = (_AHEAD_AMOUNT, _AHEAD_BORN, _AHEAD_NAME, _AHEAD_PLACE, _AHEAD_PURPOSE, _AHEAD_VILLAGE, re.compile(r"\d{3}"))
 # Free-text steps take almost anything as their answer: a reply with the sign of a later answer is
 # read as that one first, and one telling the person's situation is never the answer (structured
 # steps, a year or a phone, try their own reader first).
@@ -1005,11 +1006,13 @@ def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
     draft = _draft(state)
     if not draft.consent_id or draft.editing or text.strip().endswith("?"):
         return []
+    folded = " ".join(fold(clean(text)).split())
+    if not any(sign.search(folded) for sign in _AHEAD_SIGNS):
+        return []  # a plain name or village (most replies): nothing else to look for
     if ctx.triage is not None and ctx.triage.has_ask(text):
         return []
     fields, step = draft.fields, state.step
     open_fields = [f for f in fields_of(fields.get("registrant")) if f not in fields and f != step]
-    folded = " ".join(fold(clean(text)).split())
     taken: list[str] = []
     if "amount" in open_fields and _AHEAD_AMOUNT.search(folded):
         reading = read_amount(text)
