@@ -199,13 +199,14 @@ class Triage:
     def clause_request(self, text: str) -> str | None:
         """A flow asked for in one clause, the others telling and none asking: "chị muốn đăng ký vay
         cho chồng chị, anh ấy cai nghiện xong năm ngoái", "tau ở xã Diễn Châu. đăng ký luôn đi"."""
-        if len(text) > 200 or "?" in text or self.has_ask(text):
+        if len(text) > 200 or "?" in text:
             return None
         parts = [p for p in CLAUSE_END.split(text) if p.strip()]
         if len(parts) < 2:
             return None
-        return next((name for name, compiled in self.flows.items() if compiled.whole
-                     and any(compiled.matches(self.views(p)) for p in parts)), None)
+        found = next((name for name, compiled in self.flows.items() if compiled.whole
+                      and any(compiled.matches(self.views(p)) for p in parts)), None)
+        return None if found is None or self.has_ask(text) else found
 
     def classify(self, text: str, *, known_group: bool = False) -> Verdict:
         """For text no flow took: another programme, abuse, another topic, vague — or a policy question.
