@@ -970,6 +970,8 @@ def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | 
         if step == RegistrationStep.WORKFORCE_BENEFICIARIES:
             return _typed_beneficiaries(ctx, state, text)
         fields[step] = READERS[step](ctx, state, text)
+        if step == RegistrationStep.EVENT_YEAR and not is_plain_year(text):
+            return advance(ctx, state, [_noted(ctx, state, "event_year")])  # "năm ngoái": said back as the year
     except Invalid as exc:
         if step in STRUCTURED and (noted := _ahead(ctx, state, text)):
             return _asked_again(ctx, state, noted)

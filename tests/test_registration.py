@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 
 import pytest
 from sqlmodel import select
@@ -419,7 +420,8 @@ def test_a_mother_who_told_her_story_first_is_asked_only_what_is_missing_in_what
     chat.say("0912345678")
     chat.say("xã Quỳ Hợp, Nghệ An")
     chat.say("xóm 3")
-    chat.say("chưa rõ")
+    chat.say("năm ngoái")  # the year of the decision, as people say it: said back as a year
+    assert re.search(r"Đã ghi [^:]+: năm 20\d\d", chat.text), chat.text
     chat.say("bỏ qua")
     fields = saved_state(app, "m2").registration.fields
     assert fields["relationship"] == "parent" and fields["programme"] == "qd08_2026"
