@@ -20,7 +20,7 @@ from storage.models import utcnow
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from bot.eligibility.engine import EligibilityEngine
+    from bot.eligibility.engine import Eligibility, EligibilityEngine
     from bot.nlu.facts import FactReader, Facts
     from bot.nlu.routing import Triage
     from bot.places import Places
@@ -147,6 +147,17 @@ class Context:
 
     def t(self, key: str, **values: object) -> str:
         return self.texts.t(key, **values)
+
+    def judge_told(self, facts: Facts) -> tuple[Eligibility, str] | None:
+        """The eligibility rules applied to what the person told (None until a programme is told),
+        with the subject the reasons are phrased for ("bạn", "người nhà của bạn")."""
+        from bot.eligibility.engine import Profile
+
+        profile = facts.profile()
+        if "background" not in profile or self.eligibility is None:
+            return None
+        subject = self.t("eligibility.subject_relative" if facts.who == "relative" else "eligibility.subject_self")
+        return self.eligibility.evaluate(Profile.model_validate(profile), on=self.today, texts=self.texts, subject=subject), subject
 
     def button(self, key: str, payload: str) -> Button:
         return Button(self.t(key), payload)

@@ -28,11 +28,16 @@ class Place:
     key: str = field(default="", compare=False)  # the name folded for search, computed once
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _key(self.name))
+        object.__setattr__(self, "key", name_key(self.name))
 
 
-def _key(text: str) -> str:
-    folded = fold(text).replace(".", " ").strip()
+_PUNCTUATION = re.compile(r"[.,\-–]")
+
+
+def name_key(text: str) -> str:
+    """A place name as the list's search key: folded, punctuation and the unit word dropped
+    ("Tỉnh Bà Rịa - Vũng Tàu" → "ba ria vung tau"); names and what people type share it."""
+    folded = _PUNCTUATION.sub(" ", fold(text)).strip()
     return " ".join(UNIT_WORDS.sub("", folded).split())
 
 
@@ -41,8 +46,8 @@ class Places:
 
     def __init__(self, aliases: dict[str, int] | None = None, former: dict[str, int] | None = None) -> None:
         # A province merged away in 2025 is found under its old name too; `former` keeps that name.
-        self.former = {_key(name): name for name in (former or {})}
-        self.aliases = {**{_key(k): v for k, v in (former or {}).items()}, **{_key(k): v for k, v in (aliases or {}).items()}}
+        self.former = {name_key(name): name for name in (former or {})}
+        self.aliases = {**{name_key(k): v for k, v in (former or {}).items()}, **{name_key(k): v for k, v in (aliases or {}).items()}}
 
     @cached_property
     def _data(self) -> tuple[dict[int, Place], dict[int, Place], dict[int, list[Place]]]:
@@ -78,13 +83,13 @@ class Places:
         return len(self._data[1])
 
     def search_provinces(self, text: str, limit: int = 3) -> list[Place]:
-        key = _key(text)
+        key = name_key(text)
         if key in self.aliases:
             return [self._data[0][self.aliases[key]]]
         return _best(key, self._data[0].values(), limit)
 
     def search_communes(self, province_code: int, text: str, limit: int = 3) -> list[Place]:
-        return _best(_key(text), self._data[2].get(province_code, []), limit)
+        return _best(name_key(text), self._data[2].get(province_code, []), limit)
 
     def province_label(self, code: int) -> str:
         """The province's name; the bare code when the list no longer has it."""

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DataError
 
 from bot.context import Context, Result
-from bot.eligibility.engine import Profile
 from bot.nlu.facts import Facts
 from bot.nlu.intents import IntentDetector
 from bot.state import ConversationState, Flow
@@ -208,12 +207,8 @@ class Router:
 
 def fails_rules(ctx: Context) -> bool:
     """Whether what this message tells fails an eligibility rule (a window long past, too young)."""
-    profile = ctx.message_facts.profile() if ctx.message_facts is not None else {}
-    if "background" not in profile or ctx.eligibility is None:
-        return False
-    result = ctx.eligibility.evaluate(Profile.model_validate(profile), on=ctx.today, texts=ctx.texts,
-                                      subject=ctx.t("eligibility.subject_self"))
-    return result.outcome == "not_eligible"
+    judged = ctx.judge_told(ctx.message_facts) if ctx.message_facts is not None else None
+    return judged is not None and judged[0].outcome == "not_eligible"
 
 
 def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:

@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 
 from bot.context import Context, Outcome, Result
-from bot.eligibility.engine import Profile
 from bot.i18n import texts as texts_for
 from bot.nlu.facts import Facts
 from bot.nlu.matcher import MatchResult, Status
@@ -420,11 +419,10 @@ def answer_reply(ctx: Context, entry: FaqEntry, facts: Facts | None = None) -> R
 
 def personal_text(ctx: Context, facts: Facts, topic: str | None) -> str | None:
     """'Theo những gì bạn kể, … chưa đủ điều kiện': when the person's own facts fail a rule."""
-    profile = facts.profile()
-    if topic not in PERSONAL_TOPICS or "background" not in profile:
+    judged = ctx.judge_told(facts) if topic in PERSONAL_TOPICS else None
+    if judged is None:
         return None
-    subject = ctx.t("eligibility.subject_relative" if facts.who == "relative" else "eligibility.subject_self")
-    result = ctx.eligibility.evaluate(Profile.model_validate(profile), on=ctx.today, texts=ctx.texts, subject=subject)
+    result, subject = judged
     if result.outcome != "not_eligible" or not result.failed:
         return None
     lines = [ctx.t("faq.personal_not", subject=subject, title=result.title)]

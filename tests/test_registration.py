@@ -459,6 +459,13 @@ def test_a_province_merged_away_in_2025_is_found_under_its_old_name_and_both_are
     assert saved_state(app, "m5").registration.fields["commune"] == 31639  # Xã Long Phú, now in Cần Thơ
 
 
+def test_an_old_province_name_written_with_a_hyphen_is_said_back_whichever_way_it_is_typed(app):
+    chat = consented(app, "m5b")
+    chat.answer([("type", "Trần Văn Hai"), ("type", "1990"), ("type", "0912345678")])
+    chat.say("ba ria vung tau")  # the list writes it "Bà Rịa - Vũng Tàu"
+    assert "(gồm Bà Rịa - Vũng Tàu cũ)" in chat.text
+
+
 def test_a_wife_s_replies_with_more_than_was_asked_go_to_their_own_fields(app):
     chat = Chat(app, "m6")
     chat.say("đăng ký vay")

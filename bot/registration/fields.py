@@ -487,10 +487,9 @@ _PLACE_LEAD = re.compile(r"^(?:(?:da|toi|tui|minh|em|no|chau|con|nha)\s+)?(?:(?:
 
 def place_key(text: str) -> str:
     """The typed place name as the official list's search key ('ở xã Quỳ Hợp' → 'quy hop')."""
-    from bot.places import UNIT_WORDS
+    from bot.places import name_key
 
-    folded = _PLACE_LEAD.sub("", fold(text).replace(".", " ").replace(",", " ").strip())
-    return " ".join(UNIT_WORDS.sub("", folded).split())
+    return name_key(_PLACE_LEAD.sub("", fold(text).strip()))
 
 
 def exact_province(places, text: str):
