@@ -19,6 +19,7 @@ from bot.i18n import texts as texts_for
 from bot.nlu.facts import Facts
 from bot.nlu.matcher import MatchResult, Status
 from bot.nlu.normalize import fold
+from bot.nlu.phrases import without_denials
 from bot.nlu.routing import Verdict
 from bot.privacy import redact_question
 from bot.registration.record import staff_share
@@ -176,7 +177,7 @@ def column_for(ctx: Context, text: str, facts: Facts, message: str | None = None
     programmes where there is one ("vay tối đa bao nhiêu": 200 and 100 triệu). A question that
     names both groups ("người ra tù cũng vay được 200 triệu như người cai nghiện à?") compares
     them: the answer for both."""
-    if {"qd08", "qd22"} <= ctx.matcher.named_programmes(ctx.normalizer(message or text).tokens):
+    if {"qd08", "qd22"} <= ctx.matcher.named_programmes(ctx.normalizer(without_denials(fold(message or text))).tokens):
         return "any"
     if facts.key is not None:
         return facts.key

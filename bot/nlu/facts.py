@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.nlu.normalize import fold
 from bot.nlu.numbers import parse_amount, parse_years_ago
-from bot.nlu.phrases import compile_phrases
+from bot.nlu.phrases import affirmed, compile_phrases
 from content.models import FactWords
 
 Programme = Literal["qd08", "qd22", "jobs"]
@@ -103,8 +103,6 @@ AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?
 BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d)\b")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
-# "chứ không phải đi cai", "không phải ở tù": the mention that follows is what it is NOT.
-NEGATED = re.compile(r"\b(khong|ko|k|chang|cha|chu khong|chu ko) phai( la)?( (di|o|bi|vao))?\s*$")
 # A business's workforce: "có 20 thợ, trong đó 4 đứa từng đi cai".
 STAFF = re.compile(r"\b(\d{1,5})\s*(?:tho|lao dong|cong nhan|nhan vien|nguoi lam|nguoi lao dong|anh em (?:tho|lam))\b")
 # "trong đó 4", or the count told with its group: "2 người từng đi cai", "3 đứa ra tù".
@@ -183,10 +181,8 @@ class FactReader:
     @staticmethod
     def _last(pattern: re.Pattern | None, text: str) -> int:
         """Where the last mention starts; a negated one ("chứ không phải đi cai") does not count."""
-        if pattern is None:
-            return -1
-        found = [m.start() for m in pattern.finditer(text) if not NEGATED.search(text[max(0, m.start() - 24): m.start()])]
-        return found[-1] if found else -1
+        found = affirmed(pattern, text)
+        return found[-1].start() if found else -1
 
     @staticmethod
     def _age(folded: str, today: date) -> Span | None:

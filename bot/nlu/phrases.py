@@ -80,3 +80,22 @@ def compile_required(phrases: list[str] | tuple[str, ...], *, whole: bool = Fals
     if pattern is None:
         raise ValueError("a required list of phrases is empty")
     return pattern
+
+
+# "chứ không phải đi cai", "không thuộc diện cai nghiện hay ra tù gì cả", "chưa từng đi tù": the
+# mentions a denial covers, up to the clause's end or a turn ("…, chỉ là", "mà", "nhưng").
+DENIAL = re.compile(r"\b(?:khong|ko|k|chang|cha|chu khong|chu ko|chua) (?:phai|thuoc|tung|he|doi tuong|dien)\b(?! co\b)"
+                    r"(?:(?!\b(?:chi|ma|nhung|con|gio)\b)[^,.;!?\n" + SENTENCE_MARK + r"]){0,36}")
+
+
+def affirmed(pattern: re.Pattern | None, text: str) -> list[re.Match]:
+    """The pattern's matches in `text` that no denial covers ("không phải ra tù" is not a mention)."""
+    if pattern is None:
+        return []
+    denied = [(m.start(), m.end()) for m in DENIAL.finditer(text)]
+    return [m for m in pattern.finditer(text) if not any(a < m.start() < b for a, b in denied)]
+
+
+def without_denials(text: str) -> str:
+    """The text with what a denial covers taken out ("tôi không thuộc diện cai nghiện hay ra tù, …")."""
+    return DENIAL.sub(" ", text)

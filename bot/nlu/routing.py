@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.nlu.normalize import RECENT, Normalizer, clean, fold
-from bot.nlu.phrases import SENTENCE_MARK, compile_phrases, compile_required
+from bot.nlu.phrases import SENTENCE_MARK, affirmed, compile_phrases, compile_required
 from content.models import Route, RoutingContent, Topics
 
 if TYPE_CHECKING:
@@ -111,7 +111,8 @@ class _Compiled:
             hit = any(all(cues.found(part) for cues in group) for group in self.together for part in sentences or [views])
         if not hit:
             return False
-        return self.unless is None or not any(self.unless.search(view) for view in views[1:])
+        # "không thuộc diện cai nghiện": a word a denial covers does not hold the route back.
+        return self.unless is None or not any(affirmed(self.unless, view) for view in views[1:])
 
 
 class Triage:
@@ -229,7 +230,8 @@ class Triage:
         return POLICY
 
     def names_group(self, text: str) -> bool:
-        return self.groups is not None and any(self.groups.search(v) for v in self.views(text[:2000])[1:])
+        # "không thuộc diện cai nghiện hay ra tù gì cả" names no group of theirs.
+        return any(affirmed(self.groups, v) for v in self.views(text[:2000])[1:])
 
     def is_core(self, text: str, *, known_group: bool = False) -> bool:
         """'Can I (can they) borrow?' and nothing more specific. `known_group`: the person said
