@@ -76,6 +76,30 @@ def resolve_button(
     return None
 
 
+def confirmation(text: str, buttons: list[Button], light: Callable[[str], str]) -> Button | None:
+    """Under a yes-or-keep question (two buttons, one "…:yes"): the button whose label was typed,
+    or the yes button for a plain yes ("có", "dạ xóa đi"), the other for a plain no."""
+    if len(buttons) != 2 or sum(b.payload.endswith(":yes") for b in buttons) != 1:
+        return None
+    wanted = light(text)
+    for button in buttons:
+        if light(button.label) == wanted:
+            return button
+    from bot.registration.fields import read_yes_no  # the registration's own yes/no reader
+
+    yes, other = sorted(buttons, key=lambda b: not b.payload.endswith(":yes"))
+    words = set(wanted.split())
+    answer = read_yes_no(text)
+    if answer is None and words and words <= YES_ACTION_WORDS | {"da", "vang", "u", "ok", "co"}:
+        answer = True  # "dạ xóa đi", "ừ rút lại"
+    return None if answer is None else yes if answer else other
+
+
+# Words that repeat what the yes button does ("dạ xóa đi", "ừ xóa hết", "rút lại luôn").
+YES_ACTION_WORDS = frozenset({"xoa", "di", "het", "luon", "lun", "rut", "lai", "dong", "y", "nhe", "a", "roi", "toi", "tui", "em",
+                              "minh", "du", "lieu", "thong", "tin", "ho", "so"})
+
+
 class Router:
     """Feature modules register here (see bot/app.py); handlers return replies and change the state."""
 
@@ -141,6 +165,10 @@ class Router:
             danger = ctx.triage.in_danger(msg.text, answering=answering)
             if danger is not None and self.on_crisis is not None:
                 return self.on_crisis(ctx, danger, state)  # first, in every state; the flow's answers are kept
+            confirmed = confirmation(msg.text, state.buttons, ctx.normalizer.light)
+            if confirmed is not None and not answering():
+                # "Có, xóa dữ liệu" typed, or "có", "dạ xóa đi" under a yes-or-keep question: that button.
+                return self.press(ctx, confirmed.payload, state)
             requested = ctx.triage.flow_request(msg.text) or ctx.triage.clause_request(msg.text)
             if requested == "registration" and fails_rules(ctx):
                 # A request beside a story the rules already refuse ("anh tôi ra tù từ 2015, muốn

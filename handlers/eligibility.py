@@ -7,7 +7,7 @@ so someone who leaves and comes back days later can continue where they stopped.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from bot.context import Context, Outcome, Result
 from bot.eligibility.engine import Eligibility, Profile
@@ -18,7 +18,7 @@ from bot.router import FlowSpec, Router
 from bot.state import ConversationState, EligibilityProgress, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import Question
-from handlers.common import back_to_menu, continue_with, menu_buttons
+from handlers.common import back_to_menu, continue_with, menu_buttons, near_window_end
 
 SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
 PARSERS = {
@@ -242,7 +242,18 @@ def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Resul
         back_to_menu(ctx),
     )
     text = result_text(result, ctx.texts, subject=_subject(ctx.texts, progress))
+    if result.outcome == "likely_eligible" and near_window_end(ctx, told_window(progress.answers)):
+        text = f"{text}\n{ctx.t('faq.personal_soon')}"  # the window counts to the loan date: register soon
     return Result([Reply(text, buttons)], Outcome("answer", f"eligibility:{result.outcome}", 1.0))
+
+
+def told_window(answers: dict) -> Facts:
+    """The programme and the years since the decision or release, as the FAQ reads them."""
+    background = answers.get("background")
+    programme: Literal["qd08", "qd22"] | None = "qd08" if background == "after_rehab" else "qd22" if background == "after_prison" else None
+    years = answers.get("years_since_management_decision" if programme == "qd08" else "years_since_release")
+    since = (float(years[0]), float(years[1])) if isinstance(years, list | tuple) and len(years) == 2 else None
+    return Facts(programme=programme, years_since=since, business=answers.get("applicant") == "business")
 
 
 def evaluate(ctx: Context, progress: EligibilityProgress) -> Eligibility:

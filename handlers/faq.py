@@ -27,12 +27,11 @@ from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import FaqEntry
-from handlers.common import back_to_menu, menu_buttons
+from handlers.common import back_to_menu, menu_buttons, near_window_end
 
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
 MAX_CLAUSE_TEXT = 2000
-NEAR_END_YEARS = 1.0  # within a year of the window's end, the answer suggests registering soon
 PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions", "register", "family"})  # the rules decide first
 # A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
 # the person addresses the bot: "… được không anh", "… hông ad").
@@ -444,15 +443,6 @@ def told_share(ctx: Context, facts: Facts) -> str | None:
     if minimum is None or share < minimum:
         return None
     return ctx.t("faq.share_met", part=part, total=total, share=share, minimum=int(minimum))
-
-
-def near_window_end(ctx: Context, facts: Facts) -> bool:
-    """Within a year of the 10- or 5-year window's end (the window counts up to the loan date)."""
-    if facts.years_since is None or facts.programme not in ("qd08", "qd22") or facts.business:
-        return False
-    name = "qd08.window_years" if facts.programme == "qd08" else "qd22.window_years"
-    window = ctx.content.parameters[name].number_at(ctx.today)
-    return window is not None and float(window) - NEAR_END_YEARS <= facts.years_since[1] <= float(window)
 
 
 def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:

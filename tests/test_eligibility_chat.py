@@ -152,3 +152,21 @@ def test_answers_typed_the_way_people_type_them(brain, ctx, question, typed, exp
     spec = next(q for q in brain.content.questions.questions if q.id == question)
     found, value = parse_answer(ctx, spec, typed)
     assert found and value == expected
+
+
+@pytest.mark.db
+def test_no_decision_yet_is_not_counted_as_a_recent_one_and_an_old_one_is_told_to_hurry(app):
+    def walk(chat_id, when):
+        send = lambda text: run(app.dispatcher.dispatch(make_message(text, chat_id=chat_id)))
+        for text in ("kiem tra dieu kien", "ban than", "cai nghien", "bat buoc", when, "25", "co", "lam an", "50 trieu"):
+            replies = send(text)
+        return "\n".join(r.text for r in replies)
+
+    # "Came back last month, no decision yet": the window cannot be counted, an officer checks.
+    text = walk("e1", "e moi ve thang truoc a, chua co quyet dinh gi het")
+    assert "Cần cán bộ" in text and "đến nay không quá 10 năm" not in text and "gần hết thời hạn" not in text
+    # A decision of 2017 is still in the window, a year from its end: register soon.
+    text = walk("e2", "năm 2017")
+    assert "đến nay không quá 10 năm" in text and "gần hết thời hạn" in text
+    text = walk("e3", "năm 2022")
+    assert "gần hết thời hạn" not in text

@@ -69,7 +69,8 @@ def test_a_bare_year_is_any_day_of_that_year():
     assert low < 10 < high  # 2016 may be within 10 years or not: an officer must check
 
 
-@pytest.mark.parametrize("typed, age", [("16", 16), ("16 tuổi", 16), ("sinh năm 2010", (15, 16)), ("k biet", UNKNOWN), ("abc", None)])
+@pytest.mark.parametrize("typed, age", [("16", 16), ("16 tuổi", 16), ("sinh năm 2010", (15, 16)), ("k biet", UNKNOWN), ("abc", None),
+                                        ("e 22t", 22), ("nó 17t", 17), ("22tuổi", 22), ("nó sinh năm 98", (27, 28))])
 def test_ages(typed, age):
     assert parse_age(typed, TODAY) == age
 

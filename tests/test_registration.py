@@ -694,3 +694,13 @@ def test_a_policy_question_at_the_village_is_answered_not_stored_as_the_village(
     chat.say("lãi suất bao nhiêu")
     assert "6,24%" in chat.text and "Thôn, bản" in chat.last[-1].text
     assert "village" not in saved_state(app, "q1").registration.fields
+
+
+def test_a_wife_who_says_anh_in_the_southern_way_is_not_taken_for_his_sister(app):
+    # "chồng em đi tù về" then "đăng ký cho ảnh" ("him"): folded, "ảnh" is "anh" (a brother).
+    chat = Chat(app, "m7")
+    chat.say("chồng em đi tù về được 4 năm rồi")
+    chat.say("em muon dang ky cho ảnh")
+    fields = saved_state(app, "m7").registration.fields
+    assert fields.get("registrant") == "relative" and fields.get("relationship") in (None, "spouse")
+    assert fields.get("relationship") == "spouse"  # what she said before

@@ -121,13 +121,15 @@ def test_an_age_gives_the_year_of_birth():
 
 
 @pytest.mark.parametrize("typed", ["dạ", "ừ", "ok", "được", "đồng ý", "tui đồng ý", "dạ tui đồng ý", "vâng em đồng ý ạ", "oke",
-                                   "có", "uh", "đồng ý ạ", "ừ được", "chắc chắn rồi", "dong y", "vang", "yes"])
+                                   "có", "uh", "đồng ý ạ", "ừ được", "chắc chắn rồi", "dong y", "vang", "yes",
+                                   "tui đồng ý cung cấp thông tin"])
 def test_yes_and_consent_in_many_words(typed):
     assert read_yes_no(typed) is True
 
 
 @pytest.mark.parametrize("typed", ["không", "ko", "k", "không đồng ý", "tui không đồng ý", "từ chối", "dạ không", "hông",
-                                   "không muốn", "chưa", "khong dong y", "thôi"])
+                                   "không muốn", "chưa", "khong dong y", "thôi", "hong, tui hong muon dua thong tin",
+                                   "tôi không muốn cung cấp thông tin"])
 def test_no_and_decline_in_many_words(typed):
     assert read_yes_no(typed) is False
 

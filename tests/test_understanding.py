@@ -84,6 +84,7 @@ def test_the_check_asked_for_in_words_starts_however_it_is_spelled(brain, ctx, t
 @pytest.mark.parametrize("text, flow, step", [
     ("dang ky vay", Flow.REGISTRATION, "who"),
     ("tôi muốn đăng ký vay cho con trai tôi", Flow.REGISTRATION, None),
+    ("tui muon dang ky vay cho thang con trai tui", Flow.REGISTRATION, None),  # five words after "đăng ký vay"
     ("gặp cán bộ", Flow.HANDOFF, "province"),
     # One clause is the request, the others tell: "chồng chị", not "chị of him" across the comma.
     ("chị muốn đăng ký vay cho chồng chị, anh ấy cai nghiện xong năm ngoái", Flow.REGISTRATION, "consent"),
@@ -111,6 +112,18 @@ def test_data_rights_asked_for_in_words_open_the_right_screen(app, text, wanted)
     assert wanted is None or wanted in payloads
     if wanted is None:  # "see my data": nothing is held for someone who never registered
         assert "Tôi không giữ thông tin cá nhân nào của bạn" in replies[-1].text
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("typed, erased", [("dạ xóa đi", True), ("có", True), ("Có, xóa dữ liệu", True), ("không", False),
+                                           ("thôi giữ lại", None)])
+def test_the_erase_question_is_answered_in_words(app, typed, erased):
+    # Typed under "Bạn chắc chứ? [1] Có, xóa dữ liệu [2] Không, giữ lại": yes, no or the label.
+    text, _ = conversation(app, "xóa dữ liệu của tôi", typed, chat_id="r2")
+    if erased:
+        assert "Đã xóa dữ liệu" in text
+    else:
+        assert "Đã xóa" not in text and "Bạn chắc chứ" not in text
 
 
 @pytest.mark.db
@@ -918,3 +931,32 @@ def test_words_that_fold_alike_do_not_route_an_ordinary_question_away(brain, ctx
 def test_a_greeting_to_an_officer_is_a_greeting(brain, ctx, text):
     result, reply, _ = ask(brain, ctx, text)
     assert result.outcome.entry == "intent:greeting"
+
+
+def test_a_denied_group_is_not_taken_for_the_person_s_own(brain, ctx):
+    # "Not after rehab or prison, an ordinary worker": the job-creation referral, not "Có thể được".
+    result, text, state = ask(brain, ctx, "Tôi không thuộc diện cai nghiện hay ra tù gì cả, chỉ là lao động bình thường, "
+                                          "muốn vay vốn giải quyết việc làm mở xưởng may thì được vay bao nhiêu?")
+    assert result.outcome.entry == "route:jobs" and "Có thể được" not in text
+    _, text, state = ask(brain, ctx, "chồng em chưa từng đi tù, chỉ đi cai thôi, vay được không")
+    assert state.facts.programme == "qd08" and "QĐ 08/2026" in text
+
+
+def test_ra_tu_nam_after_a_rehab_word_is_since_not_prison(brain, ctx):
+    # Without accents "ra từ năm 2017" (out since 2017) folds like "ra tù năm 2017".
+    _, text, state = ask(brain, ctx, "tui cai nghien bat buoc ra tu nam 2017, gio con vay duoc ko")
+    assert state.facts.programme == "qd08" and "QĐ 22" not in text and "gần hết thời hạn" in text
+    _, _, state = ask(brain, ctx, "tui ra tu nam 2017, gio con vay duoc ko")
+    assert state.facts.programme == "qd22"
+
+
+def test_a_relapse_told_before_the_question_gets_the_relapse_answer(brain, ctx):
+    result, _, _ = ask(brain, ctx, "Em từng tái nghiện 2 lần, lần này cai xong thật rồi, "
+                                   "vậy có bị loại khỏi diện vay vì mấy lần trước không?")
+    assert result.outcome.entry == "qd08.who.relapse"
+
+
+def test_a_request_in_words_is_never_taken_for_a_crisis(app):
+    # The crisis model once sent the relapse help to someone impatient to register.
+    text, _ = conversation(app, "toi noi roi ma, dang ky cho toi di", chat_id="r1")
+    assert "thèm" not in text and "115" not in text and "đồng ý" in text

@@ -103,6 +103,8 @@ AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?
 BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d)\b")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
+# "ra tu năm 2017" after a rehab word: "ra từ" (out since), which folds like "ra tù".
+SINCE = re.compile(r"ra tu (?:nam|thang|hoi|luc|khi|ngay|dau|cuoi|\d)")
 # A business's workforce: "có 20 thợ, trong đó 4 đứa từng đi cai".
 STAFF = re.compile(r"\b(\d{1,5})\s*(?:tho|lao dong|cong nhan|nhan vien|nguoi lam|nguoi lao dong|anh em (?:tho|lam))\b")
 # "trong đó 4", or the count told with its group: "2 người từng đi cai", "3 đứa ra tù".
@@ -139,6 +141,8 @@ class FactReader:
         facts = Facts()
         rehab = self._last(self.rehab, text)
         prison = self._last(self.prison, text)
+        if rehab >= 0 and prison >= 0 and all(SINCE.match(text, m.start()) for m in affirmed(self.prison, text)):
+            prison = -1  # "cai bắt buộc ra từ năm 2017" typed without accents: "ra từ", not "ra tù"
         jobs = self._last(self.jobs, text)
         named: tuple[tuple[int, Programme], ...] = ((rehab, "qd08"), (prison, "qd22"), (jobs, "jobs"))
         mentions = [(p, name) for p, name in named if p >= 0]

@@ -334,9 +334,12 @@ def parse_age(text: str, today: date) -> int | tuple[int, int] | str | None:
     born = _past_year(folded, today)
     if born is False:
         return None
+    if born is None and (short := re.search(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(\d\d)\b", folded)):
+        two = int(short.group(1))
+        born = 2000 + two if 2000 + two <= today.year else 1900 + two  # "sinh năm 98": 1998
     if born is not None:
         return (max(today.year - born - 1, 0), today.year - born)
-    number = re.search(r"\b(\d{1,3})\b", folded)
+    number = re.search(r"\b(\d{1,3})(?:\b|(?:t|tuoi)\b)", folded)  # "22", "22t", "22tuổi"
     if number and 0 < int(number.group(1)) <= 120:
         return int(number.group(1))
     return None

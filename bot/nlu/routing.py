@@ -185,7 +185,9 @@ class Triage:
         for name, compiled in self.crisis.items():
             if compiled.matches(views, parts):
                 return Verdict("crisis", name, compiled.route.reply)
-        kind = self.crisis_model.kind(text, views) if self.crisis_model is not None and not answering() else None
+        if self.crisis_model is None or answering() or self.flow_request(text) or self.clause_request(text):
+            return None  # "tôi nói rồi mà, đăng ký cho tôi đi": a request, whatever the model makes of it
+        kind = self.crisis_model.kind(text, views)
         if kind is not None and kind in self.crisis:
             return Verdict("crisis", kind, self.crisis[kind].route.reply)
         return None

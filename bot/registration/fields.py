@@ -247,7 +247,9 @@ _NO_PLAIN = frozenset({"khong", "ko", "k", "kg", "kh", "khg", "hong", "hok", "ch
 _YES_PHRASES = ("dong y", "chac chan", "tat nhien", "nhat tri", "duoc roi", "dung roi")
 _NO_PHRASES = ("tu choi", "khong dong y", "khong muon", "khong can")
 _YES_NO_FILLERS = PRONOUNS | PARTICLES | frozenset({"dong", "y", "chan", "tat", "nhien", "nhat", "tri", "muon", "can", "tu", "choi", "nua",
-                                                     "dau", "van", "ban", "oi", "nhe", "voi", "sao", "het", "ca"})
+                                                     "dau", "van", "ban", "oi", "nhe", "voi", "sao", "het", "ca",
+                                                     # "tui hông muốn đưa thông tin", "đồng ý cung cấp": what is agreed to
+                                                     "dua", "thong", "tin", "cung", "cap", "khai"})
 
 
 def _marks(text: str) -> tuple[set[str], list[str]]:
@@ -397,11 +399,17 @@ def _kin_phrases(choices) -> list[tuple[str, str]]:
     return phrases
 
 
-def _kin_mentions(words: list[str], choices, asked: str) -> set[str]:
+# Southern "he, she" ("cho ảnh", "ổng ra tù"): the folded word is a kin word ("anh", "ông"), the accented one is not.
+_THIRD_PERSON = frozenset({"ảnh", "ổng", "bả", "ẻm"})
+
+
+def _kin_mentions(words: list[str], choices, asked: str, raw: list[str] | None = None) -> set[str]:
     """The relationship each kin word in the reply gives, with its direction decided by the words
-    around it: the speaker's own ("tui là má nó") or the person's ("cho con trai tui")."""
+    around it: the speaker's own ("tui là má nó") or the person's ("cho con trai tui"). `raw`: the
+    same words as typed (with accents), when known."""
     found: set[str] = set()
-    used = [False] * len(words)
+    typed = raw if raw is not None and len(raw) == len(words) else [""] * len(words)
+    used = [word in _THIRD_PERSON for word in typed]
     padded = f" {' '.join(words)} "
     for phrase in _NOT_KIN:
         if f" {phrase} " in padded:
@@ -441,7 +449,8 @@ def _kin_mentions(words: list[str], choices, asked: str) -> set[str]:
 def _kin_in_parts(text: str, choices, asked: str) -> set[str]:
     """The kin mentions of each clause: "cho chồng chị, anh ấy cai xong" — the comma ends "chồng
     chị", so "chị, anh ấy" is not "chị of him"."""
-    return set().union(*(_kin_mentions(_words(part), choices, asked) for part in re.split(r"[,.;!?\n]", text)))
+    parts = re.split(r"[,.;!?\n]", text)
+    return set().union(*(_kin_mentions(_words(part), choices, asked, re.findall(r"\d+|[^\W\d_]+", part.lower())) for part in parts))
 
 
 def read_relationship(text: str, choices, *, asked: Literal["who", "relationship"] = "relationship") -> str | None:
@@ -473,8 +482,8 @@ def read_who(text: str, choices) -> tuple[str, str | None] | None:
         return "relative", relationship
     if _kin_in_parts(text, choices, "who"):
         return "relative", None  # kin words that disagree: a relative, the relationship asked
-    if _phrase_in(words, _RELATIVE):
-        return "relative", None
+    if _phrase_in(words, _RELATIVE) or re.search(r"\bcho (?:ảnh|ổng|bả|ẻm)\b", text.lower()):
+        return "relative", None  # "cho người nhà", "đăng ký cho ảnh": a relative, the relationship asked
     if _phrase_in(words, _SELF) and all(w in _SELF_WORDS for w in words):
         return "self", None
     return None
