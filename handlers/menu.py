@@ -26,6 +26,9 @@ def on_open(ctx: Context, state: ConversationState, pending: Reply | None) -> Re
     """Greets a newcomer with the menu; welcomes someone back to the question they left, or the menu."""
     if state.is_new:
         return Result([Reply(ctx.t("menu.greeting")), menu_reply(ctx)])
+    if pending is None and state.buttons:
+        # The choices of the last reply, numbered as they were: a "1" typed next means what it meant.
+        return Result([Reply(ctx.t("open.welcome_back_choices"), tuple(state.buttons))])
     return Result([Reply(ctx.t("open.welcome_back")), pending or menu_reply(ctx)])
 
 

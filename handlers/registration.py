@@ -915,6 +915,17 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         return _cancel(ctx, state, "")
     if says_back(text) and not (step == RegistrationStep.SUMMARY and read_summary(text) == "change"):
         return back(ctx, state)
+    correction = CORRECTION.match(fold(clean(text)))
+    if correction and step not in (RegistrationStep.SUMMARY, RegistrationStep.CHANGE) and step not in CHOICE_STEPS:
+        # "à lộn, số cuối là 8" at the next question: the previous answer again; with the new
+        # value when the rest of the message is one ("à nhầm, sinh năm 97").
+        result = back(ctx, state)
+        rest = fold(clean(text))[correction.end():].strip(" ,.")
+        if rest.strip() and _free_step(state) in STRUCTURED and _reads(ctx, state, rest):
+            typed = _typed_field(ctx, state, rest)
+            if typed is not None:
+                return typed
+        return result
     if words in navigation["exit"]:
         return pause(ctx, state)
     if words in navigation["restart"]:
@@ -925,6 +936,11 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     if step in CHOICE_STEPS:
         return _typed_choice(ctx, state, text)
     return _typed_field(ctx, state, text)
+
+
+# "à lộn", "à nhầm", "lộn rồi", "nhập sai": the answer just given was wrong.
+# (Not "Nhâm Văn …", "Sái …": a bare "nham", "sai" opening a name is a name.)
+CORRECTION = re.compile(r"^(?:(?:a|ay|u|o|ui) (?:lon|nham)|(?:lon|nham|sai) (?:roi|mat)|nhap sai|go sai|ghi sai)\b")
 
 
 def _typed_field(ctx: Context, state: ConversationState, text: str) -> Result | None:

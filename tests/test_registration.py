@@ -704,3 +704,26 @@ def test_a_wife_who_says_anh_in_the_southern_way_is_not_taken_for_his_sister(app
     fields = saved_state(app, "m7").registration.fields
     assert fields.get("registrant") == "relative" and fields.get("relationship") in (None, "spouse")
     assert fields.get("relationship") == "spouse"  # what she said before
+
+
+def test_a_correction_of_the_answer_just_given_asks_it_again_or_takes_the_new_value(app):
+    chat = consented(app, "m8")
+    chat.answer([("type", "Trần Văn Hai"), ("type", "1990"), ("type", "0912345677")])
+    chat.say("à lộn, số cuối là 8")  # at the province question: the phone again, not a province
+    assert "Số điện thoại" in chat.last[-1].text and "tỉnh" not in chat.last[-1].text
+    chat.say("0912345678")
+    assert saved_state(app, "m8").registration.fields["phone"] == "0912345678"
+
+
+def test_a_correction_that_carries_the_new_value_takes_it(app):
+    chat = consented(app, "m10")
+    chat.answer([("type", "Trần Văn Hai"), ("type", "1990")])
+    chat.say("à nhầm, sinh năm 1991")  # at the phone question: the year again, with its new value
+    fields = saved_state(app, "m10").registration.fields
+    assert fields.get("birth_year") == 1991 and "Số điện thoại" in chat.last[-1].text
+
+
+def test_a_name_that_begins_like_a_correction_is_a_name(app):
+    chat = consented(app, "m9")
+    chat.say("Nhâm Văn Lộn")
+    assert saved_state(app, "m9").registration.fields.get("name") == "Nhâm Văn Lộn"

@@ -960,3 +960,13 @@ def test_a_request_in_words_is_never_taken_for_a_crisis(app):
     # The crisis model once sent the relapse help to someone impatient to register.
     text, _ = conversation(app, "toi noi roi ma, dang ky cho toi di", chat_id="r1")
     assert "thèm" not in text and "115" not in text and "đồng ý" in text
+
+
+def test_coming_back_shows_the_last_choices_so_a_typed_number_means_what_it_meant(app):
+    from bot.types import Kind
+
+    conversation(app, "mình mới cai về, vay được không", chat_id="back1")  # buttons: [1] Kiểm tra điều kiện …
+    replies = run(app.dispatcher.dispatch(make_message(kind=Kind.OPEN, chat_id="back1")))
+    assert replies[-1].buttons[0].payload == "elig:start"
+    text, _ = conversation(app, "1", chat_id="back1")
+    assert "hình thức nào" in text  # the check, with the rehab already told, not the FAQ menu
