@@ -68,7 +68,7 @@ from bot.types import Button, Incoming, Reply
 from handlers import places
 from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province
-from storage import registrations
+from storage import officers, registrations
 
 PREFIX = "reg"
 DEPENDENT = {"commune": ("province",), "programme": ("event_year", "amount", "amount_requested"),
@@ -695,7 +695,9 @@ def _confirm(ctx: Context, state: ConversationState, value: str) -> Result:
         return _no_more_today(ctx, state)  # the draft stays: it can be sent tomorrow
     limits.count_today(ctx, limits.REGISTRATIONS)
     registration = service.submit(ctx, details, consent_id=_draft(state).consent_id)
-    return _done(ctx, state, registration.reference, "registration.sent")
+    # No officer of the commune on this channel yet: it waits for them; said plainly, not "báo qua đây".
+    team = details.commune is not None and officers.of_commune(session=ctx.session, commune_code=details.commune, roles=officers.POLICE)
+    return _done(ctx, state, registration.reference, "registration.sent" if team else "registration.sent_no_officer")
 
 
 def _no_more_today(ctx: Context, state: ConversationState) -> Result:

@@ -11,7 +11,7 @@ from bot.state import ConversationState
 from storage import repo
 from storage.db import transaction
 from storage.models import Consent
-from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, fill_for_husband, register_for_husband, registrations
+from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, fill_for_husband, officer_chat, register_for_husband, registrations
 
 pytestmark = pytest.mark.db
 
@@ -727,3 +727,11 @@ def test_a_name_that_begins_like_a_correction_is_a_name(app):
     chat = consented(app, "m9")
     chat.say("Nhâm Văn Lộn")
     assert saved_state(app, "m9").registration.fields.get("name") == "Nhâm Văn Lộn"
+
+
+def test_the_sent_message_says_plainly_when_no_officer_of_the_commune_uses_the_channel(app):
+    chat = register_for_husband(app, "w-none")
+    assert "chưa có cán bộ dùng kênh này" in chat.text and "báo kết quả qua đây" not in chat.text
+    officer_chat(app, "off-1", commune=17035)
+    chat = register_for_husband(app, "w-some")
+    assert "báo kết quả qua đây" in chat.text and "chưa có cán bộ" not in chat.text
