@@ -69,11 +69,13 @@ def resolve_button(
     number = typed_number(text, light, choice_words)
     if number is not None:
         return buttons[number - 1] if 1 <= number <= len(buttons) else None
+    return labelled(text, buttons, light)
+
+
+def labelled(text: str, buttons: list[Button], light: Callable[[str], str]) -> Button | None:
+    """The button whose label was typed (with or without accents, abbreviated)."""
     wanted = light(text)
-    for button in buttons:
-        if light(button.label) == wanted:
-            return button
-    return None
+    return next((button for button in buttons if light(button.label) == wanted), None)
 
 
 def confirmation(text: str, buttons: list[Button], light: Callable[[str], str]) -> Button | None:
@@ -81,14 +83,13 @@ def confirmation(text: str, buttons: list[Button], light: Callable[[str], str]) 
     or the yes button for a plain yes ("có", "dạ xóa đi"), the other for a plain no."""
     if len(buttons) != 2 or sum(b.payload.endswith(":yes") for b in buttons) != 1:
         return None
-    wanted = light(text)
-    for button in buttons:
-        if light(button.label) == wanted:
-            return button
+    button = labelled(text, buttons, light)
+    if button is not None:
+        return button
     from bot.registration.fields import read_yes_no  # the registration's own yes/no reader
 
     yes, other = sorted(buttons, key=lambda b: not b.payload.endswith(":yes"))
-    words = set(wanted.split())
+    words = set(light(text).split())
     answer = read_yes_no(text)
     if answer is None and words and words <= YES_ACTION_WORDS | {"da", "vang", "u", "ok", "co"}:
         answer = True  # "dạ xóa đi", "ừ rút lại"
@@ -162,14 +163,21 @@ class Router:
                     answers.append(flow is not None and flow.free_text(ctx, msg.text, state))
                 return answers[0]
 
-            danger = ctx.triage.in_danger(msg.text, answering=answering)
+            requests: list[str | None] = []  # the flow asked for in words, looked for once if at all
+
+            def requesting() -> str | None:
+                if not requests:
+                    requests.append(ctx.triage.flow_request(msg.text) or ctx.triage.clause_request(msg.text))
+                return requests[0]
+
+            danger = ctx.triage.in_danger(msg.text, answering=answering, requesting=requesting)
             if danger is not None and self.on_crisis is not None:
                 return self.on_crisis(ctx, danger, state)  # first, in every state; the flow's answers are kept
             confirmed = confirmation(msg.text, state.buttons, ctx.normalizer.light)
             if confirmed is not None and not answering():
                 # "Có, xóa dữ liệu" typed, or "có", "dạ xóa đi" under a yes-or-keep question: that button.
                 return self.press(ctx, confirmed.payload, state)
-            requested = ctx.triage.flow_request(msg.text) or ctx.triage.clause_request(msg.text)
+            requested = requesting()
             if requested == "registration" and fails_rules(ctx):
                 # A request beside a story the rules already refuse ("anh tôi ra tù từ 2015, muốn
                 # đăng ký vay cho anh ấy") is answered first, with the reason and the other ways;

@@ -917,13 +917,14 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         return _cancel(ctx, state, "")
     if says_back(text) and not (step == RegistrationStep.SUMMARY and read_summary(text) == "change"):
         return back(ctx, state)
-    correction = CORRECTION.match(fold(clean(text)))
+    plain = fold(clean(text))
+    correction = CORRECTION.match(plain)
     if correction and step not in (RegistrationStep.SUMMARY, RegistrationStep.CHANGE) and step not in CHOICE_STEPS:
         # "à lộn, số cuối là 8" at the next question: the previous answer again; with the new
         # value when the rest of the message is one ("à nhầm, sinh năm 97").
         result = back(ctx, state)
-        rest = fold(clean(text))[correction.end():].strip(" ,.")
-        if rest.strip() and _free_step(state) in STRUCTURED and _reads(ctx, state, rest):
+        rest = plain[correction.end():].strip(" ,.")
+        if rest and _free_step(state) in STRUCTURED and _reads(ctx, state, rest):
             typed = _typed_field(ctx, state, rest)
             if typed is not None:
                 return typed

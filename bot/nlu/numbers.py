@@ -326,6 +326,12 @@ def calendar_year(folded: str, today: date) -> int | None:
     return None
 
 
+def full_year(short: int, today: date) -> int:
+    """'98' → 1998, '05' → 2005: the most recent year ending so that is not in the future."""
+    year = 2000 + short
+    return year if year <= today.year else 1900 + short
+
+
 def parse_age(text: str, today: date) -> int | tuple[int, int] | str | None:
     """An age from '16', '16 tuổi', 'năm nay 16'; from a birth year ('sinh năm 2010') a range."""
     if says_unknown(text):
@@ -335,8 +341,7 @@ def parse_age(text: str, today: date) -> int | tuple[int, int] | str | None:
     if born is False:
         return None
     if born is None and (short := re.search(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(\d\d)\b", folded)):
-        two = int(short.group(1))
-        born = 2000 + two if 2000 + two <= today.year else 1900 + two  # "sinh năm 98": 1998
+        born = full_year(int(short.group(1)), today)  # "sinh năm 98": 1998
     if born is not None:
         return (max(today.year - born - 1, 0), today.year - born)
     number = re.search(r"\b(\d{1,3})(?:\b|(?:t|tuoi)\b)", folded)  # "22", "22t", "22tuổi"

@@ -165,10 +165,12 @@ class Triage:
                 views.append(other)
         return tuple(views)
 
-    def in_danger(self, text: str, *, answering: Callable[[], bool] = lambda: False) -> Verdict | None:
+    def in_danger(self, text: str, *, answering: Callable[[], bool] = lambda: False,
+                  requesting: Callable[[], str | None] | None = None) -> Verdict | None:
         """Someone in danger: checked first, in every state. `answering()`: whether the text is the
-        answer a flow's step takes ("cho thằng con trai tui"); then only the phrases count, not the
-        model (asked only when no phrase matched and the model would decide)."""
+        answer a flow's step takes ("cho thằng con trai tui"); `requesting()`: the flow it asks for
+        in words. Either way only the phrases count, not the model (both asked only when no phrase
+        matched and the model would decide)."""
         text = text[:2000]
         views = self.views(text)[:3]
         if self.idioms is not None and any(self.idioms.search(v) for v in views[1:]):
@@ -185,7 +187,9 @@ class Triage:
         for name, compiled in self.crisis.items():
             if compiled.matches(views, parts):
                 return Verdict("crisis", name, compiled.route.reply)
-        if self.crisis_model is None or answering() or self.flow_request(text) or self.clause_request(text):
+        if requesting is None:
+            requesting = lambda: self.flow_request(text) or self.clause_request(text)  # noqa: E731
+        if self.crisis_model is None or answering() or requesting():
             return None  # "tôi nói rồi mà, đăng ký cho tôi đi": a request, whatever the model makes of it
         kind = self.crisis_model.kind(text, views)
         if kind is not None and kind in self.crisis:

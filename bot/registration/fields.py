@@ -15,7 +15,7 @@ from datetime import date
 from typing import Literal
 
 from bot.nlu.normalize import clean, fold
-from bot.nlu.numbers import calendar_year, says_unknown
+from bot.nlu.numbers import calendar_year, full_year, says_unknown
 
 
 class Invalid(ValueError):
@@ -34,9 +34,12 @@ MAX_FREE_TEXT = 300
 MAX_AGE = 100  # an older year of birth is a typing slip
 
 
+_WORD = re.compile(r"\d+|[^\W\d_]+")
+
+
 def _words(text: str) -> list[str]:
     """Accent-free lower-case words and numbers, punctuation dropped."""
-    return re.findall(r"\d+|[^\W\d_]+", fold(text))
+    return _WORD.findall(fold(text))
 
 
 def _phrase_in(words: list[str], phrases: Iterable[str]) -> bool:
@@ -131,7 +134,7 @@ def read_birth_year(text: str, today: date, *, min_age: int = 0) -> int:
     year_match = YEAR.search(folded)
     age = _AGE.search(folded)
     if date_match:
-        year = _full_year(int(date_match.group(1)), today) if len(date_match.group(1)) == 2 else int(date_match.group(1))
+        year = full_year(int(date_match.group(1)), today) if len(date_match.group(1)) == 2 else int(date_match.group(1))
     elif year_match:
         year = int(year_match.group(1))
     elif age:
@@ -140,19 +143,13 @@ def read_birth_year(text: str, today: date, *, min_age: int = 0) -> int:
         words = [w for w in _words(text) if w not in PRONOUNS and w not in PARTICLES and w not in _YEAR_FILLERS]
         if len(words) != 1 or not re.fullmatch(r"\d{2}", words[0]):
             raise Invalid("registration.invalid_birth_year")
-        year = _full_year(int(words[0]), today)
+        year = full_year(int(words[0]), today)
     if not today.year - MAX_AGE <= year <= today.year:
         raise Invalid("registration.invalid_birth_year_range")
     if today.year - year < min_age:
         # The oldest the person can be this year is still under the minimum.
         raise Invalid("registration.invalid_birth_year_young", min_age=min_age)
     return year
-
-
-def _full_year(short: int, today: date) -> int:
-    """'98' → 1998, '05' → 2005: the most recent year ending so that is not in the future."""
-    year = 2000 + short
-    return year if year <= today.year else 1900 + short
 
 
 def is_plain_year(text: str) -> bool:
@@ -220,7 +217,7 @@ def read_event_year(text: str, today: date) -> int:
         words = [w for w in _words(text) if w not in PRONOUNS and w not in PARTICLES and w not in _YEAR_FILLERS]
         if len(words) != 1 or not re.fullmatch(r"\d{2}", words[0]):
             raise Invalid("registration.invalid_event_year")
-        year = _full_year(int(words[0]), today)
+        year = full_year(int(words[0]), today)
     if not today.year - 60 <= year <= today.year:
         raise Invalid("registration.invalid_event_year")
     return year
@@ -450,7 +447,7 @@ def _kin_in_parts(text: str, choices, asked: str) -> set[str]:
     """The kin mentions of each clause: "cho chồng chị, anh ấy cai xong" — the comma ends "chồng
     chị", so "chị, anh ấy" is not "chị of him"."""
     parts = re.split(r"[,.;!?\n]", text)
-    return set().union(*(_kin_mentions(_words(part), choices, asked, re.findall(r"\d+|[^\W\d_]+", part.lower())) for part in parts))
+    return set().union(*(_kin_mentions(_words(part), choices, asked, _WORD.findall(part.lower())) for part in parts))
 
 
 def read_relationship(text: str, choices, *, asked: Literal["who", "relationship"] = "relationship") -> str | None:
@@ -482,7 +479,8 @@ def read_who(text: str, choices) -> tuple[str, str | None] | None:
         return "relative", relationship
     if _kin_in_parts(text, choices, "who"):
         return "relative", None  # kin words that disagree: a relative, the relationship asked
-    if _phrase_in(words, _RELATIVE) or re.search(r"\bcho (?:ảnh|ổng|bả|ẻm)\b", text.lower()):
+    typed = _WORD.findall(text.lower())
+    if _phrase_in(words, _RELATIVE) or any(a == "cho" and b in _THIRD_PERSON for a, b in zip(typed, typed[1:], strict=False)):
         return "relative", None  # "cho người nhà", "đăng ký cho ảnh": a relative, the relationship asked
     if _phrase_in(words, _SELF) and all(w in _SELF_WORDS for w in words):
         return "self", None
