@@ -29,6 +29,7 @@ from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
 from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import parse_count, read_amount, says_unknown
+from bot.nlu.spoken import spelled_numbers
 from bot.registration import service
 from bot.registration.fields import (
     PLACE_PARTS,
@@ -889,6 +890,8 @@ def _is_aside(ctx: Context, text: str) -> bool:
         return True
     if text.strip().endswith("?"):
         return True
+    if read_amount(text).amount is not None and not _asks(ctx, text):
+        return False  # "hai trăm triệu", "200tr": an answer (to this step or another), not a question
     match = ctx.matcher.match(text)
     return match.status is Status.ANSWER and match.score >= ctx.content.matching.sure_threshold
 
@@ -1019,6 +1022,16 @@ FREE_STEPS = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, Registr
                         RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
 
 
+# A figure with its unit: what an answer holds, not what makes it a question ("# triệu" asks
+# inside a question, "hai trăm triệu" alone answers).
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*\s*(?:triệu|trieu|tr|tỷ|tỉ|ty|ti|nghìn|ngàn|nghin|ngan|k|đồng|dong|đ)?(?!\w)")
+
+
+def _asks(ctx: Context, text: str) -> bool:
+    """Whether the text asks something besides the figures it gives."""
+    return ctx.triage is not None and ctx.triage.has_ask(_FIGURE.sub(" ", spelled_numbers(clean(text))))
+
+
 def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
     """An answer to a later question typed now ("hai trăm triệu" where the phone was asked, "nó
     sinh năm 98" at the name): kept and said back, so it is never asked; the caller asks the current
@@ -1030,7 +1043,7 @@ def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:
     folded = " ".join(fold(clean(text)).split())
     if not any(sign.search(folded) for sign in _AHEAD_SIGNS):
         return []  # a plain name or village (most replies): nothing else to look for
-    if ctx.triage is not None and ctx.triage.has_ask(text):
+    if _asks(ctx, text):
         return []
     fields, step = draft.fields, state.step
     open_fields = [f for f in fields_of(fields.get("registrant")) if f not in fields and f != step]

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from bot.nlu.numbers import UNKNOWN, parse_age, parse_amount, parse_count, parse_years_ago, read_amount
+from bot.nlu.spoken import spelled_numbers
 
 TODAY = date(2026, 11, 22)
 
@@ -84,3 +85,15 @@ def test_years_ago_said_as_people_say_it():
     assert parse_years_ago("tháng trước", TODAY) == (0.0, 0.17)
     low, high = parse_years_ago("hồi tháng 3", TODAY)
     assert 0 <= low < high <= 1
+
+
+@pytest.mark.parametrize("said, figures", [
+    ("một trăm triệu đúng không", "100 triệu đúng không"), ("cái vụ mười năm đó", "cái vụ 10 năm đó"),
+    ("năm năm với người ra tù", "5 năm với người ra tù"), ("ba mươi lăm tuổi", "35 tuổi"),
+    ("vay năm chục triệu", "vay 50 triệu"), ("tram ruoi trieu", "150 trieu"), ("hai muoi trieu", "20 trieu"),
+    # Not a counted number: kept as typed.
+    ("mấy chục triệu", "mấy chục triệu"), ("năm nay", "năm nay"), ("sau thang 5", "sau thang 5"),
+    ("tháng năm 2020", "tháng năm 2020"), ("một tháng", "một tháng"), ("ba tui", "ba tui"), ("hai ba người", "hai ba người"),
+])
+def test_numbers_said_in_words_become_figures_only_where_they_count_something(said, figures):
+    assert spelled_numbers(said) == figures

@@ -970,3 +970,13 @@ def test_coming_back_shows_the_last_choices_so_a_typed_number_means_what_it_mean
     assert replies[-1].buttons[0].payload == "elig:start"
     text, _ = conversation(app, "1", chat_id="back1")
     assert "hình thức nào" in text  # the check, with the rehab already told, not the FAQ menu
+
+
+@pytest.mark.parametrize("text, figure", [
+    # Speech-to-text and people who write numbers out: the figure in words is read as a figure.
+    ("người chấp hành xong án phạt tù vay sản xuất kinh doanh là được một trăm triệu đúng không ạ", "100 triệu"),
+    ("Thời hạn năm năm với người ra tù là tính đến ngày nộp đơn hay đến ngày được vay?", "5 năm"),
+])
+def test_a_number_said_in_words_is_understood_as_the_figure(brain, ctx, text, figure):
+    result, said, _ = ask(brain, ctx, text)
+    assert figure in said and "Có phải bạn muốn hỏi" not in said

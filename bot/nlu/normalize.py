@@ -18,6 +18,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.nlu.spoken import spelled_numbers
 from content.models import Lexicon
 
 # Zero-width, soft hyphen, bidi controls and BOM: invisible, never meaningful in a question.
@@ -195,7 +196,7 @@ class Normalizer:
     # -- steps -------------------------------------------------------------------------------
 
     def _normalize(self, text: str) -> Normalized:
-        cleaned = VNI_WORD.sub(self._vni, clean(text).replace("%", " phan tram "))
+        cleaned = VNI_WORD.sub(self._vni, spelled_numbers(clean(text)).replace("%", " phan tram "))
         cleaned = DIGIT_LETTER.sub(" ", cleaned)
         tokens: list[str] = []
         raws = TOKEN.findall(cleaned)

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.nlu.normalize import fold
+from bot.nlu.spoken import DIGIT_WORDS, HALF, MULTIPLIERS, PLAIN_DIGIT_WORDS, ZERO
 
 UNKNOWN = "unknown"
 _DONT_KNOW = re.compile(
@@ -41,23 +42,17 @@ def _decimal(raw: str, unit: str | None) -> Decimal | None:
 # A number word counts only next to a multiplier or a unit ("năm chục" is fifty, "năm nay" is this
 # year). A bare figure without a unit is millions when small ("vay 50").
 
-_DIGIT_WORDS = {
-    "một": 1, "mốt": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "lăm": 5, "nhăm": 5, "sáu": 6,
-    "bảy": 7, "bẩy": 7, "tám": 8, "chín": 9,
-}
-# Typed without accents; only when the word carries no accent at all.
-_PLAIN_DIGIT_WORDS = {
-    "mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "lam": 5, "nham": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9,
-}
-_MULTIPLIERS = {"mười": 10, "mươi": 10, "chục": 10, "trăm": 100, "muoi": 10, "chuc": 10, "tram": 100}
+_DIGIT_WORDS = DIGIT_WORDS
+_PLAIN_DIGIT_WORDS = PLAIN_DIGIT_WORDS
+_MULTIPLIERS = MULTIPLIERS
 _UNITS = {
     "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9, "ti": 10**9,
     "triệu": 10**6, "trieu": 10**6, "tr": 10**6, "củ": 10**6, "cu": 10**6, "m": 10**6,
     "nghìn": 10**3, "ngàn": 10**3, "nghin": 10**3, "ngan": 10**3, "k": 10**3,
     "đồng": 1, "đ": 1, "dong": 1, "d": 1, "vnd": 1, "vnđ": 1,
 }
-_HALF = frozenset({"rưỡi", "ruoi"})
-_ZERO = frozenset({"linh", "lẻ", "le"})
+_HALF = HALF
+_ZERO = ZERO
 _RANGE = frozenset({"-", "–", "~", "đến", "tới", "den", "toi", "hoặc", "hoac", "hay"})
 _VAGUE = frozenset({"vài", "vai", "mấy", "nhiều", "nhieu"})
 _AMOUNT_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[-–~]")

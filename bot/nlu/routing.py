@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.nlu.normalize import RECENT, Normalizer, clean, fold
 from bot.nlu.phrases import SENTENCE_MARK, affirmed, compile_phrases, compile_required
+from bot.nlu.spoken import spelled_numbers
 from content.models import Route, RoutingContent, Topics
 
 if TYPE_CHECKING:
@@ -158,8 +159,10 @@ class Triage:
             parts = [self._views(p) for p in said]
             width = max(len(v) for v in parts)
             return tuple(BOUNDARY.join(v[min(i, len(v) - 1)] for v in parts if v[min(i, len(v) - 1)]) for i in range(width))
-        accented = " ".join(NON_WORD.sub(" ", clean(text)).split())
-        views = [accented, folded_view(text)]
+        # Numbers said in words count as figures ("một trăm triệu đúng không" is "100 triệu …").
+        spelled = spelled_numbers(clean(text))
+        accented = " ".join(NON_WORD.sub(" ", spelled).split())
+        views = [accented, folded_view(spelled)]
         for other in (self.normalizer.light(text), self.normalizer(text).text):
             if other and other not in views:
                 views.append(other)
