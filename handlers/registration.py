@@ -28,8 +28,7 @@ from bot.context import Context, Result
 from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
 from bot.nlu.normalize import clean, fold
-from bot.nlu.numbers import parse_count, read_amount, says_unknown
-from bot.nlu.spoken import spelled_numbers
+from bot.nlu.numbers import parse_count, read_amount, says_unknown, without_figures
 from bot.registration import service
 from bot.registration.fields import (
     PLACE_PARTS,
@@ -1022,14 +1021,10 @@ FREE_STEPS = frozenset({RegistrationStep.NAME, RegistrationStep.VILLAGE, Registr
                         RegistrationStep.PROVINCE, RegistrationStep.COMMUNE})
 
 
-# A figure with its unit: what an answer holds, not what makes it a question ("# triệu" asks
-# inside a question, "hai trăm triệu" alone answers).
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*\s*(?:triệu|trieu|tr|tỷ|tỉ|ty|ti|nghìn|ngàn|nghin|ngan|k|đồng|dong|đ)?(?!\w)")
-
-
 def _asks(ctx: Context, text: str) -> bool:
     """Whether the text asks something besides the figures it gives."""
-    return ctx.triage is not None and ctx.triage.has_ask(_FIGURE.sub(" ", spelled_numbers(clean(text))))
+    # "# triệu" asks inside a question; "hai trăm triệu" alone answers.
+    return ctx.triage is not None and ctx.triage.has_ask(without_figures(clean(text)))
 
 
 def _ahead(ctx: Context, state: ConversationState, text: str) -> list[Reply]:

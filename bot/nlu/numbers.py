@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.nlu.normalize import fold
-from bot.nlu.spoken import DIGIT_WORDS, HALF, MULTIPLIERS, PLAIN_DIGIT_WORDS, ZERO
+from bot.nlu.spoken import DIGIT_WORDS, HALF, MULTIPLIERS, PLAIN_DIGIT_WORDS, ZERO, spelled_numbers
 
 UNKNOWN = "unknown"
 _DONT_KNOW = re.compile(
@@ -42,17 +42,21 @@ def _decimal(raw: str, unit: str | None) -> Decimal | None:
 # A number word counts only next to a multiplier or a unit ("năm chục" is fifty, "năm nay" is this
 # year). A bare figure without a unit is millions when small ("vay 50").
 
-_DIGIT_WORDS = DIGIT_WORDS
-_PLAIN_DIGIT_WORDS = PLAIN_DIGIT_WORDS
-_MULTIPLIERS = MULTIPLIERS
 _UNITS = {
     "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9, "ti": 10**9,
     "triệu": 10**6, "trieu": 10**6, "tr": 10**6, "củ": 10**6, "cu": 10**6, "m": 10**6,
     "nghìn": 10**3, "ngàn": 10**3, "nghin": 10**3, "ngan": 10**3, "k": 10**3,
     "đồng": 1, "đ": 1, "dong": 1, "d": 1, "vnd": 1, "vnđ": 1,
 }
-_HALF = HALF
-_ZERO = ZERO
+# A figure with its unit ("200tr", "1,5 tỷ", "50.000.000 đồng"): what an answer gives.
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*\s*(?:" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")?(?!\w)")
+
+
+def without_figures(text: str) -> str:
+    """`text` without its figures and their units (spelled ones included): what else it says."""
+    return _FIGURE.sub(" ", spelled_numbers(text))
+
+
 _RANGE = frozenset({"-", "–", "~", "đến", "tới", "den", "toi", "hoặc", "hoac", "hay"})
 _VAGUE = frozenset({"vài", "vai", "mấy", "nhiều", "nhieu"})
 _AMOUNT_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[-–~]")
@@ -81,18 +85,18 @@ def _classify(token: str) -> tuple[str, object]:
         return "range", None
     if token in _UNITS:
         return "unit", _UNITS[token]
-    if token in _MULTIPLIERS:
-        return "mult", _MULTIPLIERS[token]
-    if token in _HALF:
+    if token in MULTIPLIERS:
+        return "mult", MULTIPLIERS[token]
+    if token in HALF:
         return "half", None
-    if token in _ZERO:
+    if token in ZERO:
         return "zero", None
     if token in _VAGUE:
         return "vague", None
-    if token in _DIGIT_WORDS:
-        return "word", _DIGIT_WORDS[token]
-    if plain and token in _PLAIN_DIGIT_WORDS:
-        return "word", _PLAIN_DIGIT_WORDS[token]
+    if token in DIGIT_WORDS:
+        return "word", DIGIT_WORDS[token]
+    if plain and token in PLAIN_DIGIT_WORDS:
+        return "word", PLAIN_DIGIT_WORDS[token]
     return "other", None
 
 

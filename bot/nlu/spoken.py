@@ -33,16 +33,8 @@ _VAGUE = frozenset({"mấy", "may", "vài", "vai", "bao", "hàng", "hang", "cả
 _WORD = re.compile(r"\w+")
 
 
-def _kind(token: str, plain_ok: bool) -> str | None:
-    if token in MULTIPLIERS:
-        return "mult"
-    if token in HALF:
-        return "half"
-    if token in ZERO:
-        return "zero"
-    if token in DIGIT_WORDS or (plain_ok and token in PLAIN_DIGIT_WORDS):
-        return "digit"
-    return None
+def _is_number_word(token: str) -> bool:
+    return token in MULTIPLIERS or token in HALF or token in ZERO or token in DIGIT_WORDS or token in PLAIN_DIGIT_WORDS
 
 
 def _value(tokens: list[str]) -> int | None:
@@ -52,8 +44,10 @@ def _value(tokens: list[str]) -> int | None:
             mult = MULTIPLIERS[token]
             if token in ("mười", "muoi") and current is None and total == 0:
                 total = 10  # "mười" ("chục" alone is no number: "mấy chục triệu")
-            elif mult == 100 or current is not None:
-                total = (total + (current or 1)) * mult if mult == 100 else total + (current or 1) * mult
+            elif mult == 100:
+                total = (total + (current or 1)) * 100  # "hai trăm", "mười hai trăm"
+            elif current is not None:
+                total += current * mult  # "hai mươi", "năm chục"
             else:
                 return None  # "mươi" with nothing before it
             current, last_mult = None, mult
@@ -78,7 +72,7 @@ def spelled_numbers(text: str) -> str:
     out, last, i = [], 0, 0
     while i < len(tokens):
         j = i
-        while j < len(tokens) and _kind(tokens[j][2], True) is not None:
+        while j < len(tokens) and _is_number_word(tokens[j][2]):
             j += 1
         run = [t[2] for t in tokens[i:j]]
         if not run:
