@@ -234,13 +234,17 @@ def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
     programme = PROGRAMME_OF.get(facts.programme or "")
     if programme:
         fields["programme"] = programme
-        span = facts.years_since
-        if span is not None and 0.9 <= span[1] - span[0] <= 1.01:
-            fields["event_year"] = ctx.today.year - int(span[1])  # "năm 2023" said as a year
+        if facts.event_year is not None:
+            fields["event_year"] = facts.event_year  # "năm 2023", "năm ngoái" said as a year
     if facts.purpose in ("vocational_training", "business") and not facts.business:
         fields["purpose"] = facts.purpose
     if facts.amount is not None and 1_000_000 <= facts.amount <= MAX_AMOUNT:
         fields["amount"] = facts.amount
+    if facts.birth_year is not None and "registrant" in fields and fields["registrant"] != "business":
+        try:  # "nó sinh năm 98": the same checks as a typed year
+            fields["birth_year"] = read_birth_year(str(facts.birth_year), ctx.today, min_age=sanity_min_age(ctx))
+        except Invalid:
+            pass
     return fields
 
 
@@ -1249,7 +1253,12 @@ def _read_choice(ctx: Context, state: ConversationState, text: str, step: str | 
         padded = f" {' '.join(fold(text).split())} "
         # The phrase that starts first wins, then the longest.
         hits = [(-padded.find(f" {p} "), len(p), c.value, p) for c in choices for p in (*c.also, fold(c.label)) if f" {p} " in padded]
-        return (action, max(hits)[2]) if hits else None
+        if hits:
+            return action, max(hits)[2]
+        told = ctx.message_facts.programme if ctx.message_facts is not None else None
+        if step == RegistrationStep.PROGRAMME and told in PROGRAMME_OF:
+            return action, PROGRAMME_OF[told]  # "nó cai ở trung tâm", "ổng mới ở trỏng ra": the situation's words
+        return None
     if step == RegistrationStep.SUMMARY:
         choice = read_summary(text)
         return (choice, "") if choice else None

@@ -8,9 +8,10 @@ import pytest
 from sqlmodel import select
 
 from bot.state import ConversationState
+from bot.vntime import vietnam_date
 from storage import repo
 from storage.db import transaction
-from storage.models import Consent
+from storage.models import Consent, utcnow
 from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, fill_for_husband, officer_chat, register_for_husband, registrations
 
 pytestmark = pytest.mark.db
@@ -420,11 +421,10 @@ def test_a_mother_who_told_her_story_first_is_asked_only_what_is_missing_in_what
     chat.say("0912345678")
     chat.say("xã Quỳ Hợp, Nghệ An")
     chat.say("xóm 3")
-    chat.say("năm ngoái")  # the year of the decision, as people say it: said back as a year
-    assert re.search(r"Đã ghi [^:]+: năm 20\d\d", chat.text), chat.text
+    assert "Số định danh" in chat.last[-1].text  # "về hồi tháng 3" gave the year: not asked
     chat.say("bỏ qua")
     fields = saved_state(app, "m2").registration.fields
-    assert fields["relationship"] == "parent" and fields["programme"] == "qd08_2026"
+    assert fields["relationship"] == "parent" and fields["programme"] == "qd08_2026" and fields["event_year"] == vietnam_date(utcnow()).year
     assert fields["amount"] == 200_000_000 and fields["purpose"] == "business" and fields["description"] == "để nó mua máy cày làm ruộng"
     assert "Bạn kiểm tra lại thông tin" in chat.text  # nothing she said was asked again
 
@@ -735,3 +735,47 @@ def test_the_sent_message_says_plainly_when_no_officer_of_the_commune_uses_the_c
     officer_chat(app, "off-1", commune=17035)
     chat = register_for_husband(app, "w-some")
     assert "báo kết quả qua đây" in chat.text and "chưa có cán bộ" not in chat.text
+
+
+def test_a_mother_telling_everything_in_her_first_message_is_asked_only_what_is_missing(app):
+    chat = Chat(app, "story-mother")
+    chat.say("tôi muốn đăng ký vay cho con trai tôi, nó cai nghiện xong năm ngoái, nó sinh năm 98, muốn vay hai trăm triệu nuôi bò")
+    assert "Tôi đồng ý" in chat.labels  # the registration started, straight to the consent: she said who she is
+    chat.say("dạ tui đồng ý")
+    chat.say("Trần Văn Lợi")
+    chat.say("0912345678")
+    chat.say("nghệ an")
+    chat.say("quỳ hợp")
+    chat.press("Bỏ qua")
+    chat.press("Bỏ qua")  # the description
+    chat.press("Bỏ qua")  # the identity number
+    summary = chat.text
+    for told in ("bố hoặc mẹ", "Trần Văn Lợi", "1998", "Người sau cai nghiện ma túy", "năm 2025", "Sản xuất, kinh doanh", "200.000.000 đ"):
+        assert told in summary, told
+    for asked in ("sinh năm nào", "bao nhiêu", "chương trình nào", "Vay để làm gì", "là gì của người cần vay"):
+        assert asked not in summary
+
+
+def test_a_name_with_a_common_family_name_and_the_birth_year_in_one_reply_are_both_kept(app):
+    chat = consented(app, "tran-name")
+    chat.say("nó tên Trần Văn Lợi, sinh năm 98")  # "Trần" is a name here, not the loan ceiling
+    assert "Đã ghi họ và tên: Trần Văn Lợi" in chat.text and "Đã ghi năm sinh: 1998" in chat.text
+
+
+def test_the_programme_told_in_the_persons_own_words_at_its_step_is_understood(app):
+    chat = consented(app, "prog-words")
+    for answer in ("Trần Văn Lợi", "1998", "0912345678", "nghệ an", "quỳ hợp"):
+        chat.say(answer)
+    chat.press("Bỏ qua")
+    assert "chương trình nào" in chat.text
+    chat.say("nó cai ở trung tâm")
+    assert "Quyết định quản lý sau cai nghiện có từ năm nào" in chat.text
+
+
+def test_the_year_of_the_decision_said_as_last_year_is_said_back_as_a_year(app):
+    chat = Chat(app, "m5")
+    chat.tap("reg:start")
+    chat.press("Tôi đăng ký giúp người thân")
+    chat.answer([*WIFE_ANSWERS[:10], ("type", "năm ngoái")])
+    assert re.search(r"Đã ghi [^:]+: năm 20\d\d", chat.text), chat.text
+    assert saved_state(app, "m5").registration.fields["event_year"] == vietnam_date(utcnow()).year - 1

@@ -261,3 +261,9 @@ def test_a_place_typed_exactly_is_found_without_a_choice_and_a_typo_is_not():
     assert exact_commune(places, 40, "xã Quỳ Hợp").code == 17035
     assert exact_commune(places, 40, "qui hop") is None  # a typo: choose among the close names
     assert exact_province(places, "nghe") is None
+
+
+@pytest.mark.parametrize("typed", ["nuôi bò", "vay ba trăm triệu nuôi bò", "mua bò giống", "chi phí thức ăn", "ba trăm triệu"])
+def test_cattle_and_amounts_in_words_name_no_kin(relationships, typed):
+    """'bò' (cattle) is not 'bố', and 'ba trăm triệu' (three hundred million) is not 'bà'."""
+    assert read_relationship(typed, relationships) is None

@@ -2,7 +2,7 @@
 in words, other programmes, other topics, abuse, vague), the core question, several questions in
 one message, and what the person said earlier (programme, age, years, business) across turns."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -980,3 +980,13 @@ def test_coming_back_shows_the_last_choices_so_a_typed_number_means_what_it_mean
 def test_a_number_said_in_words_is_understood_as_the_figure(brain, ctx, text, figure):
     result, said, _ = ask(brain, ctx, text)
     assert figure in said and "Có phải bạn muốn hỏi" not in said
+
+
+@pytest.mark.parametrize("typed, born, event, amount", [
+    ("nó sinh năm 98, cai xong năm ngoái, muốn vay hai trăm triệu nuôi bò", 1998, 2025, 200_000_000),
+    ("em ra tù năm 2023", None, 2023, None),
+    ("mẹ sinh năm 1970", 1970, None, None),
+])
+def test_a_story_gives_the_year_of_birth_the_year_of_the_event_and_an_amount_in_words(brain, typed, born, event, amount):
+    facts = brain.facts_reader.read(typed, date(2026, 12, 4))
+    assert (facts.birth_year, facts.event_year, facts.amount) == (born, event, amount)

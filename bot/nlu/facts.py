@@ -17,8 +17,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.nlu.normalize import fold
-from bot.nlu.numbers import parse_amount, parse_years_ago
+from bot.nlu.numbers import calendar_year, full_year, parse_amount, parse_years_ago
 from bot.nlu.phrases import affirmed, compile_phrases
+from bot.nlu.spoken import spelled_numbers
 from content.models import FactWords
 
 Programme = Literal["qd08", "qd22", "jobs"]
@@ -36,7 +37,9 @@ class Facts(BaseModel):
     # The speaker's relationship to that relative ("con tui" → parent), a value of the registration's choices.
     relation: str | None = None
     age: Span | None = None
+    birth_year: int | None = None  # when said as a year ("nó sinh năm 98"): the registration asks it
     years_since: Span | None = None  # since the post-rehab decision (QĐ 08) or the release (QĐ 22)
+    event_year: int | None = None  # that event's year when said as one ("năm 2023", "năm ngoái")
     amount: int | None = None
     purpose: Literal["vocational_training", "business"] | None = None
     workforce_total: int | None = None  # a business: its workers, and how many are after rehab or prison
@@ -68,7 +71,7 @@ class Facts(BaseModel):
         if newer.programme is not None:
             values["ambiguous_place"] = newer.ambiguous_place
             if newer.programme != self.programme and newer.years_since is None:
-                values["years_since"] = None  # the year belonged to the other programme's event
+                values["years_since"] = values["event_year"] = None  # the year belonged to the other programme's event
         return Facts.model_validate(values)
 
     def expired(self, now: datetime, idle: timedelta) -> bool:
@@ -100,7 +103,7 @@ class Facts(BaseModel):
 
 AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?(\d{1,2})\b"
                  r"|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
-BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d)\b")
+BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d|\d\d)\b(?! ?(?:tuoi|nam|thang|ngay|dua|trieu|tr|nguoi|lan)\b)")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
 # "ra tu năm 2017" after a rehab word: "ra từ" (out since), which folds like "ra tù".
@@ -161,7 +164,10 @@ class FactReader:
             elif self._last(self.self_, text) >= 0 and facts.programme is not None:
                 facts.who = "self"
             facts.age = self._age(folded, today)
+            facts.birth_year = self._birth_year(folded, today)
             facts.years_since = self._years(folded, today)
+            if facts.years_since is not None:
+                facts.event_year = self._event_year(folded, today)
         training, business_use = self._last(self.training, text), self._last(self.business_use, text)
         if training >= 0 or business_use >= 0:
             facts.purpose = "vocational_training" if training > business_use else "business"
@@ -177,7 +183,7 @@ class FactReader:
                 count = int(next(g for g in part.groups() if g)) if part else None
                 if count is not None and count <= facts.workforce_total:
                     facts.workforce_beneficiaries = count
-        money = MONEY.search(folded)
+        money = MONEY.search(spelled_numbers(folded))  # "hai trăm triệu" too
         if money:
             facts.amount = parse_amount(money.group(0))
         return facts
@@ -189,17 +195,33 @@ class FactReader:
         return found[-1].start() if found else -1
 
     @staticmethod
-    def _age(folded: str, today: date) -> Span | None:
+    def _birth_year(folded: str, today: date) -> int | None:
         born = BORN.search(folded)
-        if born:
-            year = int(born.group(1))
-            if year <= today.year:
-                return (float(max(today.year - year - 1, 0)), float(today.year - year))
+        if born is None:
+            return None
+        year = int(born.group(1))
+        year = full_year(year, today) if year < 100 else year
+        return year if year <= today.year else None
+
+    @staticmethod
+    def _age(folded: str, today: date) -> Span | None:
+        year = FactReader._birth_year(folded, today)
+        if year is not None:
+            return (float(max(today.year - year - 1, 0)), float(today.year - year))
         for match in AGE.finditer(folded):
             value = next(g for g in match.groups() if g)
             if 0 < int(value) <= 99:
                 return (float(value), float(value))
         return None
+
+    @staticmethod
+    def _event_year(folded: str, today: date) -> int | None:
+        """The calendar year of the event: "năm 2023", "năm ngoái", "hồi tháng 3" (never a birth year)."""
+        for match in re.finditer(r"\b(19\d\d|20\d\d)\b", folded):
+            if not re.search(r"\b(sinh|sn|de)\s*(nam)?\s*$", folded[max(0, match.start() - 12): match.start()]):
+                year = int(match.group(1))
+                return year if year <= today.year else None
+        return calendar_year(folded, today)
 
     @staticmethod
     def _years(folded: str, today: date) -> Span | None:

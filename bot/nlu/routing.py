@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.nlu.normalize import RECENT, Normalizer, clean, fold
+from bot.nlu.numbers import without_figures
 from bot.nlu.phrases import SENTENCE_MARK, affirmed, compile_phrases, compile_required
 from bot.nlu.spoken import spelled_numbers
 from content.models import Route, RoutingContent, Topics
@@ -208,7 +209,8 @@ class Triage:
 
     def clause_request(self, text: str) -> str | None:
         """A flow asked for in one clause, the others telling and none asking: "chị muốn đăng ký vay
-        cho chồng chị, anh ấy cai nghiện xong năm ngoái", "tau ở xã Diễn Châu. đăng ký luôn đi"."""
+        cho chồng chị, anh ấy cai nghiện xong năm ngoái", "tau ở xã Diễn Châu. đăng ký luôn đi". An amount
+        told beside the request is the registration's answer, not a question ("muốn vay hai trăm triệu nuôi bò")."""
         if len(text) > 200 or "?" in text:
             return None
         parts = [p for p in CLAUSE_END.split(text) if p.strip()]
@@ -216,7 +218,7 @@ class Triage:
             return None
         found = next((name for name, compiled in self.flows.items() if compiled.whole
                       and any(compiled.matches(self.views(p)) for p in parts)), None)
-        return None if found is None or self.has_ask(text) else found
+        return None if found is None or self.has_ask(without_figures(text)) else found
 
     def classify(self, text: str, *, known_group: bool = False) -> Verdict:
         """For text no flow took: another programme, abuse, another topic, vague — or a policy question.

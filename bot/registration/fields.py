@@ -16,6 +16,7 @@ from typing import Literal
 
 from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import calendar_year, full_year, says_unknown
+from bot.nlu.spoken import spelled_numbers
 
 
 class Invalid(ValueError):
@@ -375,7 +376,10 @@ _SPEAKER = ("toi la", "tui la", "minh la", "em la", "con la", "chau la", "tao la
 _FOR = frozenset({"cho", "giup", "ho", "dum", "ve"})
 # Words that hold a kin word but name no kin: "chào cán bộ" is not "bố", "bà con nói" is not
 # "bà" (folks), "bộ đội", "công bố".
-_NOT_KIN = ("can bo", "bo doi", "cong bo", "bo luat", "bo cong an", "bo lao dong", "ba con", "co quan", "chu y", "co so")
+# "nuôi bò" (cattle) is not "nuôi bố".
+_NOT_KIN = ("can bo", "bo doi", "cong bo", "bo luat", "bo cong an", "bo lao dong", "ba con", "co quan", "chu y", "co so",
+            "nuoi bo", "con bo", "bo sua", "bo thit", "thit bo", "chan bo", "dan bo", "trai bo",
+            "mua bo", "ban bo", "bo giong", "chi phi", "chi tieu")
 
 
 _KIN_PHRASES: dict[int, tuple[object, list[tuple[str, str]]]] = {}  # id(choices) → (choices, phrases)
@@ -445,8 +449,8 @@ def _kin_mentions(words: list[str], choices, asked: str, raw: list[str] | None =
 
 def _kin_in_parts(text: str, choices, asked: str) -> set[str]:
     """The kin mentions of each clause: "cho chồng chị, anh ấy cai xong" — the comma ends "chồng
-    chị", so "chị, anh ấy" is not "chị of him"."""
-    parts = re.split(r"[,.;!?\n]", text)
+    chị", so "chị, anh ấy" is not "chị of him". A number in words is no kin: "vay ba trăm triệu"."""
+    parts = re.split(r"[,.;!?\n]", spelled_numbers(clean(text)))
     return set().union(*(_kin_mentions(_words(part), choices, asked, _WORD.findall(part.lower())) for part in parts))
 
 
