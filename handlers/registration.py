@@ -1264,7 +1264,10 @@ def _read_choice(ctx: Context, state: ConversationState, text: str, step: str | 
         return (choice, "") if choice else None
     if step == RegistrationStep.CHANGE:
         field = _named_field(ctx, state, text)
-        return ("edit", field) if field else None
+        if field:
+            return ("edit", field)
+        said = read_summary(text)  # "ừ gửi đi", "không", "đúng rồi": nothing to change, the summary again
+        return ("cancel", "") if said == "cancel" else ("edit", "none") if said else None
     answer = read_yes_no(text)
     if step == RegistrationStep.CANCEL and answer is None and read_summary(text) == "cancel":
         answer = True  # "hủy" again: yes, cancel

@@ -147,6 +147,15 @@ def test_a_field_named_in_words_at_the_summary_or_the_change_question_is_asked_a
     assert "Họ và tên" in chat.last[-1].text and "Bạn kiểm tra lại" not in chat.last[-1].text
 
 
+@pytest.mark.parametrize("typed", ["ừ gửi đi", "không", "đúng rồi"])
+def test_nothing_to_change_said_in_words_at_the_change_question_shows_the_summary_again(app, typed):
+    chat = fill_for_husband(app, "c8c")
+    chat.press("Sửa một mục")
+    chat.say(typed)
+    assert "Bạn kiểm tra lại thông tin" in chat.last[-1].text and "Căn cứ" not in chat.text
+    assert registrations(app) == []  # shown again to be sent, never sent unseen
+
+
 def test_the_same_phone_and_commune_again_updates_the_first_registration(app):
     register_for_husband(app, "c9")
     chat = fill_for_husband(app, "c9", WIFE_ANSWERS[:-2] + [("type", "80 triệu"), ("press", "Bỏ qua")])
