@@ -1312,6 +1312,16 @@ def _named_field(ctx: Context, state: ConversationState, text: str) -> str | Non
     return matches[0] if len(matches) == 1 else None
 
 
+# "sửa số điện thoại thành 0987…", "đổi năm sinh là 1997", "sửa tên lại thành Lê Văn Ba".
+_NEW_VALUE = re.compile(r"\s+(?:lại\s+)?(?:thành|thanh|là|la|sang)\s+(\S.*)$", re.IGNORECASE)
+
+
+def _edit_with_value(text: str) -> tuple[str, str]:
+    """A change asked for at the summary, split into the field's words and the new value (or "")."""
+    found = _NEW_VALUE.search(text.strip())
+    return (text[:found.start()], found.group(1).strip()) if found else (text, "")
+
+
 def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result | None:
     """Words that pick a choice ('cho thằng con trai tui', 'vợ tôi', 'cai nghiện', 'nuôi heo',
     'dạ tui đồng ý', 'ừ gửi đi'). Unclear: the question again with an example; a policy
@@ -1320,9 +1330,14 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     if step == RegistrationStep.NAME_CONFIRM and read_yes_no(text) is None:
         return _retyped_name(ctx, state, text)
     if step == RegistrationStep.SUMMARY and re.match(r"(?:sua|doi|thay|ghi nham|sai)\b", fold(clean(text)).strip()):
-        field = _named_field(ctx, state, text)
+        named, value = _edit_with_value(text)
+        field = _named_field(ctx, state, named)
         if field is not None:  # "sửa số tiền" at the summary: that field, asked again
-            return _edit(ctx, state, field)
+            asked = _edit(ctx, state, field)
+            if value and state.step not in CHOICE_STEPS:
+                # "sửa số điện thoại thành 0987 000 111": the new value read as typed at that step
+                return _typed_field(ctx, state, value) or asked
+            return asked
     if step == RegistrationStep.AMOUNT_RANGE and read_yes_no(text) is None:
         reading = read_amount(text)
         if reading.amount is not None and MIN_AMOUNT <= reading.amount <= MAX_AMOUNT:

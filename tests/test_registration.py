@@ -147,6 +147,14 @@ def test_a_field_named_in_words_at_the_summary_or_the_change_question_is_asked_a
     assert "Họ và tên" in chat.last[-1].text and "Bạn kiểm tra lại" not in chat.last[-1].text
 
 
+@pytest.mark.parametrize("typed, shown", [("sửa số điện thoại thành 0987 000 111", "0987 000 111"),
+                                          ("đổi năm sinh là 1990", "1990"), ("sửa họ tên lại thành Lê Văn Ba", "Lê Văn Ba")])
+def test_a_change_with_its_new_value_at_the_summary_is_made_at_once(app, typed, shown):
+    chat = fill_for_husband(app, "c8d")
+    chat.say(typed)
+    assert "Bạn kiểm tra lại thông tin" in chat.last[-1].text and shown in chat.last[-1].text
+
+
 @pytest.mark.parametrize("typed", ["ừ gửi đi", "không", "đúng rồi"])
 def test_nothing_to_change_said_in_words_at_the_change_question_shows_the_summary_again(app, typed):
     chat = fill_for_husband(app, "c8c")
