@@ -63,11 +63,17 @@ def consented(app, chat_id: str) -> Chat:
     return chat
 
 
-def fill_for_husband(app, chat_id: str = "wife", answers=None) -> Chat:
-    """Everything up to the summary, not yet sent."""
+def for_relative(app, chat_id: str) -> Chat:
+    """Someone who has just chosen to register a relative (the relationship is asked next)."""
     chat = Chat(app, chat_id)
     chat.tap("reg:start")
     chat.press("Tôi đăng ký giúp người thân")
+    return chat
+
+
+def fill_for_husband(app, chat_id: str = "wife", answers=None) -> Chat:
+    """Everything up to the summary, not yet sent."""
+    chat = for_relative(app, chat_id)
     chat.answer(answers or WIFE_ANSWERS)
     assert "Bạn kiểm tra lại thông tin" in chat.text, chat.text
     return chat

@@ -14,7 +14,7 @@ from bot.vntime import vietnam_date
 from storage import officers
 from storage.db import transaction
 from storage.models import AuditEntry, MonthlyList, RegistrationEvent, utcnow
-from tests.registration_helpers import WIFE_ANSWERS, Chat, inbox_of, officer_chat, registrations
+from tests.registration_helpers import WIFE_ANSWERS, Chat, for_relative, inbox_of, officer_chat, registrations
 
 pytestmark = pytest.mark.db
 
@@ -26,9 +26,7 @@ def answers(name: str, phone: str, programme: str = "Người sau cai nghiện m
 
 
 def register(app, chat_id: str, name: str, phone: str, programme: str = "Người sau cai nghiện ma túy") -> Chat:
-    chat = Chat(app, chat_id)
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký giúp người thân")
+    chat = for_relative(app, chat_id)
     chat.answer(answers(name, phone, programme))
     chat.press("Đúng, gửi đăng ký")
     assert "Mã đăng ký của bạn" in chat.text, chat.text

@@ -12,7 +12,16 @@ from bot.vntime import vietnam_date
 from storage import repo
 from storage.db import transaction
 from storage.models import Consent, utcnow
-from tests.registration_helpers import WIFE_ANSWERS, Chat, consented, fill_for_husband, officer_chat, register_for_husband, registrations
+from tests.registration_helpers import (
+    WIFE_ANSWERS,
+    Chat,
+    consented,
+    fill_for_husband,
+    for_relative,
+    officer_chat,
+    register_for_husband,
+    registrations,
+)
 
 pytestmark = pytest.mark.db
 
@@ -267,9 +276,7 @@ def test_changing_the_programme_asks_again_for_the_year_and_the_amount(app):
 
 
 def test_an_in_law_is_not_taken_for_a_spouse(app):
-    chat = Chat(app, "r5")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký giúp người thân")
+    chat = for_relative(app, "r5")
     chat.say("mẹ chồng tôi")
     assert saved_state(app, "r5").registration.fields["relationship"] == "other"
 
@@ -790,9 +797,7 @@ def test_the_programme_told_in_the_persons_own_words_at_its_step_is_understood(a
 
 
 def test_the_year_of_the_decision_said_as_last_year_is_said_back_as_a_year(app):
-    chat = Chat(app, "m5")
-    chat.tap("reg:start")
-    chat.press("Tôi đăng ký giúp người thân")
+    chat = for_relative(app, "m5")
     chat.answer([*WIFE_ANSWERS[:10], ("type", "năm ngoái")])
     assert re.search(r"Đã ghi [^:]+: năm 20\d\d", chat.text), chat.text
     assert saved_state(app, "m5").registration.fields["event_year"] == vietnam_date(utcnow()).year - 1

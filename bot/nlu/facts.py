@@ -105,6 +105,7 @@ AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?
                  r"|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
 BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d|\d\d)\b(?! ?(?:tuoi|nam|thang|ngay|dua|trieu|tr|nguoi|lan)\b)")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
+BIRTH_WORD_BEFORE = re.compile(r"\b(sinh|sn|de)\s*(nam)?\s*$")  # "sinh năm 1998": the year that follows is a birth
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
 # "ra tu năm 2017" after a rehab word: "ra từ" (out since), which folds like "ra tù".
 SINCE = re.compile(r"ra tu (?:nam|thang|hoi|luc|khi|ngay|dau|cuoi|\d)")
@@ -115,6 +116,11 @@ STAFF_PART = re.compile(r"\btrong (?:do|so (?:do|nay)) (?:co )?(\d{1,5})\b"
                         r"|\b(\d{1,5}) (?:(?:nguoi|dua|thang|tho|anh em|lao dong|cong nhan|ban) )?(?:(?:tung|da|moi|vua|la|bi) )?"
                         r"(?:di cai|cai nghien|sau cai|cai xong|o tu|ra tu|di tu|chap hanh)")
 MONEY = re.compile(r"\d+(?:[.,]\d+)?\s*(?:trieu|tr|ty|ti|cu)\b")
+
+
+def _born_before(folded: str, start: int) -> bool:
+    """Whether the number at `start` follows "sinh", "sn", "đẻ" (năm): a year of birth, not of an event."""
+    return BIRTH_WORD_BEFORE.search(folded[max(0, start - 12): start]) is not None
 
 
 class FactReader:
@@ -163,8 +169,8 @@ class FactReader:
                 facts.who = "relative"
             elif self._last(self.self_, text) >= 0 and facts.programme is not None:
                 facts.who = "self"
-            facts.age = self._age(folded, today)
             facts.birth_year = self._birth_year(folded, today)
+            facts.age = self._age(folded, facts.birth_year, today)
             facts.years_since = self._years(folded, today)
             if facts.years_since is not None:
                 facts.event_year = self._event_year(folded, today)
@@ -204,10 +210,9 @@ class FactReader:
         return year if year <= today.year else None
 
     @staticmethod
-    def _age(folded: str, today: date) -> Span | None:
-        year = FactReader._birth_year(folded, today)
-        if year is not None:
-            return (float(max(today.year - year - 1, 0)), float(today.year - year))
+    def _age(folded: str, born: int | None, today: date) -> Span | None:
+        if born is not None:
+            return (float(max(today.year - born - 1, 0)), float(today.year - born))
         for match in AGE.finditer(folded):
             value = next(g for g in match.groups() if g)
             if 0 < int(value) <= 99:
@@ -218,7 +223,7 @@ class FactReader:
     def _event_year(folded: str, today: date) -> int | None:
         """The calendar year of the event: "năm 2023", "năm ngoái", "hồi tháng 3" (never a birth year)."""
         for match in re.finditer(r"\b(19\d\d|20\d\d)\b", folded):
-            if not re.search(r"\b(sinh|sn|de)\s*(nam)?\s*$", folded[max(0, match.start() - 12): match.start()]):
+            if not _born_before(folded, match.start()):
                 year = int(match.group(1))
                 return year if year <= today.year else None
         return calendar_year(folded, today)
@@ -231,8 +236,7 @@ class FactReader:
             if months >= 0:
                 return (months / 12, (months + 1) / 12)
         for match in YEARS.finditer(folded):
-            before = folded[max(0, match.start() - 12): match.start()]
-            if re.search(r"\b(sinh|sn|de)\s*(nam)?\s*$", before):
+            if _born_before(folded, match.start()):
                 continue  # a year of birth
             if match.group(0) == "nam nay" and re.match(r"\s*(moi |duoc |la )?\d", folded[match.end():]):
                 continue  # "năm nay 17": an age
