@@ -46,6 +46,9 @@ class Result:
     replies: list[Reply]
     # How the message was understood; anything that is not an answer to a question is "fallback".
     outcome: Outcome = field(default_factory=_not_an_answer)
+    # False when nothing in the text was understood (the FAQ's "chưa có câu trả lời"): in the middle
+    # of a flow, the step's question is asked again under a short "chưa hiểu" instead of the menu.
+    understood: bool = True
 
 
 def _ignore(text: str, status: str) -> None:

@@ -44,7 +44,8 @@ class FlowSpec:
     """A multi-step conversation: it reads typed answers first, and is asked again after a detour."""
 
     handle: Handler  # returns None when the text is not an answer (it then goes to small talk / FAQ)
-    reprompt: Callable[[Context, ConversationState], Reply | None]  # the pending question, if any
+    # The pending question, if any; detour=True right after a question answered on the way.
+    reprompt: Callable[..., Reply | None]
     # Texts the flow reads before typed button numbers ("3 năm" is three years, not button 3).
     claims: Callable[[Context, str, ConversationState], bool] = lambda ctx, text, state: False
     # Steps where the person types free text (a question for officers, an officer's reason): a
@@ -215,7 +216,11 @@ class Router:
             # A question in the middle of a flow: answer it, then ask the pending question again.
             answered_in = state.flow, state.step
             state.flow, state.step = active, active_step
-            pending = flow.reprompt(ctx, state)
+            pending = flow.reprompt(ctx, state, detour=True)
+            if pending is not None and not result.understood:
+                # Not understood mid-flow ("hông phải, gõ lại" where consent is asked): not the menu,
+                # the step's question again.
+                result = Result([Reply(ctx.t("flow.not_understood"))], result.outcome)
             if pending is not None:
                 result.replies.append(pending)
             else:

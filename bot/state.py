@@ -161,6 +161,7 @@ class FaqMemory(Draft):
     last_question: str | None = None  # the last question answered (redacted), for "Không đúng ý tôi"
     pending_place: str | None = None  # a question waiting for "trại cai nghiện hay trại giam?"
     last_entry: str | None = None  # the entry answered last (an id): not repeated beside a new point
+    crisis: str | None = None  # the danger last answered ("suicide+violence"), until a policy answer
 
 
 # Each draft attribute: its model, and the flow that cannot go on without it.

@@ -495,6 +495,9 @@ class Route(BaseModel):
     together: list[list[list[str]]] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     reply: str | None = None
+    # Crisis kinds: the help in one short line, added to another kind's reply when one message tells
+    # both (threatened and wanting to die) and used when the same danger is told again.
+    also: str | None = None
     payload: str | None = None  # flows: the button this request presses ("reg:start")
     whole_message: bool = False  # the whole message must be one of the phrases ("vay", "hỏi chút")
     weak: bool = False  # other programmes: only when the message names neither group
@@ -546,6 +549,9 @@ class RoutingContent(BaseModel):
                             "vague": self.vague}.items():
             if not route.reply:
                 raise ValueError(f"{name} needs a reply")
+        for name, route in self.crisis.items():
+            if not route.also:
+                raise ValueError(f"crisis {name} needs its help in one line (also)")
         for name, route in self.flows.items():
             if not route.payload:
                 raise ValueError(f"flow {name} needs a payload")

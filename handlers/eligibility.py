@@ -159,7 +159,7 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     return parse_answer(ctx, question, text)[0]
 
 
-def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
+def reprompt(ctx: Context, state: ConversationState, *, detour: bool = False) -> Reply | None:
     """After a detour (a FAQ question), the pending question again."""
     progress = state.eligibility
     if not progress or progress.done or current_question(ctx, progress) is None:

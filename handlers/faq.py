@@ -97,6 +97,9 @@ def on_payload(ctx: Context, payload: str, state: ConversationState) -> Result:
 # -- understanding -----------------------------------------------------------------------------------
 
 
+CRISIS_FOLLOW_UP_WORDS = 5  # after a crisis reply, a message this short naming no loan is a reply to it
+
+
 def respond(ctx: Context, text: str, state: ConversationState | None = None) -> Result:
     """Routes the message, then answers each question in it with the person's context."""
     state = state if state is not None else ConversationState()
@@ -105,11 +108,15 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     if verdict.kind == "vague" and state.facts.topic and ctx.triage.is_follow_up(text):
         verdict = Verdict("policy")  # "thế thì sao" after an answer is a follow-up, not a vague start
     if verdict.kind == "vague":
+        if state.faq.crisis:
+            return crisis_follow_up(ctx, state)
         return vague_reply(ctx, state.facts, verdict)
     if verdict.kind != "policy":
         # Curators see what was asked outside the programmes too (redacted, no identity).
         ctx.record_unanswered(redact_question(text), verdict.kind[:16])
         return routed_reply(ctx, verdict)
+    if state.faq.crisis and len(text.split()) <= CRISIS_FOLLOW_UP_WORDS and not names_loan(text) and not ctx.triage.has_ask(text):
+        return crisis_follow_up(ctx, state)  # "ko biết nữa" after a crisis reply: the help again, not an entry
     facts = state.facts
     own = ctx.message_facts or Facts()
     if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text) and not covers_both(ctx, text, facts):
@@ -205,13 +212,14 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
         return Found(row.get(key or column_for(ctx, text, facts) or "any", row["any"]), 1.0, personal=True)
     if facts.topic and key in topics.topics.get(facts.topic, {}) and ctx.triage.is_follow_up(text):
         return Found(topics.topics[facts.topic][key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
-    if facts.topic and not ctx.triage.has_ask(text) and len(fold(text).split()) <= 12:
-        # "còn người ra tù thì sao?", "thế còn hợp tác xã?": the last topic, for whom it is now asked.
+    programme = facts.programme if facts.programme in ("qd08", "qd22") else None
+    result = ctx.matcher.match(text, programme, key)
+    if facts.topic and not ctx.triage.has_ask(text) and len(fold(text).split()) <= 12 and not sure_elsewhere(ctx, result, facts.topic):
+        # "còn người ra tù thì sao?", "thế còn hợp tác xã?": the last topic, for whom it is now asked
+        # (not "em đang uống methadone thì sao" after the documents: that is its own question).
         row = topics.topics.get(facts.topic, {})
         if key in row and ctx.triage.names_group(text):
             return Found(row[key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
-    programme = facts.programme if facts.programme in ("qd08", "qd22") else None
-    result = ctx.matcher.match(text, programme, key)
     cued = cued_answer(ctx, text, facts, result, programme, message, story=message if only else None)
     if cued is not None:
         return cued
@@ -234,6 +242,13 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
             entry_id = ranked[0][0]
             return Found(entry_id, ranked[0][1], personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     return result
+
+
+def sure_elsewhere(ctx: Context, result: MatchResult, topic: str) -> bool:
+    """The matcher is sure of an entry outside the last topic: the message asks its own question."""
+    best = result.best
+    return result.status is Status.ANSWER and best is not None and result.score >= ctx.content.matching.sure_threshold \
+        and ctx.content.topics.topic_of(best.entry_id) != topic
 
 
 # Words that make a short message a question or a request wherever they stand ("… do ai cấp",
@@ -374,6 +389,7 @@ def clause_answers(ctx: Context, clauses: list[str], facts: Facts, message: str 
 def remember_topic(ctx: Context, state: ConversationState, entry_id: str) -> None:
     topic = ctx.content.topics.topic_of(entry_id) if ctx.content.topics else None
     state.faq.last_entry = entry_id
+    state.faq.crisis = None  # a policy answer: the danger told before is no longer the subject
     if topic:
         state.facts = state.facts.model_copy(update={"topic": topic})
 
@@ -447,6 +463,8 @@ def told_share(ctx: Context, facts: Facts) -> str | None:
 
 def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:
     """Suggestions when unsure; a story with no question gets the person's common questions."""
+    if state.faq.crisis:
+        return crisis_follow_up(ctx, state)  # "ừ", "không biết nữa" after a crisis reply: the help again
     told = told_situation(own)
     # A story, or a correction of one ("à nhầm, năm 2022 mới đúng"): what they told is kept.
     tells_situation = bool(told) and len(text.split()) >= 4
@@ -462,7 +480,7 @@ def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationStat
         return Result([reply], Outcome(result.status.value, None, result.score, tuple(e.question for e in entries)))
     if ctx.matcher.is_vague(text) and ctx.content.matching.popular:
         return vague_reply(ctx, state.facts, None)
-    return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score))
+    return Result([fallback_reply(ctx)], Outcome(result.status.value, None, result.score), understood=False)
 
 
 def common_for(ctx: Context, facts: Facts) -> list[FaqEntry]:
@@ -516,8 +534,22 @@ def routed_reply(ctx: Context, verdict: Verdict) -> Result:
 
 
 def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -> Result:
-    """Someone in danger, in any state: a flow in progress keeps its answers; its question is not asked now."""
+    """Someone in danger, in any state: a flow in progress keeps its answers; its question is not asked
+    now. The same danger told again ("tôi không biết gọi ai nữa") gets its help in a line each, not
+    the same words again."""
+    kinds = [k for k in (verdict.name or "").split("+") if k]
+    told = [k for k in (state.faq.crisis or "").split("+") if k]
+    state.faq.crisis = "+".join(dict.fromkeys([*told, *kinds]))
+    if told and set(kinds) <= set(told):
+        return crisis_follow_up(ctx, state, "crisis.again", f"crisis:{verdict.name}")
     return routed_reply(ctx, verdict)
+
+
+def crisis_follow_up(ctx: Context, state: ConversationState, key: str = "crisis.follow_up", outcome: str | None = None) -> Result:
+    """After a crisis reply: "ừ", "cảm ơn", anything the bot cannot answer gets the help again, short."""
+    help_lines = ctx.triage.crisis_again([k for k in (state.faq.crisis or "").split("+") if k])
+    buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
+    return Result([Reply(ctx.t(key, help=help_lines), buttons)], Outcome(Status.FALLBACK.value, outcome or f"crisis:{state.faq.crisis}"))
 
 
 def missed(ctx: Context, state: ConversationState, entry_id: str) -> Result:

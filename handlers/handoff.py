@@ -82,7 +82,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
     return Reply(ctx.t("handoff.ask_phone"), (stop,))
 
 
-def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
+def reprompt(ctx: Context, state: ConversationState, *, detour: bool = False) -> Reply | None:
     if state.handoff is None or state.step is None:
         return None
     return continue_with(ctx, ask(ctx, state))

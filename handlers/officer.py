@@ -38,7 +38,7 @@ def register(router: Router) -> None:
     router.command("canbo", on_command)
     router.command("web", lambda ctx, arguments, state: web_links(ctx))
     router.on_deep_link = lambda ctx, payload, state: redeem(ctx, payload, state)
-    router.flow(Flow.OFFICER, FlowSpec(handle=on_text, reprompt=lambda ctx, state: None, claims=claims, free_text=claims))
+    router.flow(Flow.OFFICER, FlowSpec(handle=on_text, reprompt=lambda ctx, state, **_: None, claims=claims, free_text=claims))
     _officer_first(router)
 
 

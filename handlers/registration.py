@@ -48,6 +48,7 @@ from bot.registration.fields import (
     read_who,
     read_yes_no,
     says_back,
+    says_retype,
     says_skip,
 )
 from bot.registration.record import (
@@ -421,11 +422,15 @@ def advance(ctx: Context, state: ConversationState, before: list[Reply] | None =
     return Result((before or []) + [ask(ctx, state)])
 
 
-def reprompt(ctx: Context, state: ConversationState) -> Reply | None:
-    """After a question answered on the way, the pending step again."""
+def reprompt(ctx: Context, state: ConversationState, *, detour: bool = False) -> Reply | None:
+    """The pending step again: after a question answered on the way (`detour`), or on return."""
     if state.registration is None or state.step is None:
         return None
-    return continue_with(ctx, ask(ctx, state))
+    question = ask(ctx, state)
+    if detour and state.step == RegistrationStep.CONSENT:
+        # The notice was read just before the question on the way: only the choice again.
+        question = Reply(ctx.t("registration.consent_again"), question.buttons)
+    return continue_with(ctx, question)
 
 
 def summary(ctx: Context, state: ConversationState) -> Reply:
@@ -1163,7 +1168,8 @@ def _share_refused(ctx: Context, fields: dict) -> Reply | None:
 
 
 # "cho thằng con trai tui", "đăng ký cho vợ tôi": for whom, said where the name was asked.
-FOR_WHOM = re.compile(r"^(?:da |vang |u |(?:dang ky|dk|vay) )*cho ")
+FOR_WHOM = re.compile(r"^(?:(?:da|vang|u|tui|toi|em|minh|tao|chi|anh|co|chu|bac|ba|me|ma|muon|xin|thi|la) )*"
+                      r"(?:(?:dang ky|dk|vay|ghi|lam) )*cho ")
 
 
 def _typed_name(ctx: Context, state: ConversationState, text: str) -> Result:
@@ -1328,6 +1334,8 @@ def _typed_choice(ctx: Context, state: ConversationState, text: str) -> Result |
     question: None (answered, then the step asked again)."""
     step = _step(state)
     if step == RegistrationStep.NAME_CONFIRM and read_yes_no(text) is None:
+        if says_retype(text):  # "hông phải, gõ lại": no, and the name asked again
+            return on_payload(ctx, f"{PREFIX}:namretype", state)
         return _retyped_name(ctx, state, text)
     if step == RegistrationStep.SUMMARY and re.match(r"(?:sua|doi|thay|ghi nham|sai)\b", fold(clean(text)).strip()):
         named, value = _edit_with_value(text)

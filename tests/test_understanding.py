@@ -59,6 +59,32 @@ def test_a_crisis_in_the_middle_of_a_flow_is_answered_first_and_the_answers_are_
     assert state.eligibility.answers == answers
 
 
+def test_two_dangers_in_one_message_get_the_help_for_both(brain, ctx):
+    """Threatened and in despair: the despair is heard (115) and the threat gets 113, in one reply."""
+    result, reply, _ = ask(brain, ctx, "bọn đòi nợ tới nhà dọa chém cả nhà, tui chắc không sống nổi nữa")
+    assert "Bạn không một mình" in reply and "115" in reply and "113" in reply
+    assert result.outcome.entry == "crisis:suicide+violence" and len(result.replies) == 1
+
+
+def test_the_same_danger_told_again_gets_the_help_short_not_the_same_words(brain, ctx):
+    state = ConversationState()
+    _, first, _ = ask(brain, ctx, "toi chan lam roi, chi muon chet cho xong", state)
+    result, again, _ = ask(brain, ctx, "toi ko muon song nua, toi ko biet goi ai nua", state)
+    assert again != first and "115" in again and "vẫn ở đây" in again
+    assert result.outcome.entry.startswith("crisis:")
+
+
+@pytest.mark.parametrize("text", ["ừ", "ko biet nua", "..."])
+def test_a_short_reply_after_a_crisis_answer_gets_the_help_again_not_the_menu(brain, ctx, text):
+    state = ConversationState()
+    ask(brain, ctx, "bọn cho vay nặng lãi tới nhà đòi chặt tay em nếu mai ko trả", state)
+    result, reply, _ = ask(brain, ctx, text, state)
+    assert "113" in reply and "chưa có câu trả lời" not in reply
+    # A loan question after it is answered as one: the danger told before is no longer the subject.
+    result, reply, _ = ask(brain, ctx, "vay tối đa bao nhiêu", state)
+    assert result.outcome.status == "answer" and state.faq.crisis is None
+
+
 def test_a_loan_question_that_only_mentions_a_word_like_tu_is_not_a_crisis(brain, ctx):
     # "tù từ" folds to "tu tu" like "tự tử": accented crisis phrases are matched with their accents.
     result, reply, _ = ask(brain, ctx, "Chồng tôi ra tù từ năm 2018, giờ có còn được vay không?")
@@ -779,9 +805,18 @@ def test_a_question_at_the_consent_step_is_answered_and_the_consent_asked_again(
     conversation(app, "em muon dang ky vay dien sau cai", chat_id="k1")
     reply, _ = conversation(app, "hom nay ngay 10 r, thang nay con kip ko", chat_id="k1")
     assert "trước ngày 05" in reply
-    assert reply.rstrip().endswith("Bạn có đồng ý không?")  # then the consent, still waiting
+    # Then the consent, still waiting: only the choice, the notice just read not sent again.
+    assert reply.rstrip().endswith("Bạn có đồng ý với thông báo về dữ liệu ở trên không?") and "Thu thập" not in reply
     reply, _ = conversation(app, "dạ tui đồng ý", chat_id="k1")
     assert "Họ và tên" in reply
+
+
+@pytest.mark.db
+def test_something_not_understood_mid_flow_gets_the_question_again_not_the_menu(app):
+    conversation(app, "đăng ký vay", "Tôi đăng ký cho chính tôi", chat_id="k2")  # typed, the consent asked
+    reply, replies = conversation(app, "hông phải, gõ lại", chat_id="k2")
+    assert "chưa hiểu" in reply and "Hỏi đáp chính sách" not in [b.label for r in replies for b in r.buttons]
+    assert [b.label for b in replies[-1].buttons] == ["Tôi đồng ý", "Không đồng ý"]
 
 
 @pytest.mark.db
@@ -794,6 +829,19 @@ def test_for_whom_said_where_the_name_was_asked_is_kept_and_the_name_asked_again
     assert "Cho Thằng" not in reply and "Đã ghi người đăng ký" in reply and reply.rstrip().endswith("Nguyễn Văn An)")
     reply, _ = conversation(app, "nó tên Trần Văn Tâm", chat_id="m1")
     assert "Đã ghi họ và tên: Trần Văn Tâm" in reply
+
+
+@pytest.mark.db
+def test_for_whom_with_a_lead_in_is_no_name_and_a_no_at_the_name_check_asks_it_again(app):
+    conversation(app, "đăng ký vay", "Tôi đăng ký cho chính tôi", "dạ tui đồng ý", chat_id="m2")
+    reply, _ = conversation(app, "tui đăng ký cho thằng con", chat_id="m2")
+    assert "Đăng Ký" not in reply and "Đã ghi người đăng ký" in reply
+    reply, _ = conversation(app, "An", chat_id="m2")
+    assert "Đúng không?" in reply  # one word: read back before it is kept
+    reply, _ = conversation(app, "hông phải, gõ lại", chat_id="m2")
+    assert "Gõ Lại" not in reply and reply.rstrip().endswith("Nguyễn Văn An)")
+    reply, _ = conversation(app, "Trần Văn An", "nó sanh năm 98", chat_id="m2")
+    assert "1998" in reply or "Số điện thoại" in reply
 
 
 def test_an_accented_phrase_that_mixes_in_accent_free_alternatives_is_refused():

@@ -103,9 +103,9 @@ class Facts(BaseModel):
 
 AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?(\d{1,2})\b"
                  r"|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
-BORN = re.compile(r"\b(?:sinh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d|\d\d)\b(?! ?(?:tuoi|nam|thang|ngay|dua|trieu|tr|nguoi|lan)\b)")
+BORN = re.compile(r"\b(?:sinh|sanh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d|\d\d)\b(?! ?(?:tuoi|nam|thang|ngay|dua|trieu|tr|nguoi|lan)\b)")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b|\bthang \d{1,2}(?: nam nay)?\b")
-BIRTH_WORD_BEFORE = re.compile(r"\b(sinh|sn|de)\s*(nam)?\s*$")  # "sinh năm 1998": the year that follows is a birth
+BIRTH_WORD_BEFORE = re.compile(r"\b(sinh|sanh|sn|de)\s*(nam)?\s*$")  # "sinh năm 1998": the year that follows is a birth
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
 # "ra tu năm 2017" after a rehab word: "ra từ" (out since), which folds like "ra tù".
 SINCE = re.compile(r"ra tu (?:nam|thang|hoi|luc|khi|ngay|dau|cuoi|\d)")

@@ -188,17 +188,29 @@ class Triage:
             return None  # "hồi còn nghiện em từng…, giờ ổn rồi, vay…": a question about the loan
         said = sentences(text)
         parts = [self.views(p)[:3] for p in said] if len(said) > 1 else None
-        for name, compiled in self.crisis.items():
-            if compiled.matches(views, parts):
-                return Verdict("crisis", name, compiled.route.reply)
+        kinds = [name for name, compiled in self.crisis.items() if compiled.matches(views, parts)]
+        if kinds:
+            return self.crisis_verdict(kinds)
         if requesting is None:
             requesting = lambda: self.flow_request(text) or self.clause_request(text)  # noqa: E731
         if self.crisis_model is None or answering() or requesting():
             return None  # "tôi nói rồi mà, đăng ký cho tôi đi": a request, whatever the model makes of it
         kind = self.crisis_model.kind(text, views)
         if kind is not None and kind in self.crisis:
-            return Verdict("crisis", kind, self.crisis[kind].route.reply)
+            return self.crisis_verdict([kind])
         return None
+
+    def crisis_verdict(self, kinds: list[str]) -> Verdict:
+        """One reply for every danger told: the first kind's (content order: overdose, suicide,
+        violence, …) with the others' one-line help after it ("dọa chém…, chắc không sống nổi nữa":
+        the person's despair, then 113). The name joins the kinds ("suicide+violence")."""
+        first = self.crisis[kinds[0]].route
+        lines = [first.reply or ""] + [self.crisis[k].route.also or "" for k in kinds[1:]]
+        return Verdict("crisis", "+".join(kinds), " ".join(line.strip() for line in lines if line.strip()))
+
+    def crisis_again(self, kinds: list[str]) -> str:
+        """The help of each kind in one line each: for the same danger told again."""
+        return " ".join((self.crisis[k].route.also or "").strip() for k in kinds if k in self.crisis)
 
     def flow_request(self, text: str) -> str | None:
         """The flow asked for in words ("đăng ký vay", "kiem tra dk", "xóa dữ liệu của tôi"), if any."""

@@ -78,13 +78,13 @@ _NOT_NAME_ACCENTED = frozenset({
     "không", "biết", "hỏi", "gì", "sao", "nào", "nhiêu", "vay", "tiền", "đăng", "ký", "tên", "của", "tôi", "tui", "mình",
     "nó", "ơi", "được", "chưa", "muốn", "cần", "giúp", "làm", "xin", "chào", "ok", "ai", "đâu", "thì", "rồi", "với",
     "cho", "nhà", "hả", "nhé", "là", "má", "bố", "mẹ", "vợ", "chồng", "con", "hiểu", "nhớ", "quên", "ra", "tù", "cai",
-    "nghiện", "ạ", "vâng", "dạ", "ừ",
+    "nghiện", "ạ", "vâng", "dạ", "ừ", "hông", "hổng", "phải", "gõ", "sai", "nhầm", "thằng", "đứa",
 })
 _NOT_NAME_PLAIN = frozenset({
     "khong", "ko", "biet", "hoi", "gi", "sao", "nao", "nhieu", "vay", "cua", "toi", "tui", "oi", "chua", "muon", "giup",
-    "xin", "chao", "ok", "dau", "roi", "voi", "nhe", "hieu", "quen", "nghien", "ten", "no", "ma",
+    "xin", "chao", "ok", "dau", "roi", "voi", "nhe", "hieu", "quen", "nghien", "ten", "no", "ma", "hok",
 })
-_NOT_NAME_PHRASES = ("dang ky", "cam on", "bao nhieu", "the nao", "la gi", "ten la")
+_NOT_NAME_PHRASES = ("dang ky", "cam on", "bao nhieu", "the nao", "la gi", "ten la", "go lai", "ghi lai", "nhap lai", "viet lai")
 MAX_NAME_SYLLABLE = 7  # the longest Vietnamese syllable ("nghiêng", "nguyễn") has 7 letters
 
 
@@ -123,7 +123,8 @@ def name_looks_odd(name: str) -> bool:
 
 _AGE = re.compile(r"\b(\d{1,3})\s*(?:tuoi|t)\b")
 _DATE = re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(\d{2}|\d{4})\b")
-_YEAR_FILLERS = frozenset({"sinh", "nam", "sn", "de", "nay", "ngay", "thang", "khoang", "tam", "chung", "la", "vao", "no", "thi", "ra"})
+_YEAR_FILLERS = frozenset({"sinh", "sanh", "nam", "sn", "de", "nay", "ngay", "thang", "khoang", "tam", "chung", "la", "vao", "no", "thi",
+                           "ra"})
 
 
 def read_birth_year(text: str, today: date, *, min_age: int = 0) -> int:
@@ -238,13 +239,14 @@ def read_free_text(text: str, *, limit: int = MAX_FREE_TEXT) -> str:
 
 # Accented first: "đúng" (right) and "đừng" (don't) fold to the same word.
 _YES = frozenset({"có", "ừ", "ừm", "ừa", "ờ", "uh", "uhm", "um", "vâng", "dạ", "đúng", "được", "đc", "dc", "ok", "oke", "okê",
-                  "okay", "oki", "okie", "yes", "chắc"})
+                  "okay", "oki", "okie", "yes", "chắc", "phải"})
 _NO = frozenset({"không", "ko", "k", "kg", "kh", "khg", "hông", "hổng", "hong", "hok", "chưa", "đừng", "no", "khỏi", "thôi"})
 _YES_PLAIN = frozenset({"co", "u", "um", "uh", "vang", "da", "dung", "duoc", "dc", "ok", "oke", "okay", "oki", "okie", "yes", "chac"})
 _NO_PLAIN = frozenset({"khong", "ko", "k", "kg", "kh", "khg", "hong", "hok", "chua", "no", "khoi", "thoi"})
 _YES_PHRASES = ("dong y", "chac chan", "tat nhien", "nhat tri", "duoc roi", "dung roi")
 _NO_PHRASES = ("tu choi", "khong dong y", "khong muon", "khong can")
-_YES_NO_FILLERS = PRONOUNS | PARTICLES | frozenset({"dong", "y", "chan", "tat", "nhien", "nhat", "tri", "muon", "can", "tu", "choi", "nua",
+_YES_NO_FILLERS = PRONOUNS | PARTICLES | frozenset({"roi",
+                                                     "dong", "y", "chan", "tat", "nhien", "nhat", "tri", "muon", "can", "tu", "choi", "nua",
                                                      "dau", "van", "ban", "oi", "nhe", "voi", "sao", "het", "ca",
                                                      # "tui hông muốn đưa thông tin", "đồng ý cung cấp": what is agreed to
                                                      "dua", "thong", "tin", "cung", "cap", "khai"})
@@ -270,6 +272,18 @@ def _marks(text: str) -> tuple[set[str], list[str]]:
     if _phrase_in(folded, _YES_PHRASES):
         marks.add("yes")
     return marks, folded
+
+
+_RETYPE_PHRASES = ("go lai", "ghi lai", "nhap lai", "viet lai", "sua lai", "lam lai", "sai roi", "nham roi", "khong phai", "hong phai",
+                   "ko phai", "chua dung", "khong dung", "sai ten", "nham ten")
+_RETYPE_WORDS = PRONOUNS | PARTICLES | frozenset({"go", "ghi", "nhap", "viet", "sua", "lam", "lai", "sai", "nham", "roi", "khong", "ko",
+                                                 "hong", "hok", "k", "phai", "chua", "dung", "ten", "cai", "do", "di", "de", "cho"})
+
+
+def says_retype(text: str) -> bool:
+    """'hông phải, gõ lại', 'sai rồi', 'ghi lại tên': where a value is read back, a no and a wish to type it again."""
+    words = _words(text)
+    return bool(words) and _phrase_in(words, _RETYPE_PHRASES) and all(w in _RETYPE_WORDS for w in words)
 
 
 def read_yes_no(text: str) -> bool | None:
