@@ -107,6 +107,8 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     verdict = ctx.triage.classify(text, known_group=before.programme in ("qd08", "qd22") or bool(before.business))
     if verdict.kind == "vague" and state.facts.topic and ctx.triage.is_follow_up(text):
         verdict = Verdict("policy")  # "thế thì sao" after an answer is a follow-up, not a vague start
+    elif verdict.kind == "policy" and not state.facts.topic and state.facts.key is None and ctx.triage.is_follow_up(text):
+        verdict = Verdict("vague")  # "vậy thì sao" with nothing said before: a clarifying choice
     if verdict.kind == "vague":
         if state.faq.crisis:
             return crisis_follow_up(ctx, state)
@@ -212,6 +214,9 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
         return Found(row.get(key or column_for(ctx, text, facts) or "any", row["any"]), 1.0, personal=True)
     if facts.topic and key in topics.topics.get(facts.topic, {}) and ctx.triage.is_follow_up(text):
         return Found(topics.topics[facts.topic][key], 0.9, personal=facts.topic in PERSONAL_TOPICS)
+    if not facts.topic and key in topics.topics["eligible"] and ctx.triage.is_follow_up(text):
+        # "con tui đi cai về được 2 năm" … "rứa là răng, được hay không": whether they can borrow.
+        return Found(topics.topics["eligible"][key], 0.9, personal=True)
     programme = facts.programme if facts.programme in ("qd08", "qd22") else None
     result = ctx.matcher.match(text, programme, key)
     if facts.topic and not ctx.triage.has_ask(text) and len(fold(text).split()) <= 12 and not sure_elsewhere(ctx, result, facts.topic):
@@ -276,6 +281,11 @@ def cued_answer(ctx: Context, text: str, facts: Facts, result: MatchResult, prog
     cued = ctx.triage.cued_topics(text, facts.purpose, story)
     if not cued:
         return None
+    # Two cued, one over the other ("sợ bị theo dõi… có cách nào khác để đăng ký": the fear, not
+    # the other ways): the one below is no candidate.
+    beneath = {c for c in cued if any(c in topics.cues[o].over for o in cued if o != c and o in topics.cues)}
+    if beneath and beneath != cued:
+        cued = cued - beneath
     if result.status is Status.ANSWER and result.best is not None:
         # A confident answer stands, unless a cue names a close topic it is known to be taken for.
         answered = topics.topic_of(result.best.entry_id)

@@ -1038,3 +1038,77 @@ def test_a_number_said_in_words_is_understood_as_the_figure(brain, ctx, text, fi
 def test_a_story_gives_the_year_of_birth_the_year_of_the_event_and_an_amount_in_words(brain, typed, born, event, amount):
     facts = brain.facts_reader.read(typed, date(2026, 12, 4))
     assert (facts.birth_year, facts.event_year, facts.amount) == (born, event, amount)
+
+
+# -- what the money is for, bare follow-ups, greetings ----------------------------------------------------
+
+
+@pytest.mark.parametrize("text, state_text, decision", [
+    ("vay 100 triệu trả nợ được không", None, "QĐ 08/2026"),  # nobody's programme: both named
+    ("vay để trả nợ được không", "em ra tù năm ngoái", "QĐ 22/2023"),
+    ("vay tiền sửa nhà được không", None, "QĐ 22/2023"),
+])
+def test_a_purpose_the_programmes_do_not_lend_for_is_answered_with_the_purposes_not_the_amount(brain, ctx, text, state_text, decision):
+    state = ConversationState()
+    if state_text:
+        ask(brain, ctx, state_text, state)
+    result, reply, _ = ask(brain, ctx, text, state)
+    assert result.outcome.entry.replace(".", "_").endswith("purpose_not_allowed") and "học nghề" in reply and decision in reply
+    assert "200 triệu" not in reply
+    if state_text:
+        assert "QĐ 08" not in reply  # someone out of prison is not given the rehab programme's rule
+
+
+def test_an_amount_question_with_the_years_since_release_gets_the_amount(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "người ra tù 2 năm thì vay sản xuất được bao nhiêu")
+    assert "100 triệu" in reply and result.outcome.entry == "qd22.amount.individual"
+
+
+def test_bao_nhieu_without_bao_and_dzay_for_the_loan_get_both_answers(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "dzậy nó dzay được nhiêu tiền, lãi suất nhiêu")
+    assert "200 triệu" in reply and "6,24%" in reply and len(result.replies) >= 2
+
+
+def test_a_bare_follow_up_with_nothing_said_before_gets_a_choice(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "vậy thì sao")
+    assert result.outcome.status == "suggest" and "danh sách" not in reply
+
+
+def test_a_bare_follow_up_after_the_situation_is_whether_they_can_borrow(brain, ctx):
+    state = ConversationState()
+    ask(brain, ctx, "con tui đi cai về được 2 năm", state)
+    result, reply, _ = ask(brain, ctx, "rứa là răng, được hay không", state)
+    assert result.outcome.entry == "qd08.who.eligible" and "QĐ 08/2026" in reply
+
+
+@pytest.mark.parametrize("text", ["chào bot, tui hỏi chút", "tui hỏi chút xíu", "alo ad, em muốn hỏi"])
+def test_a_greeting_with_a_wish_to_ask_gets_a_clarifying_choice(brain, ctx, text):
+    result, reply, _ = ask(brain, ctx, text)
+    assert result.outcome.status == "suggest" and "chưa có câu trả lời" not in reply
+
+
+def test_a_loan_question_without_a_word_of_distress_is_never_taken_for_a_crisis_by_the_model(brain, ctx):
+    # The model once scored "rồi sao nữa, ai cho vay" 0.86 suicide after a content change.
+    for text in ("rồi sao nữa, ai cho vay", "vợ tôi một mình nuôi hai đứa nhỏ, giờ tôi có được nhà nước cho vay để nuôi gà không?"):
+        assert brain.triage.in_danger(text) is None
+    assert brain.triage.in_danger("sống mà mang tiếng ra tù, chẳng ai thuê, chắc chỉ có cách ra đi") is not None
+
+
+def test_of_two_cued_topics_the_one_over_the_other_answers(brain, ctx):
+    text = "Em sợ lên công an xã thì bị nghi ngờ, bị theo dõi thêm. Có cách nào khác để đăng ký vay không?"
+    result, _, _ = ask(brain, ctx, text)
+    assert result.outcome.entry == "privacy.stigma"
+
+
+def test_a_new_question_after_an_answer_is_not_taken_for_the_last_topic(brain, ctx):
+    state = ConversationState()
+    ask(brain, ctx, "ra tù thì cần giấy tờ gì", state)
+    result, reply, _ = ask(brain, ctx, "em đang uống methadone thì sao", state)
+    assert result.outcome.entry == "qd08.who.methadone"
+
+
+@pytest.mark.db
+def test_a_registration_asked_for_with_a_lead_in_starts_it(app):
+    conversation(app, "con tui mới cai về, vay được không", chat_id="r9")
+    reply, _ = conversation(app, "thôi tui đăng ký cho nó luôn nha", chat_id="r9")
+    assert "Đăng ký nhu cầu vay vốn" in reply

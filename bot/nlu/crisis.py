@@ -45,17 +45,22 @@ class CrisisModel:
         self.gate = trained.heads["gate"]
         self.kinds = trained.heads["kinds"]
 
-    def kind(self, text: str, views: tuple[str, ...] = ()) -> str | None:
+    def kind(self, text: str, views: tuple[str, ...] = (), *, loan_question: bool = False) -> str | None:
         """The crisis kind when the message is likely one (the gate's probability above the threshold).
-        `views`: other forms of the text (abbreviations expanded, Telex decoded) for the distress words."""
+        `views`: other forms of the text (abbreviations expanded, Telex decoded) for the distress words.
+        `loan_question`: the message asks about the loan ("rồi sao nữa, ai cho vay"): without a word
+        of distress it is left to the phrases, however the model scores it; with one, the model must
+        be as sure as without ("vợ tôi một mình nuôi hai đứa nhỏ… cho vay nuôi gà không?")."""
         folded = self.view(text)
         if len(folded.split()) < MIN_WORDS:
             return None  # "cho toi", "co", "50tr": replies to a question, not a story
         # Without a word of distress (a story, a greeting, however unlike a FAQ question) the model
         # must be far surer.
         distress = any(self.distress.search(v) for v in (folded, *views))
+        if loan_question and not distress:
+            return None
         features = self.features(folded)
-        if self.gate.probability(features) < (self.threshold if distress else self.plain_threshold):
+        if self.gate.probability(features) < (self.threshold if distress and not loan_question else self.plain_threshold):
             return None
         return self.kinds.predict(features)
 

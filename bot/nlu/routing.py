@@ -51,6 +51,12 @@ class Verdict:
 POLICY = Verdict("policy")
 
 
+LOAN_WORD = re.compile(r"\b(?:vay|vốn|von)\b")
+# Asked: a question word before "(cho) vay", or a question particle closing the message.
+ASK_WORD = re.compile(r"\b(?:ai|dau|nao|sao|gi) (?:cho )?vay\b|\b(?:khong|ko|k|hong|chua|ha|sao|nao|gi|j|dau|bao nhieu|bn|nhieu)$")
+LOAN_SHARKS = re.compile(r"\b(?:bon|tui|dam|lu|may thang|thang) (?:cho vay|doi no)|\bcho vay nang lai|\bchu no|\btin dung den|\bgiang ho")
+
+
 def folded_view(text: str) -> str:
     """Accent-free lower-case words, punctuation as spaces: the view phrases and the crisis model read."""
     return " ".join(NON_WORD.sub(" ", fold(text)).split())
@@ -195,7 +201,7 @@ class Triage:
             requesting = lambda: self.flow_request(text) or self.clause_request(text)  # noqa: E731
         if self.crisis_model is None or answering() or requesting():
             return None  # "tôi nói rồi mà, đăng ký cho tôi đi": a request, whatever the model makes of it
-        kind = self.crisis_model.kind(text, views)
+        kind = self.crisis_model.kind(text, views, loan_question=self.asks_about_loan(views[0]))
         if kind is not None and kind in self.crisis:
             return self.crisis_verdict([kind])
         return None
@@ -309,6 +315,14 @@ class Triage:
                 cued.add(name)
                 cued |= self.cue_also[name]
         return cued
+
+    def asks_about_loan(self, text: str) -> bool:
+        """A question about the loan ("rồi sao nữa, ai cho vay"): "vay" or "vốn" on the accented text
+        ("vậy" is no loan) and something asked."""
+        folded = folded_view(text)
+        if LOAN_WORD.search(text) is None or LOAN_SHARKS.search(folded):
+            return False  # "bọn cho vay giữ em lại": the lenders who threaten are no loan question
+        return ASK_WORD.search(folded) is not None or self.has_ask(text)
 
     def has_ask(self, text: str) -> bool:
         """Whether the text asks something itself (an amount, the rate, where, whether…)."""
