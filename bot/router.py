@@ -222,7 +222,9 @@ class Router:
                 # the step's question again.
                 result = Result([Reply(ctx.t("flow.not_understood"))], result.outcome)
             if pending is not None:
-                result.replies.append(pending)
+                # Only the step's choices: typed numbers pick from the last message, and two lists
+                # numbered from 1 (Zalo and the console show buttons as numbered lines) would confuse.
+                result.replies = [Reply(r.text, (), r.document) for r in result.replies] + [pending]
             else:
                 state.flow, state.step = answered_in
         return result

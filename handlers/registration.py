@@ -448,7 +448,8 @@ def summary(ctx: Context, state: ConversationState) -> Reply:
 def change_question(ctx: Context, state: ConversationState) -> Reply:
     """Which field to change: one button per field."""
     registrant = _draft(state).fields.get("registrant")
-    buttons = tuple(Button(field_label(ctx.texts, f, registrant), f"{PREFIX}:edit:{f}") for f in fields_of(registrant) if f != "province")
+    fields = ("registrant", *(f for f in fields_of(registrant) if f != "province"))
+    buttons = tuple(Button(field_label(ctx.texts, f, registrant), f"{PREFIX}:edit:{f}") for f in fields)
     return Reply(ctx.t("registration.ask_change"), buttons + (ctx.button("registration.back_to_summary", f"{PREFIX}:edit:none"),))
 
 
@@ -539,6 +540,8 @@ def _set_registrant(fields: dict, registrant: str, relationship: str | None = No
     if relationship:
         fields["relationship"] = relationship
     if registrant == "business":
+        for field in (f for f in FIELDS if f not in BUSINESS_FIELDS):
+            fields.pop(field, None)  # a person's facts (the year of birth, of release) are not the business's
         fields["purpose"] = "business"
     elif was_business:
         fields.pop("purpose", None)
@@ -623,7 +626,15 @@ def _change(ctx: Context, state: ConversationState, value: str) -> Result:
 
 def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
     draft = _draft(state)
-    if value in fields_of(draft.fields.get("registrant")):
+    if value == "registrant":
+        # Who registers, asked again ("tôi đăng ký cho chính tôi" chosen by mistake); the answers
+        # stay, but a business's own facts are no person's.
+        if draft.fields.pop("registrant", None) == "business":
+            for field in ("purpose", *(f for f in BUSINESS_FIELDS if f not in FIELDS)):
+                draft.fields.pop(field, None)
+        draft.fields.pop("relationship", None)
+        draft.editing = True
+    elif value in fields_of(draft.fields.get("registrant")):
         # A changed field takes the ones that depend on it along: the year belongs to the
         # programme, the amount's cap to the programme and the purpose.
         for field in (value, *DEPENDENT.get(value, ())):

@@ -145,6 +145,17 @@ def test_summary_lets_one_field_be_changed(app):
     assert "Bạn kiểm tra lại thông tin" in chat.text and "0987 000 111" in chat.text
 
 
+def test_who_registers_can_be_changed_at_the_summary_and_the_answers_stay(app):
+    """A wife who pressed "for a relative" for herself: the registrant is one of the fields to change."""
+    chat = fill_for_husband(app, "c8r")
+    chat.press("Sửa một mục")
+    chat.press("Người đăng ký")
+    assert "Ai là người cần vay?" in chat.last[-1].text
+    chat.press("Tôi đăng ký cho chính tôi")
+    assert "Bạn kiểm tra lại thông tin" in chat.text and "0912" in chat.text  # nothing else asked again
+    assert "chồng" not in chat.last[-1].text.lower()
+
+
 def test_a_field_named_in_words_at_the_summary_or_the_change_question_is_asked_again(app):
     chat = fill_for_husband(app, "c8b")
     chat.say("sửa số tiền")

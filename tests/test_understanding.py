@@ -820,6 +820,15 @@ def test_something_not_understood_mid_flow_gets_the_question_again_not_the_menu(
 
 
 @pytest.mark.db
+def test_a_question_answered_mid_flow_shows_only_the_steps_choices(app):
+    """Zalo and the console number buttons per message: two lists from 1 would make "1" ambiguous."""
+    conversation(app, "đăng ký vay", chat_id="k3")
+    _, replies = conversation(app, "vay tối đa bao nhiêu", chat_id="k3")
+    assert "200 triệu" in replies[0].text and not any(r.buttons for r in replies[:-1])
+    assert [b.label for b in replies[-1].buttons][:2] == ["Tôi đăng ký cho chính tôi", "Tôi đăng ký giúp người thân"]
+
+
+@pytest.mark.db
 def test_for_whom_said_where_the_name_was_asked_is_kept_and_the_name_asked_again(app):
     """A mother answers "cho thằng con trai tui" to the name question: that is for whom, not a name."""
     for text in ("con tui mới đi cai về, nó có được vay tiền hông dzậy", "đăng ký cho nó", "dạ tui đồng ý"):
