@@ -23,6 +23,10 @@ ESCAPE_INTENTS = frozenset({"menu"})
 FORGED_SIGNS = (ValueError, LookupError, OverflowError, TypeError, DataError)
 
 
+# Buttons that lead out of any flow; a number typed under them presses them, whatever step is open.
+OUTSIDE_FLOW_PAYLOADS = frozenset({"ask:start", "menu:show"})
+
+
 class ForgedButton(Exception):
     """Button data the handler could not read: answered as a stale button, nothing saved."""
 
@@ -195,6 +199,12 @@ class Router:
         is_navigation = any(ctx.normalizer.light(msg.text) in words for words in navigation.values())
         if intent in ESCAPE_INTENTS and intent in self.intent_handlers and not is_navigation:
             return self.intent_handlers[intent](ctx, intent, state)  # "menu" leaves any flow (answers are kept)
+        if flow is not None and state.buttons and typed_number(msg.text, ctx.normalizer.light, ctx.normalizer.choice_words) is not None:
+            # "1" under a reply that left the step's question unasked (someone in danger mid-form:
+            # "Gặp cán bộ", "Về menu"): that button, not the step's answer ("Số điện thoại chưa đúng").
+            shown = resolve_button(msg.text, state.buttons, ctx.normalizer.light, ctx.normalizer.choice_words)
+            if shown is not None and shown.payload in OUTSIDE_FLOW_PAYLOADS:
+                return self.press(ctx, shown.payload, state)
         if flow is not None and flow.claims(ctx, msg.text, state):
             result = flow.handle(ctx, msg, state)
             if result is not None:

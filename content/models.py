@@ -517,6 +517,8 @@ class CrisisExamples(BaseModel):
     plain_threshold: float = Field(gt=0, le=1)
     examples: dict[Literal["overdose", "suicide", "violence", "child", "relapse"], list[str]]
     not_crisis: list[str] = Field(default_factory=list)
+    # Whole messages the model never judges: a greeting and who is writing ("chào cô, tui là má nó").
+    introductions: list[str] = Field(default_factory=list)
 
 
 FLOW_NAMES = ("eligibility", "registration", "delete", "withdraw", "see_data", "records", "officer")

@@ -117,7 +117,8 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         # Curators see what was asked outside the programmes too (redacted, no identity).
         ctx.record_unanswered(redact_question(text), verdict.kind[:16])
         return routed_reply(ctx, verdict)
-    if state.faq.crisis and len(text.split()) <= CRISIS_FOLLOW_UP_WORDS and not names_loan(text) and not ctx.triage.has_ask(text):
+    if state.faq.crisis and len(text.split()) <= CRISIS_FOLLOW_UP_WORDS and not names_loan(text) and not ctx.triage.has_ask(text) \
+            and not told_situation(ctx.message_facts or Facts()):
         return crisis_follow_up(ctx, state)  # "ko biết nữa" after a crisis reply: the help again, not an entry
     facts = state.facts
     own = ctx.message_facts or Facts()
@@ -473,9 +474,9 @@ def told_share(ctx: Context, facts: Facts) -> str | None:
 
 def unsure(ctx: Context, text: str, result: MatchResult, state: ConversationState, own: Facts) -> Result:
     """Suggestions when unsure; a story with no question gets the person's common questions."""
-    if state.faq.crisis:
-        return crisis_follow_up(ctx, state)  # "ừ", "không biết nữa" after a crisis reply: the help again
     told = told_situation(own)
+    if state.faq.crisis and not told:
+        return crisis_follow_up(ctx, state)  # "ừ", "không biết nữa" after a crisis reply: the help again
     # A story, or a correction of one ("à nhầm, năm 2022 mới đúng"): what they told is kept.
     tells_situation = bool(told) and len(text.split()) >= 4
     if tells_situation and not QUESTION_MARK.search(fold(text).strip()):

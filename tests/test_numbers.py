@@ -80,6 +80,13 @@ def test_counts():
     assert parse_count("20 người") == 20 and parse_count("không rõ") == UNKNOWN and parse_count("nhiều") is None
 
 
+@pytest.mark.parametrize("typed", ["tháng 5 năm ngoái", "thang 5 nam ngoai", "tháng 11 năm 2025", "hồi tháng 6 năm ngoái"])
+def test_a_month_of_a_year_is_never_read_as_that_many_years(typed):
+    # "tháng 5 năm ngoái" once read "5 năm": someone out since last May was told the window was past.
+    low, high = parse_years_ago(typed, TODAY)
+    assert 0 < low < high < 2.5
+
+
 def test_years_ago_said_as_people_say_it():
     assert parse_years_ago("năm ni", TODAY) == (0.0, 1.0)  # Nghệ Tĩnh: this year
     assert parse_years_ago("tháng trước", TODAY) == (0.0, 0.17)

@@ -1121,3 +1121,47 @@ def test_a_registration_asked_for_with_a_lead_in_starts_it(app):
     conversation(app, "con tui mới cai về, vay được không", chat_id="r9")
     reply, _ = conversation(app, "thôi tui đăng ký cho nó luôn nha", chat_id="r9")
     assert "Đăng ký nhu cầu vay vốn" in reply
+
+
+@pytest.mark.parametrize("text", ["chào cô, tui là má nó", "chào anh, tui là ba nó", "chào bot, tôi là mẹ cháu",
+                                  "chào chị, em là vợ anh ấy"])
+def test_a_greeting_saying_who_writes_is_no_crisis(brain, ctx, text):
+    # The crisis model scored "chào cô, tui là má nó" 0.95 "suicide": a relative's greeting is the commonest opening.
+    result, reply, _ = ask(brain, ctx, text)
+    assert not str(result.outcome.entry or "").startswith("crisis:") and "115" not in reply and "113" not in reply
+
+
+def test_a_story_told_after_a_crisis_reply_is_not_answered_with_the_crisis_again(brain, ctx):
+    state = ConversationState()
+    ask(brain, ctx, "toi chan lam roi, chi muon chet cho xong", state)
+    result, reply, _ = ask(brain, ctx, "dạ nó sanh năm 98", state)
+    assert "vẫn ở đây" not in reply
+
+
+def test_a_month_of_last_year_is_within_the_window(brain, ctx):
+    state = ConversationState()
+    ask(brain, ctx, "em ra tù tháng 5 năm ngoái", state)
+    assert 1 < state.facts.years_since[0] < 2 < 5
+    result, reply, _ = ask(brain, ctx, "vay được không", state)
+    assert "chưa đủ điều kiện" not in reply
+
+
+def test_how_can_i_borrow_said_in_central_dialect_is_the_core_question(brain, ctx):
+    result, reply, _ = ask(brain, ctx, "tau mới ở trại cai về, răng mà vay được tiền rứa")
+    assert result.outcome.entry == "qd08.who.eligible" and not reply.startswith(("Chưa", "Không"))
+
+
+@pytest.mark.db
+def test_a_request_to_register_after_the_story_starts_it(app):
+    reply, _ = conversation(app, "dạ con tui nó mới đi cai bắt buộc về hồi tháng 3, tui muốn đăng ký cho nó vay", chat_id="r10")
+    assert "Đăng ký nhu cầu vay vốn" in reply
+
+
+@pytest.mark.db
+def test_a_number_typed_under_a_crisis_reply_mid_form_presses_its_button(app):
+    """Someone in danger at the phone question, then "1": "Gặp cán bộ", not "Số điện thoại chưa đúng"."""
+    conversation(app, "đăng ký vay", "Tôi đăng ký cho chính tôi", "dạ tui đồng ý", "Trần Văn Hùng", "1990", chat_id="r11")
+    reply, _ = conversation(app, "toi muon chet", chat_id="r11")
+    assert "115" in reply
+    reply, _ = conversation(app, "1", chat_id="r11")
+    assert "Số điện thoại" not in reply and "cán bộ" in reply

@@ -9,7 +9,7 @@ the meaning model: without it the phrases alone decide.
 from __future__ import annotations
 
 from bot.nlu.linear import train_or_load
-from bot.nlu.phrases import compile_required
+from bot.nlu.phrases import compile_phrases, compile_required
 from content.models import CrisisExamples
 
 MIN_WORDS = 6  # shorter messages are left to the phrases
@@ -36,6 +36,7 @@ class CrisisModel:
         self.view = view
         self.threshold = examples.threshold
         self.distress = compile_required(examples.distress)
+        self.introductions = compile_phrases(examples.introductions, whole=True)
         self.plain_threshold = examples.plain_threshold
         trained = train_or_load("crisis", danger + safe, (2, 5), [
             ("gate", logistic(class_weight="balanced"), None, ["1"] * len(danger) + ["0"] * len(safe)),
@@ -54,6 +55,8 @@ class CrisisModel:
         folded = self.view(text)
         if len(folded.split()) < MIN_WORDS:
             return None  # "cho toi", "co", "50tr": replies to a question, not a story
+        if self.introductions is not None and any(self.introductions.fullmatch(v) for v in (folded, *views)):
+            return None  # "chào cô, tui là má nó": who is writing (the model once said 0.95 "suicide")
         # Without a word of distress (a story, a greeting, however unlike a FAQ question) the model
         # must be far surer.
         distress = any(self.distress.search(v) for v in (folded, *views))

@@ -266,6 +266,24 @@ def _past_year(folded: str, today: date) -> int | None | bool:
     return year if year <= today.year else False
 
 
+_MONTH_OF_YEAR = re.compile(r"\bthang (\d{1,2}) (?:nam |cua nam )?(nay|ni|ngoai|truoc|kia|19\d\d|20\d\d)\b")
+
+
+def _month_of_year(folded: str, today: date) -> tuple[float, float] | None:
+    """'tháng 5 năm ngoái', 'tháng 11 năm 2024': a month of a year — never '5 năm'."""
+    match = _MONTH_OF_YEAR.search(folded)
+    if not match or not 1 <= int(match.group(1)) <= 12:
+        return None
+    month, which = int(match.group(1)), match.group(2)
+    year = int(which) if which.isdigit() else today.year - {"nay": 0, "ni": 0, "kia": 2}.get(which, 1)
+    if year > today.year or (year == today.year and month > today.month):
+        return None
+    start, end = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+    newest = max((today - end).days, 0) / 365.25
+    oldest = max((today - start).days, 0) / 365.25
+    return (round(newest, 2), round(oldest, 2))
+
+
 def parse_years_ago(text: str, today: date) -> float | tuple[float, float] | str | None:
     """Years since an event: 3.0 for '3 năm'; a range for a bare year ('năm 2019' could be any day
     of it), for 'hơn 10 năm', 'dưới 5 năm' and 'khoảng 2 năm'; UNKNOWN for 'không nhớ'; None when
@@ -273,6 +291,9 @@ def parse_years_ago(text: str, today: date) -> float | tuple[float, float] | str
     if says_unknown(text):
         return UNKNOWN
     folded = fold(text)
+    dated = _month_of_year(folded, today)
+    if dated is not None:
+        return dated
     year = _past_year(folded, today)
     if year is False:
         return None

@@ -234,9 +234,14 @@ class Triage:
         parts = [p for p in CLAUSE_END.split(text) if p.strip()]
         if len(parts) < 2:
             return None
-        found = next((name for name, compiled in self.flows.items() if compiled.whole
-                      and any(compiled.matches(self.views(p)) for p in parts)), None)
-        return None if found is None or self.has_ask(without_figures(text)) else found
+        for name, compiled in self.flows.items():
+            asking = [p for p in parts if compiled.whole and compiled.matches(self.views(p))]
+            if asking:
+                # The other clauses only tell: each is judged alone ("…mới đi cai về hồi tháng 3" and
+                # "tui muốn đăng ký cho nó vay" make no "mới cai về… vay" question together).
+                told = [p for p in parts if p not in asking]
+                return None if any(self.has_ask(without_figures(p)) for p in told) else name
+        return None
 
     def classify(self, text: str, *, known_group: bool = False) -> Verdict:
         """For text no flow took: another programme, abuse, another topic, vague — or a policy question.
