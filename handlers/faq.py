@@ -548,17 +548,21 @@ def crisis_reply_for(ctx: Context, verdict: Verdict, state: ConversationState) -
     """Someone in danger, in any state: a flow in progress keeps its answers; its question is not asked
     now. The same danger told again ("tôi không biết gọi ai nữa") gets its help in a line each, not
     the same words again."""
-    kinds = [k for k in (verdict.name or "").split("+") if k]
-    told = [k for k in (state.faq.crisis or "").split("+") if k]
+    kinds, told = crisis_kinds(verdict.name), crisis_kinds(state.faq.crisis)
     state.faq.crisis = "+".join(dict.fromkeys([*told, *kinds]))
     if told and set(kinds) <= set(told):
         return crisis_follow_up(ctx, state, "crisis.again", f"crisis:{verdict.name}")
     return routed_reply(ctx, verdict)
 
 
+def crisis_kinds(name: str | None) -> list[str]:
+    """"suicide+violence" → the kinds, in order."""
+    return [k for k in (name or "").split("+") if k]
+
+
 def crisis_follow_up(ctx: Context, state: ConversationState, key: str = "crisis.follow_up", outcome: str | None = None) -> Result:
     """After a crisis reply: "ừ", "cảm ơn", anything the bot cannot answer gets the help again, short."""
-    help_lines = ctx.triage.crisis_again([k for k in (state.faq.crisis or "").split("+") if k])
+    help_lines = ctx.triage.crisis_again(crisis_kinds(state.faq.crisis))
     buttons = (ctx.button("menu.item_officer", "ask:start"), back_to_menu(ctx))
     return Result([Reply(ctx.t(key, help=help_lines), buttons)], Outcome(Status.FALLBACK.value, outcome or f"crisis:{state.faq.crisis}"))
 

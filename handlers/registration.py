@@ -533,15 +533,16 @@ def _who(ctx: Context, state: ConversationState, value: str) -> Result:
 
 
 def _set_registrant(fields: dict, registrant: str, relationship: str | None = None) -> None:
-    """Who registers; a business borrows for its production (no purpose asked), a person chooses."""
+    """Who registers; a business borrows for its production (no purpose asked), a person chooses.
+    The other kind's facts go: a person's years are not a business's, a business's name no person's."""
     was_business = fields.get("registrant") == "business"
     fields["registrant"] = registrant
     fields.pop("relationship", None)
     if relationship:
         fields["relationship"] = relationship
+    for field in {*FIELDS, *BUSINESS_FIELDS} - set(fields_of(registrant)):
+        fields.pop(field, None)
     if registrant == "business":
-        for field in (f for f in FIELDS if f not in BUSINESS_FIELDS):
-            fields.pop(field, None)  # a person's facts (the year of birth, of release) are not the business's
         fields["purpose"] = "business"
     elif was_business:
         fields.pop("purpose", None)
@@ -628,10 +629,9 @@ def _edit(ctx: Context, state: ConversationState, value: str) -> Result:
     draft = _draft(state)
     if value == "registrant":
         # Who registers, asked again ("tôi đăng ký cho chính tôi" chosen by mistake); the answers
-        # stay, but a business's own facts are no person's.
+        # stay (_set_registrant drops what belongs to the other kind; a business's purpose is none).
         if draft.fields.pop("registrant", None) == "business":
-            for field in ("purpose", *(f for f in BUSINESS_FIELDS if f not in FIELDS)):
-                draft.fields.pop(field, None)
+            draft.fields.pop("purpose", None)
         draft.fields.pop("relationship", None)
         draft.editing = True
     elif value in fields_of(draft.fields.get("registrant")):

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.nlu.normalize import fold
-from bot.nlu.numbers import calendar_year, full_year, parse_amount, parse_years_ago
+from bot.nlu.numbers import MONTH_OF_YEAR, calendar_year, full_year, parse_amount, parse_years_ago
 from bot.nlu.phrases import affirmed, compile_phrases
 from bot.nlu.spoken import spelled_numbers
 from content.models import FactWords
@@ -105,7 +105,7 @@ AGE = re.compile(r"(?<!\d)(\d{1,2})\s*(?:tuoi|t)\b|\bnam nay (?:moi |duoc |la )?
                  r"|\bmoi (\d{1,2})\b(?! (?:nam|thang|trieu|tr|ngay))")
 BORN = re.compile(r"\b(?:sinh|sanh|sn|de)\s*(?:nam\s*)?(19\d\d|20\d\d|\d\d)\b(?! ?(?:tuoi|nam|thang|ngay|dua|trieu|tr|nguoi|lan)\b)")
 YEARS = re.compile(r"\b(19\d\d|20\d\d)\b|\b\d+(?:[.,]\d+)?\s*(?:nam|thang)\b|\bnam (?:ngoai|nay|truoc)\b"
-                   r"|\bthang \d{1,2}(?: (?:nam |cua nam )?(?:nay|ni|ngoai|truoc|kia|19\d\d|20\d\d))?\b")
+                   rf"|{MONTH_OF_YEAR.pattern}|\bthang \d{{1,2}}\b")
 BIRTH_WORD_BEFORE = re.compile(r"\b(sinh|sanh|sn|de)\s*(nam)?\s*$")  # "sinh năm 1998": the year that follows is a birth
 MONTH_THIS_YEAR = re.compile(r"\b(?:hoi |tu |vao )?thang (\d{1,2})(?: nam nay)?\b")
 # "ra tu năm 2017" after a rehab word: "ra từ" (out since), which folds like "ra tù".
@@ -232,8 +232,7 @@ class FactReader:
     @staticmethod
     def _years(folded: str, today: date) -> Span | None:
         month = MONTH_THIS_YEAR.search(folded)
-        if month and not re.search(r"\b(19|20)\d\d\b|\bthang \d{1,2} (nam |cua nam )?(ngoai|truoc|kia)\b", folded) \
-                and 1 <= int(month.group(1)) <= 12:
+        if month and not re.search(r"\b(19|20)\d\d\b", folded) and not MONTH_OF_YEAR.search(folded) and 1 <= int(month.group(1)) <= 12:
             months = today.month - int(month.group(1))
             if months >= 0:
                 return (months / 12, (months + 1) / 12)

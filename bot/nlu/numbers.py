@@ -266,12 +266,13 @@ def _past_year(folded: str, today: date) -> int | None | bool:
     return year if year <= today.year else False
 
 
-_MONTH_OF_YEAR = re.compile(r"\bthang (\d{1,2}) (?:nam |cua nam )?(nay|ni|ngoai|truoc|kia|19\d\d|20\d\d)\b")
+# A month of a year: 'tháng 5 năm ngoái', 'tháng 11 năm 2024' (never '5 năm'); facts.py reads it too.
+MONTH_OF_YEAR = re.compile(r"\bthang (\d{1,2}) (?:nam |cua nam )?(nay|ni|ngoai|truoc|kia|19\d\d|20\d\d)\b")
 
 
 def _month_of_year(folded: str, today: date) -> tuple[float, float] | None:
     """'tháng 5 năm ngoái', 'tháng 11 năm 2024': a month of a year — never '5 năm'."""
-    match = _MONTH_OF_YEAR.search(folded)
+    match = MONTH_OF_YEAR.search(folded)
     if not match or not 1 <= int(match.group(1)) <= 12:
         return None
     month, which = int(match.group(1)), match.group(2)
