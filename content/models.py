@@ -148,6 +148,7 @@ class MatchingConfig(BaseModel):
     unnamed_programme_factor: float = Field(default=1.0, gt=0, le=1)
     popular: list[str]
     intents: dict[str, Intent]
+    address_words: list[str] = Field(default_factory=list)  # "cảm ơn o", "chào cô": how the bot is addressed around small talk
     meaning: MeaningConfig = Field(default_factory=MeaningConfig)
 
 
@@ -251,7 +252,7 @@ class QuestionSet(BaseModel):
 
     yes_words: list[str]
     no_words: list[str]
-    navigation: dict[Literal["back", "restart", "exit"], list[str]]
+    navigation: dict[Literal["back", "restart", "exit", "correction"], list[str]]
     questions: list[Question] = Field(min_length=1)
 
 
@@ -565,6 +566,7 @@ class CoreQuestion(BaseModel):
 
     asks: list[str] = Field(min_length=1)
     other_asks: list[str] = Field(default_factory=list)
+    other_idioms: list[str] = Field(default_factory=list)  # words like an other ask that are none ("làm lại cuộc đời")
     special: list[str] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list)  # excluded only when no group is named
     bare_asks: list[str] = Field(default_factory=list)  # the whole message, with the person's situation known
@@ -593,6 +595,9 @@ class TopicCue(BaseModel):
     # Counts when said anywhere in a one-question message, not only in the question's own sentence
     # ("Em sợ lên xã bị theo dõi. Có cách nào khác để đăng ký không?").
     story: bool = False
+    # Answers before "yes, if …" to the core question ("vừa ra tù vừa cai nghiện thì vay theo cái nào",
+    # "vay trả nợ được không"): the cue's topic, not the conditions.
+    before_core: bool = False
 
 
 TOPIC_COLUMNS = ("qd08", "qd22", "qd08_business", "qd22_business", "jobs", "any")

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Context
 from bot.nlu.facts import Facts
+from bot.nlu.normalize import fold
 from bot.types import Button, Reply
+
+# A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
+# the person addresses the bot: "… được không anh", "… hông ad").
+QUESTION_MARK = re.compile(
+    r"\?|\b(sao|dau|bao nhieu|the nao|ra sao|khong biet|co phai|o dau|cho nao|khi nao|bao gio|bao lau)\b"
+    r"|\b(gi|nao|may|ai)( (a|vay|the|ha|nhi|ad|anh|chi|em|ban))*\s*$"
+    r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
+)
 
 MENU_ITEMS = (
     ("menu.item_faq", "menu:faq"),
@@ -43,3 +54,9 @@ def near_window_end(ctx: Context, facts: Facts) -> bool:
     name = "qd08.window_years" if facts.programme == "qd08" else "qd22.window_years"
     window = ctx.content.parameters[name].number_at(ctx.today)
     return window is not None and float(window) - NEAR_END_YEARS <= facts.years_since[1] <= float(window)
+
+
+def asks(ctx: Context, text: str) -> bool:
+    """Whether the message asks something (a question word, a yes/no particle at its end, or what
+    the FAQ's routing reads as a question) rather than only telling."""
+    return QUESTION_MARK.search(fold(text).strip()) is not None or (ctx.triage is not None and ctx.triage.has_ask(text))

@@ -18,7 +18,7 @@ from bot.router import FlowSpec, Router
 from bot.state import ConversationState, EligibilityProgress, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import Question
-from handlers.common import back_to_menu, continue_with, menu_buttons, near_window_end
+from handlers.common import asks, back_to_menu, continue_with, menu_buttons, near_window_end
 
 SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
 PARSERS = {
@@ -143,15 +143,32 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         return begin(ctx, state)
     if words in navigation["exit"]:
         return leave(ctx, state)
+    told = told_answers(ctx, msg.text)
+    changed = corrections(ctx, progress, question, told, msg.text)
+    if progress is not None and changed:
+        # "à nhầm, ra tù chứ không phải cai": the answers from the corrected one on are asked again,
+        # each taken from what the person has said where it can be.
+        undo_from(ctx, progress, changed)
+        return advance(ctx, state, [Reply(ctx.t("eligibility.corrected"))])
     found, value = parse_answer(ctx, question, msg.text)
-    return record(ctx, state, question, value) if found else None
+    if found:
+        return record(ctx, state, question, value)
+    if question.field in told:
+        # "em mới cai về" where "for whom?" is asked: it answers this question and the next ones.
+        return advance(ctx, state, [Reply(ctx.t("eligibility.noted"))])
+    return None
 
 
 def claims(ctx: Context, text: str, state: ConversationState) -> bool:
     """Quantities are read before button numbers: '3 năm', '16 tuổi', '20' people, '50tr'."""
     progress = state.eligibility
     question = current_question(ctx, progress) if progress and not progress.done else None
-    if question is None or question.kind == "choice":
+    if question is None:
+        return False
+    told = told_answers(ctx, text)
+    if question.field in told or corrections(ctx, progress, question, told, text):
+        return True
+    if question.kind == "choice":
         return False
     stripped = text.strip()
     if question.kind in ("years_ago", "age") and stripped.isdecimal() and int(stripped) <= len(question.options):
@@ -286,6 +303,41 @@ def result_text(result: Eligibility, texts: Texts, subject: str | None = None) -
 
 
 # -- reading answers -------------------------------------------------------------------------------
+
+
+def told_answers(ctx: Context, text: str) -> dict[str, Any]:
+    """The check's answers this message tells of the person's situation; none when it asks a
+    question (that is answered first, and the check continues after it)."""
+    own = ctx.message_facts
+    if own is None or own.empty or asks(ctx, text):
+        return {}
+    return known_answers(own)
+
+
+def corrections(ctx: Context, progress: EligibilityProgress | None, question: Question, told: dict[str, Any], text: str) -> list[str]:
+    """The answered fields this message changes: the programme whenever another is told (the newest
+    word wins, as in the FAQ's context), the others when the person says they got it wrong."""
+    if not progress or not told:
+        return []
+    words = f" {ctx.normalizer.light(text)} "
+    cued = any(f" {cue} " in words for cue in ctx.content.questions.navigation.get("correction", ()))
+    return [field for field, value in told.items()
+            if field in progress.answers and field not in (question.field, "for_whom") and progress.answers[field] != _stored(value)
+            and (field == "background" or cued)]
+
+
+def undo_from(ctx: Context, progress: EligibilityProgress, fields: list[str]) -> None:
+    """Forgets the answers of the first question asking one of `fields` and of every later one."""
+    field_of = {q.id: q.field for q in ctx.content.questions.questions}
+    first = next(i for i, qid in enumerate(progress.asked) if field_of.get(qid) in fields)
+    for qid in progress.asked[first:]:
+        progress.answers.pop(field_of.get(qid, ""), None)
+    del progress.asked[first:]
+    progress.known = [qid for qid in progress.known if qid in progress.asked]
+
+
+def _stored(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def parse_answer(ctx: Context, question: Question, text: str) -> tuple[bool, Any]:

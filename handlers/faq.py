@@ -27,20 +27,13 @@ from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import FaqEntry
-from handlers.common import back_to_menu, menu_buttons, near_window_end
+from handlers.common import QUESTION_MARK, back_to_menu, menu_buttons, near_window_end
 
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
 MAX_CLAUSE_TEXT = 2000
 PERSONAL_TOPICS = frozenset({"eligible", "window", "conditions", "register", "family"})  # the rules decide first
-# A clause that asks: a question word anywhere, or a yes/no particle at its end (before the way
-# the person addresses the bot: "… được không anh", "… hông ad").
 NOT_COVERED = "notcovered."  # content/faq/not_covered.yaml: outside both programmes, said honestly
-QUESTION_MARK = re.compile(
-    r"\?|\b(sao|dau|bao nhieu|the nao|ra sao|khong biet|co phai|o dau|cho nao|khi nao|bao gio|bao lau)\b"
-    r"|\b(gi|nao|may|ai)( (a|vay|the|ha|nhi|ad|anh|chi|em|ban))*\s*$"
-    r"|\b(khong|ko|hong|chua|k|ha|nhi|chang|chu|the|vay)( (a|anh|chi|em|bac|ban|ad|admin|co|chu|nhe|nha|ha|ta|he|hen|con|o|ba|ong))*\s*$"
-)
 # What someone says of their own situation (not a purpose: "cách nuôi cá koi" tells nothing).
 SITUATION = {"programme", "business", "ambiguous_place", "years_since", "age", "relation", "rehab_completion"}
 FUZZ_DEPTH = 6  # how far down the ranking a cue looks for its topic
@@ -209,7 +202,7 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
     topics = ctx.content.topics
     key = facts.key
     special = message is not None and message != text and ctx.triage.is_special(message)
-    if not special and ctx.triage.is_core(text, known_group=facts.programme is not None):
+    if not special and ctx.triage.is_core(text, known_group=facts.programme is not None) and not cued_over_core(ctx, text, facts, message):
         # "vay được không?": yes, if … — for the person's programme (or both when unknown).
         row = topics.topics["eligible"]
         return Found(row.get(key or column_for(ctx, text, facts) or "any", row["any"]), 1.0, personal=True)
@@ -248,6 +241,13 @@ def find(ctx: Context, text: str, facts: Facts, message: str | None = None, *, o
             entry_id = ranked[0][0]
             return Found(entry_id, ranked[0][1], personal=topics.topic_of(entry_id) in PERSONAL_TOPICS)
     return result
+
+
+def cued_over_core(ctx: Context, text: str, facts: Facts, message: str | None = None) -> bool:
+    """A cue whose topic stands over the core answer ("vừa ra tù vừa cai nghiện thì vay theo cái
+    nào", "vay trả nợ được không"): that topic answers, not "yes, if …"."""
+    cues = ctx.content.topics.cues
+    return any(cues[c].before_core for c in ctx.triage.cued_topics(text, facts.purpose, message) if c in cues)
 
 
 def sure_elsewhere(ctx: Context, result: MatchResult, topic: str) -> bool:

@@ -88,6 +88,39 @@ def test_a_policy_question_in_the_middle_is_answered_and_the_question_asked_agai
 
 
 @pytest.mark.db
+def test_a_story_typed_at_a_question_answers_it_and_the_questions_it_covers(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    send("kiem tra dieu kien")
+    replies = send("em mới cai về")  # for whom? yourself, after rehab: both answered at once
+    assert "ghi nhận" in replies[0].text
+    assert "hình thức nào" in replies[-1].text
+    assert "Chia sẻ" not in replies[0].text and "chia sẻ" not in replies[0].text  # not the FAQ's "thank you for sharing"
+
+
+@pytest.mark.db
+def test_a_correction_mid_check_asks_the_other_programmes_questions(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    for text in ("kiem tra dieu kien", "ban than", "cai nghien", "tu nguyen"):
+        send(text)
+    replies = send("à nhầm, ra tù chứ không phải cai")
+    assert "sửa lại" in replies[0].text
+    assert "chấp hành xong án phạt tù" in replies[-1].text  # the prison questions, not the rehab ones
+    for text in ("co", "2 năm", "co", "chăn nuôi", "50 triệu"):
+        replies = send(text)
+    assert "QĐ 22/2023/QĐ-TTg" in replies[-1].text and "QĐ 08/2026" not in replies[-1].text.split("Căn cứ")[0]
+
+
+@pytest.mark.db
+def test_a_year_corrected_mid_check_is_asked_again_from_there(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    for text in ("kiem tra dieu kien", "ban than", "ra tu", "co", "nam 2024"):
+        replies = send(text)
+    replies = send("xin lỗi em nói lộn, em ra tù năm 2015")
+    assert "sửa lại" in replies[0].text
+    assert "chưa đủ điều kiện" in replies[-1].text  # out 11 years: past the 5-year window
+
+
+@pytest.mark.db
 def test_typed_quantities_are_not_taken_for_button_numbers(app):
     send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
     for text in ("kiem tra dieu kien", "ban than", "cai nghien", "bat buoc"):

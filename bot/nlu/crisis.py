@@ -13,6 +13,11 @@ from bot.nlu.phrases import compile_phrases, compile_required
 from content.models import CrisisExamples
 
 MIN_WORDS = 6  # shorter messages are left to the phrases
+# Inverse regularisation of both heads. At 10 the gate moved hold-out crises across its threshold
+# whenever a few FAQ phrasings were added (nine officers' phrasings lost four of 230); at 3, with
+# the thresholds of content/crisis.yaml lowered to match, retraining without 3 % of the phrasings
+# flips none and the tuning sets are caught as before (`benchmarks/crisis_stability.py`).
+C = 3.0
 
 
 class CrisisModel:
@@ -24,7 +29,7 @@ class CrisisModel:
             def build():
                 from sklearn.linear_model import LogisticRegression
 
-                return LogisticRegression(C=10.0, max_iter=2000, random_state=0, **options)
+                return LogisticRegression(C=C, max_iter=2000, random_state=0, **options)
             return build
 
         danger: list[str] = []
@@ -41,7 +46,7 @@ class CrisisModel:
         trained = train_or_load("crisis", danger + safe, (2, 5), [
             ("gate", logistic(class_weight="balanced"), None, ["1"] * len(danger) + ["0"] * len(safe)),
             ("kinds", logistic(), slice(0, len(danger)), kinds),
-        ], {"C": 10.0, "max_iter": 2000, "random_state": 0})
+        ], {"C": C, "max_iter": 2000, "random_state": 0})
         self.features = trained.features
         self.gate = trained.heads["gate"]
         self.kinds = trained.heads["kinds"]

@@ -142,6 +142,7 @@ class Triage:
         self.groups = compile_phrases(group_words)
         self.core_asks = compile_required(topics.core.asks)
         self.core_other = compile_phrases(topics.core.other_asks)
+        self.core_other_idioms = compile_phrases(topics.core.other_idioms)
         self.core_special = compile_phrases(topics.core.special)
         self.core_details = compile_phrases(topics.core.details)
         self.core_bare = compile_phrases(topics.core.bare_asks, whole=True)
@@ -275,9 +276,11 @@ class Triage:
             return True  # "dc ko ad" after the person told their situation
         if not any(self.core_asks.search(v) for v in views) and not self._wants(text, views, known_group):
             return False
-        for pattern in (self.core_other, self.core_special):
-            if pattern is not None and any(pattern.search(v) for v in views):
-                return False
+        plain = tuple(self.core_other_idioms.sub(" ", v) for v in views) if self.core_other_idioms is not None else views
+        if self.core_other is not None and any(self.core_other.search(v) for v in plain):
+            return False  # another ask ("lãi bao nhiêu"), not "làm lại cuộc đời"
+        if self.core_special is not None and any(self.core_special.search(v) for v in views):
+            return False
         if self.core_details is not None and any(self.core_details.search(v) for v in views):
             return known_group or self.names_group(text)
         return True
