@@ -197,6 +197,12 @@ def test_a_question_outside_both_programmes_is_not_followed_by_a_loan_figure(bra
     ("gio e ra tu, muon vay ngan hang chinh sach de tra lai tien cho me dc ko", "qd22.purpose.not_allowed"),
     ("Chồng tôi vừa mãn hạn tù, anh ấy muốn vay vốn làm lại cuộc đời có được không?", "qd22.who"),  # "lại" is no "lãi"
     ("e co giay chung nhan chap hanh xong an phat tu r, gio muon vay von thi sao", "qd22.who"),
+    ("Nó vừa từng đi tù vừa từng đi cai, thì xét theo diện nào được vay nhiều hơn ạ?", "both.both_backgrounds"),
+    ("Em đang ở trong trung tâm, còn 4 tháng nữa mới về. Em đăng ký trước được không?", "qd08.who.still_in_rehab"),  # a centre is rehab
+    ("toi cai tai nha, co to cong tac o xa theo doi, k vao trung tam, vay dc ko", "qd08.who.eligible"),  # "ở xã" is no "ở xa"
+    ("dn nhan ng ra tu lam, can dk j de vay", "qd22.business"),  # "cần dk gì": the conditions
+    # An officer's policy question is a question, not the officers' side.
+    ("Tôi là công an xã, xin hỏi danh sách người có nhu cầu vay lập định kỳ vào ngày nào trong tháng?", "process.list_when"),
 ])
 def test_confusable_questions_get_the_topic_they_ask(brain, ctx, text, entry):
     result, _, _ = ask(brain, ctx, text)
