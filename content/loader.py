@@ -207,9 +207,9 @@ def load_content(root: Path = CONTENT_DIR) -> Content:
         for column, entry_id in row.items():
             if entry_id not in by_id:
                 raise ContentError(f"topics.yaml: topic {name}, {column}: no FAQ entry {entry_id}")
-    for name in topics.check_topics:
+    for name in (*topics.check_topics, *topics.register_topics):
         if name not in topics.topics:
-            raise ContentError(f"topics.yaml: check_topics names an unknown topic {name}")
+            raise ContentError(f"topics.yaml: check_topics or register_topics names an unknown topic {name}")
     calendar = _load_model(Calendar, root / "reminders" / "calendar.yaml")
     if len({d.id for d in calendar.deadlines}) != len(calendar.deadlines):
         raise ContentError("reminders/calendar.yaml: duplicate deadline id")

@@ -471,6 +471,8 @@ class FactWords(BaseModel):
     rehab: list[str]
     prison: list[str]
     ambiguous_place: list[str] = Field(default_factory=list)
+    # The whole reply to "trại cai nghiện hay trại giam?" typed instead of pressed ("cai", "tù").
+    place_answers: dict[Literal["qd08", "qd22"], list[str]] = Field(default_factory=dict)
     business: list[str]
     # A question of a message about a business that asks about one person instead ("cá nhân vay
     # tối đa bao nhiêu, còn cơ sở…"): that question gets the person's answer.
@@ -610,6 +612,7 @@ class Topics(BaseModel):
 
     topics: dict[str, dict[str, str]]  # topic → column (one of TOPIC_COLUMNS) → FAQ entry id
     check_topics: list[str] = Field(default_factory=list)
+    register_topics: list[str] = Field(default_factory=list)  # answers that offer "Đăng ký nhu cầu vay"
     core: CoreQuestion
     cues: dict[str, TopicCue] = Field(default_factory=dict)
 

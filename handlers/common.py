@@ -47,13 +47,25 @@ def continue_with(ctx: Context, question: Reply, key: str = "registration.contin
 NEAR_END_YEARS = 1.0  # within a year of the window's end, the answer suggests registering soon
 
 
-def near_window_end(ctx: Context, facts: Facts) -> bool:
-    """Within a year of the 10- or 5-year window's end (the window counts up to the loan date)."""
+def _window(ctx: Context, facts: Facts) -> float | None:
     if facts.years_since is None or facts.programme not in ("qd08", "qd22") or facts.business:
-        return False
+        return None
     name = "qd08.window_years" if facts.programme == "qd08" else "qd22.window_years"
     window = ctx.content.parameters[name].number_at(ctx.today)
-    return window is not None and float(window) - NEAR_END_YEARS <= facts.years_since[1] <= float(window)
+    return float(window) if window is not None else None
+
+
+def near_window_end(ctx: Context, facts: Facts) -> bool:
+    """Within a year of the 10- or 5-year window's end (the window counts up to the loan date)."""
+    window = _window(ctx, facts)
+    return window is not None and facts.years_since is not None and window - NEAR_END_YEARS <= facts.years_since[1] <= window
+
+
+def at_window_end(ctx: Context, facts: Facts) -> bool:
+    """The window ends inside what was told ("tháng 12 năm 2016" in December 2026): it may have just
+    closed or close any day, so the person is told to go to the commune police now."""
+    window = _window(ctx, facts)
+    return window is not None and facts.years_since is not None and facts.years_since[0] <= window < facts.years_since[1]
 
 
 def asks(ctx: Context, text: str) -> bool:

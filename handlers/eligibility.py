@@ -18,7 +18,7 @@ from bot.router import FlowSpec, Router
 from bot.state import ConversationState, EligibilityProgress, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import Question
-from handlers.common import asks, back_to_menu, continue_with, menu_buttons, near_window_end
+from handlers.common import asks, at_window_end, back_to_menu, continue_with, menu_buttons, near_window_end
 
 SUBJECTS = {"self": "eligibility.subject_self", "relative": "eligibility.subject_relative", "business": "eligibility.subject_business"}
 PARSERS = {
@@ -261,6 +261,8 @@ def finish(ctx: Context, state: ConversationState, result: Eligibility) -> Resul
     text = result_text(result, ctx.texts, subject=_subject(ctx.texts, progress))
     if result.outcome == "likely_eligible" and near_window_end(ctx, told_window(progress.answers)):
         text = f"{text}\n{ctx.t('faq.personal_soon')}"  # the window counts to the loan date: register soon
+    elif result.outcome == "needs_review" and at_window_end(ctx, told_window(progress.answers)):
+        text = f"{text}\n{ctx.t('faq.personal_edge')}"  # "tháng 12 năm 2016" in December 2026: go now
     return Result([Reply(text, buttons)], Outcome("answer", f"eligibility:{result.outcome}", 1.0))
 
 

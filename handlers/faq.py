@@ -27,7 +27,7 @@ from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import FaqEntry
-from handlers.common import QUESTION_MARK, back_to_menu, menu_buttons, near_window_end
+from handlers.common import QUESTION_MARK, at_window_end, back_to_menu, menu_buttons, near_window_end
 
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
@@ -113,9 +113,18 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
     if state.faq.crisis and len(text.split()) <= CRISIS_FOLLOW_UP_WORDS and not names_loan(text) and not ctx.triage.has_ask(text) \
             and not told_situation(ctx.message_facts or Facts()):
         return crisis_follow_up(ctx, state)  # "ko biết nữa" after a crisis reply: the help again, not an entry
+    if state.faq.pending_place is not None:
+        # The reply to "trại cai nghiện hay trại giam?": typed ("cai", "tù"), that programme's answer to
+        # what was asked; anything else ("ko bit") is not asked again — the message is read as it is.
+        asked, state.faq.pending_place = state.faq.pending_place, None
+        chosen = place_answer(ctx, text)
+        state.facts = state.facts.model_copy(update={"programme": chosen or state.facts.programme, "ambiguous_place": False})
+        if chosen is not None:
+            return respond(ctx, asked, state) if asked != text else situation_reply(ctx, state.facts)
     facts = state.facts
     own = ctx.message_facts or Facts()
-    if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text) and not covers_both(ctx, text, facts):
+    if facts.ambiguous_place and facts.programme is None and not ctx.triage.is_core(text) \
+            and (told_only(ctx, text, own) or not covers_both(ctx, text, facts)):
         # "em ra trại…": a rehab centre or a prison? One short question, then the answer.
         state.faq.pending_place = text[:MAX_CLAUSE_TEXT]
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
@@ -171,6 +180,15 @@ def respond(ctx: Context, text: str, state: ConversationState | None = None) -> 
         buttons = (ctx.button("faq.place_rehab", "faq:place:qd08"), ctx.button("faq.place_prison", "faq:place:qd22"))
         replies.append(Reply(ctx.t("faq.ask_place"), buttons))
     return Result(replies, Outcome(Status.ANSWER.value, found[0].entry_id, found[0].score))
+
+
+def place_answer(ctx: Context, text: str) -> str | None:
+    """'cai', 'trại giam', '2' typed as the whole reply to the place question: its programme."""
+    words = ctx.normalizer.light(text)
+    for programme, replies in ctx.content.facts.place_answers.items():
+        if words in {ctx.normalizer.light(r) for r in replies}:
+            return programme
+    return None
 
 
 def column_for(ctx: Context, text: str, facts: Facts, message: str | None = None) -> str | None:
@@ -436,9 +454,13 @@ def answer_reply(ctx: Context, entry: FaqEntry, facts: Facts | None = None) -> R
         text = personal_text(ctx, facts, topic) or text
         if topic in PERSONAL_TOPICS and near_window_end(ctx, facts):
             text = f"{text}\n{ctx.t('faq.personal_soon')}"
+        elif topic in PERSONAL_TOPICS and at_window_end(ctx, facts):
+            text = f"{text}\n{ctx.t('faq.personal_edge')}"
     buttons: tuple[Button, ...] = ()
     if topics and topic in topics.check_topics:
         buttons += (ctx.button("faq.check_button", "elig:start"),)
+    if topics and topic in topics.register_topics and ctx.has_storage:
+        buttons += (ctx.button("eligibility.button_register", "reg:start"),)
     buttons += tuple(ctx.button_for_entry(r) for r in entry.related[: 3 - len(buttons)])
     buttons += (ctx.button("faq.not_what_i_meant", f"faq:miss:{entry.id}"), back_to_menu(ctx))
     return Reply(text, buttons)

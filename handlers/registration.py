@@ -29,6 +29,7 @@ from bot.nlu.facts import Facts
 from bot.nlu.matcher import Status
 from bot.nlu.normalize import clean, fold
 from bot.nlu.numbers import parse_count, read_amount, says_unknown, without_figures
+from bot.nlu.spoken import spelled_numbers
 from bot.registration import service
 from bot.registration.fields import (
     PLACE_PARTS,
@@ -67,7 +68,7 @@ from bot.router import FlowSpec, Router, resolve_button, typed_number
 from bot.state import ConversationState, EligibilityProgress, Flow, PendingAnswer, RegistrationDraft, RegistrationStep
 from bot.types import Button, Incoming, Reply
 from handlers import places
-from handlers.common import back_to_menu, continue_with, menu_buttons, menu_reply
+from handlers.common import asks, back_to_menu, continue_with, menu_buttons, menu_reply
 from handlers.places import ask_commune, ask_province
 from storage import officers, registrations
 
@@ -871,7 +872,16 @@ def claims(ctx: Context, text: str, state: ConversationState) -> bool:
         return False
     if step in STRUCTURED and not text.strip().endswith("?") and _reads(ctx, state, text):
         return True  # "sdt của tui là 0987 654 321" is the phone, whatever else it resembles
+    if step in STRUCTURED and not _has_figure(text) and not says_skip(text) and not _reads(ctx, state, text):
+        # No figure where one is asked: not this step's answer, so a request in words ("tôi muốn
+        # xóa hết thông tin") or a question is heard (a plain wrong answer still gets the step's help).
+        return False
     return not _is_aside(ctx, text)
+
+
+def _has_figure(text: str) -> bool:
+    """A figure typed or said in words ("0912…", "hai trăm triệu"): maybe this step's answer or a later one's."""
+    return any(c.isdigit() for c in spelled_numbers(fold(text)))
 
 
 def _reads(ctx: Context, state: ConversationState, text: str) -> bool:
@@ -951,7 +961,7 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
             if typed is not None:
                 return typed
         return result
-    if words in navigation["exit"]:
+    if words in navigation["exit"] and not (step in OPTIONAL and says_skip(text)):  # "để sau" at the village: left out
         return pause(ctx, state)
     if words in navigation["restart"]:
         return Result([Reply(ctx.t("registration.restart_confirm"), (
@@ -960,6 +970,8 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
         ))])
     if step in CHOICE_STEPS:
         return _typed_choice(ctx, state, text)
+    if step in STRUCTURED and not _has_figure(text) and not says_skip(text) and asks(ctx, text) and not _reads(ctx, state, text):
+        return None  # "quên mất, tôi đang đăng ký đó phải ko" at the phone: answered, then the phone asked again
     return _typed_field(ctx, state, text)
 
 

@@ -812,3 +812,32 @@ def test_the_year_of_the_decision_said_as_last_year_is_said_back_as_a_year(app):
     chat.answer([*WIFE_ANSWERS[:10], ("type", "năm ngoái")])
     assert re.search(r"Đã ghi [^:]+: năm 20\d\d", chat.text), chat.text
     assert saved_state(app, "m5").registration.fields["event_year"] == vietnam_date(utcnow()).year - 1
+
+
+@pytest.mark.db
+def test_at_the_phone_a_request_or_a_question_in_words_is_heard_not_called_a_wrong_number(app):
+    chat = consented(app, "words-at-phone")
+    chat.say("Nguyễn Văn An")
+    chat.say("1990")
+    assert "Số điện thoại" in chat.text
+    chat.say("ma cho hoi vay xong bao lau phai tra")  # a question: answered, then the phone again
+    assert "chưa đúng" not in chat.text and "Thời hạn vay" in chat.text and "Số điện thoại" in chat.last[-1].text
+    chat.say("toi muon xoa het thong tin")  # a request in words: the erase screen, not "wrong number"
+    assert "Xóa dữ liệu" in chat.text and "chưa đúng" not in chat.text
+
+
+@pytest.mark.db
+def test_de_sau_typed_at_a_step_pauses_like_its_button(app):
+    chat = consented(app, "later")
+    chat.say("Nguyễn Văn An")
+    chat.say("1990")
+    chat.say("để sau")
+    assert "chưa đúng" not in chat.text
+    assert saved_state(app, "later").registration is not None  # kept for later
+
+
+@pytest.mark.parametrize("typed", ["dung r", "dc r", "chuan r"])
+def test_yes_in_chat_shorthand_at_the_summary_sends(typed):
+    from bot.registration.fields import read_summary
+
+    assert read_summary(typed) == "confirm"

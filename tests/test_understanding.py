@@ -1185,3 +1185,35 @@ def test_a_number_typed_under_a_crisis_reply_mid_form_presses_its_button(app):
     assert "115" in reply
     reply, _ = conversation(app, "1", chat_id="r11")
     assert "Số điện thoại" not in reply and "cán bộ" in reply
+
+
+def test_asking_whether_one_may_register_a_relative_offers_the_registration(app):
+    _, replies = conversation(app, "dạ chào cô cho tui hỏi thằng con trai tui mới đi cai bắt buộc về tháng rồi, "
+                                   "tui muốn đăng ký cho nó vay được không cô", chat_id="mother-asks")
+    assert any(b.payload == "reg:start" for r in replies for b in r.buttons)
+
+
+def test_the_place_question_is_asked_once_and_a_typed_reply_answers_it(brain, ctx):
+    state = ConversationState()
+    assert "trại cai nghiện hay trại giam" in ask(brain, ctx, "e moi ra trai", state)[1]
+    result, reply, state = ask(brain, ctx, "cai", state)
+    assert "QĐ 08/2026" in reply and "trại giam" not in reply  # typed, not pressed
+    state = ConversationState()
+    ask(brain, ctx, "e moi ra trai", state)
+    assert "trại cai nghiện hay trại giam" not in ask(brain, ctx, "ko bit", state)[1]  # not asked again
+
+
+@pytest.mark.parametrize("text, programme, years", [
+    ("tui so bi bat lai", None, None),  # a fear of arrest is no prison sentence served
+    ("nó bị bắt đi tù 3 năm, mới về", "qd22", None),  # the sentence served, not the years since release
+    ("ra tù được 3 năm", "qd22", (3.0, 3.0)),
+])
+def test_what_is_read_of_prison_words(brain, text, programme, years):
+    facts = brain.facts_reader.read(text, date(2026, 12, 6))
+    assert facts.programme == programme and facts.years_since == years
+
+
+def test_a_window_ending_inside_the_month_told_says_to_go_to_the_police_now(brain, ctx):
+    ctx.today = date(2026, 12, 6)
+    reply = ask(brain, ctx, "chau toi co quyet dinh quan ly sau cai nghien tu thang 12 nam 2016, gio con vay duoc ko")[1]
+    assert "có thể vừa hết hoặc sắp hết" in reply

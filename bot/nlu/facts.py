@@ -246,6 +246,8 @@ class FactReader:
                 before = folded[max(0, match.start() - 12): match.start()]
                 if not re.search(r"\b(duoc|tu|da|cach day|hon|gan|khoang|roi|ve|ra|xong)\s*$", before):
                     continue
+                if re.search(r"\b(di|o|ngoi|vao|an|lanh|bi|chiu|thi hanh) tu\s*$", before):
+                    continue  # "đi tù 3 năm" (folded "tu" is also "từ"): the sentence served, not the years since
             value = parse_years_ago(match.group(0), today)
             if value is None or isinstance(value, str):
                 continue

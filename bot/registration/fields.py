@@ -241,11 +241,12 @@ def read_free_text(text: str, *, limit: int = MAX_FREE_TEXT) -> str:
 _YES = frozenset({"có", "ừ", "ừm", "ừa", "ờ", "uh", "uhm", "um", "vâng", "dạ", "đúng", "được", "đc", "dc", "ok", "oke", "okê",
                   "okay", "oki", "okie", "yes", "chắc", "phải"})
 _NO = frozenset({"không", "ko", "k", "kg", "kh", "khg", "hông", "hổng", "hong", "hok", "chưa", "đừng", "no", "khỏi", "thôi"})
-_YES_PLAIN = frozenset({"co", "u", "um", "uh", "vang", "da", "dung", "duoc", "dc", "ok", "oke", "okay", "oki", "okie", "yes", "chac"})
+_YES_PLAIN = frozenset({"co", "u", "um", "uh", "vang", "da", "dung", "duoc", "dc", "ok", "oke", "okay", "oki", "okie", "yes", "chac",
+                        "chuan"})
 _NO_PLAIN = frozenset({"khong", "ko", "k", "kg", "kh", "khg", "hong", "hok", "chua", "no", "khoi", "thoi"})
 _YES_PHRASES = ("dong y", "chac chan", "tat nhien", "nhat tri", "duoc roi", "dung roi")
 _NO_PHRASES = ("tu choi", "khong dong y", "khong muon", "khong can")
-_YES_NO_FILLERS = PRONOUNS | PARTICLES | frozenset({"roi",
+_YES_NO_FILLERS = PRONOUNS | PARTICLES | frozenset({"roi", "r",  # "đúng r", "dc r": rồi
                                                      "dong", "y", "chan", "tat", "nhien", "nhat", "tri", "muon", "can", "tu", "choi", "nua",
                                                      "dau", "van", "ban", "oi", "nhe", "voi", "sao", "het", "ca",
                                                      # "tui hông muốn đưa thông tin", "đồng ý cung cấp": what is agreed to
