@@ -227,9 +227,10 @@ class Router:
             answered_in = state.flow, state.step
             state.flow, state.step = active, active_step
             pending = flow.reprompt(ctx, state, detour=True)
-            if pending is not None and not result.understood:
+            if pending is not None and (not result.understood or result.outcome.status == "suggest"):
                 # Not understood mid-flow ("hông phải, gõ lại" where consent is asked): not the menu,
-                # the step's question again.
+                # the step's question again. So too a choice of questions ("Có phải bạn muốn hỏi:"):
+                # mid-flow only the step's buttons are shown, and the choice would have none.
                 result = Result([Reply(ctx.t("flow.not_understood"))], result.outcome)
             if pending is not None:
                 # Only the step's choices: typed numbers pick from the last message, and two lists

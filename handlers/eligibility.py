@@ -156,6 +156,10 @@ def on_text(ctx: Context, msg: Incoming, state: ConversationState) -> Result | N
     if question.field in told:
         # "em mới cai về" where "for whom?" is asked: it answers this question and the next ones.
         return advance(ctx, state, [Reply(ctx.t("eligibility.noted"))])
+    if told:
+        # "35 tuổi" where the certificate is asked: told, not asked — noted (the conversation keeps
+        # it), and this question again; never a FAQ entry the words resemble.
+        return Result([Reply(ctx.t("eligibility.noted")), ask(ctx, state)])
     return None
 
 

@@ -121,6 +121,16 @@ def test_a_year_corrected_mid_check_is_asked_again_from_there(app):
 
 
 @pytest.mark.db
+def test_a_fact_told_that_no_pending_question_asks_is_noted_not_answered_with_a_faq_entry(app):
+    send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
+    for text in ("kiem tra dieu kien", "ban than", "ra tu"):
+        send(text)
+    replies = send("35 tuoi")  # no age question after prison: noted, the certificate asked again
+    assert "ghi nhận" in replies[0].text and "giấy chứng nhận" in replies[-1].text
+    assert "12 tuổi" not in "\n".join(r.text for r in replies)  # not the rehab programme's age rule
+
+
+@pytest.mark.db
 def test_typed_quantities_are_not_taken_for_button_numbers(app):
     send = lambda text: run(app.dispatcher.dispatch(make_message(text)))
     for text in ("kiem tra dieu kien", "ban than", "cai nghien", "bat buoc"):

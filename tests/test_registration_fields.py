@@ -267,3 +267,16 @@ def test_a_place_typed_exactly_is_found_without_a_choice_and_a_typo_is_not():
 def test_cattle_and_amounts_in_words_name_no_kin(relationships, typed):
     """'bò' (cattle) is not 'bố', and 'ba trăm triệu' (three hundred million) is not 'bà'."""
     assert read_relationship(typed, relationships) is None
+
+
+@pytest.mark.parametrize("typed, province, commune", [
+    ("xã Quỳ Hợp Nghệ An", 40, 17035),  # no comma, as speech-to-text types it
+    ("quy hop nghe an", 40, 17035),
+    ("xã Quỳ Hợp, Nghệ An", 40, 17035),
+    ("nghệ an", None, None),  # one name alone is the province question's own answer
+])
+def test_a_commune_and_its_province_typed_together_are_both_found(typed, province, commune):
+    from bot.registration.fields import place_in_parts
+
+    found_province, found_commune = place_in_parts(Places(), typed)
+    assert (found_province.code if found_province else None, found_commune.code if found_commune else None) == (province, commune)

@@ -530,12 +530,23 @@ def exact_province(places, text: str):
 PLACE_PARTS = re.compile(r"[,;/\n]|\s-\s")
 
 
+MAX_PROVINCE_WORDS = 4  # "Thành phố Hồ Chí Minh", "Bà Rịa - Vũng Tàu"
+
+
 def place_in_parts(places, text: str):
     """'xã Quỳ Hợp, Nghệ An': the province named exactly by one of the parts the person separated,
     and the commune of that province named exactly by another (or None); (None, None) when no
     part is a province, or the text has one part only (a province alone is `exact_province`)."""
     parts = [p.strip() for p in PLACE_PARTS.split(text) if p.strip()]
     if len(parts) < 2:
+        # "phường Hải Châu Đà Nẵng" (speech-to-text puts no comma): the province is its last words.
+        words = text.split()
+        if exact_province(places, text) is not None:
+            return None, None  # "ba ria vung tau" is one province, not a commune of Vũng Tàu
+        for size in range(min(MAX_PROVINCE_WORDS, len(words) - 1), 0, -1):
+            province = exact_province(places, " ".join(words[-size:]))
+            if province is not None:
+                return province, exact_commune(places, province.code, " ".join(words[:-size]))
         return None, None
     for i, part in enumerate(parts):
         province = exact_province(places, part)
