@@ -280,3 +280,12 @@ def test_a_commune_and_its_province_typed_together_are_both_found(typed, provinc
 
     found_province, found_commune = place_in_parts(Places(), typed)
     assert (found_province.code if found_province else None, found_commune.code if found_commune else None) == (province, commune)
+
+
+def test_a_verb_spelled_like_a_kin_word_is_not_a_relative():
+    from bot.registration.fields import read_relationship
+    from content.loader import load_content
+
+    choices = load_content().registration.relationships
+    # "mở tiệm" folds to "mo", as "mợ" (an aunt) does: the son is the only relative named.
+    assert read_relationship("thằng con trai tui mới đi cai về, giờ nó muốn vay tiền mở tiệm sửa xe máy", choices, asked="who") == "parent"

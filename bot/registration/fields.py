@@ -375,7 +375,7 @@ def read_summary(text: str) -> SummaryChoice | None:
 INVERSE = {"parent": "child", "child": "parent", "spouse": "spouse", "sibling": "sibling", "other": "other"}
 # Kin words that are also pronouns ("anh", "em", "con"…): they count only with a direction
 # ("cho con tôi", "tôi là chị nó", "em trai").
-_PRONOUN_KIN = frozenset({"anh", "chi", "em", "con", "chau", "co", "chu", "bac", "ong", "ba", "cau", "di", "u"})
+_PRONOUN_KIN = frozenset({"anh", "chi", "em", "con", "chau", "co", "chu", "bac", "ong", "ba", "cau", "di", "u", "mo"})  # "mo": also "mở"
 _SELF = ("cho toi", "chinh toi", "toi", "ban than", "cho ban than", "cho minh", "chinh minh", "minh", "tui", "cho tui", "chinh tui",
          "toi tu dang ky", "tu dang ky", "cua toi", "la toi", "toi vay", "toi can vay", "toi muon vay", "cho chinh toi",
          "chinh ban than", "ban than toi", "dang ky cho toi", "tao", "cho tao", "minh toi", "ca nhan", "tau", "cho tau", "chinh tau")
