@@ -87,6 +87,13 @@ def test_a_month_of_a_year_is_never_read_as_that_many_years(typed):
     assert 0 < low < high < 2.5
 
 
+@pytest.mark.parametrize("typed", ["12/2016", "05/12/2016", "tháng 12/2016"])
+def test_a_month_and_year_written_with_a_slash_is_that_month(typed):
+    # At the window's edge the month decides: "12/2016" in December 2026 is 9.9–10.0 years, not up to 10.9.
+    low, high = parse_years_ago(typed, date(2026, 12, 6))
+    assert 9.9 < low < high < 10.1
+
+
 def test_years_ago_said_as_people_say_it():
     assert parse_years_ago("năm ni", TODAY) == (0.0, 1.0)  # Nghệ Tĩnh: this year
     assert parse_years_ago("tháng trước", TODAY) == (0.0, 0.17)

@@ -267,15 +267,19 @@ def _past_year(folded: str, today: date) -> int | None | bool:
 
 
 # A month of a year: 'tháng 5 năm ngoái', 'tháng 11 năm 2024' (never '5 năm'); facts.py reads it too.
-MONTH_OF_YEAR = re.compile(r"\bthang (\d{1,2}) (?:nam |cua nam )?(nay|ni|ngoai|truoc|kia|19\d\d|20\d\d)\b")
+MONTH_OF_YEAR = re.compile(r"\bthang (\d{1,2}) (?:nam |cua nam )?(nay|ni|ngoai|truoc|kia|19\d\d|20\d\d)\b"
+                           r"|\b(\d{1,2})[/-](19\d\d|20\d\d)\b")  # "12/2016", "05/12/2016": the month of a year too
 
 
 def _month_of_year(folded: str, today: date) -> tuple[float, float] | None:
     """'tháng 5 năm ngoái', 'tháng 11 năm 2024': a month of a year — never '5 năm'."""
     match = MONTH_OF_YEAR.search(folded)
-    if not match or not 1 <= int(match.group(1)) <= 12:
+    if not match:
         return None
-    month, which = int(match.group(1)), match.group(2)
+    month_text, which = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    if not 1 <= int(month_text) <= 12:
+        return None
+    month = int(month_text)
     year = int(which) if which.isdigit() else today.year - {"nay": 0, "ni": 0, "kia": 2}.get(which, 1)
     if year > today.year or (year == today.year and month > today.month):
         return None
