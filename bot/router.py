@@ -278,6 +278,10 @@ def remember_facts(ctx: Context, text: str, state: ConversationState) -> None:
         from bot.registration.fields import read_relationship  # the registration's own kin reader
 
         new.relation = read_relationship(text[:2000], ctx.content.registration.relationships, asked="who")
+    if new.business and ctx.content.registration is not None:
+        from bot.registration.fields import pick_choice  # the registration's own choice reader
+
+        new.business_kind = pick_choice(text[:2000], ctx.content.registration.business_kinds)
     ctx.message_facts = new  # what this message itself says (the FAQ tells a story from a question)
     ctx.earlier_facts = facts
     if not new.empty:

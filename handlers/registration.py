@@ -37,6 +37,7 @@ from bot.registration.fields import (
     exact_province,
     is_plain_year,
     name_looks_odd,
+    pick_choice,
     place_in_parts,
     read_birth_year,
     read_event_year,
@@ -226,6 +227,8 @@ def from_facts(ctx: Context, state: ConversationState) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if facts.business:
         fields["registrant"] = "business"
+        if facts.business_kind:
+            fields["business_kind"] = facts.business_kind  # "xưởng anh là hộ kinh doanh": not asked again
         for field in ("workforce_total", "workforce_beneficiaries"):
             if getattr(facts, field) is not None:
                 fields[field] = getattr(facts, field)
@@ -1279,11 +1282,9 @@ def _read_choice(ctx: Context, state: ConversationState, text: str, step: str | 
     if step in (RegistrationStep.PROGRAMME, RegistrationStep.PURPOSE, RegistrationStep.BUSINESS_KIND):
         action, choices = {RegistrationStep.PROGRAMME: ("prog", form.programmes), RegistrationStep.PURPOSE: ("purp", form.purposes),
                            RegistrationStep.BUSINESS_KIND: ("kind", form.business_kinds)}[RegistrationStep(step)]
-        padded = f" {' '.join(fold(text).split())} "
-        # The phrase that starts first wins, then the longest.
-        hits = [(-padded.find(f" {p} "), len(p), c.value, p) for c in choices for p in (*c.also, fold(c.label)) if f" {p} " in padded]
-        if hits:
-            return action, max(hits)[2]
+        picked = pick_choice(text, choices)
+        if picked is not None:
+            return action, picked
         told = ctx.message_facts.programme if ctx.message_facts is not None else None
         if step == RegistrationStep.PROGRAMME and told in PROGRAMME_OF:
             return action, PROGRAMME_OF[told]  # "nó cai ở trung tâm", "ổng mới ở trỏng ra": the situation's words

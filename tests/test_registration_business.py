@@ -126,3 +126,13 @@ def test_a_14_year_old_the_check_accepts_is_accepted_by_the_registration(app):
     # "con tui" in the first message: a parent registering, neither asked again.
     assert details.registrant == "relative" and details.relationship == "parent"
     assert details.purpose == "vocational_training" and details.amount is None
+
+
+def test_the_kind_of_business_told_in_the_story_is_not_asked_again(app):
+    chat = Chat(app, "kind-told")
+    chat.say("anh mở xưởng hàn, là hộ kinh doanh, có 10 thợ, 2 người từng đi cai, muốn đăng ký vay")
+    chat.press("Tôi đồng ý")
+    assert saved_state(app, "kind-told").registration.fields["business_kind"] == "household_business"
+    for text in ("Xưởng hàn Minh Phát", "Nguyễn Văn An", "0912345678", "xã Quỳ Hợp, Nghệ An", "bỏ qua"):
+        chat.say(text)
+        assert "Cơ sở thuộc loại nào" not in chat.text

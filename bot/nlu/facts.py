@@ -36,6 +36,7 @@ class Facts(BaseModel):
     who: Literal["self", "relative"] | None = None
     # The speaker's relationship to that relative ("con tui" → parent), a value of the registration's choices.
     relation: str | None = None
+    business_kind: str | None = None  # a business's kind as told ("hộ kinh doanh"), a value of the registration's choices
     age: Span | None = None
     birth_year: int | None = None  # when said as a year ("nó sinh năm 98"): the registration asks it
     years_since: Span | None = None  # since the post-rehab decision (QĐ 08) or the release (QĐ 22)

@@ -571,3 +571,11 @@ def mask_id(value: str) -> str:
 def show_phone(value: str) -> str:
     """'0912345678' → '0912 345 678' (easier to check by eye)."""
     return f"{value[:4]} {value[4:7]} {value[7:]}"
+
+
+def pick_choice(text: str, choices) -> str | None:
+    """The choice whose words a typed reply names ("xưởng anh là hộ kinh doanh" → household_business):
+    the phrase that starts first wins, then the longest; None when none is named."""
+    padded = f" {' '.join(_words(text))} "
+    hits = [(-padded.find(f" {p} "), len(p), c.value) for c in choices for p in (*c.also, " ".join(_words(c.label))) if f" {p} " in padded]
+    return max(hits)[2] if hits else None
