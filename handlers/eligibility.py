@@ -217,7 +217,7 @@ def ask(ctx: Context, state: ConversationState) -> Reply:
 def record(ctx: Context, state: ConversationState, question: Question, value: Any) -> Result:
     """Stores one answer; stops early once a rule has failed, or when no question is left."""
     progress = _progress(state)
-    progress.answers[question.field] = list(value) if isinstance(value, tuple) else value
+    progress.answers[question.field] = _stored(value)
     progress.asked.append(question.id)
     return advance(ctx, state)
 
@@ -343,6 +343,7 @@ def undo_from(ctx: Context, progress: EligibilityProgress, fields: list[str]) ->
 
 
 def _stored(value: Any) -> Any:
+    """An answer as the conversation state keeps it (a range as a list)."""
     return list(value) if isinstance(value, tuple) else value
 
 

@@ -27,7 +27,7 @@ from bot.router import Router
 from bot.state import ConversationState, Flow
 from bot.types import Button, Incoming, Reply
 from content.models import FaqEntry
-from handlers.common import QUESTION_MARK, at_window_end, back_to_menu, menu_buttons, near_window_end
+from handlers.common import QUESTION_MARK, asks, at_window_end, back_to_menu, menu_buttons, near_window_end
 
 MAX_ANSWERS = 3
 MAX_CLAUSES = 8
@@ -539,7 +539,7 @@ def told_only(ctx: Context, text: str, own: Facts, *, most: int = 10) -> bool:
     words = set(folded.split())
     return bool(told_situation(own)) and own.purpose is None and len(folded.split()) >= 4 and len(words) <= most \
         and not words & ASKING_WORDS \
-        and not QUESTION_MARK.search(folded) and not names_loan(text) and not ctx.triage.has_ask(text)
+        and not names_loan(text) and not asks(ctx, text)
 
 
 def situation_reply(ctx: Context, facts: Facts) -> Result:

@@ -540,9 +540,9 @@ def place_in_parts(places, text: str):
     parts = [p.strip() for p in PLACE_PARTS.split(text) if p.strip()]
     if len(parts) < 2:
         # "phường Hải Châu Đà Nẵng" (speech-to-text puts no comma): the province is its last words.
-        words = text.split()
         if exact_province(places, text) is not None:
             return None, None  # "ba ria vung tau" is one province, not a commune of Vũng Tàu
+        words = text.split()
         for size in range(min(MAX_PROVINCE_WORDS, len(words) - 1), 0, -1):
             province = exact_province(places, " ".join(words[-size:]))
             if province is not None:
